@@ -1,0 +1,276 @@
+//! Evaluating compiled rules against one VM's facts, and folding the findings into layer
+//! statuses, a verdict and a root cause (DESIGN §5).
+
+use super::rule::{MessagePart, RuleSet};
+use super::{Cause, Severity};
+use crate::resolve::facts::VmFacts;
+use cel::{Context, ExecutionError, Value};
+use serde::Serialize;
+use std::sync::Arc;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Pass,
+    Fail,
+    Unknown,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum LayerStatus {
+    #[serde(rename = "pass")]
+    Pass,
+    #[serde(rename = "fail")]
+    Fail,
+    #[serde(rename = "unknown")]
+    Unknown,
+    #[serde(rename = "n/a")]
+    NotApplicable,
+}
+
+impl LayerStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LayerStatus::Pass => "pass",
+            LayerStatus::Fail => "fail",
+            LayerStatus::Unknown => "unknown",
+            LayerStatus::NotApplicable => "n/a",
+        }
+    }
+}
+
+/// What a missing fact made unknown, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UnknownFact {
+    pub fact: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    pub rule: String,
+    pub cause: Cause,
+    pub severity: Severity,
+    pub status: Status,
+    pub message: String,
+    pub explains: Vec<String>,
+    pub resources: Vec<String>,
+    pub remediation: String,
+    pub docs: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unknown_facts: Vec<UnknownFact>,
+}
+
+#[derive(Debug, Clone)]
+pub struct VmEvaluation {
+    pub facts: VmFacts,
+    /// Every rule's outcome, passes included, in layer order.
+    pub findings: Vec<Finding>,
+    pub layers: Vec<(Cause, LayerStatus)>,
+    pub verdict: Status,
+    pub root_cause: Option<Cause>,
+}
+
+/// Rules plus the CEL context they run in, built once per run.
+pub struct Engine {
+    pub rules: RuleSet,
+    root: Context<'static, 'static>,
+}
+
+impl Engine {
+    pub fn new(rules: RuleSet) -> Engine {
+        let mut root = Context::with_env(rules.env.clone());
+        root.add_function("version_lt", version_lt)
+            .expect("version_lt is not a standard overload");
+        Engine { rules, root }
+    }
+}
+
+/// `version_lt('2.7.41491.949', '2.7.41491.1010')`: dotted versions compared numerically.
+fn version_lt(a: Arc<String>, b: Arc<String>) -> Result<Value, ExecutionError> {
+    let parse = |v: &str| -> Result<Vec<u64>, ExecutionError> {
+        v.trim()
+            .split('.')
+            .map(|part| {
+                part.parse::<u64>().map_err(|_| {
+                    ExecutionError::function_error(
+                        "version_lt",
+                        format!("`{v}` is not a dotted numeric version"),
+                    )
+                })
+            })
+            .collect()
+    };
+    let (mut left, mut right) = (parse(&a)?, parse(&b)?);
+    let width = left.len().max(right.len());
+    left.resize(width, 0);
+    right.resize(width, 0);
+    Ok(Value::Bool(left < right))
+}
+
+pub fn evaluate_vm(engine: &Engine, facts: VmFacts) -> VmEvaluation {
+    let value = cel::to_value(&facts).unwrap_or(Value::Null);
+    let mut scope = engine.root.new_inner_scope();
+    scope.add_variable_from_value("vm", value);
+    let mut findings = Vec::with_capacity(engine.rules.rules.len());
+    for rule in &engine.rules.rules {
+        let outcome = rule.when.execute(&scope);
+        let (status, unknown_facts) = match outcome {
+            Ok(Value::Bool(true)) => (Status::Fail, Vec::new()),
+            Ok(Value::Bool(false)) => (Status::Pass, Vec::new()),
+            Ok(other) => (
+                Status::Unknown,
+                vec![UnknownFact {
+                    fact: rule.when_source.clone(),
+                    reason: format!("the condition gave {other:?}, not a boolean"),
+                }],
+            ),
+            Err(error) => (Status::Unknown, unknown_facts_of(rule, &facts, &error)),
+        };
+        let message = match status {
+            Status::Pass => String::new(),
+            Status::Fail => render_message(&rule.message, &scope),
+            Status::Unknown => format!(
+                "cannot tell: {}",
+                unknown_facts
+                    .iter()
+                    .map(|u| format!("{} ({})", u.fact, u.reason))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
+        };
+        let resources = match (&rule.resources, status) {
+            (Some(program), Status::Fail) => match program.execute(&scope) {
+                Ok(Value::List(items)) => items
+                    .iter()
+                    .filter_map(|v| {
+                        if let Value::String(s) = v {
+                            Some(s.to_string())
+                        } else {
+                            None
+                        }
+                    })
+                    .collect(),
+                _ => vec![facts.id.clone()],
+            },
+            _ => vec![facts.id.clone()],
+        };
+        findings.push(Finding {
+            rule: rule.id.clone(),
+            cause: rule.cause,
+            severity: rule.severity,
+            status,
+            message,
+            explains: rule.explains.clone(),
+            resources,
+            remediation: rule.remediation.clone(),
+            docs: rule.docs.clone(),
+            unknown_facts,
+        });
+    }
+    let layers = layer_statuses(&facts, &findings);
+    let root_cause = layers
+        .iter()
+        .find(|(_, s)| *s == LayerStatus::Fail)
+        .map(|(c, _)| *c);
+    let verdict = if root_cause.is_some() {
+        Status::Fail
+    } else if layers.iter().any(|(_, s)| *s == LayerStatus::Unknown) {
+        Status::Unknown
+    } else {
+        Status::Pass
+    };
+    VmEvaluation {
+        facts,
+        findings,
+        layers,
+        verdict,
+        root_cause,
+    }
+}
+
+/// Names the facts the rule reads that are recorded as unknown; falls back to the CEL error.
+fn unknown_facts_of(
+    rule: &super::Rule,
+    facts: &VmFacts,
+    error: &ExecutionError,
+) -> Vec<UnknownFact> {
+    let mut out: Vec<UnknownFact> = Vec::new();
+    for path in &rule.reads {
+        if let Some((fact, reason)) = facts.unknown_reason(path) {
+            if !out.iter().any(|u| u.fact == fact) {
+                out.push(UnknownFact {
+                    fact: fact.to_string(),
+                    reason: reason.to_string(),
+                });
+            }
+        }
+    }
+    if out.is_empty() {
+        let reason = match error {
+            ExecutionError::NoSuchKey(key) => format!("`{key}` is absent from the data read"),
+            other => format!("evaluation failed: {other}"),
+        };
+        out.push(UnknownFact {
+            fact: rule.reads.first().cloned().unwrap_or_else(|| "vm".into()),
+            reason,
+        });
+    }
+    out
+}
+
+fn render_message(parts: &[MessagePart], scope: &Context) -> String {
+    let mut out = String::new();
+    for part in parts {
+        match part {
+            MessagePart::Text(text) => out.push_str(text),
+            MessagePart::Expr(program) => match program.execute(scope) {
+                Ok(value) => out.push_str(&display(&value)),
+                Err(_) => out.push_str("(unknown)"),
+            },
+        }
+    }
+    out
+}
+
+fn display(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.to_string(),
+        Value::Int(i) => i.to_string(),
+        Value::UInt(u) => u.to_string(),
+        Value::Float(f) => f.to_string(),
+        Value::Bool(b) => b.to_string(),
+        Value::Null => "none".into(),
+        Value::List(items) => items.iter().map(display).collect::<Vec<_>>().join(", "),
+        other => format!("{other:?}"),
+    }
+}
+
+/// A layer fails when an `error` rule in it fails; it is unknown when an `error` rule is unknown
+/// and none fails. VSS applies to Windows only and fsfreeze to Linux only.
+fn layer_statuses(facts: &VmFacts, findings: &[Finding]) -> Vec<(Cause, LayerStatus)> {
+    Cause::ALL
+        .into_iter()
+        .map(|cause| {
+            let not_applicable = match (cause, facts.os.as_deref()) {
+                (Cause::Vss, Some("linux")) | (Cause::Fsfreeze, Some("windows")) => true,
+                _ => false,
+            };
+            if not_applicable {
+                return (cause, LayerStatus::NotApplicable);
+            }
+            let errors = findings
+                .iter()
+                .filter(|f| f.cause == cause && f.severity == Severity::Error);
+            let mut status = LayerStatus::Pass;
+            for finding in errors {
+                match finding.status {
+                    Status::Fail => return (cause, LayerStatus::Fail),
+                    Status::Unknown => status = LayerStatus::Unknown,
+                    Status::Pass => {}
+                }
+            }
+            (cause, status)
+        })
+        .collect()
+}

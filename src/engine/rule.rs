@@ -1,0 +1,403 @@
+//! Loading, validating and compiling rule files. Everything that can be wrong with a rule is
+//! found here, at load, and reported with the file and line: unknown keys, a cause id that does
+//! not exist, CEL that does not parse, and fact paths that do not exist.
+
+use super::{line_column, schema, toml_error, Cause, Severity};
+use crate::error::InputError;
+use cel::common::ast::Expr;
+use cel::{Env, IdedExpr, Program};
+use serde::Deserialize;
+use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+include!(concat!(env!("OUT_DIR"), "/builtin_rules.rs"));
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleFile {
+    id: String,
+    title: String,
+    cause: toml::Spanned<String>,
+    severity: Severity,
+    when: toml::Spanned<String>,
+    message: toml::Spanned<String>,
+    #[serde(default)]
+    explains: Vec<String>,
+    remediation: String,
+    docs: String,
+    /// CEL list of resource ids the finding names; the VM itself when absent.
+    #[serde(default)]
+    resources: Option<toml::Spanned<String>>,
+}
+
+/// A compiled rule.
+#[derive(Debug)]
+pub struct Rule {
+    pub id: String,
+    pub title: String,
+    pub cause: Cause,
+    pub severity: Severity,
+    pub when_source: String,
+    pub message_source: String,
+    pub explains: Vec<String>,
+    pub remediation: String,
+    pub docs: String,
+    pub file: PathBuf,
+    pub(crate) when: Program,
+    pub(crate) message: Vec<MessagePart>,
+    pub(crate) resources: Option<Program>,
+    /// Fact paths the condition reads (`[]`/`{}` removed), to name what made it unknown.
+    pub reads: Vec<String>,
+}
+
+#[derive(Debug)]
+pub(crate) enum MessagePart {
+    Text(String),
+    Expr(Program),
+}
+
+/// All rules, ordered by pipeline layer then id.
+pub struct RuleSet {
+    pub rules: Vec<Rule>,
+    pub env: Arc<Env>,
+}
+
+pub fn cel_env() -> Arc<Env> {
+    let mut env = Env::stdlib();
+    env.add_extension(cel::extensions::strings)
+        .expect("the strings extension declares no conflicting overloads");
+    Arc::new(env)
+}
+
+impl RuleSet {
+    /// The rules shipped in the binary plus any in `extra_dirs`.
+    pub fn load(extra_dirs: &[PathBuf]) -> Result<RuleSet, InputError> {
+        let env = cel_env();
+        let mut rules = Vec::new();
+        for (path, text) in BUILTIN_RULES {
+            rules.push(compile(&env, Path::new(path), text)?);
+        }
+        for dir in extra_dirs {
+            for file in toml_files(dir)? {
+                let text = std::fs::read_to_string(&file).map_err(|e| {
+                    InputError::new(
+                        &file,
+                        None,
+                        format!("cannot read the rule file: {e}"),
+                        "check that it exists and is readable",
+                    )
+                })?;
+                rules.push(compile(&env, &file, &text)?);
+            }
+        }
+        let mut seen: HashMap<String, PathBuf> = HashMap::new();
+        for rule in &rules {
+            if let Some(first) = seen.insert(rule.id.clone(), rule.file.clone()) {
+                return Err(InputError::new(
+                    &rule.file,
+                    Some("id".into()),
+                    format!(
+                        "rule id `{}` is already used by {}",
+                        rule.id,
+                        first.display()
+                    ),
+                    "rule ids are unique and never reused: pick a new id",
+                ));
+            }
+        }
+        rules.sort_by(|a, b| (a.cause, &a.id).cmp(&(b.cause, &b.id)));
+        Ok(RuleSet { rules, env })
+    }
+
+    pub fn get(&self, id: &str) -> Option<&Rule> {
+        self.rules.iter().find(|r| r.id == id)
+    }
+}
+
+fn toml_files(dir: &Path) -> Result<Vec<PathBuf>, InputError> {
+    let mut files = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        let entries = std::fs::read_dir(&dir).map_err(|e| {
+            InputError::new(
+                &dir,
+                None,
+                format!("cannot read the rules directory: {e}"),
+                "pass --rules a directory of rule .toml files",
+            )
+        })?;
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if path.extension().is_some_and(|e| e == "toml")
+                && path.file_name().is_some_and(|n| n != "error-codes.toml")
+            {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+pub fn compile(env: &Env, file: &Path, text: &str) -> Result<Rule, InputError> {
+    let raw: RuleFile = toml::from_str(text).map_err(|e| toml_error(file, text, &e))?;
+    let at = |span: std::ops::Range<usize>| {
+        let (line, column) = line_column(text, span.start);
+        Some(format!("line {line}, column {column}"))
+    };
+    let cause = Cause::parse(raw.cause.get_ref()).ok_or_else(|| {
+        InputError::new(
+            file,
+            at(raw.cause.span()),
+            format!("unknown cause `{}`", raw.cause.get_ref()),
+            format!("use one of: {}", Cause::ALL.map(|c| c.as_str()).join(", ")),
+        )
+    })?;
+    let Some((prefix, slug)) = raw.id.split_once('/') else {
+        return Err(InputError::new(
+            file,
+            Some("id".into()),
+            format!("rule id `{}` is not of the form cause/slug", raw.id),
+            "name the rule `<cause>/<slug>`, e.g. `agent/not-ready`",
+        ));
+    };
+    if prefix != cause.as_str()
+        || slug.is_empty()
+        || !slug
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    {
+        return Err(InputError::new(
+            file,
+            Some("id".into()),
+            format!(
+                "rule id `{}` must be `{}/<slug>` with a lower-case, hyphenated slug",
+                raw.id,
+                cause.as_str()
+            ),
+            "make the id's prefix the rule's cause",
+        ));
+    }
+    let when = compile_cel(env, file, text, &raw.when, "when")?;
+    let mut reads = BTreeSet::new();
+    check_paths(file, text, &raw.when, &when, &mut reads)?;
+    let resources = match &raw.resources {
+        Some(source) => {
+            let program = compile_cel(env, file, text, source, "resources")?;
+            check_paths(file, text, source, &program, &mut BTreeSet::new())?;
+            Some(program)
+        }
+        None => None,
+    };
+    let message = parse_message(env, file, text, &raw.message)?;
+    Ok(Rule {
+        id: raw.id,
+        title: raw.title,
+        cause,
+        severity: raw.severity,
+        when_source: raw.when.get_ref().clone(),
+        message_source: raw.message.get_ref().clone(),
+        explains: raw.explains,
+        remediation: raw.remediation.trim().to_string(),
+        docs: raw.docs.trim().to_string(),
+        file: file.to_path_buf(),
+        when,
+        message,
+        resources,
+        reads: reads.into_iter().collect(),
+    })
+}
+
+fn compile_cel(
+    env: &Env,
+    file: &Path,
+    text: &str,
+    source: &toml::Spanned<String>,
+    key: &str,
+) -> Result<Program, InputError> {
+    env.compile(source.get_ref()).map_err(|e| {
+        let (line, _) = line_column(text, source.span().start);
+        InputError::new(
+            file,
+            Some(format!("`{key}` (line {line})")),
+            format!("the CEL expression does not parse:\n{e}"),
+            "fix the expression; facts are listed by `backup-doctor rules facts`",
+        )
+    })
+}
+
+/// Splits `message` into text and `{cel}` placeholders, compiling each placeholder.
+fn parse_message(
+    env: &Env,
+    file: &Path,
+    text: &str,
+    message: &toml::Spanned<String>,
+) -> Result<Vec<MessagePart>, InputError> {
+    let mut parts = Vec::new();
+    let mut rest = message.get_ref().as_str();
+    while let Some(open) = rest.find('{') {
+        let Some(close) = rest[open..].find('}') else {
+            let (line, _) = line_column(text, message.span().start);
+            return Err(InputError::new(
+                file,
+                Some(format!("`message` (line {line})")),
+                "a `{` placeholder is not closed",
+                "write placeholders as {vm.agent.status}",
+            ));
+        };
+        if open > 0 {
+            parts.push(MessagePart::Text(rest[..open].to_string()));
+        }
+        let expression = &rest[open + 1..open + close];
+        let spanned = toml::Spanned::new(message.span(), expression.to_string());
+        let program = compile_cel(env, file, text, &spanned, "message")?;
+        check_paths(file, text, &spanned, &program, &mut BTreeSet::new())?;
+        parts.push(MessagePart::Expr(program));
+        rest = &rest[open + close + 1..];
+    }
+    if !rest.is_empty() {
+        parts.push(MessagePart::Text(rest.to_string()));
+    }
+    Ok(parts)
+}
+
+/// Checks every fact path the expression reads against the schema and records them.
+fn check_paths(
+    file: &Path,
+    text: &str,
+    source: &toml::Spanned<String>,
+    program: &Program,
+    reads: &mut BTreeSet<String>,
+) -> Result<(), InputError> {
+    let mut paths = Vec::new();
+    walk(program.expression(), &mut HashMap::new(), &mut paths);
+    for path in paths {
+        if !schema::is_known(&path) {
+            let (line, _) = line_column(text, source.span().start);
+            let near = schema::FACTS
+                .iter()
+                .filter(|f| {
+                    f.path
+                        .starts_with(path.rsplit_once('.').map(|(p, _)| p).unwrap_or("vm"))
+                })
+                .map(|f| f.path)
+                .take(8)
+                .collect::<Vec<_>>();
+            return Err(InputError::new(
+                file,
+                Some(format!("line {line}")),
+                format!(
+                    "`{}` is not a known fact",
+                    path.replace("[]", "").replace("{}", "")
+                ),
+                format!(
+                    "facts under that prefix: {} (full list: `backup-doctor rules facts`)",
+                    near.join(", ")
+                ),
+            ));
+        }
+        reads.insert(path.replace("[]", "").replace("{}", ""));
+    }
+    Ok(())
+}
+
+/// The fact path an expression denotes, if it is a chain of field selections from `vm` or from
+/// a comprehension variable bound to a list of facts.
+fn path_of(expr: &IdedExpr, bound: &HashMap<String, String>) -> Option<String> {
+    match &expr.expr {
+        Expr::Ident(name) if name == "vm" => Some("vm".into()),
+        Expr::Ident(name) => bound.get(name).cloned(),
+        Expr::Select(select) => Some(format!(
+            "{}.{}",
+            path_of(&select.operand, bound)?,
+            select.field
+        )),
+        Expr::Call(call) if call.func_name == "_[_]" && call.args.len() == 2 => {
+            let base = path_of(&call.args[0], bound)?;
+            Some(if schema::is_known(&format!("{base}{{}}")) {
+                format!("{base}{{}}")
+            } else {
+                format!("{base}[]")
+            })
+        }
+        _ => None,
+    }
+}
+
+fn walk(expr: &IdedExpr, bound: &mut HashMap<String, String>, out: &mut Vec<String>) {
+    if let Some(path) = path_of(expr, bound) {
+        if path != "vm" && !bound.values().any(|b| *b == path) {
+            out.push(path);
+        }
+    }
+    match &expr.expr {
+        Expr::Select(select) => walk(&select.operand, bound, out),
+        Expr::Call(call) => {
+            if let Some(target) = &call.target {
+                walk(target, bound, out);
+            }
+            for arg in &call.args {
+                walk(arg, bound, out);
+            }
+        }
+        Expr::List(list) => list.elements.iter().for_each(|e| walk(e, bound, out)),
+        Expr::Comprehension(comprehension) => {
+            walk(&comprehension.iter_range, bound, out);
+            let element = path_of(&comprehension.iter_range, bound).map(|p| format!("{p}[]"));
+            let previous = element.as_ref().map(|e| {
+                (
+                    comprehension.iter_var.clone(),
+                    bound.insert(comprehension.iter_var.clone(), e.clone()),
+                )
+            });
+            for part in [
+                &comprehension.accu_init,
+                &comprehension.loop_cond,
+                &comprehension.loop_step,
+                &comprehension.result,
+            ] {
+                walk(part, bound, out);
+            }
+            if let Some((var, old)) = previous {
+                match old {
+                    Some(old) => bound.insert(var, old),
+                    None => bound.remove(&var),
+                };
+            }
+        }
+        Expr::Map(map) => {
+            for entry in &map.entries {
+                if let cel::common::ast::EntryExpr::MapEntry(e) = &entry.expr {
+                    walk(&e.key, bound, out);
+                    walk(&e.value, bound, out);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// A rule's documentation as `rules show` prints it; the README's table comes from the same
+/// fields, so the two cannot disagree.
+pub fn render_doc(rule: &Rule) -> String {
+    let explains = if rule.explains.is_empty() {
+        "(no documented code)".to_string()
+    } else {
+        rule.explains.join(", ")
+    };
+    format!(
+        "{id} — {title}\n\nlayer:       {cause} ({layer})\nseverity:    {severity}\nexplains:    {explains}\ncondition:   {when}\nfile:        {file}\n\nWhy:\n{docs}\n\nFix:\n{remediation}\n",
+        id = rule.id,
+        title = rule.title,
+        cause = rule.cause.as_str(),
+        layer = rule.cause.title(),
+        severity = rule.severity.as_str(),
+        when = rule.when_source.trim(),
+        file = rule.file.display(),
+        docs = rule.docs,
+        remediation = rule.remediation,
+    )
+}

@@ -1,0 +1,256 @@
+//! The command line: parses arguments, calls the library, maps outcomes to exit codes (DESIGN §4).
+
+use backup_doctor::codes::CodeBook;
+use backup_doctor::engine::{schema, Engine, RuleSet, Severity};
+use backup_doctor::error::InputError;
+use backup_doctor::report::{console, json};
+use backup_doctor::resolve::Options;
+use backup_doctor::{scan, source};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "backup-doctor",
+    version,
+    about = "Finds which layer of the Azure VM backup pipeline breaks backup for each VM, the error code it produces, and the fix."
+)]
+struct Cli {
+    /// More log output on stderr (-v info, -vv debug, -vvv trace).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Diagnose every VM of a snapshot of ARM JSON.
+    Scan(ScanArgs),
+    /// List the rules, show one, or list the facts and error codes rules use.
+    Rules {
+        #[command(subcommand)]
+        action: Option<RulesAction>,
+        /// Extra rule directories to load besides the built-in rules.
+        #[arg(long = "rules", value_name = "DIR", global = true)]
+        rule_dirs: Vec<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum RulesAction {
+    /// One line per rule, in pipeline order.
+    List,
+    /// A rule's documentation: condition, rationale, remediation, error codes it explains.
+    Show { id: String },
+    /// The facts rule conditions can read.
+    Facts,
+    /// The documented error codes backup-doctor recognises in backup jobs.
+    Codes,
+}
+
+#[derive(Args)]
+struct ScanArgs {
+    /// A snapshot: a file or directory of ARM JSON (e.g. fixtures/fleets/demo).
+    #[arg(long, value_name = "PATH")]
+    snapshot: PathBuf,
+    #[command(flatten)]
+    output: OutputArgs,
+    /// Extra rule directories to load besides the built-in rules.
+    #[arg(long = "rules", value_name = "DIR")]
+    rule_dirs: Vec<PathBuf>,
+    /// How many days of failed backup jobs count as evidence.
+    #[arg(long, default_value_t = 7, value_name = "DAYS", value_parser = clap::value_parser!(i64).range(1..=90))]
+    job_window_days: i64,
+    /// "Now" for the job window (RFC 3339); defaults to the snapshot's creation time.
+    #[arg(long, value_name = "TIME")]
+    now: Option<String>,
+    /// The tenant's object id of the Backup Management Service (when the snapshot has no Graph data).
+    #[arg(long, value_name = "GUID")]
+    backup_service_object_id: Option<String>,
+}
+
+#[derive(Args)]
+struct OutputArgs {
+    #[arg(long, value_enum, default_value_t = Format::Console)]
+    format: Format,
+    /// Write the report to FILE instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Exit 1 when a finding of this severity or worse fails.
+    #[arg(long, value_enum, default_value_t = FailOn::Error)]
+    fail_on: FailOn,
+    /// Colour on the console: auto (terminal only, honours NO_COLOR), always, never.
+    #[arg(long, value_enum, default_value_t = Colour::Auto)]
+    color: Colour,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Console,
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum FailOn {
+    Error,
+    Warning,
+    Never,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Colour {
+    Auto,
+    Always,
+    Never,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    let result = match cli.command {
+        Command::Scan(args) => run_scan(args),
+        Command::Rules { action, rule_dirs } => {
+            run_rules(action.unwrap_or(RulesAction::List), &rule_dirs)
+        }
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn init_logging(verbose: u8) {
+    let level = match verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}
+
+fn run_scan(args: ScanArgs) -> Result<u8, InputError> {
+    let now = args
+        .now
+        .as_deref()
+        .map(|text| {
+            time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+                .map_err(|e| {
+                    InputError::new(
+                        std::path::Path::new("--now"),
+                        None,
+                        format!("`{text}` is not an RFC 3339 time: {e}"),
+                        "write it like 2026-11-24T06:00:00Z",
+                    )
+                })
+        })
+        .transpose()?;
+    let codes = CodeBook::builtin()?;
+    let engine = Engine::new(RuleSet::load(&args.rule_dirs)?);
+    let inventory = source::snapshot::load(&args.snapshot)?;
+    let options = Options {
+        job_window_days: args.job_window_days,
+        now,
+        backup_service_object_id: args.backup_service_object_id,
+    };
+    let report = scan(&inventory, &engine, &codes, &options);
+    let fail_on = match args.output.fail_on {
+        FailOn::Error => Some(Severity::Error),
+        FailOn::Warning => Some(Severity::Warning),
+        FailOn::Never => None,
+    };
+    let to_terminal = args.output.output.is_none() && std::io::stdout().is_terminal();
+    let colour = match args.output.color {
+        Colour::Always => true,
+        Colour::Never => false,
+        Colour::Auto => to_terminal && std::env::var_os("NO_COLOR").is_none(),
+    };
+    let text = match args.output.format {
+        Format::Console => console::render(&report, colour),
+        Format::Json => json::render(&report),
+    };
+    emit(args.output.output.as_ref(), &text)?;
+    Ok(report.exit_code(fail_on) as u8)
+}
+
+fn emit(path: Option<&PathBuf>, text: &str) -> Result<(), InputError> {
+    match path {
+        Some(path) => std::fs::write(path, text).map_err(|e| {
+            InputError::new(
+                path,
+                None,
+                format!("cannot write the report: {e}"),
+                "choose a writable --output path",
+            )
+        }),
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            // A closed pipe (`| head`) is not an error worth a message.
+            let _ = stdout
+                .write_all(text.as_bytes())
+                .and_then(|_| stdout.flush());
+            Ok(())
+        }
+    }
+}
+
+fn run_rules(action: RulesAction, rule_dirs: &[PathBuf]) -> Result<u8, InputError> {
+    let rules = RuleSet::load(rule_dirs)?;
+    let mut out = String::new();
+    match action {
+        RulesAction::List => {
+            for rule in &rules.rules {
+                out.push_str(&format!(
+                    "{:<44} {:<8} {}\n",
+                    rule.id,
+                    rule.severity.as_str(),
+                    rule.title
+                ));
+            }
+        }
+        RulesAction::Show { id } => {
+            let Some(rule) = rules.get(&id) else {
+                return Err(InputError::new(
+                    std::path::Path::new("rules"),
+                    None,
+                    format!("no rule `{id}`"),
+                    "`backup-doctor rules list` shows the ids",
+                ));
+            };
+            out.push_str(&backup_doctor::engine::rule::render_doc(rule));
+        }
+        RulesAction::Facts => {
+            for fact in schema::FACTS {
+                out.push_str(&format!(
+                    "{:<58} {:<7} {}\n",
+                    fact.path, fact.kind, fact.doc
+                ));
+            }
+        }
+        RulesAction::Codes => {
+            let codes = CodeBook::builtin()?;
+            for code in codes.all() {
+                out.push_str(&format!(
+                    "{:<52} {:<10} {}\n",
+                    code.code,
+                    code.cause.as_str(),
+                    code.summary
+                ));
+            }
+        }
+    }
+    emit(None, &out)?;
+    Ok(0)
+}

@@ -1,0 +1,250 @@
+//! Console output: per VM, the verdict and root cause, then the findings in pipeline order with
+//! the fix, then a fleet summary by root cause. Colour only on a terminal (and never with
+//! `NO_COLOR`), decided by the caller.
+
+use super::{Report, VmReport};
+use crate::engine::eval::{LayerStatus, Status};
+use crate::engine::{Cause, Severity};
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+struct Paint {
+    on: bool,
+}
+
+impl Paint {
+    fn wrap(&self, code: &str, text: &str) -> String {
+        if self.on {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+    fn red(&self, t: &str) -> String {
+        self.wrap("31", t)
+    }
+    fn green(&self, t: &str) -> String {
+        self.wrap("32", t)
+    }
+    fn yellow(&self, t: &str) -> String {
+        self.wrap("33", t)
+    }
+    fn bold(&self, t: &str) -> String {
+        self.wrap("1", t)
+    }
+    fn dim(&self, t: &str) -> String {
+        self.wrap("2", t)
+    }
+}
+
+pub fn render(report: &Report, colour: bool) -> String {
+    let paint = Paint { on: colour };
+    let mut out = String::new();
+    for vm in &report.vms {
+        render_vm(&mut out, vm, &paint);
+    }
+    render_summary(&mut out, report, &paint);
+    out
+}
+
+fn verdict_label(paint: &Paint, verdict: Status) -> String {
+    match verdict {
+        Status::Pass => paint.green("PASS"),
+        Status::Fail => paint.red("FAIL"),
+        Status::Unknown => paint.yellow("UNKNOWN"),
+    }
+}
+
+fn render_vm(out: &mut String, vm: &VmReport, paint: &Paint) {
+    let context = [
+        Some(vm.resource_group.as_str()),
+        vm.location.as_deref(),
+        vm.os.as_deref(),
+        vm.power_state.as_deref(),
+        vm.protected
+            .map(|p| if p { "protected" } else { "not protected" }),
+    ]
+    .into_iter()
+    .flatten()
+    .collect::<Vec<_>>()
+    .join(" · ");
+    let root = match vm.root_cause {
+        Some(cause) => format!(
+            "  root cause: {} ({})",
+            paint.bold(cause.as_str()),
+            cause.title()
+        ),
+        None => String::new(),
+    };
+    let _ = writeln!(
+        out,
+        "{} {}{}  {}",
+        verdict_label(paint, vm.verdict),
+        paint.bold(&vm.name),
+        root,
+        paint.dim(&format!("[{context}]"))
+    );
+    let layers = vm
+        .layers
+        .iter()
+        .map(|layer| {
+            let mark = match layer.status {
+                LayerStatus::Pass => paint.green("ok"),
+                LayerStatus::Fail => paint.red("FAIL"),
+                LayerStatus::Unknown => paint.yellow("?"),
+                LayerStatus::NotApplicable => paint.dim("n/a"),
+            };
+            format!("{} {}", layer.cause.as_str(), mark)
+        })
+        .collect::<Vec<_>>()
+        .join("  ");
+    let _ = writeln!(out, "    {layers}");
+    let mut step = 0;
+    for finding in vm.findings.iter().filter(|f| f.status == Status::Fail) {
+        step += 1;
+        let severity = match finding.severity {
+            Severity::Error => paint.red("error"),
+            Severity::Warning => paint.yellow("warning"),
+            Severity::Info => paint.dim("info"),
+        };
+        let after = match vm.root_cause {
+            Some(root) if finding.cause != root && finding.severity == Severity::Error => {
+                paint.dim(" (fix after the root cause)")
+            }
+            _ => String::new(),
+        };
+        let _ = writeln!(
+            out,
+            "  {step}. [{}] {severity} {}: {}{after}",
+            finding.cause.as_str(),
+            finding.rule,
+            finding.message
+        );
+        if !finding.explains.is_empty() {
+            let _ = writeln!(out, "     explains: {}", finding.explains.join(", "));
+        }
+        let _ = writeln!(
+            out,
+            "     fix: {}",
+            indent(&finding.remediation, "          ")
+        );
+    }
+    for finding in vm
+        .findings
+        .iter()
+        .filter(|f| f.status == Status::Unknown && f.severity == Severity::Error)
+    {
+        let _ = writeln!(
+            out,
+            "  {} [{}] {}: {}",
+            paint.yellow("?"),
+            finding.cause.as_str(),
+            finding.rule,
+            paint.dim(&finding.message)
+        );
+    }
+    // Nightly jobs repeat the same failure; one line per distinct failure reads better.
+    let mut groups: Vec<(String, &[String], Vec<&str>)> = Vec::new();
+    for job in &vm.failed_jobs {
+        let codes = if job.codes.is_empty() {
+            format!(
+                "unrecognised error: {}",
+                job.errors
+                    .first()
+                    .map(String::as_str)
+                    .unwrap_or("(no error details)")
+            )
+        } else {
+            job.codes
+                .iter()
+                .map(|c| c.code.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let when = job.start_time.as_deref().unwrap_or("time unknown");
+        match groups
+            .iter_mut()
+            .find(|(c, e, _)| *c == codes && *e == job.explained_by.as_slice())
+        {
+            Some((_, _, times)) => times.push(when),
+            None => groups.push((codes, &job.explained_by, vec![when])),
+        }
+    }
+    for (codes, explained_by, times) in groups {
+        let explained = if explained_by.is_empty() {
+            paint.yellow("not explained by any finding")
+        } else {
+            format!("explained by {}", explained_by.join(", "))
+        };
+        let _ = writeln!(
+            out,
+            "  {} failed job(s), latest {}: {codes} — {explained}",
+            times.len(),
+            times[0]
+        );
+    }
+    out.push('\n');
+}
+
+fn indent(text: &str, prefix: &str) -> String {
+    text.lines()
+        .collect::<Vec<_>>()
+        .join(&format!("\n{prefix}"))
+}
+
+fn render_summary(out: &mut String, report: &Report, paint: &Paint) {
+    let s = &report.summary;
+    let _ = writeln!(
+        out,
+        "{} {} VMs: {} pass, {} fail, {} unknown",
+        paint.bold("Summary:"),
+        s.vms,
+        paint.green(&s.pass.to_string()),
+        paint.red(&s.fail.to_string()),
+        paint.yellow(&s.unknown.to_string())
+    );
+    if !s.by_root_cause.is_empty() {
+        let _ = writeln!(out, "Root causes, in pipeline order:");
+        for cause in Cause::ALL {
+            if let Some(count) = s.by_root_cause.get(cause.as_str()) {
+                let _ = writeln!(
+                    out,
+                    "  {:<11} {:>5}  {}",
+                    cause.as_str(),
+                    count,
+                    cause.title()
+                );
+            }
+        }
+    }
+    if s.failed_jobs > 0 {
+        let _ = writeln!(
+            out,
+            "Failed backup jobs in the window: {} ({} explained by a predicted finding)",
+            s.failed_jobs, s.failed_jobs_explained
+        );
+    }
+    if !report.complete {
+        let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
+        for vm in &report.vms {
+            for finding in vm.findings.iter().filter(|f| f.status == Status::Unknown) {
+                for unknown in &finding.unknown_facts {
+                    *reasons
+                        .entry(format!("{}: {}", unknown.fact, unknown.reason))
+                        .or_default() += 1;
+                }
+            }
+        }
+        let _ = writeln!(
+            out,
+            "{} some facts could not be read, so some checks are unknown (not passed):",
+            paint.yellow("Incomplete:")
+        );
+        for gap in &report.gaps {
+            let _ = writeln!(out, "  gap: {} at {}: {}", gap.what, gap.scope, gap.reason);
+        }
+        for (reason, count) in reasons {
+            let _ = writeln!(out, "  {count:>5} × {reason}");
+        }
+    }
+}

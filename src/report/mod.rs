@@ -1,0 +1,227 @@
+//! The report of a scan (DESIGN §5) and its output formats, one module per format.
+
+pub mod console;
+pub mod json;
+
+use crate::codes::CodeBook;
+use crate::engine::eval::{LayerStatus, Status, VmEvaluation};
+use crate::engine::{Cause, Finding, Severity};
+use crate::inventory::model::Gap;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+pub const SCHEMA: &str = "backup-doctor/report/v1";
+
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub schema: &'static str,
+    pub complete: bool,
+    pub gaps: Vec<Gap>,
+    pub summary: Summary,
+    pub vms: Vec<VmReport>,
+    /// When the data was read (the snapshot's creation time), if known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub snapshot_created: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Summary {
+    pub vms: usize,
+    pub pass: usize,
+    pub fail: usize,
+    pub unknown: usize,
+    pub by_root_cause: BTreeMap<&'static str, usize>,
+    /// Failed jobs in the window, and how many a predicted finding explains.
+    pub failed_jobs: usize,
+    pub failed_jobs_explained: usize,
+}
+
+#[derive(Debug, Serialize)]
+pub struct VmReport {
+    pub id: String,
+    pub name: String,
+    pub verdict: Status,
+    pub root_cause: Option<Cause>,
+    pub layers: Vec<LayerReport>,
+    /// Failing and unknown findings, in pipeline order (passes are left out).
+    pub findings: Vec<Finding>,
+    pub failed_jobs: Vec<FailedJobReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub os: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    pub subscription: String,
+    pub resource_group: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub protected: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub power_state: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct LayerReport {
+    pub cause: Cause,
+    pub status: LayerStatus,
+}
+
+#[derive(Debug, Serialize)]
+pub struct FailedJobReport {
+    pub id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_time: Option<String>,
+    pub codes: Vec<JobCode>,
+    /// Raw error text, for codes backup-doctor does not know.
+    pub errors: Vec<String>,
+    /// Failing findings whose `explains` list one of the job's codes.
+    pub explained_by: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct JobCode {
+    pub code: String,
+    pub cause: Cause,
+    pub summary: String,
+}
+
+impl Report {
+    pub fn build(
+        evaluations: Vec<VmEvaluation>,
+        gaps: Vec<Gap>,
+        codes: &CodeBook,
+        snapshot_created: Option<String>,
+        warnings: Vec<String>,
+    ) -> Report {
+        let mut summary = Summary {
+            vms: evaluations.len(),
+            pass: 0,
+            fail: 0,
+            unknown: 0,
+            by_root_cause: BTreeMap::new(),
+            failed_jobs: 0,
+            failed_jobs_explained: 0,
+        };
+        let mut any_unknown = false;
+        let mut vms = Vec::with_capacity(evaluations.len());
+        for evaluation in evaluations {
+            match evaluation.verdict {
+                Status::Pass => summary.pass += 1,
+                Status::Fail => summary.fail += 1,
+                Status::Unknown => summary.unknown += 1,
+            }
+            if let Some(cause) = evaluation.root_cause {
+                *summary.by_root_cause.entry(cause.as_str()).or_default() += 1;
+            }
+            any_unknown |= evaluation
+                .findings
+                .iter()
+                .any(|f| f.status == Status::Unknown);
+            let failed_jobs = failed_jobs(&evaluation, codes);
+            summary.failed_jobs += failed_jobs.len();
+            summary.failed_jobs_explained += failed_jobs
+                .iter()
+                .filter(|j| !j.explained_by.is_empty())
+                .count();
+            let facts = evaluation.facts;
+            vms.push(VmReport {
+                layers: evaluation
+                    .layers
+                    .iter()
+                    .map(|(cause, status)| LayerReport {
+                        cause: *cause,
+                        status: *status,
+                    })
+                    .collect(),
+                findings: evaluation
+                    .findings
+                    .into_iter()
+                    .filter(|f| f.status != Status::Pass)
+                    .collect(),
+                failed_jobs,
+                verdict: evaluation.verdict,
+                root_cause: evaluation.root_cause,
+                protected: facts.protection.protected,
+                power_state: facts.power_state,
+                os: facts.os,
+                location: facts.location,
+                subscription: facts.subscription,
+                resource_group: facts.resource_group,
+                id: facts.id,
+                name: facts.name,
+            });
+        }
+        Report {
+            schema: SCHEMA,
+            complete: gaps.is_empty() && !any_unknown,
+            gaps,
+            summary,
+            vms,
+            snapshot_created,
+            warnings,
+        }
+    }
+
+    /// DESIGN §4: 1 when a finding at or above `fail_on` fails, else 3 when incomplete, else 0.
+    pub fn exit_code(&self, fail_on: Option<Severity>) -> i32 {
+        let failing = fail_on.is_some_and(|threshold| {
+            self.vms
+                .iter()
+                .flat_map(|vm| &vm.findings)
+                .any(|f| f.status == Status::Fail && f.severity <= threshold)
+        });
+        if failing {
+            1
+        } else if !self.complete {
+            3
+        } else {
+            0
+        }
+    }
+}
+
+fn failed_jobs(evaluation: &VmEvaluation, codes: &CodeBook) -> Vec<FailedJobReport> {
+    let Some(jobs) = &evaluation.facts.jobs else {
+        return Vec::new();
+    };
+    jobs.failed
+        .iter()
+        .map(|job| {
+            let explained_by = evaluation
+                .findings
+                .iter()
+                .filter(|f| {
+                    f.status == Status::Fail
+                        && f.explains
+                            .iter()
+                            .any(|e| job.codes.iter().any(|c| same_code(codes, e, c)))
+                })
+                .map(|f| f.rule.clone())
+                .collect();
+            FailedJobReport {
+                id: job.id.clone(),
+                start_time: job.start_time.clone(),
+                codes: job
+                    .codes
+                    .iter()
+                    .filter_map(|c| codes.get(c))
+                    .map(|entry| JobCode {
+                        code: entry.code.clone(),
+                        cause: entry.cause,
+                        summary: entry.summary.clone(),
+                    })
+                    .collect(),
+                errors: job.errors.clone(),
+                explained_by,
+            }
+        })
+        .collect()
+}
+
+/// Codes are equal in any documented spelling.
+fn same_code(codes: &CodeBook, a: &str, b: &str) -> bool {
+    match (codes.get(a), codes.get(b)) {
+        (Some(x), Some(y)) => std::ptr::eq(x, y),
+        _ => a.eq_ignore_ascii_case(b),
+    }
+}

@@ -1,0 +1,294 @@
+//! The per-VM BackupPath facts: everything a rule may read, as the CEL variable `vm`.
+//! A fact that could not be established is `None` and is left out of the CEL value, so a rule
+//! that reads it cannot evaluate and becomes `unknown`; `VmFacts::unknown` says why.
+
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct VmFacts {
+    pub id: String,
+    pub name: String,
+    pub subscription: String,
+    pub resource_group: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    /// `windows` or `linux`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub os: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub size: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provisioning_state: Option<String>,
+    /// The `PowerState/<x>` suffix: running, stopped, deallocated, starting, stopping, deallocating.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub power_state: Option<String>,
+    /// `Standard`, `TrustedLaunch` or `ConfidentialVM`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub security_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provision_vm_agent: Option<bool>,
+    pub agent: AgentFacts,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extensions: Option<Vec<ExtensionFacts>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backup_extension: Option<BackupExtensionFacts>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disks: Option<Vec<DiskFacts>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_disk_count: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub locks: Option<LockFacts>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub restore_point_rg: Option<RestorePointRgFacts>,
+    /// Registration state by provider namespace, for the VM's subscription.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub providers: Option<BTreeMap<String, String>>,
+    pub protection: ProtectionFacts,
+    pub encryption: EncryptionFacts,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jobs: Option<JobFacts>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub network: Option<NetworkFacts>,
+    /// Why a fact is missing, by fact path (`vm.agent`, `vm.locks`, ...). Not visible to rules.
+    #[serde(skip)]
+    pub unknown: BTreeMap<String, String>,
+    /// The protecting policy's custom restore-point resource group naming, for `locks`.
+    #[serde(skip)]
+    pub restore_point_rg_override: Option<crate::inventory::model::InstantRpDetails>,
+}
+
+impl VmFacts {
+    pub fn mark_unknown(&mut self, path: &str, reason: impl Into<String>) {
+        self.unknown
+            .entry(path.to_string())
+            .or_insert_with(|| reason.into());
+    }
+
+    /// The recorded reason for `path` or the nearest enclosing fact.
+    pub fn unknown_reason(&self, path: &str) -> Option<(&str, &str)> {
+        let mut candidate = path;
+        loop {
+            if let Some((fact, reason)) = self.unknown.get_key_value(candidate) {
+                return Some((fact.as_str(), reason.as_str()));
+            }
+            candidate = &candidate[..candidate.rfind('.')?];
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct AgentFacts {
+    /// Whether the instance view has a `vmAgent` block with a status.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reported: Option<bool>,
+    /// `displayStatus`: `Ready`, `Not Ready`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status_code: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ExtensionFacts {
+    pub name: String,
+    pub publisher: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The resource's `provisioningState` (`Succeeded`, `Failed`, `Deleting`, ...).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provisioning_state: Option<String>,
+    /// From the instance view: `succeeded`, `failed`, `transitioning`, `warning`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    pub is_backup: bool,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct BackupExtensionFacts {
+    /// Whether VMSnapshot / VMSnapshotLinux is installed. Its absence is normal before the first
+    /// backup and for agentless (MDCC) backups.
+    pub present: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provisioning_state: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// Status and substatus messages joined; guest-side evidence (VSS, fsfreeze) shows up here.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DiskFacts {
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// `os` or `data`.
+    pub role: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lun: Option<i64>,
+    pub managed: bool,
+    /// Whether the disk resource itself was in the snapshot (not just the VM's reference).
+    pub resolved: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sku: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub size_gb: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_shares: Option<i64>,
+    pub write_accelerator: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub security_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_access_auth_mode: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub encryption_type: Option<String>,
+    pub ade: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vhd_uri: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct LockFact {
+    pub id: String,
+    pub name: String,
+    /// `CanNotDelete` or `ReadOnly`.
+    pub level: String,
+    pub scope: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct LockFacts {
+    pub subscription: Vec<LockFact>,
+    /// Locks on the VM's own resource group.
+    pub resource_group: Vec<LockFact>,
+    /// Locks on the VM resource itself.
+    pub vm: Vec<LockFact>,
+    /// Locks on any resource group that holds (or will hold) the VM's restore points.
+    pub restore_point_rg: Vec<LockFact>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RestorePointRgFacts {
+    /// e.g. `AzureBackupRG_westeurope_{n}` or `<prefix>{n}<suffix>`.
+    pub pattern: String,
+    pub custom: bool,
+    /// The existing resource groups that match the pattern.
+    pub existing: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ProtectionFacts {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub protected: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub item_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vault_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vault_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vault_location: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vault_subscription: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy_name: Option<String>,
+    /// `Standard` or `Enhanced` (policyType V2).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub protection_state: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub health_status: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_backup_status: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disk_exclusion: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct EncryptionFacts {
+    /// Azure Disk Encryption on any disk.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ade: Option<bool>,
+    /// Server-side encryption with customer-managed keys (disk encryption set) on any disk.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cmk: Option<bool>,
+    /// Key vaults holding the VM's ADE secrets/keys or its disk encryption sets' keys.
+    pub key_vaults: Vec<KeyVaultFacts>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct KeyVaultFacts {
+    pub id: String,
+    pub name: String,
+    /// `ade` (BitLocker/dm-crypt secrets and KEKs) or `cmk` (disk encryption set key).
+    pub role: String,
+    /// Whether a key encryption key is in use (ADE BEK+KEK).
+    pub kek: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rbac: Option<bool>,
+    /// Whether the Backup Management Service can read what backup needs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backup_access: Option<bool>,
+    /// e.g. `keys/backup`, `secrets/get`, or a data action in RBAC mode.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub missing_permissions: Option<Vec<String>>,
+    /// Only the secrets `backup` right is missing in the BEK+KEK case, which the documentation
+    /// leaves ambiguous.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub only_secret_backup_missing: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub soft_delete: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub purge_protection: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub firewall_default_action: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub firewall_bypass: Option<String>,
+    /// Whether every referenced key (KEK) / secret (BEK) exists and is enabled.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub keys_usable: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unusable_items: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct JobFacts {
+    pub window_days: i64,
+    pub failed: Vec<FailedJobFacts>,
+    /// Canonical codes of the failed jobs in the window, each once.
+    pub codes: Vec<String>,
+    /// The causes those codes belong to, each once.
+    pub causes: Vec<String>,
+    pub in_progress: bool,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct FailedJobFacts {
+    pub id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_time: Option<String>,
+    pub operation: String,
+    /// Canonical codes recognised in the job's error details (may be empty).
+    pub codes: Vec<String>,
+    /// Raw error text for the report.
+    pub errors: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct NetworkFacts {
+    pub path_open: bool,
+}

@@ -1,0 +1,497 @@
+//! Disk encryption facts: which key vaults the VM's disks depend on (ADE secrets and key
+//! encryption keys; disk encryption set keys), whether the Backup Management Service can read
+//! what backup needs from them (access policies or RBAC), and whether the keys are usable.
+
+use super::facts::*;
+use super::Index;
+use crate::inventory::id::is_within;
+use crate::inventory::model::*;
+use crate::inventory::{key, ArmId};
+use std::collections::BTreeMap;
+
+/// Data actions an RBAC-mode vault must grant the Backup Management Service (reference §2.7).
+const SECRET_DATA_ACTIONS: [&str; 3] = [
+    "Microsoft.KeyVault/vaults/secrets/backup/action",
+    "Microsoft.KeyVault/vaults/secrets/getSecret/action",
+    "Microsoft.KeyVault/vaults/secrets/readMetadata/action",
+];
+const KEY_DATA_ACTIONS: [&str; 2] = [
+    "Microsoft.KeyVault/vaults/keys/backup/action",
+    "Microsoft.KeyVault/vaults/keys/read",
+];
+
+/// Built-in roles whose data actions matter here, for snapshots that hold the assignment but not
+/// the (tenant-wide) role definition.
+const BUILTIN_DATA_ACTIONS: [(&str, &[&str]); 4] = [
+    (
+        "00482a5a-887f-4fb3-b363-3b7fe8e74483",
+        &["Microsoft.KeyVault/vaults/*"],
+    ), // Key Vault Administrator
+    (
+        "14b46e9e-c2b7-41b4-b07b-48a6ebf60603",
+        &["Microsoft.KeyVault/vaults/keys/*"],
+    ), // Key Vault Crypto Officer
+    (
+        "b86a8fe4-44ce-4948-aee5-eccb2c155cd7",
+        &["Microsoft.KeyVault/vaults/secrets/*"],
+    ), // Key Vault Secrets Officer
+    ("8e3af657-a8ff-443c-a75c-2fe8c4bcb635", &[]), // Owner: control plane only
+];
+
+/// A key vault the VM depends on and the items it uses there.
+#[derive(Default)]
+struct Dependency {
+    role: &'static str,
+    kek: bool,
+    secrets: Vec<String>,
+    keys: Vec<String>,
+}
+
+pub fn resolve(index: &Index, vm: &VirtualMachine, facts: &mut VmFacts) {
+    let dependencies = dependencies_of(index, vm);
+    let mut vaults = Vec::new();
+    for (vault_key, dependency) in &dependencies {
+        vaults.push(vault_facts(index, vault_key, dependency, facts));
+    }
+    facts.encryption.key_vaults = vaults;
+}
+
+fn dependencies_of(index: &Index, vm: &VirtualMachine) -> BTreeMap<String, Dependency> {
+    let mut found: BTreeMap<String, Dependency> = BTreeMap::new();
+    let Some(storage) = vm.properties.storage_profile.as_ref() else {
+        return found;
+    };
+    let disks = storage
+        .os_disk
+        .iter()
+        .chain(storage.data_disks.iter().flatten());
+    let mut cmk: Vec<&KeyRef> = Vec::new();
+    let mut add_ade = |bek: Option<&SecretRef>, kek: Option<&KeyRef>| {
+        if let Some(bek) = bek {
+            if let Some(vault) = bek.source_vault.as_ref().and_then(|v| v.id.as_deref()) {
+                let entry = found.entry(key(vault)).or_insert_with(|| Dependency {
+                    role: "ade",
+                    ..Dependency::default()
+                });
+                entry
+                    .secrets
+                    .extend(bek.secret_url.as_deref().and_then(item_name));
+            }
+        }
+        if let Some(kek) = kek {
+            if let Some(vault) = kek.source_vault.as_ref().and_then(|v| v.id.as_deref()) {
+                let entry = found.entry(key(vault)).or_insert_with(|| Dependency {
+                    role: "ade",
+                    ..Dependency::default()
+                });
+                entry.kek = true;
+                entry
+                    .keys
+                    .extend(kek.key_url.as_deref().and_then(item_name));
+            }
+        }
+    };
+    for disk in disks {
+        if let Some(settings) = disk
+            .encryption_settings
+            .as_ref()
+            .filter(|s| s.enabled == Some(true))
+        {
+            add_ade(
+                settings.disk_encryption_key.as_ref(),
+                settings.key_encryption_key.as_ref(),
+            );
+        }
+        let resource = disk
+            .managed_disk
+            .as_ref()
+            .and_then(|m| m.id.as_deref())
+            .and_then(|id| index.inventory.disks.get(&key(id)));
+        if let Some(collection) = resource
+            .and_then(|r| r.properties.encryption_settings_collection.as_ref())
+            .filter(|c| c.enabled == Some(true))
+        {
+            for element in collection.encryption_settings.iter().flatten() {
+                add_ade(
+                    element.disk_encryption_key.as_ref(),
+                    element.key_encryption_key.as_ref(),
+                );
+            }
+        }
+        let des_id = resource
+            .and_then(|r| r.properties.encryption.as_ref())
+            .and_then(|e| e.disk_encryption_set_id.clone())
+            .or_else(|| {
+                disk.managed_disk
+                    .as_ref()
+                    .and_then(|m| m.disk_encryption_set.as_ref())
+                    .and_then(|d| d.id.clone())
+            });
+        let active_key = des_id
+            .and_then(|id| index.inventory.disk_encryption_sets.get(&key(&id)))
+            .and_then(|des| des.properties.active_key.as_ref());
+        if let Some(active) = active_key {
+            cmk.push(active);
+        }
+    }
+    for active in cmk {
+        if let Some(vault) = active.source_vault.as_ref().and_then(|v| v.id.as_deref()) {
+            let entry = found.entry(key(vault)).or_insert_with(|| Dependency {
+                role: "cmk",
+                ..Dependency::default()
+            });
+            entry
+                .keys
+                .extend(active.key_url.as_deref().and_then(item_name));
+        }
+    }
+    for dependency in found.values_mut() {
+        dependency.secrets.sort();
+        dependency.secrets.dedup();
+        dependency.keys.sort();
+        dependency.keys.dedup();
+    }
+    found
+}
+
+/// `https://kv.vault.azure.net/secrets/<name>/<version>` → `<name>`.
+fn item_name(url: &str) -> Option<String> {
+    let path = url.split("://").nth(1)?.split_once('/')?.1;
+    let mut parts = path.split('/');
+    parts.next()?;
+    parts.next().filter(|n| !n.is_empty()).map(String::from)
+}
+
+fn vault_facts(
+    index: &Index,
+    vault_key: &str,
+    dependency: &Dependency,
+    facts: &mut VmFacts,
+) -> KeyVaultFacts {
+    let name = ArmId::parse(vault_key).name.unwrap_or_default().to_string();
+    let mut out = KeyVaultFacts {
+        id: vault_key.to_string(),
+        name: name.clone(),
+        role: dependency.role.into(),
+        kek: dependency.kek,
+        ..Default::default()
+    };
+    let Some(vault) = index.inventory.key_vaults.get(vault_key) else {
+        facts.mark_unknown(
+            "vm.encryption.key_vaults",
+            format!(
+                "key vault {name} is not in the snapshot (another subscription, or not readable)"
+            ),
+        );
+        return out;
+    };
+    let props = &vault.properties;
+    out.id = vault.id.clone();
+    out.name = vault.name.clone();
+    out.location = vault.location.clone();
+    out.rbac = Some(props.enable_rbac_authorization.unwrap_or(false));
+    out.soft_delete = Some(props.enable_soft_delete.unwrap_or(true));
+    out.purge_protection = Some(props.enable_purge_protection.unwrap_or(false));
+    out.firewall_default_action = Some(
+        props
+            .network_acls
+            .as_ref()
+            .and_then(|a| a.default_action.clone())
+            .unwrap_or_else(|| "Allow".into()),
+    );
+    out.firewall_bypass = Some(
+        props
+            .network_acls
+            .as_ref()
+            .and_then(|a| a.bypass.clone())
+            .unwrap_or_else(|| "AzureServices".into()),
+    );
+    if dependency.role == "ade" {
+        match backup_access(index, vault, dependency) {
+            Ok((missing, only_secret_backup)) => {
+                out.backup_access = Some(missing.is_empty());
+                out.only_secret_backup_missing = Some(only_secret_backup);
+                out.missing_permissions = Some(missing);
+            }
+            Err(reason) => facts.mark_unknown("vm.encryption.key_vaults", reason),
+        }
+    }
+    match usable_items(index, vault, dependency) {
+        Ok(unusable) => {
+            out.keys_usable = Some(unusable.is_empty());
+            out.unusable_items = Some(unusable);
+        }
+        Err(reason) => facts.mark_unknown("vm.encryption.key_vaults", reason),
+    }
+    out
+}
+
+/// The permissions the Backup Management Service lacks on `vault`, and whether the only one
+/// missing is the ambiguous secrets `backup` right of the BEK+KEK case.
+fn backup_access(
+    index: &Index,
+    vault: &KeyVault,
+    dependency: &Dependency,
+) -> Result<(Vec<String>, bool), String> {
+    let Some(object_id) = index.backup_service_object_id.as_deref() else {
+        return Err("the Backup Management Service's object id is unknown: include its Graph service principal in the snapshot or pass --backup-service-object-id".into());
+    };
+    if vault.properties.enable_rbac_authorization.unwrap_or(false) {
+        return rbac_access(index, vault, dependency, object_id).map(|missing| (missing, false));
+    }
+    let policies = vault.properties.access_policies.as_deref().unwrap_or(&[]);
+    let granted = policies.iter().filter(|p| {
+        p.object_id
+            .as_deref()
+            .is_some_and(|o| o.eq_ignore_ascii_case(object_id))
+    });
+    let (mut keys, mut secrets) = (Vec::new(), Vec::new());
+    for policy in granted {
+        keys.extend(
+            policy
+                .permissions
+                .keys
+                .iter()
+                .flatten()
+                .map(|p| p.to_ascii_lowercase()),
+        );
+        secrets.extend(
+            policy
+                .permissions
+                .secrets
+                .iter()
+                .flatten()
+                .map(|p| p.to_ascii_lowercase()),
+        );
+    }
+    let has = |list: &[String], right: &str| list.iter().any(|p| p == right || p == "all");
+    let mut missing = Vec::new();
+    if dependency.kek {
+        for right in ["get", "list", "backup"] {
+            if !has(&keys, right) {
+                missing.push(format!("keys/{right}"));
+            }
+        }
+    }
+    // The BEK+KEK sample grants secrets get/list only; BEK-only adds backup (reference D12).
+    for right in ["get", "list", "backup"] {
+        if !has(&secrets, right) {
+            missing.push(format!("secrets/{right}"));
+        }
+    }
+    let only_secret_backup = dependency.kek && missing == ["secrets/backup"];
+    if only_secret_backup {
+        missing.clear();
+    }
+    Ok((missing, only_secret_backup))
+}
+
+fn rbac_access(
+    index: &Index,
+    vault: &KeyVault,
+    dependency: &Dependency,
+    object_id: &str,
+) -> Result<Vec<String>, String> {
+    let subscription = ArmId::parse(&vault.id).subscription.unwrap_or_default();
+    if let Some(gap) = index.inventory.gap_for(
+        &crate::inventory::id::subscription_id(subscription),
+        "Microsoft.Authorization/roleAssignments",
+    ) {
+        return Err(format!(
+            "role assignments could not be read: {}",
+            gap.reason
+        ));
+    }
+    let mut granted: Vec<String> = Vec::new();
+    for assignment in index.inventory.role_assignments.values() {
+        let props = &assignment.properties;
+        if !props
+            .principal_id
+            .as_deref()
+            .is_some_and(|p| p.eq_ignore_ascii_case(object_id))
+        {
+            continue;
+        }
+        let scope = props
+            .scope
+            .clone()
+            .unwrap_or_else(|| assignment_scope(&assignment.id));
+        if !is_within(&vault.id, &scope) {
+            continue;
+        }
+        let Some(role) = props.role_definition_id.as_deref() else {
+            continue;
+        };
+        match data_actions(index, role) {
+            Some(actions) => granted.extend(actions),
+            None => return Err(format!("role definition {role} assigned to the Backup Management Service is not in the snapshot")),
+        }
+    }
+    let needed = SECRET_DATA_ACTIONS.iter().chain(if dependency.kek {
+        KEY_DATA_ACTIONS.iter()
+    } else {
+        [].iter()
+    });
+    Ok(needed
+        .filter(|action| !granted.iter().any(|g| action_matches(g, action)))
+        .map(|a| a.to_string())
+        .collect())
+}
+
+fn assignment_scope(id: &str) -> String {
+    let lower = id.to_ascii_lowercase();
+    match lower.find("/providers/microsoft.authorization/roleassignments/") {
+        Some(at) => id[..at].to_string(),
+        None => String::new(),
+    }
+}
+
+/// The data actions a role grants (not-data-actions removed), from the snapshot or the built-ins.
+fn data_actions(index: &Index, role_definition_id: &str) -> Option<Vec<String>> {
+    let guid = role_definition_id
+        .rsplit('/')
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let definition = index
+        .inventory
+        .role_definitions
+        .get(&key(role_definition_id))
+        .or_else(|| {
+            index.inventory.role_definitions.values().find(|d| {
+                d.id.rsplit('/')
+                    .next()
+                    .is_some_and(|g| g.eq_ignore_ascii_case(&guid))
+            })
+        });
+    if let Some(definition) = definition {
+        let mut actions = Vec::new();
+        for permission in &definition.properties.permissions {
+            for action in &permission.data_actions {
+                // A role that carves the very action out again does not grant it.
+                if !permission
+                    .not_data_actions
+                    .iter()
+                    .any(|n| action_matches(n, action))
+                {
+                    actions.push(action.clone());
+                }
+            }
+        }
+        return Some(actions);
+    }
+    BUILTIN_DATA_ACTIONS
+        .iter()
+        .find(|(id, _)| *id == guid)
+        .map(|(_, actions)| actions.iter().map(|a| a.to_string()).collect())
+}
+
+/// Whether a granted action pattern (`*` wildcards, case-insensitive) covers `action`.
+fn action_matches(pattern: &str, action: &str) -> bool {
+    let (pattern, action) = (pattern.to_ascii_lowercase(), action.to_ascii_lowercase());
+    let parts: Vec<&str> = pattern.split('*').collect();
+    if parts.len() == 1 {
+        return pattern == action;
+    }
+    let mut rest = action.as_str();
+    for (i, part) in parts.iter().enumerate() {
+        if i == 0 {
+            let Some(after) = rest.strip_prefix(part) else {
+                return false;
+            };
+            rest = after;
+        } else if i == parts.len() - 1 {
+            return rest.ends_with(part);
+        } else {
+            let Some(at) = rest.find(part) else {
+                return false;
+            };
+            rest = &rest[at + part.len()..];
+        }
+    }
+    true
+}
+
+/// The referenced keys and secrets that are missing, disabled or expired.
+fn usable_items(
+    index: &Index,
+    vault: &KeyVault,
+    dependency: &Dependency,
+) -> Result<Vec<String>, String> {
+    let mut unusable = Vec::new();
+    let now = index.now.unix_timestamp();
+    let mut check = |kind: &str,
+                     names: &[String],
+                     items: &std::collections::HashMap<String, VaultItem>|
+     -> Result<(), String> {
+        if names.is_empty() {
+            return Ok(());
+        }
+        let prefix = format!("{}/{kind}/", key(&vault.id));
+        let listed = items.keys().any(|k| k.starts_with(&prefix));
+        if !listed {
+            return Err(format!(
+                "the {kind} of key vault {} are not in the snapshot",
+                vault.name
+            ));
+        }
+        for name in names {
+            match items
+                .get(&format!("{prefix}{}", name.to_ascii_lowercase()))
+                .and_then(|i| i.properties.attributes.as_ref())
+            {
+                None => unusable.push(format!("{kind}/{name} (missing)")),
+                Some(attributes) if attributes.enabled == Some(false) => {
+                    unusable.push(format!("{kind}/{name} (disabled)"))
+                }
+                Some(attributes) if attributes.exp.is_some_and(|exp| exp < now) => {
+                    unusable.push(format!("{kind}/{name} (expired)"))
+                }
+                Some(_) => {}
+            }
+        }
+        Ok(())
+    };
+    check("keys", &dependency.keys, &index.inventory.key_vault_keys)?;
+    check(
+        "secrets",
+        &dependency.secrets,
+        &index.inventory.key_vault_secrets,
+    )?;
+    Ok(unusable)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wildcard_actions() {
+        assert!(action_matches(
+            "Microsoft.KeyVault/vaults/*",
+            "Microsoft.KeyVault/vaults/secrets/backup/action"
+        ));
+        assert!(action_matches("*", "Microsoft.KeyVault/vaults/keys/read"));
+        assert!(action_matches(
+            "microsoft.keyvault/vaults/keys/*/action",
+            "Microsoft.KeyVault/vaults/keys/backup/action"
+        ));
+        assert!(!action_matches(
+            "Microsoft.KeyVault/vaults/keys/*",
+            "Microsoft.KeyVault/vaults/secrets/getSecret/action"
+        ));
+    }
+
+    #[test]
+    fn item_names_from_urls() {
+        assert_eq!(
+            item_name("https://kv.vault.azure.net/secrets/abc/123").as_deref(),
+            Some("abc")
+        );
+        assert_eq!(
+            item_name("https://kv.vault.azure.net/keys/kek/").as_deref(),
+            Some("kek")
+        );
+        assert_eq!(item_name("not a url"), None);
+    }
+}

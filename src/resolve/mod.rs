@@ -1,0 +1,183 @@
+//! Turns an inventory into per-VM BackupPath facts: every join (VM → disks → key vaults, VM →
+//! protected item → policy → vault → jobs, scopes → locks) and every computation a rule should not
+//! do. Cross-VM lookups are indexed once in [`Index`], so the per-VM work is proportional to the
+//! VM's own resources.
+
+pub mod compute;
+pub mod facts;
+pub mod keyvault;
+pub mod locks;
+pub mod protection;
+
+use crate::codes::CodeBook;
+use crate::inventory::{key, ArmId, Inventory};
+use facts::VmFacts;
+use std::collections::HashMap;
+use time::OffsetDateTime;
+
+/// The Backup Management Service's application id (public cloud).
+pub const BACKUP_MANAGEMENT_SERVICE_APP_ID: &str = "262044b1-e2ce-469f-a196-69ab7ada62d3";
+/// Its application id in Azure Government.
+pub const BACKUP_MANAGEMENT_SERVICE_APP_ID_USGOV: &str = "ff281ffe-705c-4f53-9f37-a40e6f2c68f3";
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// How far back failed jobs count as evidence.
+    pub job_window_days: i64,
+    /// "Now" for the job window; the snapshot's creation time when it has one.
+    pub now: Option<OffsetDateTime>,
+    /// The tenant's object id of the Backup Management Service, when Graph was not read.
+    pub backup_service_object_id: Option<String>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            job_window_days: 7,
+            now: None,
+            backup_service_object_id: None,
+        }
+    }
+}
+
+/// Lookups shared by every VM, built once per inventory.
+pub struct Index<'a> {
+    pub inventory: &'a Inventory,
+    pub codes: &'a CodeBook,
+    pub options: &'a Options,
+    pub now: OffsetDateTime,
+    /// VM key → protected item keys (normally one).
+    pub items_by_vm: HashMap<String, Vec<&'a str>>,
+    /// (vault key, container name key) → jobs; and (vault key, friendly name key) as a fallback.
+    pub jobs_by_container: HashMap<(String, String), Vec<&'a crate::inventory::model::BackupJob>>,
+    pub jobs_by_entity: HashMap<(String, String), Vec<&'a crate::inventory::model::BackupJob>>,
+    /// Scope key → locks directly at that scope.
+    pub locks_by_scope: HashMap<String, Vec<&'a crate::inventory::model::Lock>>,
+    /// Subscription key → resource group names.
+    pub resource_groups_by_subscription: HashMap<String, Vec<&'a str>>,
+    pub backup_service_object_id: Option<String>,
+}
+
+impl<'a> Index<'a> {
+    pub fn new(inventory: &'a Inventory, codes: &'a CodeBook, options: &'a Options) -> Self {
+        let now = options
+            .now
+            .or_else(|| {
+                let created = inventory.manifest.as_ref()?.created.as_deref()?;
+                OffsetDateTime::parse(created, &time::format_description::well_known::Rfc3339).ok()
+            })
+            .unwrap_or_else(OffsetDateTime::now_utc);
+
+        let mut items_by_vm: HashMap<String, Vec<&str>> = HashMap::new();
+        for (item_key, item) in &inventory.protected_items {
+            let vm = item
+                .properties
+                .virtual_machine_id
+                .as_deref()
+                .or(item.properties.source_resource_id.as_deref());
+            if let Some(vm) = vm {
+                items_by_vm
+                    .entry(key(vm))
+                    .or_default()
+                    .push(item_key.as_str());
+            }
+        }
+        for items in items_by_vm.values_mut() {
+            items.sort_unstable();
+        }
+
+        let mut jobs_by_container: HashMap<(String, String), Vec<_>> = HashMap::new();
+        let mut jobs_by_entity: HashMap<(String, String), Vec<_>> = HashMap::new();
+        for job in inventory.backup_jobs.values() {
+            let vault = key(protection::vault_of(&job.id));
+            if let Some(container) = &job.properties.container_name {
+                jobs_by_container
+                    .entry((vault.clone(), key(container)))
+                    .or_default()
+                    .push(job);
+            }
+            if let Some(entity) = &job.properties.entity_friendly_name {
+                jobs_by_entity
+                    .entry((vault, key(entity)))
+                    .or_default()
+                    .push(job);
+            }
+        }
+
+        let mut locks_by_scope: HashMap<String, Vec<_>> = HashMap::new();
+        for lock in inventory.locks.values() {
+            locks_by_scope
+                .entry(key(lock.scope()))
+                .or_default()
+                .push(lock);
+        }
+
+        let mut resource_groups_by_subscription: HashMap<String, Vec<&str>> = HashMap::new();
+        for rg in inventory.resource_groups.values() {
+            if let Some(sub) = ArmId::parse(&rg.id).subscription {
+                resource_groups_by_subscription
+                    .entry(key(sub))
+                    .or_default()
+                    .push(rg.name.as_str());
+            }
+        }
+
+        let backup_service_object_id = options.backup_service_object_id.clone().or_else(|| {
+            inventory
+                .service_principals
+                .iter()
+                .find(|sp| {
+                    sp.app_id
+                        .eq_ignore_ascii_case(BACKUP_MANAGEMENT_SERVICE_APP_ID)
+                        || sp
+                            .app_id
+                            .eq_ignore_ascii_case(BACKUP_MANAGEMENT_SERVICE_APP_ID_USGOV)
+                })
+                .map(|sp| sp.id.clone())
+        });
+
+        Index {
+            inventory,
+            codes,
+            options,
+            now,
+            items_by_vm,
+            jobs_by_container,
+            jobs_by_entity,
+            locks_by_scope,
+            resource_groups_by_subscription,
+            backup_service_object_id,
+        }
+    }
+}
+
+/// Resolves the facts of every VM, in inventory order.
+pub fn resolve_all(index: &Index) -> Vec<VmFacts> {
+    index
+        .inventory
+        .vms
+        .values()
+        .map(|vm| resolve_vm(index, vm))
+        .collect()
+}
+
+pub fn resolve_vm(index: &Index, vm: &crate::inventory::model::VirtualMachine) -> VmFacts {
+    let id = ArmId::parse(&vm.id);
+    let mut facts = VmFacts {
+        id: vm.id.clone(),
+        name: vm.name.clone(),
+        subscription: id.subscription.unwrap_or_default().to_string(),
+        resource_group: id.resource_group.unwrap_or_default().to_string(),
+        location: vm.location.clone(),
+        ..VmFacts::default()
+    };
+    compute::resolve(index, vm, &mut facts);
+    protection::resolve(index, vm, &mut facts);
+    locks::resolve(index, &mut facts);
+    keyvault::resolve(index, vm, &mut facts);
+    facts.mark_unknown(
+        "vm.network",
+        "network path analysis (effective NSG rules, routes, private endpoint DNS) is not implemented in this version",
+    );
+    facts
+}

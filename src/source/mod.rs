@@ -1,0 +1,4 @@
+//! Where inventories come from. Only the snapshot loader exists offline; the live collector
+//! writes snapshots, so both paths share it.
+
+pub mod snapshot;

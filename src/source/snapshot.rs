@@ -1,0 +1,658 @@
+//! Reads a snapshot (DESIGN §3): a file or a directory tree of `.json` files holding ARM
+//! resources exactly as Azure Resource Manager returns them, as single objects, arrays, or list
+//! responses. Resources are recognised by `type`; the few type-less objects (subscriptions,
+//! provider registrations, Graph service principals) by their distinctive fields.
+
+use crate::error::InputError;
+use crate::inventory::model::*;
+use crate::inventory::{key, Inventory};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+pub const MANIFEST_SCHEMA: &str = "backup-doctor/snapshot/v1";
+
+/// Loads every `.json` file under `path` (or `path` itself) into an inventory.
+pub fn load(path: &Path) -> Result<Inventory, InputError> {
+    let files = json_files(path)?;
+    let mut inventory = Inventory::default();
+    for file in &files {
+        let bytes = std::fs::read(file).map_err(|e| {
+            InputError::new(
+                file,
+                None,
+                format!("cannot read the file: {e}"),
+                "check that the file exists and is readable",
+            )
+        })?;
+        load_bytes(&mut inventory, file, &bytes)?;
+    }
+    finish(&mut inventory);
+    Ok(inventory)
+}
+
+/// Adds the resources of one file's contents to `inventory`.
+pub fn load_bytes(inventory: &mut Inventory, file: &Path, bytes: &[u8]) -> Result<(), InputError> {
+    let document: Value = serde_json::from_slice(bytes).map_err(|e| {
+        InputError::new(
+            file,
+            Some(format!("line {}, column {}", e.line(), e.column())),
+            format!("not valid JSON: {e}"),
+            "a snapshot file must hold one ARM resource, an array of them, or an ARM list response {\"value\": [...]}; re-export or repair the file",
+        )
+    })?;
+    load_document(inventory, file, document)
+}
+
+fn load_document(
+    inventory: &mut Inventory,
+    file: &Path,
+    document: Value,
+) -> Result<(), InputError> {
+    match document {
+        Value::Array(items) => load_items(inventory, file, "", items),
+        Value::Object(mut object) => {
+            if object.get("schema").and_then(Value::as_str) == Some(MANIFEST_SCHEMA) {
+                let manifest: Manifest = typed(file, "", Value::Object(object))?;
+                inventory.manifest = Some(manifest);
+                return Ok(());
+            }
+            match object.remove("value") {
+                Some(Value::Array(items)) if object.get("type").is_none() => {
+                    load_items(inventory, file, "value", items)
+                }
+                Some(other) if object.get("type").is_none() => Err(InputError::new(
+                    file,
+                    Some("value".into()),
+                    format!(
+                        "expected an array of resources in `value`, found {}",
+                        kind_of(&other)
+                    ),
+                    "an ARM list response is {\"value\": [ ...resources... ], \"nextLink\": ...}",
+                )),
+                restored => {
+                    if let Some(value) = restored {
+                        object.insert("value".into(), value);
+                    }
+                    add_resource(inventory, file, String::new(), Value::Object(object))
+                }
+            }
+        }
+        other => Err(InputError::new(
+            file,
+            None,
+            format!(
+                "expected a JSON object or array at the top level, found {}",
+                kind_of(&other)
+            ),
+            "a snapshot file must hold one ARM resource, an array of them, or an ARM list response",
+        )),
+    }
+}
+
+fn load_items(
+    inventory: &mut Inventory,
+    file: &Path,
+    prefix: &str,
+    items: Vec<Value>,
+) -> Result<(), InputError> {
+    for (index, item) in items.into_iter().enumerate() {
+        add_resource(inventory, file, format!("{prefix}[{index}]"), item)?;
+    }
+    Ok(())
+}
+
+/// What a resource is, decided from its `type` or, for type-less objects, its fields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Subscription,
+    Provider,
+    ServicePrincipal,
+    ResourceGroup,
+    VirtualMachine,
+    VmExtension,
+    Disk,
+    DiskEncryptionSet,
+    Nic,
+    Vnet,
+    Subnet,
+    Nsg,
+    RouteTable,
+    PrivateEndpoint,
+    PrivateDnsZone,
+    PrivateDnsLink,
+    PrivateDnsARecord,
+    ServiceTags,
+    Lock,
+    RoleAssignment,
+    RoleDefinition,
+    KeyVault,
+    KeyVaultKey,
+    KeyVaultSecret,
+    RecoveryVault,
+    BackupPolicy,
+    ProtectedItem,
+    BackupJob,
+}
+
+const KINDS_BY_TYPE: &[(&str, Kind)] = &[
+    ("microsoft.resources/subscriptions", Kind::Subscription),
+    ("microsoft.resources/resourcegroups", Kind::ResourceGroup),
+    ("microsoft.resources/providers", Kind::Provider),
+    ("microsoft.compute/virtualmachines", Kind::VirtualMachine),
+    (
+        "microsoft.compute/virtualmachines/extensions",
+        Kind::VmExtension,
+    ),
+    ("microsoft.compute/disks", Kind::Disk),
+    (
+        "microsoft.compute/diskencryptionsets",
+        Kind::DiskEncryptionSet,
+    ),
+    ("microsoft.network/networkinterfaces", Kind::Nic),
+    ("microsoft.network/virtualnetworks", Kind::Vnet),
+    ("microsoft.network/virtualnetworks/subnets", Kind::Subnet),
+    ("microsoft.network/networksecuritygroups", Kind::Nsg),
+    ("microsoft.network/routetables", Kind::RouteTable),
+    ("microsoft.network/privateendpoints", Kind::PrivateEndpoint),
+    ("microsoft.network/privatednszones", Kind::PrivateDnsZone),
+    (
+        "microsoft.network/privatednszones/virtualnetworklinks",
+        Kind::PrivateDnsLink,
+    ),
+    (
+        "microsoft.network/privatednszones/a",
+        Kind::PrivateDnsARecord,
+    ),
+    ("microsoft.network/servicetags", Kind::ServiceTags),
+    ("microsoft.authorization/locks", Kind::Lock),
+    (
+        "microsoft.authorization/roleassignments",
+        Kind::RoleAssignment,
+    ),
+    (
+        "microsoft.authorization/roledefinitions",
+        Kind::RoleDefinition,
+    ),
+    ("microsoft.keyvault/vaults", Kind::KeyVault),
+    ("microsoft.keyvault/vaults/keys", Kind::KeyVaultKey),
+    ("microsoft.keyvault/vaults/secrets", Kind::KeyVaultSecret),
+    ("microsoft.recoveryservices/vaults", Kind::RecoveryVault),
+    (
+        "microsoft.recoveryservices/vaults/backuppolicies",
+        Kind::BackupPolicy,
+    ),
+    (
+        "microsoft.recoveryservices/vaults/backupfabrics/protectioncontainers/protecteditems",
+        Kind::ProtectedItem,
+    ),
+    (
+        "microsoft.recoveryservices/vaults/backupjobs",
+        Kind::BackupJob,
+    ),
+];
+
+fn classify(
+    file: &Path,
+    place: &str,
+    object: &serde_json::Map<String, Value>,
+) -> Result<Option<Kind>, InputError> {
+    match object.get("type") {
+        Some(Value::String(kind)) => Ok(KINDS_BY_TYPE
+            .iter()
+            .find(|(name, _)| kind.eq_ignore_ascii_case(name))
+            .map(|(_, kind)| *kind)),
+        Some(other) => Err(InputError::new(
+            file,
+            Some(join(place, "type")),
+            format!(
+                "`type` must be a string such as \"Microsoft.Compute/virtualMachines\", found {}",
+                kind_of(other)
+            ),
+            "fix the resource's `type` field",
+        )),
+        None if object.contains_key("subscriptionId") && !object.contains_key("properties") => {
+            Ok(Some(Kind::Subscription))
+        }
+        None if object.contains_key("namespace") && object.contains_key("registrationState") => {
+            Ok(Some(Kind::Provider))
+        }
+        None if object.contains_key("appId") => Ok(Some(Kind::ServicePrincipal)),
+        None => Ok(None),
+    }
+}
+
+fn add_resource(
+    inventory: &mut Inventory,
+    file: &Path,
+    place: String,
+    value: Value,
+) -> Result<(), InputError> {
+    let Value::Object(object) = &value else {
+        return Err(InputError::new(
+            file,
+            Some(if place.is_empty() {
+                "top level".into()
+            } else {
+                place
+            }),
+            format!("expected an ARM resource object, found {}", kind_of(&value)),
+            "each item of a snapshot list must be a JSON object",
+        ));
+    };
+    let Some(kind) = classify(file, &place, object)? else {
+        tracing::debug!(file = %file.display(), place, "skipping an object of an unrecognised type");
+        return Ok(());
+    };
+    let file_place = |field: &str| join(&place, field);
+    match kind {
+        Kind::Subscription => {
+            let sub: Subscription = typed(file, &place, value)?;
+            insert(
+                &mut inventory.subscriptions,
+                &mut inventory.warnings,
+                key(&sub.subscription_id),
+                sub,
+                file,
+            );
+        }
+        Kind::Provider => {
+            let provider: Provider = typed(file, &place, value)?;
+            let Some(subscription) = provider
+                .id
+                .as_deref()
+                .and_then(|id| crate::inventory::ArmId::parse(id).subscription)
+            else {
+                return Err(InputError::new(
+                    file,
+                    Some(file_place("id")),
+                    "a resource provider needs an `id` of the form /subscriptions/{sub}/providers/{namespace}",
+                    "export providers with GET /subscriptions/{sub}/providers, which includes the id",
+                ));
+            };
+            inventory
+                .providers
+                .entry(key(subscription))
+                .or_default()
+                .insert(key(&provider.namespace), provider);
+        }
+        Kind::ServicePrincipal => inventory
+            .service_principals
+            .push(typed(file, &place, value)?),
+        Kind::ResourceGroup => {
+            let rg: ResourceGroup = typed(file, &place, value)?;
+            insert(
+                &mut inventory.resource_groups,
+                &mut inventory.warnings,
+                key(&rg.id),
+                rg,
+                file,
+            );
+        }
+        Kind::VirtualMachine => {
+            let vm: VirtualMachine = typed(file, &place, value)?;
+            insert(
+                &mut inventory.vms,
+                &mut inventory.warnings,
+                key(&vm.id),
+                vm,
+                file,
+            );
+        }
+        Kind::VmExtension => {
+            let extension: VmExtension = typed(file, &place, value)?;
+            let Some(vm_id) = extension.id.as_deref().and_then(parent_of_extension) else {
+                return Err(InputError::new(
+                    file,
+                    Some(file_place("id")),
+                    "a VM extension needs an `id` ending in /virtualMachines/{vm}/extensions/{name}",
+                    "export extensions with GET .../virtualMachines/{vm}/extensions, which includes the id",
+                ));
+            };
+            inventory
+                .extensions
+                .entry(key(vm_id))
+                .or_default()
+                .push(extension);
+        }
+        Kind::Disk => keyed(
+            inventory,
+            file,
+            &place,
+            value,
+            |inv| &mut inv.disks,
+            |d: &Disk| d.id.clone(),
+        )?,
+        Kind::DiskEncryptionSet => keyed(
+            inventory,
+            file,
+            &place,
+            value,
+            |inv| &mut inv.disk_encryption_sets,
+            |d: &DiskEncryptionSet| d.id.clone(),
+        )?,
+        Kind::Nic => keyed(
+            inventory,
+            file,
+            &place,
+            value,
+            |inv| &mut inv.nics,
+            |n: &NetworkInterface| n.id.clone(),
+        )?,
+        Kind::Vnet => {
+            let vnet: VirtualNetwork = typed(file, &place, value)?;
+            for subnet in vnet.properties.subnets.iter().flatten() {
+                inventory.subnets.insert(key(&subnet.id), subnet.clone());
+            }
+            insert(
+                &mut inventory.vnets,
+                &mut inventory.warnings,
+                key(&vnet.id),
+                vnet,
+                file,
+            );
+        }
+        Kind::Subnet => keyed(
+            inventory,
+            file,
+            &place,
+            value,
+            |inv| &mut inv.subnets,
+            |s: &Subnet| s.id.clone(),
+        )?,
+        Kind::Nsg => keyed(
+            inventory,
+            file,
+            &place,
+            value,
+            |inv| &mut inv.nsgs,
+            |n: &NetworkSecurityGroup| n.id.clone(),
+        )?,
+        Kind::RouteTable => keyed(
+            inventory,
+            file,
+            &place,
+            value,
+            |inv| &mut inv.route_tables,
+            |r: &RouteTable| r.id.clone(),
+        )?,
+        Kind::PrivateEndpoint => keyed(
+            inventory,
+            file,
+            &place,
+            value,
+            |inv| &mut inv.private_endpoints,
+            |p: &PrivateEndpoint| p.id.clone(),
+        )?,
+        Kind::PrivateDnsZone => keyed(
+            inventory,
+            file,
+            &place,
+            value,
+            |inv| &mut inv.private_dns_zones,
+            |r: &GenericResource| r.id.clone(),
+        )?,
+        Kind::PrivateDnsLink => keyed(
+            inventory,
+            file,
+            &place,
+            value,
+            |inv| &mut inv.private_dns_links,
+            |r: &GenericResource| r.id.clone(),
+        )?,
+        Kind::PrivateDnsARecord => keyed(
+            inventory,
+            file,
+            &place,
+            value,
+            |inv| &mut inv.private_dns_a_records,
+            |r: &GenericResource| r.id.clone(),
+        )?,
+        Kind::ServiceTags => inventory.service_tags = Some(typed(file, &place, value)?),
+        Kind::Lock => keyed(
+            inventory,
+            file,
+            &place,
+            value,
+            |inv| &mut inv.locks,
+            |l: &Lock| l.id.clone(),
+        )?,
+        Kind::RoleAssignment => keyed(
+            inventory,
+            file,
+            &place,
+            value,
+            |inv| &mut inv.role_assignments,
+            |r: &RoleAssignment| r.id.clone(),
+        )?,
+        Kind::RoleDefinition => keyed(
+            inventory,
+            file,
+            &place,
+            value,
+            |inv| &mut inv.role_definitions,
+            |r: &RoleDefinition| r.id.clone(),
+        )?,
+        Kind::KeyVault => keyed(
+            inventory,
+            file,
+            &place,
+            value,
+            |inv| &mut inv.key_vaults,
+            |k: &KeyVault| k.id.clone(),
+        )?,
+        Kind::KeyVaultKey => keyed(
+            inventory,
+            file,
+            &place,
+            value,
+            |inv| &mut inv.key_vault_keys,
+            |k: &VaultItem| k.id.clone(),
+        )?,
+        Kind::KeyVaultSecret => keyed(
+            inventory,
+            file,
+            &place,
+            value,
+            |inv| &mut inv.key_vault_secrets,
+            |k: &VaultItem| k.id.clone(),
+        )?,
+        Kind::RecoveryVault => keyed(
+            inventory,
+            file,
+            &place,
+            value,
+            |inv| &mut inv.recovery_vaults,
+            |v: &RecoveryVault| v.id.clone(),
+        )?,
+        Kind::BackupPolicy => keyed(
+            inventory,
+            file,
+            &place,
+            value,
+            |inv| &mut inv.backup_policies,
+            |p: &BackupPolicy| p.id.clone(),
+        )?,
+        Kind::ProtectedItem => keyed(
+            inventory,
+            file,
+            &place,
+            value,
+            |inv| &mut inv.protected_items,
+            |p: &ProtectedItem| p.id.clone(),
+        )?,
+        Kind::BackupJob => keyed(
+            inventory,
+            file,
+            &place,
+            value,
+            |inv| &mut inv.backup_jobs,
+            |j: &BackupJob| j.id.clone(),
+        )?,
+    }
+    Ok(())
+}
+
+/// Deserializes `value` as `T` and files it under its id.
+fn keyed<T: DeserializeOwned>(
+    inventory: &mut Inventory,
+    file: &Path,
+    place: &str,
+    value: Value,
+    map: impl FnOnce(&mut Inventory) -> &mut std::collections::HashMap<String, T>,
+    id_of: impl FnOnce(&T) -> String,
+) -> Result<(), InputError> {
+    let resource: T = typed(file, place, value)?;
+    let id = key(&id_of(&resource));
+    let mut warnings = std::mem::take(&mut inventory.warnings);
+    insert(map(inventory), &mut warnings, id, resource, file);
+    inventory.warnings = warnings;
+    Ok(())
+}
+
+trait Insert<T> {
+    fn put(&mut self, key: String, value: T) -> Option<T>;
+}
+impl<T> Insert<T> for std::collections::HashMap<String, T> {
+    fn put(&mut self, key: String, value: T) -> Option<T> {
+        self.insert(key, value)
+    }
+}
+impl<T> Insert<T> for std::collections::BTreeMap<String, T> {
+    fn put(&mut self, key: String, value: T) -> Option<T> {
+        self.insert(key, value)
+    }
+}
+
+/// Inserts, keeping the last one read on a duplicate id (DESIGN §3) and saying so.
+fn insert<T>(
+    map: &mut impl Insert<T>,
+    warnings: &mut Vec<String>,
+    id: String,
+    value: T,
+    file: &Path,
+) {
+    if map.put(id.clone(), value).is_some() {
+        let message = format!(
+            "duplicate resource id {id}: the copy in {} replaces an earlier one",
+            file.display()
+        );
+        tracing::warn!("{message}");
+        warnings.push(message);
+    }
+}
+
+fn typed<T: DeserializeOwned>(file: &Path, place: &str, value: Value) -> Result<T, InputError> {
+    serde_path_to_error::deserialize(value).map_err(|error| {
+        let inner = error.path().to_string();
+        let at = if inner == "." { place.to_string() } else { join(place, &inner) };
+        InputError::new(
+            file,
+            Some(if at.is_empty() { "top level".into() } else { at }),
+            error.inner().to_string(),
+            "give the field the JSON type ARM returns (see the ARM REST reference for this resource type), or remove it",
+        )
+    })
+}
+
+/// `.../virtualMachines/{vm}/extensions/{name}` → `.../virtualMachines/{vm}`.
+fn parent_of_extension(id: &str) -> Option<&str> {
+    let lower = id.to_ascii_lowercase();
+    let at = lower.rfind("/extensions/")?;
+    Some(&id[..at])
+}
+
+/// Links what the files do not link explicitly, once every file is read.
+fn finish(inventory: &mut Inventory) {
+    for vm in inventory.vms.values_mut() {
+        if let Some(nested) = vm.resources.take() {
+            let list = inventory.extensions.entry(key(&vm.id)).or_default();
+            for extension in nested {
+                let already = list.iter().any(|e| {
+                    e.id.as_deref().map(key) == extension.id.as_deref().map(key) && e.id.is_some()
+                });
+                if !already {
+                    list.push(extension);
+                }
+            }
+        }
+    }
+}
+
+fn json_files(path: &Path) -> Result<Vec<PathBuf>, InputError> {
+    let metadata = std::fs::metadata(path).map_err(|e| {
+        InputError::new(
+            path,
+            None,
+            format!("cannot open the snapshot: {e}"),
+            "pass --snapshot a file or directory of ARM JSON (for example fixtures/fleets/demo)",
+        )
+    })?;
+    if metadata.is_file() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let mut files = Vec::new();
+    let mut pending = vec![path.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        let entries = std::fs::read_dir(&dir).map_err(|e| {
+            InputError::new(
+                &dir,
+                None,
+                format!("cannot list the directory: {e}"),
+                "check its permissions",
+            )
+        })?;
+        for entry in entries {
+            let entry = entry.map_err(|e| {
+                InputError::new(
+                    &dir,
+                    None,
+                    format!("cannot list the directory: {e}"),
+                    "check its permissions",
+                )
+            })?;
+            let path = entry.path();
+            let file_type = entry.file_type().map_err(|e| {
+                InputError::new(
+                    &path,
+                    None,
+                    format!("cannot stat: {e}"),
+                    "check its permissions",
+                )
+            })?;
+            if file_type.is_dir() {
+                pending.push(path);
+            } else if path
+                .extension()
+                .is_some_and(|ext| ext.eq_ignore_ascii_case("json"))
+            {
+                files.push(path);
+            }
+        }
+    }
+    // Sorted so "the last one read wins" means the same thing on every machine.
+    files.sort();
+    if files.is_empty() {
+        return Err(InputError::new(path, None, "the snapshot directory holds no .json files", "point --snapshot at a directory written by `backup-doctor collect` or holding ARM JSON exports"));
+    }
+    Ok(files)
+}
+
+fn join(prefix: &str, field: &str) -> String {
+    match (prefix.is_empty(), field.starts_with('[')) {
+        (true, _) => field.to_string(),
+        (false, true) => format!("{prefix}{field}"),
+        (false, false) => format!("{prefix}.{field}"),
+    }
+}
+
+fn kind_of(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
