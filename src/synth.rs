@@ -42,7 +42,12 @@ pub struct FleetSpec {
 
 impl Default for FleetSpec {
     fn default() -> Self {
-        FleetSpec { subscriptions: 2, vms_per_subscription: 50, seed: 42, jobs_per_vm: 7 }
+        FleetSpec {
+            subscriptions: 2,
+            vms_per_subscription: 50,
+            seed: 42,
+            jobs_per_vm: 7,
+        }
     }
 }
 
@@ -61,7 +66,9 @@ pub struct FleetStats {
 pub fn generate(out: &Path, spec: &FleetSpec) -> io::Result<FleetStats> {
     fs::create_dir_all(out)?;
     let tenant = TenantPlan::new(spec);
-    let reports = run_parallel(spec.subscriptions, |i| generate_subscription(out, spec, &tenant, i))?;
+    let reports = run_parallel(spec.subscriptions, |i| {
+        generate_subscription(out, spec, &tenant, i)
+    })?;
 
     let mut stats = FleetStats::default();
     let mut regions = BTreeSet::new();
@@ -123,18 +130,27 @@ struct Ts {
 
 impl Ts {
     fn before_snapshot(secs: i64) -> Ts {
-        Ts { secs: SNAPSHOT_UNIX - secs, ticks: 0 }
+        Ts {
+            secs: SNAPSHOT_UNIX - secs,
+            ticks: 0,
+        }
     }
 
     /// Adds a random sub-second part, as real service timestamps have.
     fn jitter(self, rng: &mut impl Rng) -> Ts {
-        Ts { ticks: rng.gen_range(0..10_000_000), ..self }
+        Ts {
+            ticks: rng.gen_range(0..10_000_000),
+            ..self
+        }
     }
 
     fn plus_ms(self, ms: u64) -> Ts {
         let ticks = u64::from(self.ticks) + (ms % 1_000) * 10_000;
         let secs = self.secs + (ms / 1_000) as i64 + (ticks / 10_000_000) as i64;
-        Ts { secs, ticks: (ticks % 10_000_000) as u32 }
+        Ts {
+            secs,
+            ticks: (ticks % 10_000_000) as u32,
+        }
     }
 
     fn unix(self) -> i64 {
@@ -144,7 +160,12 @@ impl Ts {
     fn civil(self) -> String {
         let (y, mo, d) = civil_from_days(self.secs.div_euclid(DAY));
         let s = self.secs.rem_euclid(DAY);
-        format!("{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}", s / HOUR, s % HOUR / MINUTE, s % MINUTE)
+        format!(
+            "{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}",
+            s / HOUR,
+            s % HOUR / MINUTE,
+            s % MINUTE
+        )
     }
 
     /// `2026-11-23T23:04:05Z`
@@ -165,7 +186,12 @@ impl Ts {
 
 /// ISO 8601 duration as the Backup service prints it, e.g. `PT12M3.2S`.
 fn iso_duration(ms: u64) -> String {
-    let (h, m, s, frac) = (ms / 3_600_000, ms / 60_000 % 60, ms / 1_000 % 60, ms % 1_000);
+    let (h, m, s, frac) = (
+        ms / 3_600_000,
+        ms / 60_000 % 60,
+        ms / 1_000 % 60,
+        ms % 1_000,
+    );
     let mut out = String::from("PT");
     if h > 0 {
         out += &format!("{h}H");
@@ -240,7 +266,9 @@ fn etag(rng: &mut impl Rng) -> String {
 
 fn base64ish(rng: &mut impl Rng, len: usize) -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    (0..len).map(|_| char::from(ALPHABET[rng.gen_range(0..ALPHABET.len())])).collect()
+    (0..len)
+        .map(|_| char::from(ALPHABET[rng.gen_range(0..ALPHABET.len())]))
+        .collect()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -257,14 +285,54 @@ struct Region {
 }
 
 static REGIONS: [Region; 8] = [
-    Region { name: "westeurope", tag: "WestEurope", code: "weu", octet: 50 },
-    Region { name: "northeurope", tag: "NorthEurope", code: "neu", octet: 54 },
-    Region { name: "eastus", tag: "EastUS", code: "eus", octet: 42 },
-    Region { name: "eastus2", tag: "EastUS2", code: "eus2", octet: 36 },
-    Region { name: "westus2", tag: "WestUS2", code: "wus2", octet: 51 },
-    Region { name: "uksouth", tag: "UKSouth", code: "uks", octet: 58 },
-    Region { name: "germanywestcentral", tag: "GermanyWestCentral", code: "gwc", octet: 52 },
-    Region { name: "swedencentral", tag: "SwedenCentral", code: "sdc", octet: 91 },
+    Region {
+        name: "westeurope",
+        tag: "WestEurope",
+        code: "weu",
+        octet: 50,
+    },
+    Region {
+        name: "northeurope",
+        tag: "NorthEurope",
+        code: "neu",
+        octet: 54,
+    },
+    Region {
+        name: "eastus",
+        tag: "EastUS",
+        code: "eus",
+        octet: 42,
+    },
+    Region {
+        name: "eastus2",
+        tag: "EastUS2",
+        code: "eus2",
+        octet: 36,
+    },
+    Region {
+        name: "westus2",
+        tag: "WestUS2",
+        code: "wus2",
+        octet: 51,
+    },
+    Region {
+        name: "uksouth",
+        tag: "UKSouth",
+        code: "uks",
+        octet: 58,
+    },
+    Region {
+        name: "germanywestcentral",
+        tag: "GermanyWestCentral",
+        code: "gwc",
+        octet: 52,
+    },
+    Region {
+        name: "swedencentral",
+        tag: "SwedenCentral",
+        code: "sdc",
+        octet: 91,
+    },
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -293,17 +361,81 @@ struct Image {
 }
 
 static WINDOWS_IMAGES: [Image; 4] = [
-    Image { publisher: "MicrosoftWindowsServer", offer: "WindowsServer", sku: "2022-datacenter-azure-edition", exact_version: "20348.2849.241106", os_name: "Windows Server 2022 Datacenter Azure Edition", os_version: "10.0.20348.2849", gen2: true },
-    Image { publisher: "MicrosoftWindowsServer", offer: "WindowsServer", sku: "2019-datacenter-gensecond", exact_version: "17763.6532.241101", os_name: "Windows Server 2019 Datacenter", os_version: "10.0.17763.6532", gen2: true },
-    Image { publisher: "MicrosoftWindowsServer", offer: "WindowsServer", sku: "2016-datacenter", exact_version: "14393.7515.241104", os_name: "Windows Server 2016 Datacenter", os_version: "10.0.14393.7515", gen2: false },
-    Image { publisher: "MicrosoftWindowsServer", offer: "WindowsServer", sku: "2025-datacenter-azure-edition", exact_version: "26100.2314.241107", os_name: "Windows Server 2025 Datacenter Azure Edition", os_version: "10.0.26100.2314", gen2: true },
+    Image {
+        publisher: "MicrosoftWindowsServer",
+        offer: "WindowsServer",
+        sku: "2022-datacenter-azure-edition",
+        exact_version: "20348.2849.241106",
+        os_name: "Windows Server 2022 Datacenter Azure Edition",
+        os_version: "10.0.20348.2849",
+        gen2: true,
+    },
+    Image {
+        publisher: "MicrosoftWindowsServer",
+        offer: "WindowsServer",
+        sku: "2019-datacenter-gensecond",
+        exact_version: "17763.6532.241101",
+        os_name: "Windows Server 2019 Datacenter",
+        os_version: "10.0.17763.6532",
+        gen2: true,
+    },
+    Image {
+        publisher: "MicrosoftWindowsServer",
+        offer: "WindowsServer",
+        sku: "2016-datacenter",
+        exact_version: "14393.7515.241104",
+        os_name: "Windows Server 2016 Datacenter",
+        os_version: "10.0.14393.7515",
+        gen2: false,
+    },
+    Image {
+        publisher: "MicrosoftWindowsServer",
+        offer: "WindowsServer",
+        sku: "2025-datacenter-azure-edition",
+        exact_version: "26100.2314.241107",
+        os_name: "Windows Server 2025 Datacenter Azure Edition",
+        os_version: "10.0.26100.2314",
+        gen2: true,
+    },
 ];
 
 static LINUX_IMAGES: [Image; 4] = [
-    Image { publisher: "Canonical", offer: "0001-com-ubuntu-server-jammy", sku: "22_04-lts-gen2", exact_version: "22.04.202411060", os_name: "ubuntu", os_version: "22.04", gen2: true },
-    Image { publisher: "Canonical", offer: "ubuntu-24_04-lts", sku: "server", exact_version: "24.04.202411030", os_name: "ubuntu", os_version: "24.04", gen2: true },
-    Image { publisher: "RedHat", offer: "RHEL", sku: "8-lvm", exact_version: "8.10.2024080714", os_name: "redhat", os_version: "8.10", gen2: false },
-    Image { publisher: "SUSE", offer: "sles-15-sp5", sku: "gen2", exact_version: "2024.10.23", os_name: "sles", os_version: "15.5", gen2: true },
+    Image {
+        publisher: "Canonical",
+        offer: "0001-com-ubuntu-server-jammy",
+        sku: "22_04-lts-gen2",
+        exact_version: "22.04.202411060",
+        os_name: "ubuntu",
+        os_version: "22.04",
+        gen2: true,
+    },
+    Image {
+        publisher: "Canonical",
+        offer: "ubuntu-24_04-lts",
+        sku: "server",
+        exact_version: "24.04.202411030",
+        os_name: "ubuntu",
+        os_version: "24.04",
+        gen2: true,
+    },
+    Image {
+        publisher: "RedHat",
+        offer: "RHEL",
+        sku: "8-lvm",
+        exact_version: "8.10.2024080714",
+        os_name: "redhat",
+        os_version: "8.10",
+        gen2: false,
+    },
+    Image {
+        publisher: "SUSE",
+        offer: "sles-15-sp5",
+        sku: "gen2",
+        exact_version: "2024.10.23",
+        os_name: "sles",
+        os_version: "15.5",
+        gen2: true,
+    },
 ];
 
 const VM_SIZES: [&str; 7] = [
@@ -316,7 +448,9 @@ const VM_SIZES: [&str; 7] = [
     "Standard_B2ms",
 ];
 
-const APPS: [&str; 10] = ["erp", "crm", "web", "api", "sql", "etl", "bi", "hr", "pay", "ops"];
+const APPS: [&str; 10] = [
+    "erp", "crm", "web", "api", "sql", "etl", "bi", "hr", "pay", "ops",
+];
 const SUBNETS: [&str; 4] = ["snet-app", "snet-data", "snet-web", "snet-mgmt"];
 
 const DATA_SKUS: [&str; 3] = ["Premium_LRS", "StandardSSD_LRS", "Standard_LRS"];
@@ -366,12 +500,48 @@ struct ExtInfo {
 impl Ext {
     fn info(self, os: Os) -> ExtInfo {
         match (self, os) {
-            (Ext::Snapshot, Os::Windows) => ExtInfo { name: "VMSnapshot", publisher: "Microsoft.Azure.RecoveryServices", version: "1.0", handler_version: "1.0.9225.0", message: "Extension installed and enabled successfully." },
-            (Ext::Snapshot, Os::Linux) => ExtInfo { name: "VMSnapshotLinux", publisher: "Microsoft.Azure.RecoveryServices", version: "1.0", handler_version: "1.0.9216.0", message: "Extension installed and enabled successfully." },
-            (Ext::Monitor, Os::Windows) => ExtInfo { name: "AzureMonitorWindowsAgent", publisher: "Microsoft.Azure.Monitor", version: "1.30", handler_version: "1.30.0.0", message: "ExtensionOperation:enable. Status:Success" },
-            (Ext::Monitor, Os::Linux) => ExtInfo { name: "AzureMonitorLinuxAgent", publisher: "Microsoft.Azure.Monitor", version: "1.33", handler_version: "1.33.2", message: "Enable succeeded" },
-            (Ext::Ade, Os::Windows) => ExtInfo { name: "AzureDiskEncryption", publisher: "Microsoft.Azure.Security", version: "2.4", handler_version: "2.4.0.26", message: "[2.4.0.26] Encryption succeeded for all volumes" },
-            (Ext::Ade, Os::Linux) => ExtInfo { name: "AzureDiskEncryptionForLinux", publisher: "Microsoft.Azure.Security", version: "1.4", handler_version: "1.4.0.20", message: "Encryption succeeded for all volumes" },
+            (Ext::Snapshot, Os::Windows) => ExtInfo {
+                name: "VMSnapshot",
+                publisher: "Microsoft.Azure.RecoveryServices",
+                version: "1.0",
+                handler_version: "1.0.9225.0",
+                message: "Extension installed and enabled successfully.",
+            },
+            (Ext::Snapshot, Os::Linux) => ExtInfo {
+                name: "VMSnapshotLinux",
+                publisher: "Microsoft.Azure.RecoveryServices",
+                version: "1.0",
+                handler_version: "1.0.9216.0",
+                message: "Extension installed and enabled successfully.",
+            },
+            (Ext::Monitor, Os::Windows) => ExtInfo {
+                name: "AzureMonitorWindowsAgent",
+                publisher: "Microsoft.Azure.Monitor",
+                version: "1.30",
+                handler_version: "1.30.0.0",
+                message: "ExtensionOperation:enable. Status:Success",
+            },
+            (Ext::Monitor, Os::Linux) => ExtInfo {
+                name: "AzureMonitorLinuxAgent",
+                publisher: "Microsoft.Azure.Monitor",
+                version: "1.33",
+                handler_version: "1.33.2",
+                message: "Enable succeeded",
+            },
+            (Ext::Ade, Os::Windows) => ExtInfo {
+                name: "AzureDiskEncryption",
+                publisher: "Microsoft.Azure.Security",
+                version: "2.4",
+                handler_version: "2.4.0.26",
+                message: "[2.4.0.26] Encryption succeeded for all volumes",
+            },
+            (Ext::Ade, Os::Linux) => ExtInfo {
+                name: "AzureDiskEncryptionForLinux",
+                publisher: "Microsoft.Azure.Security",
+                version: "1.4",
+                handler_version: "1.4.0.20",
+                message: "Encryption succeeded for all volumes",
+            },
         }
     }
 }
@@ -387,14 +557,41 @@ struct JobError {
 
 const AGENT_UNAVAILABLE: JobError = JobError { code: "UserErrorGuestAgentStatusUnavailable", number: 400_001, message: "VM Agent unable to communicate with Azure Backup", recommendation: "Ensure that the VM is running and the VM agent is installed, up to date and reporting Ready, then retry the operation." };
 const EXTENSION_FAILED: JobError = JobError { code: "ExtensionOperationFailedForManagedDisks", number: 400_002, message: "VMSnapshot extension operation failed", recommendation: "Uninstall the VMSnapshot extension so that the next backup reinstalls it, and check that the VM agent is healthy." };
-const VSS_BAD_STATE: JobError = JobError { code: "ExtensionFailedVssWriterInBadState", number: 400_003, message: "Snapshot operation failed because VSS writers were in bad state", recommendation: "Restart the VSS writers that are not in a stable state (vssadmin list writers) and retry." };
+const VSS_BAD_STATE: JobError = JobError {
+    code: "ExtensionFailedVssWriterInBadState",
+    number: 400_003,
+    message: "Snapshot operation failed because VSS writers were in bad state",
+    recommendation:
+        "Restart the VSS writers that are not in a stable state (vssadmin list writers) and retry.",
+};
 const FSFREEZE_FAILED: JobError = JobError { code: "UserErrorFsFreezeFailed", number: 400_004, message: "Failed to freeze one or more mount-points of the VM to take a file-system consistent snapshot", recommendation: "Repair the file systems of the listed mount points or add them to MountsToSkip in /etc/azure/vmbackup.conf." };
-const UNSUPPORTED_DISK: JobError = JobError { code: "UserErrorUnsupportedDiskConfiguration", number: 400_005, message: "Currently Azure Backup does not support disks of this type with the Standard policy", recommendation: "Move the VM to an Enhanced backup policy, or exclude the unsupported disk." };
-const SHARED_DISK: JobError = JobError { code: "UserErrorSharedDiskBackupNotSupported", number: 400_006, message: "Backup of VMs with shared disks is not supported", recommendation: "Use an Enhanced policy and exclude the shared disk; protect it with Azure Disk Backup." };
+const UNSUPPORTED_DISK: JobError = JobError {
+    code: "UserErrorUnsupportedDiskConfiguration",
+    number: 400_005,
+    message: "Currently Azure Backup does not support disks of this type with the Standard policy",
+    recommendation: "Move the VM to an Enhanced backup policy, or exclude the unsupported disk.",
+};
+const SHARED_DISK: JobError = JobError {
+    code: "UserErrorSharedDiskBackupNotSupported",
+    number: 400_006,
+    message: "Backup of VMs with shared disks is not supported",
+    recommendation:
+        "Use an Enhanced policy and exclude the shared disk; protect it with Azure Disk Backup.",
+};
 const RP_LIMIT: JobError = JobError { code: "UserErrorRpCollectionLimitReached", number: 400_007, message: "The Restore Point collection max limit has reached", recommendation: "Remove the lock on the restore point resource group and trigger an on-demand backup to clean up old restore points." };
-const NOT_DESIRABLE: JobError = JobError { code: "UserErrorVmNotInDesirableState", number: 400_008, message: "VM is not in a state that allows backups", recommendation: "Wait until the VM is running or stopped and retry the operation." };
+const NOT_DESIRABLE: JobError = JobError {
+    code: "UserErrorVmNotInDesirableState",
+    number: 400_008,
+    message: "VM is not in a state that allows backups",
+    recommendation: "Wait until the VM is running or stopped and retry the operation.",
+};
 const KEYVAULT_PERMISSIONS: JobError = JobError { code: "UserErrorKeyvaultPermissionsNotConfigured", number: 400_009, message: "Backup doesn't have sufficient permissions to the key vault for backup of encrypted VMs", recommendation: "Grant the Backup Management Service get, list and backup permissions on keys and secrets in the key vault." };
-const LOCATION_MISMATCH: JobError = JobError { code: "UserErrorVmVaultLocationMismatch", number: 400_010, message: "The VM and the Recovery Services vault are in different regions", recommendation: "Protect the VM with a Recovery Services vault in the VM's region." };
+const LOCATION_MISMATCH: JobError = JobError {
+    code: "UserErrorVmVaultLocationMismatch",
+    number: 400_010,
+    message: "The VM and the Recovery Services vault are in different regions",
+    recommendation: "Protect the VM with a Recovery Services vault in the VM's region.",
+};
 
 // ---------------------------------------------------------------------------------------------
 // Faults.
@@ -517,8 +714,14 @@ impl TenantPlan {
         let mut rng = stream_rng(spec.seed, stream::TENANT);
         let id = guid(&mut rng);
         let backup_sp = guid(&mut rng);
-        let subscriptions = (0..spec.subscriptions).map(|_| (guid(&mut rng), rng.gen())).collect();
-        TenantPlan { id, backup_sp, subscriptions }
+        let subscriptions = (0..spec.subscriptions)
+            .map(|_| (guid(&mut rng), rng.gen()))
+            .collect();
+        TenantPlan {
+            id,
+            backup_sp,
+            subscriptions,
+        }
     }
 }
 
@@ -663,7 +866,10 @@ impl VmPlan {
         let period = JOB_WINDOW / jobs.max(1) as i64;
         let start = Ts::before_snapshot(SCHEDULE_LEAD + k as i64 * period - self.job_offset);
         let ticks = (self.seed ^ (k as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)) % 10_000_000;
-        Ts { ticks: ticks as u32, ..start }
+        Ts {
+            ticks: ticks as u32,
+            ..start
+        }
     }
 }
 
@@ -702,7 +908,10 @@ impl SubPlan {
     }
 
     fn resource_id(&self, rg: &str, kind: &str, name: &str) -> String {
-        format!("/subscriptions/{}/resourceGroups/{rg}/providers/{kind}/{name}", self.id)
+        format!(
+            "/subscriptions/{}/resourceGroups/{rg}/providers/{kind}/{name}",
+            self.id
+        )
     }
 
     fn short(&self) -> &str {
@@ -735,19 +944,35 @@ impl SubPlan {
     }
 
     fn vnet_id(&self, slot: usize) -> String {
-        self.resource_id(NETWORK_RG, "Microsoft.Network/virtualNetworks", &self.vnet_name(slot))
+        self.resource_id(
+            NETWORK_RG,
+            "Microsoft.Network/virtualNetworks",
+            &self.vnet_name(slot),
+        )
     }
 
     fn subnet_id(&self, slot: usize, subnet: usize) -> String {
-        format!("{}/subnets/{}", self.vnet_id(slot), self.subnets[slot][subnet].name)
+        format!(
+            "{}/subnets/{}",
+            self.vnet_id(slot),
+            self.subnets[slot][subnet].name
+        )
     }
 
     fn nsg_name(&self, slot: usize, subnet: usize) -> String {
-        format!("nsg-{}-{}", self.region(slot).code, self.subnets[slot][subnet].name)
+        format!(
+            "nsg-{}-{}",
+            self.region(slot).code,
+            self.subnets[slot][subnet].name
+        )
     }
 
     fn nsg_id(&self, slot: usize, subnet: usize) -> String {
-        self.resource_id(NETWORK_RG, "Microsoft.Network/networkSecurityGroups", &self.nsg_name(slot, subnet))
+        self.resource_id(
+            NETWORK_RG,
+            "Microsoft.Network/networkSecurityGroups",
+            &self.nsg_name(slot, subnet),
+        )
     }
 
     fn route_table_name(&self, slot: usize) -> String {
@@ -755,7 +980,11 @@ impl SubPlan {
     }
 
     fn route_table_id(&self, slot: usize) -> String {
-        self.resource_id(NETWORK_RG, "Microsoft.Network/routeTables", &self.route_table_name(slot))
+        self.resource_id(
+            NETWORK_RG,
+            "Microsoft.Network/routeTables",
+            &self.route_table_name(slot),
+        )
     }
 
     /// Second octet of the slot's VNet (10.x.0.0/16), unique within the fleet's first 127 subs.
@@ -768,7 +997,11 @@ impl SubPlan {
     }
 
     fn vault_id(&self, slot: usize) -> String {
-        self.resource_id(BACKUP_RG, "Microsoft.RecoveryServices/vaults", &self.vault_name(slot))
+        self.resource_id(
+            BACKUP_RG,
+            "Microsoft.RecoveryServices/vaults",
+            &self.vault_name(slot),
+        )
     }
 
     fn policy_id(&self, slot: usize, policy: Policy) -> String {
@@ -785,11 +1018,18 @@ impl SubPlan {
     }
 
     fn key_vault_id(&self, slot: usize, grants_backup: bool) -> String {
-        self.resource_id(SECURITY_RG, "Microsoft.KeyVault/vaults", &self.key_vault_name(slot, grants_backup))
+        self.resource_id(
+            SECURITY_RG,
+            "Microsoft.KeyVault/vaults",
+            &self.key_vault_name(slot, grants_backup),
+        )
     }
 
     fn key_vault_uri(&self, slot: usize, grants_backup: bool) -> String {
-        format!("https://{}.vault.azure.net/", self.key_vault_name(slot, grants_backup))
+        format!(
+            "https://{}.vault.azure.net/",
+            self.key_vault_name(slot, grants_backup)
+        )
     }
 
     /// Current version of the key-encryption key in a key vault.
@@ -812,7 +1052,10 @@ fn plan_subnets(rng: &mut impl Rng) -> Vec<SubnetPlan> {
     SUBNETS[..n]
         .iter()
         .enumerate()
-        .map(|(i, &name)| SubnetPlan { name, routed: i > 0 && rng.gen_bool(0.5) })
+        .map(|(i, &name)| SubnetPlan {
+            name,
+            routed: i > 0 && rng.gen_bool(0.5),
+        })
         .collect()
 }
 
@@ -831,7 +1074,8 @@ impl<'a> Planner<'a> {
         Planner {
             sub,
             rng: stream_rng(sub.seed, stream::VM_PLAN),
-            weights: WeightedIndex::new(PICKS.iter().map(|(_, w)| *w)).expect("pick weights are valid"),
+            weights: WeightedIndex::new(PICKS.iter().map(|(_, w)| *w))
+                .expect("pick weights are valid"),
             hosts: [[0; SUBNETS.len()]; 2],
             jobs,
         }
@@ -839,7 +1083,11 @@ impl<'a> Planner<'a> {
 
     fn plan_vm(&mut self, index: usize) -> VmPlan {
         let rng = &mut self.rng;
-        let os = if rng.gen_bool(0.55) { Os::Linux } else { Os::Windows };
+        let os = if rng.gen_bool(0.55) {
+            Os::Linux
+        } else {
+            Os::Windows
+        };
         let images = match os {
             Os::Windows => &WINDOWS_IMAGES,
             Os::Linux => &LINUX_IMAGES,
@@ -870,9 +1118,11 @@ impl<'a> Planner<'a> {
         // documented restriction) and off ADE VMs, so it never adds an unplanned fault.
         let trusted_launch = image.gen2
             && !ade_granted
-            && fault.is_none_or(|f| !f.needs_standard_policy() && f != Fault::AdeWithoutBackupAccess)
+            && fault
+                .is_none_or(|f| !f.needs_standard_policy() && f != Fault::AdeWithoutBackupAccess)
             && rng.gen_bool(0.4);
-        let protection = protected.then(|| plan_protection(rng, fault, slot, trusted_launch, self.jobs));
+        let protection =
+            protected.then(|| plan_protection(rng, fault, slot, trusted_launch, self.jobs));
         let subnet = rng.gen_range(0..self.sub.subnets[slot].len());
         let ip_host = self.hosts[slot][subnet];
         self.hosts[slot][subnet] += 1;
@@ -907,17 +1157,40 @@ fn plan_vms(sub: &SubPlan, count: usize, jobs: usize) -> Vec<VmPlan> {
     (0..count).map(|i| planner.plan_vm(i)).collect()
 }
 
-fn plan_protection(rng: &mut impl Rng, fault: Option<Fault>, slot: usize, trusted_launch: bool, jobs: usize) -> Protection {
+fn plan_protection(
+    rng: &mut impl Rng,
+    fault: Option<Fault>,
+    slot: usize,
+    trusted_launch: bool,
+    jobs: usize,
+) -> Protection {
     // Trusted Launch VMs are kept on Enhanced, so only planted faults make Standard fail.
-    let policy = if fault.is_some_and(Fault::needs_standard_policy) || (!trusted_launch && rng.gen_bool(0.7)) {
+    let policy = if fault.is_some_and(Fault::needs_standard_policy)
+        || (!trusted_launch && rng.gen_bool(0.7))
+    {
         Policy::Standard
     } else {
         Policy::Enhanced
     };
-    let failing_jobs = fault.and_then(Fault::job_failure).map_or(0, |(_, streak)| rng.gen_range(streak).min(jobs));
-    let stopped_jobs = if fault == Some(Fault::ProtectionStopped) { rng.gen_range(1..=3) } else { 0 };
-    let vault_slot = if fault == Some(Fault::VaultRegionMismatch) { 1 - slot } else { slot };
-    Protection { vault_slot, policy, failing_jobs, stopped_jobs }
+    let failing_jobs = fault
+        .and_then(Fault::job_failure)
+        .map_or(0, |(_, streak)| rng.gen_range(streak).min(jobs));
+    let stopped_jobs = if fault == Some(Fault::ProtectionStopped) {
+        rng.gen_range(1..=3)
+    } else {
+        0
+    };
+    let vault_slot = if fault == Some(Fault::VaultRegionMismatch) {
+        1 - slot
+    } else {
+        slot
+    };
+    Protection {
+        vault_slot,
+        policy,
+        failing_jobs,
+        stopped_jobs,
+    }
 }
 
 fn plan_disks(rng: &mut impl Rng, fault: Option<Fault>) -> Vec<DiskPlan> {
@@ -964,7 +1237,10 @@ impl Files {
     }
 
     fn write(&mut self, path: &Path, doc: &Value) -> io::Result<()> {
-        let mut out = Counting { inner: BufWriter::with_capacity(1 << 20, File::create(path)?), written: 0 };
+        let mut out = Counting {
+            inner: BufWriter::with_capacity(1 << 20, File::create(path)?),
+            written: 0,
+        };
         serde_json::to_writer_pretty(&mut out, doc)?;
         out.write_all(b"\n")?;
         out.flush()?;
@@ -1002,7 +1278,9 @@ where
     T: Send,
     F: Fn(usize) -> io::Result<T> + Sync,
 {
-    let workers = thread::available_parallelism().map_or(1, NonZeroUsize::get).min(n.max(1));
+    let workers = thread::available_parallelism()
+        .map_or(1, NonZeroUsize::get)
+        .min(n.max(1));
     let next = AtomicUsize::new(0);
     let worker = || -> io::Result<Vec<(usize, T)>> {
         let mut done = Vec::new();
@@ -1040,7 +1318,12 @@ struct SubReport {
     regions: [usize; 2],
 }
 
-fn generate_subscription(out: &Path, spec: &FleetSpec, tenant: &TenantPlan, index: usize) -> io::Result<SubReport> {
+fn generate_subscription(
+    out: &Path,
+    spec: &FleetSpec,
+    tenant: &TenantPlan,
+    index: usize,
+) -> io::Result<SubReport> {
     let (id, seed) = &tenant.subscriptions[index];
     let sub = SubPlan::new(index, id, *seed, tenant);
     let vms = plan_vms(&sub, spec.vms_per_subscription, spec.jobs_per_vm);
@@ -1053,31 +1336,106 @@ fn generate_subscription(out: &Path, spec: &FleetSpec, tenant: &TenantPlan, inde
     for fault in vms.iter().filter_map(|vm| vm.fault) {
         *faults.entry(fault.key()).or_default() += 1;
     }
-    Ok(SubReport { vms: vms.len(), files, faults, regions: sub.regions })
+    Ok(SubReport {
+        vms: vms.len(),
+        files,
+        faults,
+        regions: sub.regions,
+    })
 }
 
-fn write_subscription(dir: &Path, sub: &SubPlan, vms: &[VmPlan], jobs: usize, files: &mut Files) -> io::Result<()> {
+fn write_subscription(
+    dir: &Path,
+    sub: &SubPlan,
+    vms: &[VmPlan],
+    jobs: usize,
+    files: &mut Files,
+) -> io::Result<()> {
     let layout = BackupLayout::new(vms);
     let each = |f: &dyn Fn(&VmPlan) -> Vec<Value>| vms.iter().flat_map(f).collect::<Vec<_>>();
 
-    files.list(dir, "resourceGroups.json", resource_groups(sub, vms, &layout))?;
+    files.list(
+        dir,
+        "resourceGroups.json",
+        resource_groups(sub, vms, &layout),
+    )?;
     files.list(dir, "providers.json", providers(sub))?;
-    files.list(dir, "Microsoft.Compute.virtualMachines.json", each(&|vm| vec![virtual_machine(sub, vm)]))?;
-    files.list(dir, "Microsoft.Compute.virtualMachines.extensions.json", each(&|vm| extensions(sub, vm)))?;
-    files.list(dir, "Microsoft.Compute.disks.json", each(&|vm| disks(sub, vm)))?;
-    files.list(dir, "Microsoft.Network.networkInterfaces.json", each(&|vm| vec![network_interface(sub, vm)]))?;
-    files.list(dir, "Microsoft.Network.virtualNetworks.json", virtual_networks(sub, vms))?;
-    files.list(dir, "Microsoft.Network.networkSecurityGroups.json", network_security_groups(sub))?;
+    files.list(
+        dir,
+        "Microsoft.Compute.virtualMachines.json",
+        each(&|vm| vec![virtual_machine(sub, vm)]),
+    )?;
+    files.list(
+        dir,
+        "Microsoft.Compute.virtualMachines.extensions.json",
+        each(&|vm| extensions(sub, vm)),
+    )?;
+    files.list(
+        dir,
+        "Microsoft.Compute.disks.json",
+        each(&|vm| disks(sub, vm)),
+    )?;
+    files.list(
+        dir,
+        "Microsoft.Network.networkInterfaces.json",
+        each(&|vm| vec![network_interface(sub, vm)]),
+    )?;
+    files.list(
+        dir,
+        "Microsoft.Network.virtualNetworks.json",
+        virtual_networks(sub, vms),
+    )?;
+    files.list(
+        dir,
+        "Microsoft.Network.networkSecurityGroups.json",
+        network_security_groups(sub),
+    )?;
     files.list(dir, "Microsoft.Network.routeTables.json", route_tables(sub))?;
-    files.list(dir, "Microsoft.Authorization.locks.json", locks(sub, &layout))?;
-    files.list(dir, "Microsoft.Authorization.roleAssignments.json", role_assignments(sub))?;
-    files.list(dir, "Microsoft.KeyVault.vaults.json", key_vaults(sub, &layout))?;
-    files.list(dir, "Microsoft.KeyVault.vaults.keys.json", key_vault_keys(sub, &layout))?;
-    files.list(dir, "Microsoft.KeyVault.vaults.secrets.json", each(&|vm| key_vault_secrets(sub, vm)))?;
-    files.list(dir, "Microsoft.RecoveryServices.vaults.json", recovery_vaults(sub, &layout))?;
-    files.list(dir, "Microsoft.RecoveryServices.vaults.backupPolicies.json", backup_policies(sub, &layout))?;
-    files.list(dir, "Microsoft.RecoveryServices.vaults.backupProtectedItems.json", each(&|vm| protected_item(sub, vm, jobs)))?;
-    files.list(dir, "Microsoft.RecoveryServices.vaults.backupJobs.json", each(&|vm| backup_jobs(sub, vm, jobs)))?;
+    files.list(
+        dir,
+        "Microsoft.Authorization.locks.json",
+        locks(sub, &layout),
+    )?;
+    files.list(
+        dir,
+        "Microsoft.Authorization.roleAssignments.json",
+        role_assignments(sub),
+    )?;
+    files.list(
+        dir,
+        "Microsoft.KeyVault.vaults.json",
+        key_vaults(sub, &layout),
+    )?;
+    files.list(
+        dir,
+        "Microsoft.KeyVault.vaults.keys.json",
+        key_vault_keys(sub, &layout),
+    )?;
+    files.list(
+        dir,
+        "Microsoft.KeyVault.vaults.secrets.json",
+        each(&|vm| key_vault_secrets(sub, vm)),
+    )?;
+    files.list(
+        dir,
+        "Microsoft.RecoveryServices.vaults.json",
+        recovery_vaults(sub, &layout),
+    )?;
+    files.list(
+        dir,
+        "Microsoft.RecoveryServices.vaults.backupPolicies.json",
+        backup_policies(sub, &layout),
+    )?;
+    files.list(
+        dir,
+        "Microsoft.RecoveryServices.vaults.backupProtectedItems.json",
+        each(&|vm| protected_item(sub, vm, jobs)),
+    )?;
+    files.list(
+        dir,
+        "Microsoft.RecoveryServices.vaults.backupJobs.json",
+        each(&|vm| backup_jobs(sub, vm, jobs)),
+    )?;
     Ok(())
 }
 
@@ -1101,7 +1459,10 @@ impl BackupLayout {
         for vm in vms {
             if let Some(p) = &vm.protection {
                 layout.vault_slots.insert(p.vault_slot);
-                *layout.policy_items.entry((p.vault_slot, p.policy)).or_default() += 1;
+                *layout
+                    .policy_items
+                    .entry((p.vault_slot, p.policy))
+                    .or_default() += 1;
             }
             if vm.ade() == Ade::Granted {
                 layout.granted_kv_slots.insert(vm.slot);
@@ -1111,7 +1472,8 @@ impl BackupLayout {
     }
 
     fn locked_slot(&self, sub: &SubPlan) -> Option<usize> {
-        sub.locked_region.filter(|slot| self.vault_slots.contains(slot))
+        sub.locked_region
+            .filter(|slot| self.vault_slots.contains(slot))
     }
 }
 
@@ -1130,11 +1492,17 @@ struct Status<'a> {
 
 impl<'a> Status<'a> {
     fn info(code: &'a str, display: &'a str) -> Self {
-        Status { code, level: "Info", display, ..Status::default() }
+        Status {
+            code,
+            level: "Info",
+            display,
+            ..Status::default()
+        }
     }
 
     fn json(self) -> Value {
-        let mut v = json!({ "code": self.code, "level": self.level, "displayStatus": self.display });
+        let mut v =
+            json!({ "code": self.code, "level": self.level, "displayStatus": self.display });
         if let Some(message) = self.message {
             v["message"] = json!(message);
         }
@@ -1174,12 +1542,19 @@ fn resource_group(sub: &SubPlan, name: &str, location: &str) -> Value {
 fn resource_groups(sub: &SubPlan, vms: &[VmPlan], layout: &BackupLayout) -> Vec<Value> {
     let home = sub.region(0).name;
     let app_rgs: BTreeSet<&str> = vms.iter().map(|vm| vm.rg.as_str()).collect();
-    let mut rgs: Vec<Value> = app_rgs.into_iter().map(|rg| resource_group(sub, rg, home)).collect();
+    let mut rgs: Vec<Value> = app_rgs
+        .into_iter()
+        .map(|rg| resource_group(sub, rg, home))
+        .collect();
     for rg in [NETWORK_RG, BACKUP_RG, SECURITY_RG] {
         rgs.push(resource_group(sub, rg, home));
     }
     for &slot in &layout.vault_slots {
-        rgs.push(resource_group(sub, &sub.restore_point_rg(slot), sub.region(slot).name));
+        rgs.push(resource_group(
+            sub,
+            &sub.restore_point_rg(slot),
+            sub.region(slot).name,
+        ));
     }
     rgs
 }
@@ -1216,9 +1591,17 @@ fn lock(scope: &str, name: &str, notes: &str) -> Value {
 
 fn locks(sub: &SubPlan, layout: &BackupLayout) -> Vec<Value> {
     // The network lock is harmless to backup; it is there so a scanner must look at lock scope.
-    let mut locks = vec![lock(&sub.rg_id(NETWORK_RG), "protect-shared-network", "Shared hub-spoke network")];
+    let mut locks = vec![lock(
+        &sub.rg_id(NETWORK_RG),
+        "protect-shared-network",
+        "Shared hub-spoke network",
+    )];
     if let Some(slot) = layout.locked_slot(sub) {
-        locks.push(lock(&sub.rg_id(&sub.restore_point_rg(slot)), "rg-no-delete", "Applied by governance baseline"));
+        locks.push(lock(
+            &sub.rg_id(&sub.restore_point_rg(slot)),
+            "rg-no-delete",
+            "Applied by governance baseline",
+        ));
     }
     locks
 }
@@ -1235,10 +1618,25 @@ fn role_assignments(sub: &SubPlan) -> Vec<Value> {
     let reader = guid(&mut rng);
     let grants = [
         (sub.scope(), OWNER, sub.admins_group.as_str(), "Group"),
-        (sub.scope(), CONTRIBUTOR, sub.automation_sp.as_str(), "ServicePrincipal"),
+        (
+            sub.scope(),
+            CONTRIBUTOR,
+            sub.automation_sp.as_str(),
+            "ServicePrincipal",
+        ),
         (sub.scope(), READER, reader.as_str(), "User"),
-        (sub.rg_id(BACKUP_RG), BACKUP_CONTRIBUTOR, sub.automation_sp.as_str(), "ServicePrincipal"),
-        (sub.rg_id(SECURITY_RG), KEY_VAULT_ADMINISTRATOR, sub.admins_group.as_str(), "Group"),
+        (
+            sub.rg_id(BACKUP_RG),
+            BACKUP_CONTRIBUTOR,
+            sub.automation_sp.as_str(),
+            "ServicePrincipal",
+        ),
+        (
+            sub.rg_id(SECURITY_RG),
+            KEY_VAULT_ADMINISTRATOR,
+            sub.admins_group.as_str(),
+            "Group",
+        ),
     ];
     grants
         .iter()
@@ -1400,7 +1798,8 @@ fn recently(rng: &mut impl Rng) -> Ts {
 }
 
 fn instance_view(sub: &SubPlan, vm: &VmPlan, rng: &mut impl Rng) -> Value {
-    let disk_names = std::iter::once(vm.os_disk_name()).chain(vm.data_disks.iter().map(|d| vm.data_disk_name(d.lun)));
+    let disk_names = std::iter::once(vm.os_disk_name())
+        .chain(vm.data_disks.iter().map(|d| vm.data_disk_name(d.lun)));
     let disks: Vec<Value> = disk_names
         .enumerate()
         .map(|(i, name)| {
@@ -1430,7 +1829,11 @@ fn instance_view(sub: &SubPlan, vm: &VmPlan, rng: &mut impl Rng) -> Value {
     view["osName"] = json!(vm.image.os_name);
     view["osVersion"] = json!(vm.image.os_version);
     view["vmAgent"] = vm_agent(vm, recently(rng));
-    view["extensions"] = vm.extensions().into_iter().map(|ext| extension_view(vm, ext, recently(rng))).collect();
+    view["extensions"] = vm
+        .extensions()
+        .into_iter()
+        .map(|ext| extension_view(vm, ext, recently(rng)))
+        .collect();
     view
 }
 
@@ -1504,7 +1907,11 @@ fn extension_view(vm: &VmPlan, ext: Ext, at: Ts) -> Value {
             time: Some(at.offset7()),
         }
     } else {
-        Status { message: Some(info.message), time: Some(at.offset7()), ..Status::info("ProvisioningState/succeeded", "Provisioning succeeded") }
+        Status {
+            message: Some(info.message),
+            time: Some(at.offset7()),
+            ..Status::info("ProvisioningState/succeeded", "Provisioning succeeded")
+        }
     };
     json!({
         "name": info.name,
@@ -1553,7 +1960,9 @@ fn extension_settings(sub: &SubPlan, vm: &VmPlan, ext: Ext, rng: &mut impl Rng) 
             "vmType": "microsoft.compute/virtualmachines",
             "objectStr": base64ish(rng, 200),
         }),
-        Ext::Monitor => json!({ "authentication": { "managedIdentity": { "identifier-name": "mi_res_id" } } }),
+        Ext::Monitor => {
+            json!({ "authentication": { "managedIdentity": { "identifier-name": "mi_res_id" } } })
+        }
         Ext::Ade => {
             let granted = vm.ade() == Ade::Granted;
             json!({
@@ -1591,7 +2000,14 @@ fn ade_settings(sub: &SubPlan, vm: &VmPlan) -> Value {
 fn disks(sub: &SubPlan, vm: &VmPlan) -> Vec<Value> {
     let mut rng = vm.rng(stream::DISKS);
     let os_gb = if vm.os == Os::Windows { 127 } else { 64 };
-    let mut out = vec![disk(sub, vm, &vm.os_disk_name(), "Premium_LRS", os_gb, &mut rng)];
+    let mut out = vec![disk(
+        sub,
+        vm,
+        &vm.os_disk_name(),
+        "Premium_LRS",
+        os_gb,
+        &mut rng,
+    )];
     let os_disk = &mut out[0];
     let image = vm.image;
     os_disk["properties"]["osType"] = json!(vm.os.name());
@@ -1613,7 +2029,14 @@ fn disks(sub: &SubPlan, vm: &VmPlan) -> Vec<Value> {
         });
     }
     for d in &vm.data_disks {
-        let mut data = disk(sub, vm, &vm.data_disk_name(d.lun), d.sku, d.size_gb, &mut rng);
+        let mut data = disk(
+            sub,
+            vm,
+            &vm.data_disk_name(d.lun),
+            d.sku,
+            d.size_gb,
+            &mut rng,
+        );
         if let Some(shares) = d.max_shares {
             data["properties"]["maxShares"] = json!(shares);
             data["properties"]["shareInfo"] = json!([{ "vmUri": sub.vm_id(vm) }]);
@@ -1625,8 +2048,18 @@ fn disks(sub: &SubPlan, vm: &VmPlan) -> Vec<Value> {
 }
 
 /// A managed disk attached to `vm`, without the OS-disk-only and sharing fields.
-fn disk(sub: &SubPlan, vm: &VmPlan, name: &str, sku: &str, size_gb: u32, rng: &mut impl Rng) -> Value {
-    let tier_index = DISK_TIERS.iter().position(|t| t.0 >= size_gb).unwrap_or(DISK_TIERS.len() - 1);
+fn disk(
+    sub: &SubPlan,
+    vm: &VmPlan,
+    name: &str,
+    sku: &str,
+    size_gb: u32,
+    rng: &mut impl Rng,
+) -> Value {
+    let tier_index = DISK_TIERS
+        .iter()
+        .position(|t| t.0 >= size_gb)
+        .unwrap_or(DISK_TIERS.len() - 1);
     let (_, premium_iops, premium_mbps) = DISK_TIERS[tier_index];
     let (sku_tier, tier_prefix, iops, mbps) = match sku {
         "Premium_LRS" => ("Premium", Some("P"), premium_iops, premium_mbps),
@@ -1649,7 +2082,10 @@ fn disk(sub: &SubPlan, vm: &VmPlan, name: &str, sku: &str, size_gb: u32, rng: &m
         "diskState": "Attached",
     });
     if let Some(prefix) = tier_prefix {
-        properties["tier"] = json!(format!("{prefix}{}", [4, 6, 10, 15, 20, 30, 40, 50][tier_index]));
+        properties["tier"] = json!(format!(
+            "{prefix}{}",
+            [4, 6, 10, 15, 20, 30, 40, 50][tier_index]
+        ));
     }
     let mut disk = json!({
         "id": sub.disk_id(&vm.rg, name),
@@ -1672,7 +2108,12 @@ fn disk(sub: &SubPlan, vm: &VmPlan, name: &str, sku: &str, size_gb: u32, rng: &m
 fn vm_ip(sub: &SubPlan, vm: &VmPlan) -> String {
     // Azure reserves the first four addresses of a subnet; each subnet is a /18.
     let offset = 4 + vm.ip_host % 16_370;
-    format!("10.{}.{}.{}", sub.vnet_octet(vm.slot), vm.subnet as u32 * 64 + offset / 256, offset % 256)
+    format!(
+        "10.{}.{}.{}",
+        sub.vnet_octet(vm.slot),
+        vm.subnet as u32 * 64 + offset / 256,
+        offset % 256
+    )
 }
 
 fn network_interface(sub: &SubPlan, vm: &VmPlan) -> Value {
@@ -1814,23 +2255,119 @@ fn custom_rules(region: &Region) -> Vec<RuleSpec> {
         description,
     };
     vec![
-        rule("AllowBastionRdpInbound", 100, "Inbound", BASTION_RANGE, "VirtualNetwork".into(), &["3389"], "RDP from Azure Bastion"),
-        rule("AllowBastionSshInbound", 110, "Inbound", BASTION_RANGE, "VirtualNetwork".into(), &["22"], "SSH from Azure Bastion"),
-        rule("AllowAppGatewayInbound", 120, "Inbound", APPGW_RANGE, "VirtualNetwork".into(), &["443", "8443"], "HTTPS from the application gateway"),
-        rule("AllowAzureBackupOutbound", 200, "Outbound", "VirtualNetwork", "AzureBackup".into(), &["443"], "Workload backup to Azure Backup"),
-        rule("AllowStorageOutbound", 210, "Outbound", "VirtualNetwork", format!("Storage.{}", region.tag), &["443"], "Regional storage"),
-        rule("AllowEntraIdOutbound", 220, "Outbound", "VirtualNetwork", "AzureActiveDirectory".into(), &["443"], "Microsoft Entra ID"),
+        rule(
+            "AllowBastionRdpInbound",
+            100,
+            "Inbound",
+            BASTION_RANGE,
+            "VirtualNetwork".into(),
+            &["3389"],
+            "RDP from Azure Bastion",
+        ),
+        rule(
+            "AllowBastionSshInbound",
+            110,
+            "Inbound",
+            BASTION_RANGE,
+            "VirtualNetwork".into(),
+            &["22"],
+            "SSH from Azure Bastion",
+        ),
+        rule(
+            "AllowAppGatewayInbound",
+            120,
+            "Inbound",
+            APPGW_RANGE,
+            "VirtualNetwork".into(),
+            &["443", "8443"],
+            "HTTPS from the application gateway",
+        ),
+        rule(
+            "AllowAzureBackupOutbound",
+            200,
+            "Outbound",
+            "VirtualNetwork",
+            "AzureBackup".into(),
+            &["443"],
+            "Workload backup to Azure Backup",
+        ),
+        rule(
+            "AllowStorageOutbound",
+            210,
+            "Outbound",
+            "VirtualNetwork",
+            format!("Storage.{}", region.tag),
+            &["443"],
+            "Regional storage",
+        ),
+        rule(
+            "AllowEntraIdOutbound",
+            220,
+            "Outbound",
+            "VirtualNetwork",
+            "AzureActiveDirectory".into(),
+            &["443"],
+            "Microsoft Entra ID",
+        ),
     ]
 }
 
 /// The six rules every NSG has: (name, priority, direction, access, source, destination, description).
 const DEFAULT_RULES: [(&str, u32, &str, &str, &str, &str, &str); 6] = [
-    ("AllowVnetInBound", 65_000, "Inbound", "Allow", "VirtualNetwork", "VirtualNetwork", "Allow inbound traffic from all VMs in VNET"),
-    ("AllowAzureLoadBalancerInBound", 65_001, "Inbound", "Allow", "AzureLoadBalancer", "*", "Allow inbound traffic from azure load balancer"),
-    ("DenyAllInBound", 65_500, "Inbound", "Deny", "*", "*", "Deny all inbound traffic"),
-    ("AllowVnetOutBound", 65_000, "Outbound", "Allow", "VirtualNetwork", "VirtualNetwork", "Allow outbound traffic from all VMs to all VMs in VNET"),
-    ("AllowInternetOutBound", 65_001, "Outbound", "Allow", "*", "Internet", "Allow outbound traffic from all VMs to Internet"),
-    ("DenyAllOutBound", 65_500, "Outbound", "Deny", "*", "*", "Deny all outbound traffic"),
+    (
+        "AllowVnetInBound",
+        65_000,
+        "Inbound",
+        "Allow",
+        "VirtualNetwork",
+        "VirtualNetwork",
+        "Allow inbound traffic from all VMs in VNET",
+    ),
+    (
+        "AllowAzureLoadBalancerInBound",
+        65_001,
+        "Inbound",
+        "Allow",
+        "AzureLoadBalancer",
+        "*",
+        "Allow inbound traffic from azure load balancer",
+    ),
+    (
+        "DenyAllInBound",
+        65_500,
+        "Inbound",
+        "Deny",
+        "*",
+        "*",
+        "Deny all inbound traffic",
+    ),
+    (
+        "AllowVnetOutBound",
+        65_000,
+        "Outbound",
+        "Allow",
+        "VirtualNetwork",
+        "VirtualNetwork",
+        "Allow outbound traffic from all VMs to all VMs in VNET",
+    ),
+    (
+        "AllowInternetOutBound",
+        65_001,
+        "Outbound",
+        "Allow",
+        "*",
+        "Internet",
+        "Allow outbound traffic from all VMs to Internet",
+    ),
+    (
+        "DenyAllOutBound",
+        65_500,
+        "Outbound",
+        "Deny",
+        "*",
+        "*",
+        "Deny all outbound traffic",
+    ),
 ];
 
 fn security_rule(nsg_id: &str, collection: &str, rule: &RuleSpec, rng: &mut impl Rng) -> Value {
@@ -1869,17 +2406,19 @@ fn network_security_groups(sub: &SubPlan) -> Vec<Value> {
     let mut rng = stream_rng(sub.seed, stream::NSG);
     let defaults: Vec<RuleSpec> = DEFAULT_RULES
         .iter()
-        .map(|&(name, priority, direction, access, source, destination, description)| RuleSpec {
-            name,
-            priority,
-            direction,
-            access,
-            protocol: "*",
-            source,
-            destination: destination.into(),
-            ports: &["*"],
-            description,
-        })
+        .map(
+            |&(name, priority, direction, access, source, destination, description)| RuleSpec {
+                name,
+                priority,
+                direction,
+                access,
+                protocol: "*",
+                source,
+                destination: destination.into(),
+                ports: &["*"],
+                description,
+            },
+        )
         .collect();
     let mut nsgs = Vec::new();
     for slot in 0..2 {
@@ -1887,8 +2426,14 @@ fn network_security_groups(sub: &SubPlan) -> Vec<Value> {
         for i in 0..sub.subnets[slot].len() {
             let id = sub.nsg_id(slot, i);
             let count = rng.gen_range(2..=candidates.len());
-            let rules: Vec<Value> = candidates[..count].iter().map(|r| security_rule(&id, "securityRules", r, &mut rng)).collect();
-            let default_rules: Vec<Value> = defaults.iter().map(|r| security_rule(&id, "defaultSecurityRules", r, &mut rng)).collect();
+            let rules: Vec<Value> = candidates[..count]
+                .iter()
+                .map(|r| security_rule(&id, "securityRules", r, &mut rng))
+                .collect();
+            let default_rules: Vec<Value> = defaults
+                .iter()
+                .map(|r| security_rule(&id, "defaultSecurityRules", r, &mut rng))
+                .collect();
             nsgs.push(json!({
                 "name": sub.nsg_name(slot, i),
                 "id": id,
@@ -1912,8 +2457,18 @@ fn route_tables(sub: &SubPlan) -> Vec<Value> {
     let mut rng = stream_rng(sub.seed, stream::ROUTES);
     let routes = [
         ("to-onprem", "192.168.0.0/16", "VirtualNetworkGateway", None),
-        ("to-hub", "10.255.0.0/16", "VirtualAppliance", Some(HUB_FIREWALL)),
-        ("to-partner", "172.16.0.0/12", "VirtualAppliance", Some(HUB_FIREWALL)),
+        (
+            "to-hub",
+            "10.255.0.0/16",
+            "VirtualAppliance",
+            Some(HUB_FIREWALL),
+        ),
+        (
+            "to-partner",
+            "172.16.0.0/12",
+            "VirtualAppliance",
+            Some(HUB_FIREWALL),
+        ),
     ];
     (0..2)
         .map(|slot| {
@@ -2060,8 +2615,15 @@ fn key_vault_secrets(sub: &SubPlan, vm: &VmPlan) -> Vec<Value> {
     };
     let mut rng = vm.rng(stream::ADE_SECRET);
     let (secret, version) = ade_secret(vm);
-    let uri = format!("{}secrets/{secret}", sub.key_vault_uri(vm.slot, grants_backup));
-    let file = if vm.os == Os::Windows { format!("{}.BEK", guid(&mut rng).to_uppercase()) } else { "LinuxPassPhraseFileName".into() };
+    let uri = format!(
+        "{}secrets/{secret}",
+        sub.key_vault_uri(vm.slot, grants_backup)
+    );
+    let file = if vm.os == Os::Windows {
+        format!("{}.BEK", guid(&mut rng).to_uppercase())
+    } else {
+        "LinuxPassPhraseFileName".into()
+    };
     vec![json!({
         "id": format!("{}/secrets/{secret}", sub.key_vault_id(vm.slot, grants_backup)),
         "name": secret,
@@ -2128,7 +2690,11 @@ fn backup_policies(sub: &SubPlan, layout: &BackupLayout) -> Vec<Value> {
     let mut policies = Vec::new();
     for &slot in &layout.vault_slots {
         for policy in [Policy::Standard, Policy::Enhanced] {
-            let items = layout.policy_items.get(&(slot, policy)).copied().unwrap_or(0);
+            let items = layout
+                .policy_items
+                .get(&(slot, policy))
+                .copied()
+                .unwrap_or(0);
             let mut properties = match policy {
                 Policy::Standard => json!({
                     "backupManagementType": "AzureIaasVM",
@@ -2182,21 +2748,29 @@ fn retention(run_time: &str, days: u32) -> Value {
 /// A job's outcome: the error of a failed job, `None` for a completed one.
 fn job_error(vm: &VmPlan, protection: &Protection, k: usize) -> Option<&'static JobError> {
     if k < protection.failing_jobs {
-        vm.fault.and_then(Fault::job_failure).map(|(error, _)| error)
+        vm.fault
+            .and_then(Fault::job_failure)
+            .map(|(error, _)| error)
     } else {
         None
     }
 }
 
 fn protected_item(sub: &SubPlan, vm: &VmPlan, jobs: usize) -> Vec<Value> {
-    let Some(p) = &vm.protection else { return Vec::new() };
+    let Some(p) = &vm.protection else {
+        return Vec::new();
+    };
     let mut rng = vm.rng(stream::ITEM);
     let name = format!("VM;{}", vm.container());
     let last = p.stopped_jobs;
     let last_failed = job_error(vm, p, last).is_some();
     // Failures are always the most recent jobs, so the newest success follows them.
     let last_success = last.max(p.failing_jobs);
-    let retained = if p.policy == Policy::Standard { 30 } else { 180 };
+    let retained = if p.policy == Policy::Standard {
+        30
+    } else {
+        180
+    };
     let mut properties = json!({
         "protectedItemType": "Microsoft.Compute/virtualMachines",
         "backupManagementType": "AzureIaasVM",
@@ -2236,19 +2810,41 @@ fn protected_item(sub: &SubPlan, vm: &VmPlan, jobs: usize) -> Vec<Value> {
 }
 
 fn backup_jobs(sub: &SubPlan, vm: &VmPlan, jobs: usize) -> Vec<Value> {
-    let Some(p) = &vm.protection else { return Vec::new() };
+    let Some(p) = &vm.protection else {
+        return Vec::new();
+    };
     let mut rng = vm.rng(stream::JOBS);
     // The Backup service returns job ids with a capitalised `Subscriptions` segment.
-    let vault = sub.vault_id(p.vault_slot).replacen("/subscriptions/", "/Subscriptions/", 1);
+    let vault = sub
+        .vault_id(p.vault_slot)
+        .replacen("/subscriptions/", "/Subscriptions/", 1);
     (p.stopped_jobs..jobs)
-        .map(|k| backup_job(vm, &vault, vm.job_start(k, jobs), job_error(vm, p, k), &mut rng))
+        .map(|k| {
+            backup_job(
+                vm,
+                &vault,
+                vm.job_start(k, jobs),
+                job_error(vm, p, k),
+                &mut rng,
+            )
+        })
         .collect()
 }
 
-fn backup_job(vm: &VmPlan, vault: &str, start: Ts, error: Option<&JobError>, rng: &mut impl Rng) -> Value {
+fn backup_job(
+    vm: &VmPlan,
+    vault: &str,
+    start: Ts,
+    error: Option<&JobError>,
+    rng: &mut impl Rng,
+) -> Value {
     let name = guid(rng);
     let snapshot_ms = rng.gen_range(30_000..240_000);
-    let transfer_ms = if error.is_some() { 0 } else { rng.gen_range(300_000..3_000_000) };
+    let transfer_ms = if error.is_some() {
+        0
+    } else {
+        rng.gen_range(300_000..3_000_000)
+    };
     let end = start.plus_ms(snapshot_ms + transfer_ms);
     let task = |id: &str, status: &str, ms: u64| json!({ "taskId": id, "duration": iso_duration(ms), "status": status });
     let (status, snapshot_status, transfer_status) = match error {
@@ -2300,7 +2896,12 @@ fn backup_job(vm: &VmPlan, vault: &str, start: Ts, error: Option<&JobError>, rng
 // ---------------------------------------------------------------------------------------------
 // Tenant-wide documents.
 
-fn write_tenant(out: &Path, tenant: &TenantPlan, regions: &BTreeSet<usize>, files: &mut Files) -> io::Result<()> {
+fn write_tenant(
+    out: &Path,
+    tenant: &TenantPlan,
+    regions: &BTreeSet<usize>,
+    files: &mut Files,
+) -> io::Result<()> {
     let dir = out.join("tenant");
     fs::create_dir_all(&dir)?;
     let subscriptions: Vec<Value> = tenant
@@ -2337,8 +2938,16 @@ fn write_tenant(out: &Path, tenant: &TenantPlan, regions: &BTreeSet<usize>, file
             }],
         }),
     )?;
-    let first_sub = tenant.subscriptions.first().map_or("00000000-0000-0000-0000-000000000000", |(id, _)| id.as_str());
-    files.write(&dir.join("Microsoft.Network.serviceTags.json"), &service_tags(first_sub, regions))?;
+    let first_sub = tenant
+        .subscriptions
+        .first()
+        .map_or("00000000-0000-0000-0000-000000000000", |(id, _)| {
+            id.as_str()
+        });
+    files.write(
+        &dir.join("Microsoft.Network.serviceTags.json"),
+        &service_tags(first_sub, regions),
+    )?;
     files.write(
         &out.join("snapshot.json"),
         &json!({
@@ -2352,7 +2961,10 @@ fn write_tenant(out: &Path, tenant: &TenantPlan, regions: &BTreeSet<usize>, file
 }
 
 /// Services with regional tags: (tag name, systemService, index into the region's ranges).
-const REGIONAL_SERVICES: [(&str, &str, u32); 2] = [("AzureBackup", "AzureBackup", 0), ("Storage", "AzureStorage", 1)];
+const REGIONAL_SERVICES: [(&str, &str, u32); 2] = [
+    ("AzureBackup", "AzureBackup", 0),
+    ("Storage", "AzureStorage", 1),
+];
 /// Microsoft Entra ID has no regional tags.
 const AAD_PREFIXES: [&str; 3] = ["20.190.128.0/18", "40.126.0.0/18", "2603:1006:2000::/48"];
 
@@ -2361,7 +2973,11 @@ fn regional_prefixes(region: &Region, region_index: usize, service: u32) -> Vec<
     vec![
         format!("20.{}.{}.0/21", region.octet, service * 64),
         format!("20.{}.{}.0/22", region.octet, service * 64 + 8),
-        format!("2603:10{:02x}:{:x}::/48", 0x20 + region_index, 0x100 * (service + 1)),
+        format!(
+            "2603:10{:02x}:{:x}::/48",
+            0x20 + region_index,
+            0x100 * (service + 1)
+        ),
     ]
 }
 
@@ -2382,23 +2998,52 @@ fn service_tags(first_sub: &str, regions: &BTreeSet<usize>) -> Value {
     let mut values = Vec::new();
     // Global tags are the union of their regional variants, so containment holds by construction.
     for (tag, system, service) in REGIONAL_SERVICES {
-        let regional: Vec<(&Region, Vec<String>)> =
-            regions.iter().map(|&r| (&REGIONS[r], regional_prefixes(&REGIONS[r], r, service))).collect();
-        values.push(service_tag(tag, system, "", regional.iter().flat_map(|(_, p)| p.clone()).collect()));
+        let regional: Vec<(&Region, Vec<String>)> = regions
+            .iter()
+            .map(|&r| (&REGIONS[r], regional_prefixes(&REGIONS[r], r, service)))
+            .collect();
+        values.push(service_tag(
+            tag,
+            system,
+            "",
+            regional.iter().flat_map(|(_, p)| p.clone()).collect(),
+        ));
         for (region, prefixes) in regional {
-            values.push(service_tag(&format!("{tag}.{}", region.tag), system, region.name, prefixes));
+            values.push(service_tag(
+                &format!("{tag}.{}", region.tag),
+                system,
+                region.name,
+                prefixes,
+            ));
         }
     }
-    values.push(service_tag("AzureActiveDirectory", "AzureAD", "", AAD_PREFIXES.iter().map(|p| p.to_string()).collect()));
+    values.push(service_tag(
+        "AzureActiveDirectory",
+        "AzureAD",
+        "",
+        AAD_PREFIXES.iter().map(|p| p.to_string()).collect(),
+    ));
     let cloud_regional: Vec<(&Region, Vec<String>)> = regions
         .iter()
-        .map(|&r| (&REGIONS[r], (0..3).flat_map(|service| regional_prefixes(&REGIONS[r], r, service)).collect()))
+        .map(|&r| {
+            (
+                &REGIONS[r],
+                (0..3)
+                    .flat_map(|service| regional_prefixes(&REGIONS[r], r, service))
+                    .collect(),
+            )
+        })
         .collect();
     let mut cloud: Vec<String> = cloud_regional.iter().flat_map(|(_, p)| p.clone()).collect();
     cloud.extend(AAD_PREFIXES.iter().map(|p| p.to_string()));
     values.push(service_tag("AzureCloud", "", "", cloud));
     for (region, prefixes) in cloud_regional {
-        values.push(service_tag(&format!("AzureCloud.{}", region.tag), "", region.name, prefixes));
+        values.push(service_tag(
+            &format!("AzureCloud.{}", region.tag),
+            "",
+            region.name,
+            prefixes,
+        ));
     }
     json!({
         "name": "Public",
@@ -2435,7 +3080,12 @@ mod tests {
     }
 
     fn small_spec() -> FleetSpec {
-        FleetSpec { subscriptions: 3, vms_per_subscription: 60, seed: 7, jobs_per_vm: 7 }
+        FleetSpec {
+            subscriptions: 3,
+            vms_per_subscription: 60,
+            seed: 7,
+            jobs_per_vm: 7,
+        }
     }
 
     fn files_under(dir: &Path) -> Vec<PathBuf> {
@@ -2456,7 +3106,8 @@ mod tests {
     }
 
     fn read_list(path: &Path) -> Vec<Value> {
-        let doc: Value = serde_json::from_slice(&fs::read(path).expect("read file")).expect("valid JSON");
+        let doc: Value =
+            serde_json::from_slice(&fs::read(path).expect("read file")).expect("valid JSON");
         doc["value"].as_array().cloned().unwrap_or_default()
     }
 
@@ -2471,7 +3122,10 @@ mod tests {
     }
 
     fn ids(list: &[Value]) -> HashSet<String> {
-        list.iter().filter_map(|v| v["id"].as_str()).map(str::to_ascii_lowercase).collect()
+        list.iter()
+            .filter_map(|v| v["id"].as_str())
+            .map(str::to_ascii_lowercase)
+            .collect()
     }
 
     #[test]
@@ -2481,29 +3135,57 @@ mod tests {
         let stats_b = generate(&b.0, &small_spec()).expect("second generation");
         let (files_a, files_b) = (files_under(&a.0), files_under(&b.0));
         assert_eq!(files_a.len(), stats_a.files);
-        assert_eq!((stats_a.files, stats_a.bytes, &stats_a.faults), (stats_b.files, stats_b.bytes, &stats_b.faults));
+        assert_eq!(
+            (stats_a.files, stats_a.bytes, &stats_a.faults),
+            (stats_b.files, stats_b.bytes, &stats_b.faults)
+        );
         for (fa, fb) in files_a.iter().zip(&files_b) {
             assert_eq!(fa.strip_prefix(&a.0).ok(), fb.strip_prefix(&b.0).ok());
-            assert!(fs::read(fa).ok() == fs::read(fb).ok(), "{} differs", fa.display());
+            assert!(
+                fs::read(fa).ok() == fs::read(fb).ok(),
+                "{} differs",
+                fa.display()
+            );
         }
-        let on_disk: u64 = files_a.iter().map(|f| fs::metadata(f).map_or(0, |m| m.len())).sum();
+        let on_disk: u64 = files_a
+            .iter()
+            .map(|f| fs::metadata(f).map_or(0, |m| m.len()))
+            .sum();
         assert_eq!(on_disk, stats_a.bytes);
     }
 
     #[test]
     fn fault_counts_add_up_and_match_the_output() {
         let out = TempDir::new("faults");
-        let spec = FleetSpec { subscriptions: 3, vms_per_subscription: 200, seed: 11, jobs_per_vm: 7 };
+        let spec = FleetSpec {
+            subscriptions: 3,
+            vms_per_subscription: 200,
+            seed: 11,
+            jobs_per_vm: 7,
+        };
         let stats = generate(&out.0, &spec).expect("generation");
         assert_eq!(stats.vms, 600);
         let faulty: usize = stats.faults.values().sum();
         let healthy = stats.vms - faulty;
-        assert!((0.6..0.8).contains(&(healthy as f64 / stats.vms as f64)), "healthy share {healthy}/{}", stats.vms);
+        assert!(
+            (0.6..0.8).contains(&(healthy as f64 / stats.vms as f64)),
+            "healthy share {healthy}/{}",
+            stats.vms
+        );
         let known: HashSet<&str> = [
-            Fault::AgentNotReady, Fault::AgentOutdated, Fault::BackupExtensionFailed, Fault::VssJobFailure,
-            Fault::FsfreezeJobFailure, Fault::UltraDiskStandardPolicy, Fault::SharedDisk, Fault::RestorePointRgLock,
-            Fault::TransitionalPowerState, Fault::AdeWithoutBackupAccess, Fault::VaultRegionMismatch,
-            Fault::ProtectionStopped, Fault::StoppedVm,
+            Fault::AgentNotReady,
+            Fault::AgentOutdated,
+            Fault::BackupExtensionFailed,
+            Fault::VssJobFailure,
+            Fault::FsfreezeJobFailure,
+            Fault::UltraDiskStandardPolicy,
+            Fault::SharedDisk,
+            Fault::RestorePointRgLock,
+            Fault::TransitionalPowerState,
+            Fault::AdeWithoutBackupAccess,
+            Fault::VaultRegionMismatch,
+            Fault::ProtectionStopped,
+            Fault::StoppedVm,
         ]
         .iter()
         .map(|f| f.key())
@@ -2511,7 +3193,8 @@ mod tests {
         assert!(stats.faults.keys().all(|k| known.contains(k)));
 
         // Recount from the files the faults a scanner can see directly.
-        let (mut vms, mut not_ready, mut deallocated, mut stopped, mut locked_rgs) = (0, 0, 0, 0, 0);
+        let (mut vms, mut not_ready, mut deallocated, mut stopped, mut locked_rgs) =
+            (0, 0, 0, 0, 0);
         for dir in subscription_dirs(&out.0) {
             for vm in read_list(&dir.join("Microsoft.Compute.virtualMachines.json")) {
                 vms += 1;
@@ -2519,12 +3202,19 @@ mod tests {
                 not_ready += usize::from(view["vmAgent"]["vmAgentVersion"] == "Unknown");
                 deallocated += usize::from(view["statuses"][1]["code"] == "PowerState/deallocated");
             }
-            for item in read_list(&dir.join("Microsoft.RecoveryServices.vaults.backupProtectedItems.json")) {
-                stopped += usize::from(item["properties"]["protectionState"] == "ProtectionStopped");
+            for item in
+                read_list(&dir.join("Microsoft.RecoveryServices.vaults.backupProtectedItems.json"))
+            {
+                stopped +=
+                    usize::from(item["properties"]["protectionState"] == "ProtectionStopped");
             }
             locked_rgs += read_list(&dir.join("Microsoft.Authorization.locks.json"))
                 .iter()
-                .filter(|l| l["id"].as_str().is_some_and(|id| id.contains("/AzureBackupRG_")))
+                .filter(|l| {
+                    l["id"]
+                        .as_str()
+                        .is_some_and(|id| id.contains("/AzureBackupRG_"))
+                })
                 .count();
         }
         let count = |key| stats.faults.get(key).copied().unwrap_or(0);
@@ -2549,32 +3239,59 @@ mod tests {
             let vm_ids = ids(&vms);
             let subnets: HashSet<String> = list("Microsoft.Network.virtualNetworks.json")
                 .iter()
-                .flat_map(|vnet| vnet["properties"]["subnets"].as_array().cloned().unwrap_or_default())
+                .flat_map(|vnet| {
+                    vnet["properties"]["subnets"]
+                        .as_array()
+                        .cloned()
+                        .unwrap_or_default()
+                })
                 .filter_map(|s| s["id"].as_str().map(str::to_ascii_lowercase))
                 .collect();
             for vm in &vms {
                 let p = &vm["properties"];
-                for nic in p["networkProfile"]["networkInterfaces"].as_array().into_iter().flatten() {
+                for nic in p["networkProfile"]["networkInterfaces"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                {
                     let id = nic["id"].as_str().expect("nic id").to_ascii_lowercase();
                     assert!(nic_ids.contains(&id), "dangling NIC {id}");
                 }
                 let storage = &p["storageProfile"];
                 let data = storage["dataDisks"].as_array().into_iter().flatten();
                 for disk in std::iter::once(&storage["osDisk"]).chain(data) {
-                    let id = disk["managedDisk"]["id"].as_str().expect("disk id").to_ascii_lowercase();
+                    let id = disk["managedDisk"]["id"]
+                        .as_str()
+                        .expect("disk id")
+                        .to_ascii_lowercase();
                     assert!(disks.contains(&id), "dangling disk {id}");
                 }
             }
             for nic in &nics {
-                let subnet = nic["properties"]["ipConfigurations"][0]["properties"]["subnet"]["id"].as_str().expect("subnet");
-                assert!(subnets.contains(&subnet.to_ascii_lowercase()), "dangling subnet {subnet}");
+                let subnet = nic["properties"]["ipConfigurations"][0]["properties"]["subnet"]["id"]
+                    .as_str()
+                    .expect("subnet");
+                assert!(
+                    subnets.contains(&subnet.to_ascii_lowercase()),
+                    "dangling subnet {subnet}"
+                );
             }
-            let policies = ids(&list("Microsoft.RecoveryServices.vaults.backupPolicies.json"));
+            let policies = ids(&list(
+                "Microsoft.RecoveryServices.vaults.backupPolicies.json",
+            ));
             for item in list("Microsoft.RecoveryServices.vaults.backupProtectedItems.json") {
-                let vm = item["properties"]["virtualMachineId"].as_str().expect("vm id");
+                let vm = item["properties"]["virtualMachineId"]
+                    .as_str()
+                    .expect("vm id");
                 let policy = item["properties"]["policyId"].as_str().expect("policy id");
-                assert!(vm_ids.contains(&vm.to_ascii_lowercase()), "dangling item VM {vm}");
-                assert!(policies.contains(&policy.to_ascii_lowercase()), "dangling policy {policy}");
+                assert!(
+                    vm_ids.contains(&vm.to_ascii_lowercase()),
+                    "dangling item VM {vm}"
+                );
+                assert!(
+                    policies.contains(&policy.to_ascii_lowercase()),
+                    "dangling policy {policy}"
+                );
             }
         }
     }

@@ -61,12 +61,21 @@ pub struct Finding {
     pub unknown_facts: Vec<UnknownFact>,
 }
 
+#[derive(Debug, Clone, Serialize)]
+pub struct Layer {
+    pub cause: Cause,
+    pub status: LayerStatus,
+    /// Why the layer is `unknown` or `n/a` when no finding says it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
 #[derive(Debug, Clone)]
 pub struct VmEvaluation {
     pub facts: VmFacts,
     /// Every rule's outcome, passes included, in layer order.
     pub findings: Vec<Finding>,
-    pub layers: Vec<(Cause, LayerStatus)>,
+    pub layers: Vec<Layer>,
     pub verdict: Status,
     pub root_cause: Option<Cause>,
 }
@@ -168,14 +177,11 @@ pub fn evaluate_vm(engine: &Engine, facts: VmFacts) -> VmEvaluation {
             unknown_facts,
         });
     }
-    let layers = layer_statuses(&facts, &findings);
-    let root_cause = layers
-        .iter()
-        .find(|(_, s)| *s == LayerStatus::Fail)
-        .map(|(c, _)| *c);
+    let layers = layer_statuses(engine, &facts, &findings);
+    let root_cause = layers.iter().find(|l| l.status == LayerStatus::Fail).map(|l| l.cause);
     let verdict = if root_cause.is_some() {
         Status::Fail
-    } else if layers.iter().any(|(_, s)| *s == LayerStatus::Unknown) {
+    } else if layers.iter().any(|l| l.status == LayerStatus::Unknown) {
         Status::Unknown
     } else {
         Status::Pass
@@ -247,30 +253,33 @@ fn display(value: &Value) -> String {
 }
 
 /// A layer fails when an `error` rule in it fails; it is unknown when an `error` rule is unknown
-/// and none fails. VSS applies to Windows only and fsfreeze to Linux only.
-fn layer_statuses(facts: &VmFacts, findings: &[Finding]) -> Vec<(Cause, LayerStatus)> {
+/// and none fails, and also when no `error` rule evaluates it at all: a layer nobody checked has
+/// not passed. VSS applies to Windows only and fsfreeze to Linux only.
+fn layer_statuses(engine: &Engine, facts: &VmFacts, findings: &[Finding]) -> Vec<Layer> {
     Cause::ALL
         .into_iter()
         .map(|cause| {
             let not_applicable = match (cause, facts.os.as_deref()) {
-                (Cause::Vss, Some("linux")) | (Cause::Fsfreeze, Some("windows")) => true,
-                _ => false,
+                (Cause::Vss, Some("linux")) => Some("VSS applies to Windows VMs only"),
+                (Cause::Fsfreeze, Some("windows")) => Some("fsfreeze applies to Linux VMs only"),
+                _ => None,
             };
-            if not_applicable {
-                return (cause, LayerStatus::NotApplicable);
+            if let Some(reason) = not_applicable {
+                return Layer { cause, status: LayerStatus::NotApplicable, reason: Some(reason.into()) };
             }
-            let errors = findings
-                .iter()
-                .filter(|f| f.cause == cause && f.severity == Severity::Error);
+            if !engine.rules.rules.iter().any(|r| r.cause == cause && r.severity == Severity::Error) {
+                let reason = format!("no rule evaluates the {} layer in this version", cause.title());
+                return Layer { cause, status: LayerStatus::Unknown, reason: Some(reason) };
+            }
             let mut status = LayerStatus::Pass;
-            for finding in errors {
+            for finding in findings.iter().filter(|f| f.cause == cause && f.severity == Severity::Error) {
                 match finding.status {
-                    Status::Fail => return (cause, LayerStatus::Fail),
+                    Status::Fail => return Layer { cause, status: LayerStatus::Fail, reason: None },
                     Status::Unknown => status = LayerStatus::Unknown,
                     Status::Pass => {}
                 }
             }
-            (cause, status)
+            Layer { cause, status, reason: None }
         })
         .collect()
 }

@@ -10,7 +10,7 @@ use crate::error::InputError;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
-pub use eval::{evaluate_vm, Engine, Finding, LayerStatus, VmEvaluation};
+pub use eval::{evaluate_vm, Engine, Finding, Layer, LayerStatus, VmEvaluation};
 pub use rule::{Rule, RuleSet};
 
 /// A layer of the backup pipeline, in pipeline order (DESIGN §1). The ids are stable strings.

@@ -150,8 +150,6 @@ facts! {
     "vm.jobs.causes" : "list" => "Pipeline layers of those codes.",
     "vm.jobs.causes[]" : "string" => "A cause id.",
     "vm.jobs.in_progress" : "bool" => "A job is running now.",
-    "vm.network" : "map" => "Network path (not evaluated in this version: always unknown).",
-    "vm.network.path_open" : "bool" => "The endpoints the VM's backup needs are reachable.",
 }
 
 /// Whether `path` (with `[]` for list elements and `{}` for map values) is a known fact.

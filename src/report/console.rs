@@ -143,6 +143,11 @@ fn render_vm(out: &mut String, vm: &VmReport, paint: &Paint) {
             paint.dim(&finding.message)
         );
     }
+    for layer in vm.layers.iter().filter(|l| l.status == LayerStatus::Unknown) {
+        if let Some(reason) = &layer.reason {
+            let _ = writeln!(out, "  {} [{}] {}", paint.yellow("?"), layer.cause.as_str(), paint.dim(reason));
+        }
+    }
     // Nightly jobs repeat the same failure; one line per distinct failure reads better.
     let mut groups: Vec<(String, &[String], Vec<&str>)> = Vec::new();
     for job in &vm.failed_jobs {
@@ -232,6 +237,11 @@ fn render_summary(out: &mut String, report: &Report, paint: &Paint) {
                     *reasons
                         .entry(format!("{}: {}", unknown.fact, unknown.reason))
                         .or_default() += 1;
+                }
+            }
+            for layer in vm.layers.iter().filter(|l| l.status == LayerStatus::Unknown) {
+                if let Some(reason) = &layer.reason {
+                    *reasons.entry(format!("{} layer: {reason}", layer.cause.as_str())).or_default() += 1;
                 }
             }
         }

@@ -5,7 +5,7 @@ pub mod json;
 
 use crate::codes::CodeBook;
 use crate::engine::eval::{LayerStatus, Status, VmEvaluation};
-use crate::engine::{Cause, Finding, Severity};
+use crate::engine::{Cause, Finding, Layer, Severity};
 use crate::inventory::model::Gap;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -44,7 +44,7 @@ pub struct VmReport {
     pub name: String,
     pub verdict: Status,
     pub root_cause: Option<Cause>,
-    pub layers: Vec<LayerReport>,
+    pub layers: Vec<Layer>,
     /// Failing and unknown findings, in pipeline order (passes are left out).
     pub findings: Vec<Finding>,
     pub failed_jobs: Vec<FailedJobReport>,
@@ -58,12 +58,6 @@ pub struct VmReport {
     pub protected: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub power_state: Option<String>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct LayerReport {
-    pub cause: Cause,
-    pub status: LayerStatus,
 }
 
 #[derive(Debug, Serialize)]
@@ -113,10 +107,8 @@ impl Report {
             if let Some(cause) = evaluation.root_cause {
                 *summary.by_root_cause.entry(cause.as_str()).or_default() += 1;
             }
-            any_unknown |= evaluation
-                .findings
-                .iter()
-                .any(|f| f.status == Status::Unknown);
+            any_unknown |= evaluation.findings.iter().any(|f| f.status == Status::Unknown)
+                || evaluation.layers.iter().any(|l| l.status == LayerStatus::Unknown);
             let failed_jobs = failed_jobs(&evaluation, codes);
             summary.failed_jobs += failed_jobs.len();
             summary.failed_jobs_explained += failed_jobs
@@ -125,14 +117,7 @@ impl Report {
                 .count();
             let facts = evaluation.facts;
             vms.push(VmReport {
-                layers: evaluation
-                    .layers
-                    .iter()
-                    .map(|(cause, status)| LayerReport {
-                        cause: *cause,
-                        status: *status,
-                    })
-                    .collect(),
+                layers: evaluation.layers,
                 findings: evaluation
                     .findings
                     .into_iter()

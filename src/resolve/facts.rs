@@ -50,8 +50,6 @@ pub struct VmFacts {
     pub encryption: EncryptionFacts,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub jobs: Option<JobFacts>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub network: Option<NetworkFacts>,
     /// Why a fact is missing, by fact path (`vm.agent`, `vm.locks`, ...). Not visible to rules.
     #[serde(skip)]
     pub unknown: BTreeMap<String, String>,
@@ -286,9 +284,4 @@ pub struct FailedJobFacts {
     pub codes: Vec<String>,
     /// Raw error text for the report.
     pub errors: Vec<String>,
-}
-
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct NetworkFacts {
-    pub path_open: bool,
 }

@@ -175,9 +175,5 @@ pub fn resolve_vm(index: &Index, vm: &crate::inventory::model::VirtualMachine) -
     protection::resolve(index, vm, &mut facts);
     locks::resolve(index, &mut facts);
     keyvault::resolve(index, vm, &mut facts);
-    facts.mark_unknown(
-        "vm.network",
-        "network path analysis (effective NSG rules, routes, private endpoint DNS) is not implemented in this version",
-    );
     facts
 }
