@@ -53,9 +53,10 @@ enum RulesAction {
 
 #[derive(Args)]
 struct ScanArgs {
-    /// A snapshot: a file or directory of ARM JSON (e.g. fixtures/fleets/demo).
-    #[arg(long, value_name = "PATH")]
-    snapshot: PathBuf,
+    /// A snapshot: a file or directory of ARM JSON (e.g. fixtures/fleets/demo). Repeat it to lay
+    /// later files over earlier ones (same id: the later resource wins).
+    #[arg(long, value_name = "PATH", required = true)]
+    snapshot: Vec<PathBuf>,
     #[command(flatten)]
     output: OutputArgs,
     /// Extra rule directories to load besides the built-in rules.
@@ -159,7 +160,7 @@ fn run_scan(args: ScanArgs) -> Result<u8, InputError> {
         .transpose()?;
     let codes = CodeBook::builtin()?;
     let engine = Engine::new(RuleSet::load(&args.rule_dirs)?);
-    let inventory = source::snapshot::load(&args.snapshot)?;
+    let inventory = source::snapshot::load_layers(&args.snapshot)?;
     let options = Options {
         job_window_days: args.job_window_days,
         now,

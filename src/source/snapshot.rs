@@ -14,7 +14,16 @@ pub const MANIFEST_SCHEMA: &str = "backup-doctor/snapshot/v1";
 
 /// Loads every `.json` file under `path` (or `path` itself) into an inventory.
 pub fn load(path: &Path) -> Result<Inventory, InputError> {
-    let files = json_files(path)?;
+    load_layers(&[path.to_path_buf()])
+}
+
+/// Loads several snapshots in order into one inventory; a resource in a later one replaces the
+/// resource with the same id in an earlier one, so a small file can amend a whole snapshot.
+pub fn load_layers(paths: &[PathBuf]) -> Result<Inventory, InputError> {
+    let mut files = Vec::new();
+    for path in paths {
+        files.extend(json_files(path)?);
+    }
     let mut inventory = Inventory::default();
     for file in &files {
         let bytes = std::fs::read(file).map_err(|e| {
