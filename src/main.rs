@@ -49,6 +49,8 @@ enum RulesAction {
     Facts,
     /// The documented error codes backup-doctor recognises in backup jobs.
     Codes,
+    /// The rule table of the README, as Markdown.
+    Markdown,
 }
 
 #[derive(Args)]
@@ -240,6 +242,7 @@ fn run_rules(action: RulesAction, rule_dirs: &[PathBuf]) -> Result<u8, InputErro
                 ));
             }
         }
+        RulesAction::Markdown => out.push_str(&backup_doctor::engine::rule::markdown_table(&rules)),
         RulesAction::Codes => {
             let codes = CodeBook::builtin()?;
             for code in codes.all() {

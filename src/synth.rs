@@ -57,7 +57,8 @@ pub struct FleetStats {
     pub vms: usize,
     pub files: usize,
     pub bytes: u64,
-    /// VMs per planted fault kind; each VM carries at most one, the rest are healthy.
+    /// VMs per planted fault kind (every kind present, zero included); each VM carries at most
+    /// one, so `vms - sum` are healthy.
     pub faults: BTreeMap<&'static str, usize>,
 }
 
@@ -70,7 +71,11 @@ pub fn generate(out: &Path, spec: &FleetSpec) -> io::Result<FleetStats> {
         generate_subscription(out, spec, &tenant, i)
     })?;
 
-    let mut stats = FleetStats::default();
+    // Every kind is listed, zero included, so consumers can index any key on any fleet size.
+    let mut stats = FleetStats {
+        faults: ALL_FAULTS.iter().map(|f| (f.key(), 0)).collect(),
+        ..FleetStats::default()
+    };
     let mut regions = BTreeSet::new();
     let mut files = Files::default();
     for report in reports {
@@ -264,11 +269,22 @@ fn etag(rng: &mut impl Rng) -> String {
     format!("W/\"{}\"", guid(rng))
 }
 
-fn base64ish(rng: &mut impl Rng, len: usize) -> String {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+fn random_text(rng: &mut impl Rng, alphabet: &[u8], len: usize) -> String {
     (0..len)
-        .map(|_| char::from(ALPHABET[rng.gen_range(0..ALPHABET.len())]))
+        .map(|_| char::from(alphabet[rng.gen_range(0..alphabet.len())]))
         .collect()
+}
+
+fn base64ish(rng: &mut impl Rng, len: usize) -> String {
+    random_text(
+        rng,
+        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/",
+        len,
+    )
+}
+
+fn base36(rng: &mut impl Rng, len: usize) -> String {
+    random_text(rng, b"abcdefghijklmnopqrstuvwxyz0123456789", len)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -555,8 +571,19 @@ struct JobError {
     recommendation: &'static str,
 }
 
-const AGENT_UNAVAILABLE: JobError = JobError { code: "UserErrorGuestAgentStatusUnavailable", number: 400_001, message: "VM Agent unable to communicate with Azure Backup", recommendation: "Ensure that the VM is running and the VM agent is installed, up to date and reporting Ready, then retry the operation." };
-const EXTENSION_FAILED: JobError = JobError { code: "ExtensionOperationFailedForManagedDisks", number: 400_002, message: "VMSnapshot extension operation failed", recommendation: "Uninstall the VMSnapshot extension so that the next backup reinstalls it, and check that the VM agent is healthy." };
+const AGENT_UNAVAILABLE: JobError = JobError {
+    code: "UserErrorGuestAgentStatusUnavailable",
+    number: 400_001,
+    message: "VM Agent unable to communicate with Azure Backup",
+    recommendation: "Ensure the VM is running and its agent is up to date and Ready, then retry.",
+};
+const EXTENSION_FAILED: JobError = JobError {
+    code: "ExtensionOperationFailedForManagedDisks",
+    number: 400_002,
+    message: "VMSnapshot extension operation failed",
+    recommendation:
+        "Uninstall the backup extension so the next backup reinstalls it; check the agent.",
+};
 const VSS_BAD_STATE: JobError = JobError {
     code: "ExtensionFailedVssWriterInBadState",
     number: 400_003,
@@ -564,7 +591,13 @@ const VSS_BAD_STATE: JobError = JobError {
     recommendation:
         "Restart the VSS writers that are not in a stable state (vssadmin list writers) and retry.",
 };
-const FSFREEZE_FAILED: JobError = JobError { code: "UserErrorFsFreezeFailed", number: 400_004, message: "Failed to freeze one or more mount-points of the VM to take a file-system consistent snapshot", recommendation: "Repair the file systems of the listed mount points or add them to MountsToSkip in /etc/azure/vmbackup.conf." };
+const FSFREEZE_FAILED: JobError = JobError {
+    code: "UserErrorFsFreezeFailed",
+    number: 400_004,
+    message: "Failed to freeze one or more mount-points of the VM",
+    recommendation:
+        "Repair the file systems, or list the mounts in MountsToSkip in /etc/azure/vmbackup.conf.",
+};
 const UNSUPPORTED_DISK: JobError = JobError {
     code: "UserErrorUnsupportedDiskConfiguration",
     number: 400_005,
@@ -578,14 +611,26 @@ const SHARED_DISK: JobError = JobError {
     recommendation:
         "Use an Enhanced policy and exclude the shared disk; protect it with Azure Disk Backup.",
 };
-const RP_LIMIT: JobError = JobError { code: "UserErrorRpCollectionLimitReached", number: 400_007, message: "The Restore Point collection max limit has reached", recommendation: "Remove the lock on the restore point resource group and trigger an on-demand backup to clean up old restore points." };
+const RP_LIMIT: JobError = JobError {
+    code: "UserErrorRpCollectionLimitReached",
+    number: 400_007,
+    message: "The Restore Point collection max limit has reached",
+    recommendation:
+        "Remove the lock on the restore point resource group, then run an on-demand backup.",
+};
 const NOT_DESIRABLE: JobError = JobError {
     code: "UserErrorVmNotInDesirableState",
     number: 400_008,
     message: "VM is not in a state that allows backups",
     recommendation: "Wait until the VM is running or stopped and retry the operation.",
 };
-const KEYVAULT_PERMISSIONS: JobError = JobError { code: "UserErrorKeyvaultPermissionsNotConfigured", number: 400_009, message: "Backup doesn't have sufficient permissions to the key vault for backup of encrypted VMs", recommendation: "Grant the Backup Management Service get, list and backup permissions on keys and secrets in the key vault." };
+const KEYVAULT_PERMISSIONS: JobError = JobError {
+    code: "UserErrorKeyvaultPermissionsNotConfigured",
+    number: 400_009,
+    message: "Backup doesn't have sufficient permissions to the key vault",
+    recommendation:
+        "Grant Backup Management Service get, list and backup on the vault's keys and secrets.",
+};
 const LOCATION_MISMATCH: JobError = JobError {
     code: "UserErrorVmVaultLocationMismatch",
     number: 400_010,
@@ -612,6 +657,22 @@ enum Fault {
     ProtectionStopped,
     StoppedVm,
 }
+
+const ALL_FAULTS: [Fault; 13] = [
+    Fault::AgentNotReady,
+    Fault::AgentOutdated,
+    Fault::BackupExtensionFailed,
+    Fault::VssJobFailure,
+    Fault::FsfreezeJobFailure,
+    Fault::UltraDiskStandardPolicy,
+    Fault::SharedDisk,
+    Fault::RestorePointRgLock,
+    Fault::TransitionalPowerState,
+    Fault::AdeWithoutBackupAccess,
+    Fault::VaultRegionMismatch,
+    Fault::ProtectionStopped,
+    Fault::StoppedVm,
+];
 
 impl Fault {
     fn key(self) -> &'static str {
@@ -756,6 +817,14 @@ impl Policy {
         match self {
             Policy::Standard => "DefaultPolicy",
             Policy::Enhanced => "EnhancedPolicy",
+        }
+    }
+
+    /// Daily recovery points kept in the vault.
+    fn retention_days(self) -> u32 {
+        match self {
+            Policy::Standard => 30,
+            Policy::Enhanced => 180,
         }
     }
 }
@@ -987,7 +1056,11 @@ impl SubPlan {
         )
     }
 
-    /// Second octet of the slot's VNet (10.x.0.0/16), unique within the fleet's first 127 subs.
+    fn vnet_prefix(&self, slot: usize) -> String {
+        format!("10.{}.0.0/16", self.vnet_octet(slot))
+    }
+
+    /// Second octet of the slot's VNet (10.x.0.0/16), unique within the fleet's first 125 subs.
     fn vnet_octet(&self, slot: usize) -> usize {
         (self.index * 2 + slot) % 250
     }
@@ -1352,90 +1425,57 @@ fn write_subscription(
     files: &mut Files,
 ) -> io::Result<()> {
     let layout = BackupLayout::new(vms);
-    let each = |f: &dyn Fn(&VmPlan) -> Vec<Value>| vms.iter().flat_map(f).collect::<Vec<_>>();
-
-    files.list(
-        dir,
-        "resourceGroups.json",
-        resource_groups(sub, vms, &layout),
-    )?;
-    files.list(dir, "providers.json", providers(sub))?;
-    files.list(
-        dir,
-        "Microsoft.Compute.virtualMachines.json",
-        each(&|vm| vec![virtual_machine(sub, vm)]),
-    )?;
-    files.list(
-        dir,
-        "Microsoft.Compute.virtualMachines.extensions.json",
-        each(&|vm| extensions(sub, vm)),
-    )?;
-    files.list(
-        dir,
-        "Microsoft.Compute.disks.json",
-        each(&|vm| disks(sub, vm)),
-    )?;
-    files.list(
-        dir,
-        "Microsoft.Network.networkInterfaces.json",
-        each(&|vm| vec![network_interface(sub, vm)]),
-    )?;
-    files.list(
-        dir,
-        "Microsoft.Network.virtualNetworks.json",
-        virtual_networks(sub, vms),
-    )?;
-    files.list(
-        dir,
-        "Microsoft.Network.networkSecurityGroups.json",
-        network_security_groups(sub),
-    )?;
-    files.list(dir, "Microsoft.Network.routeTables.json", route_tables(sub))?;
-    files.list(
-        dir,
-        "Microsoft.Authorization.locks.json",
-        locks(sub, &layout),
-    )?;
-    files.list(
-        dir,
-        "Microsoft.Authorization.roleAssignments.json",
-        role_assignments(sub),
-    )?;
-    files.list(
-        dir,
-        "Microsoft.KeyVault.vaults.json",
-        key_vaults(sub, &layout),
-    )?;
-    files.list(
-        dir,
-        "Microsoft.KeyVault.vaults.keys.json",
-        key_vault_keys(sub, &layout),
-    )?;
-    files.list(
-        dir,
-        "Microsoft.KeyVault.vaults.secrets.json",
-        each(&|vm| key_vault_secrets(sub, vm)),
-    )?;
-    files.list(
-        dir,
-        "Microsoft.RecoveryServices.vaults.json",
-        recovery_vaults(sub, &layout),
-    )?;
-    files.list(
-        dir,
-        "Microsoft.RecoveryServices.vaults.backupPolicies.json",
-        backup_policies(sub, &layout),
-    )?;
-    files.list(
-        dir,
-        "Microsoft.RecoveryServices.vaults.backupProtectedItems.json",
-        each(&|vm| protected_item(sub, vm, jobs)),
-    )?;
-    files.list(
-        dir,
-        "Microsoft.RecoveryServices.vaults.backupJobs.json",
-        each(&|vm| backup_jobs(sub, vm, jobs)),
-    )?;
+    let layout = &layout;
+    let per_vm = |build: &dyn Fn(&VmPlan) -> Vec<Value>| vms.iter().flat_map(build).collect();
+    // Each list is built only when its file is written, so one file's values live at a time.
+    let lists: [(&str, &dyn Fn() -> Vec<Value>); 18] = [
+        ("resourceGroups", &|| resource_groups(sub, vms, layout)),
+        ("providers", &|| providers(sub)),
+        ("Microsoft.Compute.virtualMachines", &|| {
+            per_vm(&|vm| vec![virtual_machine(sub, vm)])
+        }),
+        ("Microsoft.Compute.virtualMachines.extensions", &|| {
+            per_vm(&|vm| extensions(sub, vm))
+        }),
+        ("Microsoft.Compute.disks", &|| per_vm(&|vm| disks(sub, vm))),
+        ("Microsoft.Network.networkInterfaces", &|| {
+            per_vm(&|vm| vec![network_interface(sub, vm)])
+        }),
+        ("Microsoft.Network.virtualNetworks", &|| {
+            virtual_networks(sub, vms)
+        }),
+        ("Microsoft.Network.networkSecurityGroups", &|| {
+            network_security_groups(sub)
+        }),
+        ("Microsoft.Network.routeTables", &|| route_tables(sub)),
+        ("Microsoft.Authorization.locks", &|| locks(sub, layout)),
+        ("Microsoft.Authorization.roleAssignments", &|| {
+            role_assignments(sub)
+        }),
+        ("Microsoft.KeyVault.vaults", &|| key_vaults(sub, layout)),
+        ("Microsoft.KeyVault.vaults.keys", &|| {
+            key_vault_keys(sub, layout)
+        }),
+        ("Microsoft.KeyVault.vaults.secrets", &|| {
+            per_vm(&|vm| key_vault_secrets(sub, vm))
+        }),
+        ("Microsoft.RecoveryServices.vaults", &|| {
+            recovery_vaults(sub, layout)
+        }),
+        ("Microsoft.RecoveryServices.vaults.backupPolicies", &|| {
+            backup_policies(sub, layout)
+        }),
+        (
+            "Microsoft.RecoveryServices.vaults.backupProtectedItems",
+            &|| per_vm(&|vm| protected_item(sub, vm, jobs)),
+        ),
+        ("Microsoft.RecoveryServices.vaults.backupJobs", &|| {
+            per_vm(&|vm| backup_jobs(sub, vm, jobs))
+        }),
+    ];
+    for (name, build) in lists {
+        files.list(dir, &format!("{name}.json"), build())?;
+    }
     Ok(())
 }
 
@@ -1500,6 +1540,23 @@ impl<'a> Status<'a> {
         }
     }
 
+    fn succeeded_at(time: Ts) -> Self {
+        Status {
+            time: Some(time.offset7()),
+            ..Status::info("ProvisioningState/succeeded", "Provisioning succeeded")
+        }
+    }
+
+    /// How a failed extension handler reports (-40: the handler's enable command failed).
+    fn extension_failed(display: &'a str) -> Self {
+        Status {
+            code: "ProvisioningState/failed/-40",
+            level: "Error",
+            display,
+            ..Status::default()
+        }
+    }
+
     fn json(self) -> Value {
         let mut v =
             json!({ "code": self.code, "level": self.level, "displayStatus": self.display });
@@ -1514,10 +1571,11 @@ impl<'a> Status<'a> {
 }
 
 fn tags(vm: &VmPlan) -> Value {
+    let app_index = APPS.iter().position(|a| *a == vm.app).unwrap_or(0);
     json!({
         "application": vm.app,
         "environment": vm.env,
-        "costCenter": format!("CC-{}", 1_000 + APPS.iter().position(|a| *a == vm.app).unwrap_or(0) * 37),
+        "costCenter": format!("CC-{}", 1_000 + app_index * 37),
         "owner": format!("team-{}@contoso.com", vm.app),
     })
 }
@@ -1642,13 +1700,18 @@ fn role_assignments(sub: &SubPlan) -> Vec<Value> {
         .iter()
         .map(|(scope, role, principal, kind)| {
             let name = guid(&mut rng);
-            let when = Ts::before_snapshot(rng.gen_range(60 * DAY..700 * DAY)).jitter(&mut rng).zulu7();
+            let when = Ts::before_snapshot(rng.gen_range(60 * DAY..700 * DAY))
+                .jitter(&mut rng)
+                .zulu7();
             json!({
                 "id": format!("{scope}/providers/Microsoft.Authorization/roleAssignments/{name}"),
                 "name": name,
                 "type": "Microsoft.Authorization/roleAssignments",
                 "properties": {
-                    "roleDefinitionId": format!("{}/providers/Microsoft.Authorization/roleDefinitions/{role}", sub.scope()),
+                    "roleDefinitionId": format!(
+                        "{}/providers/Microsoft.Authorization/roleDefinitions/{role}",
+                        sub.scope()
+                    ),
                     "principalId": principal,
                     "principalType": kind,
                     "scope": scope,
@@ -1726,7 +1789,10 @@ fn storage_profile(sub: &SubPlan, vm: &VmPlan, ref_rg: &str) -> Value {
                 "name": vm.data_disk_name(d.lun),
                 "createOption": "Attach",
                 "caching": if d.sku == DATA_SKUS[0] { "ReadOnly" } else { "None" },
-                "managedDisk": { "id": sub.disk_id(ref_rg, &vm.data_disk_name(d.lun)), "storageAccountType": d.sku },
+                "managedDisk": {
+                    "id": sub.disk_id(ref_rg, &vm.data_disk_name(d.lun)),
+                    "storageAccountType": d.sku,
+                },
                 "diskSizeGB": d.size_gb,
                 "toBeDetached": false,
                 "writeAcceleratorEnabled": false,
@@ -1747,7 +1813,10 @@ fn storage_profile(sub: &SubPlan, vm: &VmPlan, ref_rg: &str) -> Value {
             "name": vm.os_disk_name(),
             "createOption": "FromImage",
             "caching": "ReadWrite",
-            "managedDisk": { "id": sub.disk_id(ref_rg, &vm.os_disk_name()), "storageAccountType": "Premium_LRS" },
+            "managedDisk": {
+                "id": sub.disk_id(ref_rg, &vm.os_disk_name()),
+                "storageAccountType": "Premium_LRS",
+            },
             "diskSizeGB": os_disk_gb,
             "deleteOption": "Delete",
         },
@@ -1775,7 +1844,10 @@ fn os_profile(vm: &VmPlan, rng: &mut impl Rng) -> Value {
             "ssh": {
                 "publicKeys": [{
                     "path": "/home/azureadmin/.ssh/authorized_keys",
-                    "keyData": format!("ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABgQ{} generated-by-synth", base64ish(rng, 338)),
+                    "keyData": format!(
+                        "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABgQ{} generated-by-synth",
+                        base64ish(rng, 338)
+                    ),
                 }],
             },
             "provisionVMAgent": true,
@@ -1805,7 +1877,7 @@ fn instance_view(sub: &SubPlan, vm: &VmPlan, rng: &mut impl Rng) -> Value {
         .map(|(i, name)| {
             let mut disk = json!({
                 "name": name,
-                "statuses": [Status { time: Some(vm.created.offset7()), ..Status::info("ProvisioningState/succeeded", "Provisioning succeeded") }.json()],
+                "statuses": [Status::succeeded_at(vm.created).json()],
             });
             if i == 0 && vm.ade() != Ade::None {
                 disk["encryptionSettings"] = json!([ade_settings(sub, vm)]);
@@ -1817,7 +1889,7 @@ fn instance_view(sub: &SubPlan, vm: &VmPlan, rng: &mut impl Rng) -> Value {
         "hyperVGeneration": if vm.image.gen2 { "V2" } else { "V1" },
         "disks": disks,
         "statuses": [
-            Status { time: Some(recently(rng).offset7()), ..Status::info("ProvisioningState/succeeded", "Provisioning succeeded") }.json(),
+            Status::succeeded_at(recently(rng)).json(),
             power_state(vm.fault).json(),
         ],
     });
@@ -1829,6 +1901,7 @@ fn instance_view(sub: &SubPlan, vm: &VmPlan, rng: &mut impl Rng) -> Value {
     view["osName"] = json!(vm.image.os_name);
     view["osVersion"] = json!(vm.image.os_version);
     view["vmAgent"] = vm_agent(vm, recently(rng));
+    // An unresponsive agent leaves the extension statuses it last reported in place.
     view["extensions"] = vm
         .extensions()
         .into_iter()
@@ -1874,7 +1947,7 @@ fn vm_agent(vm: &VmPlan, at: Ts) -> Value {
                 "type": format!("{}.{}", info.publisher, info.name),
                 "typeHandlerVersion": info.handler_version,
                 "status": if failed {
-                    Status { code: "ProvisioningState/failed/-40", level: "Error", display: "Not Ready", ..Status::default() }.json()
+                    Status::extension_failed("Not Ready").json()
                 } else {
                     Status::info("ProvisioningState/succeeded", "Ready").json()
                 },
@@ -1896,15 +1969,16 @@ fn extension_failed(vm: &VmPlan, ext: Ext) -> bool {
     ext == Ext::Snapshot && vm.fault == Some(Fault::BackupExtensionFailed)
 }
 
+const SNAPSHOT_ENABLE_FAILED: &str = "Enable failed: the snapshot plugin exited with code -40. \
+     See the VMSnapshot extension logs in the guest.";
+
 fn extension_view(vm: &VmPlan, ext: Ext, at: Ts) -> Value {
     let info = ext.info(vm.os);
     let status = if extension_failed(vm, ext) {
         Status {
-            code: "ProvisioningState/failed/-40",
-            level: "Error",
-            display: "Provisioning failed",
-            message: Some("Enable failed: the snapshot plugin exited with code -40 while preparing the snapshot handler. See the VMSnapshot extension logs in the guest."),
+            message: Some(SNAPSHOT_ENABLE_FAILED),
             time: Some(at.offset7()),
+            ..Status::extension_failed("Provisioning failed")
         }
     } else {
         Status {
@@ -1991,7 +2065,10 @@ fn ade_settings(sub: &SubPlan, vm: &VmPlan) -> Value {
     json!({
         "diskEncryptionKey": {
             "sourceVault": vault,
-            "secretUrl": format!("{}secrets/{secret}/{version}", sub.key_vault_uri(vm.slot, granted)),
+            "secretUrl": format!(
+                "{}secrets/{secret}/{version}",
+                sub.key_vault_uri(vm.slot, granted)
+            ),
         },
         "keyEncryptionKey": { "sourceVault": vault, "keyUrl": sub.kek_url(vm.slot, granted) },
     })
@@ -2015,10 +2092,7 @@ fn disks(sub: &SubPlan, vm: &VmPlan) -> Vec<Value> {
     os_disk["properties"]["creationData"] = json!({
         "createOption": "FromImage",
         "imageReference": {
-            "id": format!(
-                "/Subscriptions/{}/Providers/Microsoft.Compute/Locations/{}/Publishers/{}/ArtifactTypes/VMImage/Offers/{}/Skus/{}/Versions/{}",
-                sub.id, sub.region(vm.slot).name, image.publisher, image.offer, image.sku, image.exact_version
-            ),
+            "id": platform_image_id(sub, vm),
         },
     });
     if vm.ade() != Ade::None {
@@ -2045,6 +2119,21 @@ fn disks(sub: &SubPlan, vm: &VmPlan) -> Vec<Value> {
         out.push(data);
     }
     out
+}
+
+/// The platform image an OS disk was created from, spelled the way Compute records it.
+fn platform_image_id(sub: &SubPlan, vm: &VmPlan) -> String {
+    let image = vm.image;
+    format!(
+        "/Subscriptions/{}/Providers/Microsoft.Compute/Locations/{}/Publishers/{}\
+         /ArtifactTypes/VMImage/Offers/{}/Skus/{}/Versions/{}",
+        sub.id,
+        sub.region(vm.slot).name,
+        image.publisher,
+        image.offer,
+        image.sku,
+        image.exact_version
+    )
 }
 
 /// A managed disk attached to `vm`, without the OS-disk-only and sharing fields.
@@ -2123,6 +2212,7 @@ fn network_interface(sub: &SubPlan, vm: &VmPlan) -> Value {
         .chain((0..3).map(|_| format!("{:02X}", rng.gen::<u8>())))
         .collect();
     let etag = etag(&mut rng);
+    let dns_suffix = format!("{}.ax.internal.cloudapp.net", base36(&mut rng, 26));
     json!({
         "name": vm.nic_name(),
         "id": id,
@@ -2150,7 +2240,7 @@ fn network_interface(sub: &SubPlan, vm: &VmPlan) -> Value {
             "dnsSettings": {
                 "dnsServers": [],
                 "appliedDnsServers": [],
-                "internalDomainNameSuffix": format!("{}.ax.internal.cloudapp.net", base64ish(&mut rng, 26).to_lowercase().replace(['+', '/'], "x")),
+                "internalDomainNameSuffix": dns_suffix,
             },
             "macAddress": mac.join("-"),
             "vnetEncryptionSupported": false,
@@ -2172,36 +2262,8 @@ fn virtual_networks(sub: &SubPlan, vms: &[VmPlan]) -> Vec<Value> {
     let mut rng = stream_rng(sub.seed, stream::NETWORK);
     (0..2)
         .map(|slot| {
-            let subnets: Vec<Value> = sub.subnets[slot]
-                .iter()
-                .enumerate()
-                .map(|(i, plan)| {
-                    let ip_configs: Vec<Value> = vms
-                        .iter()
-                        .filter(|vm| vm.slot == slot && vm.subnet == i)
-                        .map(|vm| id_ref(format!("{}/ipConfigurations/ipconfig1", sub.nic_id(&vm.rg.to_uppercase(), vm))))
-                        .collect();
-                    let mut properties = json!({
-                        "provisioningState": "Succeeded",
-                        "addressPrefix": format!("10.{}.{}.0/18", sub.vnet_octet(slot), i * 64),
-                        "networkSecurityGroup": id_ref(sub.nsg_id(slot, i)),
-                        "ipConfigurations": ip_configs,
-                        "serviceEndpoints": [],
-                        "delegations": [],
-                        "privateEndpointNetworkPolicies": "Disabled",
-                        "privateLinkServiceNetworkPolicies": "Enabled",
-                    });
-                    if plan.routed {
-                        properties["routeTable"] = id_ref(sub.route_table_id(slot));
-                    }
-                    json!({
-                        "name": plan.name,
-                        "id": sub.subnet_id(slot, i),
-                        "etag": etag(&mut rng),
-                        "type": "Microsoft.Network/virtualNetworks/subnets",
-                        "properties": properties,
-                    })
-                })
+            let subnets: Vec<Value> = (0..sub.subnets[slot].len())
+                .map(|i| subnet(sub, vms, slot, i, &mut rng))
                 .collect();
             json!({
                 "name": sub.vnet_name(slot),
@@ -2212,7 +2274,7 @@ fn virtual_networks(sub: &SubPlan, vms: &[VmPlan]) -> Vec<Value> {
                 "properties": {
                     "provisioningState": "Succeeded",
                     "resourceGuid": guid(&mut rng),
-                    "addressSpace": { "addressPrefixes": [format!("10.{}.0.0/16", sub.vnet_octet(slot))] },
+                    "addressSpace": { "addressPrefixes": [sub.vnet_prefix(slot)] },
                     "dhcpOptions": { "dnsServers": [] },
                     "subnets": subnets,
                     "virtualNetworkPeerings": [],
@@ -2221,6 +2283,40 @@ fn virtual_networks(sub: &SubPlan, vms: &[VmPlan]) -> Vec<Value> {
             })
         })
         .collect()
+}
+
+fn subnet(sub: &SubPlan, vms: &[VmPlan], slot: usize, index: usize, rng: &mut impl Rng) -> Value {
+    // Network lists a subnet's IP configurations with the resource group upper-cased, whatever
+    // casing the NIC was created with.
+    let ip_configs: Vec<Value> = vms
+        .iter()
+        .filter(|vm| vm.slot == slot && vm.subnet == index)
+        .map(|vm| {
+            let nic = sub.nic_id(&vm.rg.to_uppercase(), vm);
+            id_ref(format!("{nic}/ipConfigurations/ipconfig1"))
+        })
+        .collect();
+    let mut properties = json!({
+        "provisioningState": "Succeeded",
+        "addressPrefix": format!("10.{}.{}.0/18", sub.vnet_octet(slot), index * 64),
+        "networkSecurityGroup": id_ref(sub.nsg_id(slot, index)),
+        "ipConfigurations": ip_configs,
+        "serviceEndpoints": [],
+        "delegations": [],
+        "privateEndpointNetworkPolicies": "Disabled",
+        "privateLinkServiceNetworkPolicies": "Enabled",
+    });
+    let plan = &sub.subnets[slot][index];
+    if plan.routed {
+        properties["routeTable"] = id_ref(sub.route_table_id(slot));
+    }
+    json!({
+        "name": plan.name,
+        "id": sub.subnet_id(slot, index),
+        "etag": etag(rng),
+        "type": "Microsoft.Network/virtualNetworks/subnets",
+        "properties": properties,
+    })
 }
 
 struct RuleSpec {
@@ -2312,7 +2408,8 @@ fn custom_rules(region: &Region) -> Vec<RuleSpec> {
     ]
 }
 
-/// The six rules every NSG has: (name, priority, direction, access, source, destination, description).
+/// The six rules every NSG has:
+/// (name, priority, direction, access, source, destination, description).
 const DEFAULT_RULES: [(&str, u32, &str, &str, &str, &str, &str); 6] = [
     (
         "AllowVnetInBound",
@@ -2548,7 +2645,8 @@ fn key_vaults(sub: &SubPlan, layout: &BackupLayout) -> Vec<Value> {
             ];
             if grants_backup {
                 // Secrets in portal capitalisation, keys as the CLI writes them: both occur.
-                policies.push(access_policy(&sub.tenant, &sub.backup_sp, &["get", "list", "backup"], &["Get", "List", "Backup"]));
+                let (keys, secrets) = (["get", "list", "backup"], ["Get", "List", "Backup"]);
+                policies.push(access_policy(&sub.tenant, &sub.backup_sp, &keys, &secrets));
             }
             let name = sub.key_vault_name(slot, grants_backup);
             json!({
@@ -2570,7 +2668,12 @@ fn key_vaults(sub: &SubPlan, layout: &BackupLayout) -> Vec<Value> {
                     "vaultUri": sub.key_vault_uri(slot, grants_backup),
                     "provisioningState": "Succeeded",
                     "publicNetworkAccess": "Enabled",
-                    "networkAcls": { "bypass": "AzureServices", "defaultAction": "Allow", "ipRules": [], "virtualNetworkRules": [] },
+                    "networkAcls": {
+                        "bypass": "AzureServices",
+                        "defaultAction": "Allow",
+                        "ipRules": [],
+                        "virtualNetworkRules": [],
+                    },
                 },
             })
         })
@@ -2579,7 +2682,12 @@ fn key_vaults(sub: &SubPlan, layout: &BackupLayout) -> Vec<Value> {
 
 fn kv_attributes(rng: &mut impl Rng) -> Value {
     let created = Ts::before_snapshot(rng.gen_range(30 * DAY..600 * DAY)).unix();
-    json!({ "enabled": true, "created": created, "updated": created, "recoveryLevel": "Recoverable+Purgeable" })
+    json!({
+        "enabled": true,
+        "created": created,
+        "updated": created,
+        "recoveryLevel": "Recoverable+Purgeable",
+    })
 }
 
 fn key_vault_keys(sub: &SubPlan, layout: &BackupLayout) -> Vec<Value> {
@@ -2668,11 +2776,18 @@ fn recovery_vaults(sub: &SubPlan, layout: &BackupLayout) -> Vec<Value> {
                     "privateEndpointStateForSiteRecovery": "None",
                     "publicNetworkAccess": "Enabled",
                     "securitySettings": {
-                        "softDeleteSettings": { "softDeleteState": "Enabled", "softDeleteRetentionPeriodInDays": 14, "enhancedSecurityState": "Enabled" },
+                        "softDeleteSettings": {
+                            "softDeleteState": "Enabled",
+                            "softDeleteRetentionPeriodInDays": 14,
+                            "enhancedSecurityState": "Enabled",
+                        },
                         "immutabilitySettings": { "state": "Disabled" },
                         "multiUserAuthorization": "Disabled",
                     },
-                    "redundancySettings": { "standardTierStorageRedundancy": "GeoRedundant", "crossRegionRestore": "Disabled" },
+                    "redundancySettings": {
+                        "standardTierStorageRedundancy": "GeoRedundant",
+                        "crossRegionRestore": "Disabled",
+                    },
                     "monitoringSettings": {
                         "azureMonitorAlertSettings": { "alertsForAllJobFailures": "Enabled" },
                         "classicAlertSettings": { "alertsForCriticalOperations": "Disabled" },
@@ -2705,7 +2820,7 @@ fn backup_policies(sub: &SubPlan, layout: &BackupLayout) -> Vec<Value> {
                         "scheduleRunTimes": [run_time],
                         "scheduleWeeklyFrequency": 0,
                     },
-                    "retentionPolicy": retention(&run_time, 30),
+                    "retentionPolicy": retention(&run_time, policy.retention_days()),
                     "instantRpRetentionRangeInDays": 2,
                     "timeZone": "UTC",
                 }),
@@ -2716,9 +2831,13 @@ fn backup_policies(sub: &SubPlan, layout: &BackupLayout) -> Vec<Value> {
                     "schedulePolicy": {
                         "schedulePolicyType": "SimpleSchedulePolicyV2",
                         "scheduleRunFrequency": "Hourly",
-                        "hourlySchedule": { "interval": 4, "scheduleWindowStartTime": run_time, "scheduleWindowDuration": 16 },
+                        "hourlySchedule": {
+                            "interval": 4,
+                            "scheduleWindowStartTime": run_time,
+                            "scheduleWindowDuration": 16,
+                        },
                     },
-                    "retentionPolicy": retention(&run_time, 180),
+                    "retentionPolicy": retention(&run_time, policy.retention_days()),
                     "instantRpRetentionRangeInDays": 7,
                     "timeZone": "UTC",
                 }),
@@ -2756,6 +2875,9 @@ fn job_error(vm: &VmPlan, protection: &Protection, k: usize) -> Option<&'static 
     }
 }
 
+const PROTECTED_ITEM_TYPE: &str =
+    "Microsoft.RecoveryServices/vaults/backupFabrics/protectionContainers/protectedItems";
+
 fn protected_item(sub: &SubPlan, vm: &VmPlan, jobs: usize) -> Vec<Value> {
     let Some(p) = &vm.protection else {
         return Vec::new();
@@ -2766,10 +2888,10 @@ fn protected_item(sub: &SubPlan, vm: &VmPlan, jobs: usize) -> Vec<Value> {
     let last_failed = job_error(vm, p, last).is_some();
     // Failures are always the most recent jobs, so the newest success follows them.
     let last_success = last.max(p.failing_jobs);
-    let retained = if p.policy == Policy::Standard {
-        30
-    } else {
-        180
+    let retained = i64::from(p.policy.retention_days());
+    let state = match vm.fault {
+        Some(Fault::ProtectionStopped) => "ProtectionStopped",
+        _ => "Protected",
     };
     let mut properties = json!({
         "protectedItemType": "Microsoft.Compute/virtualMachines",
@@ -2780,7 +2902,7 @@ fn protected_item(sub: &SubPlan, vm: &VmPlan, jobs: usize) -> Vec<Value> {
         "sourceResourceId": sub.vm_id(vm),
         "containerName": vm.container(),
         "protectionStatus": if last_failed { "Unhealthy" } else { "Healthy" },
-        "protectionState": if vm.fault == Some(Fault::ProtectionStopped) { "ProtectionStopped" } else { "Protected" },
+        "protectionState": state,
         "healthStatus": "Passed",
         "healthDetails": [],
         "lastBackupStatus": if last_failed { "Failed" } else { "Completed" },
@@ -2802,9 +2924,13 @@ fn protected_item(sub: &SubPlan, vm: &VmPlan, jobs: usize) -> Vec<Value> {
     }
     let vault = sub.vault_id(p.vault_slot);
     vec![json!({
-        "id": format!("{vault}/backupFabrics/Azure/protectionContainers/IaasVMContainer;{}/protectedItems/{name}", vm.container()),
+        "id": format!(
+            "{vault}/backupFabrics/Azure/protectionContainers/IaasVMContainer;{}\
+             /protectedItems/{name}",
+            vm.container()
+        ),
         "name": name,
-        "type": "Microsoft.RecoveryServices/vaults/backupFabrics/protectionContainers/protectedItems",
+        "type": PROTECTED_ITEM_TYPE,
         "properties": properties,
     })]
 }
@@ -2831,6 +2957,10 @@ fn backup_jobs(sub: &SubPlan, vm: &VmPlan, jobs: usize) -> Vec<Value> {
         .collect()
 }
 
+fn job_task(id: &str, status: &str, ms: u64) -> Value {
+    json!({ "taskId": id, "duration": iso_duration(ms), "status": status })
+}
+
 fn backup_job(
     vm: &VmPlan,
     vault: &str,
@@ -2846,15 +2976,14 @@ fn backup_job(
         rng.gen_range(300_000..3_000_000)
     };
     let end = start.plus_ms(snapshot_ms + transfer_ms);
-    let task = |id: &str, status: &str, ms: u64| json!({ "taskId": id, "duration": iso_duration(ms), "status": status });
     let (status, snapshot_status, transfer_status) = match error {
         Some(_) => ("Failed", "Failed", "Cancelled"),
         None => ("Completed", "Completed", "Completed"),
     };
     let mut extended = json!({
         "tasksList": [
-            task("Take Snapshot", snapshot_status, snapshot_ms),
-            task("Transfer data to vault", transfer_status, transfer_ms),
+            job_task("Take Snapshot", snapshot_status, snapshot_ms),
+            job_task("Transfer data to vault", transfer_status, transfer_ms),
         ],
         "propertyBag": {},
     });
@@ -3172,25 +3301,11 @@ mod tests {
             "healthy share {healthy}/{}",
             stats.vms
         );
-        let known: HashSet<&str> = [
-            Fault::AgentNotReady,
-            Fault::AgentOutdated,
-            Fault::BackupExtensionFailed,
-            Fault::VssJobFailure,
-            Fault::FsfreezeJobFailure,
-            Fault::UltraDiskStandardPolicy,
-            Fault::SharedDisk,
-            Fault::RestorePointRgLock,
-            Fault::TransitionalPowerState,
-            Fault::AdeWithoutBackupAccess,
-            Fault::VaultRegionMismatch,
-            Fault::ProtectionStopped,
-            Fault::StoppedVm,
-        ]
-        .iter()
-        .map(|f| f.key())
-        .collect();
-        assert!(stats.faults.keys().all(|k| known.contains(k)));
+        assert_eq!(
+            stats.faults.len(),
+            ALL_FAULTS.len(),
+            "every fault kind is reported"
+        );
 
         // Recount from the files the faults a scanner can see directly.
         let (mut vms, mut not_ready, mut deallocated, mut stopped, mut locked_rgs) =

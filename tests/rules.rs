@@ -17,7 +17,12 @@ fn root() -> PathBuf {
 fn cases(rule_id: &str) -> Vec<PathBuf> {
     let dir = root().join("fixtures/rules").join(rule_id);
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|_| panic!("rule {rule_id} has no fixtures: create {}/fail.json and pass.json", dir.display()))
+        .unwrap_or_else(|_| {
+            panic!(
+                "rule {rule_id} has no fixtures: create {}/fail.json and pass.json",
+                dir.display()
+            )
+        })
         .map(|e| e.expect("readable fixture directory").path())
         .filter(|p| p.extension().is_some_and(|e| e == "json"))
         .collect();
@@ -26,15 +31,19 @@ fn cases(rule_id: &str) -> Vec<PathBuf> {
 }
 
 fn run(case: &Path) -> backup_doctor::report::Report {
-    let inventory = snapshot::load_layers(&[root().join("fixtures/rules/base"), case.to_path_buf()])
-        .unwrap_or_else(|e| panic!("fixture {} does not load: {e}", case.display()));
+    let inventory =
+        snapshot::load_layers(&[root().join("fixtures/rules/base"), case.to_path_buf()])
+            .unwrap_or_else(|e| panic!("fixture {} does not load: {e}", case.display()));
     let codes = CodeBook::builtin().expect("built-in error codes load");
     let engine = Engine::new(RuleSet::load(&[]).expect("built-in rules load"));
     backup_doctor::scan(&inventory, &engine, &codes, &Options::default())
 }
 
 /// The outcome of `rule_id` for every VM: (vm name, status, message).
-fn outcomes(report: &backup_doctor::report::Report, rule_id: &str) -> Vec<(String, Status, String)> {
+fn outcomes(
+    report: &backup_doctor::report::Report,
+    rule_id: &str,
+) -> Vec<(String, Status, String)> {
     report
         .vms
         .iter()
@@ -49,8 +58,17 @@ fn outcomes(report: &backup_doctor::report::Report, rule_id: &str) -> Vec<(Strin
 fn base_fleet_is_healthy() {
     let report = run(&root().join("fixtures/rules/base"));
     for vm in &report.vms {
-        let failing: Vec<_> = vm.findings.iter().filter(|f| f.status != Status::Pass).map(|f| (&f.rule, f.status, &f.message)).collect();
-        assert!(failing.is_empty(), "base VM {} is not clean: {failing:?}", vm.name);
+        let failing: Vec<_> = vm
+            .findings
+            .iter()
+            .filter(|f| f.status != Status::Pass)
+            .map(|f| (&f.rule, f.status, &f.message))
+            .collect();
+        assert!(
+            failing.is_empty(),
+            "base VM {} is not clean: {failing:?}",
+            vm.name
+        );
     }
 }
 
@@ -61,18 +79,34 @@ fn every_rule_fails_and_passes_on_its_fixtures() {
     let mut pinned = Vec::new();
     for rule in &rules.rules {
         let files = cases(&rule.id);
-        let fails: Vec<_> = files.iter().filter(|f| file_name(f).starts_with("fail")).collect();
-        let passes: Vec<_> = files.iter().filter(|f| file_name(f).starts_with("pass")).collect();
+        let fails: Vec<_> = files
+            .iter()
+            .filter(|f| file_name(f).starts_with("fail"))
+            .collect();
+        let passes: Vec<_> = files
+            .iter()
+            .filter(|f| file_name(f).starts_with("pass"))
+            .collect();
         if fails.is_empty() || passes.is_empty() {
-            problems.push(format!("{}: needs at least one fail*.json and one pass*.json", rule.id));
+            problems.push(format!(
+                "{}: needs at least one fail*.json and one pass*.json",
+                rule.id
+            ));
             continue;
         }
         for case in fails {
             let report = run(case);
             let results = outcomes(&report, &rule.id);
-            let failing: Vec<_> = results.iter().filter(|(_, s, _)| *s == Status::Fail).collect();
+            let failing: Vec<_> = results
+                .iter()
+                .filter(|(_, s, _)| *s == Status::Fail)
+                .collect();
             if failing.is_empty() {
-                problems.push(format!("{}: {} should make it fail, got {results:?}", rule.id, case.display()));
+                problems.push(format!(
+                    "{}: {} should make it fail, got {results:?}",
+                    rule.id,
+                    case.display()
+                ));
             }
             for (vm, _, message) in failing {
                 pinned.push(format!("{} [{}] {vm}: {message}", rule.id, file_name(case)));
@@ -82,15 +116,25 @@ fn every_rule_fails_and_passes_on_its_fixtures() {
             let report = run(case);
             for (vm, status, message) in outcomes(&report, &rule.id) {
                 if status != Status::Pass {
-                    problems.push(format!("{}: {} should pass for {vm}, got {status:?}: {message}", rule.id, case.display()));
+                    problems.push(format!(
+                        "{}: {} should pass for {vm}, got {status:?}: {message}",
+                        rule.id,
+                        case.display()
+                    ));
                 }
             }
         }
     }
-    assert!(problems.is_empty(), "rule fixtures disagree with the rules:\n{}", problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "rule fixtures disagree with the rules:\n{}",
+        problems.join("\n")
+    );
     insta::assert_snapshot!("failing_findings", pinned.join("\n"));
 }
 
 fn file_name(path: &Path) -> String {
-    path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }

@@ -178,7 +178,10 @@ pub fn evaluate_vm(engine: &Engine, facts: VmFacts) -> VmEvaluation {
         });
     }
     let layers = layer_statuses(engine, &facts, &findings);
-    let root_cause = layers.iter().find(|l| l.status == LayerStatus::Fail).map(|l| l.cause);
+    let root_cause = layers
+        .iter()
+        .find(|l| l.status == LayerStatus::Fail)
+        .map(|l| l.cause);
     let verdict = if root_cause.is_some() {
         Status::Fail
     } else if layers.iter().any(|l| l.status == LayerStatus::Unknown) {
@@ -265,21 +268,50 @@ fn layer_statuses(engine: &Engine, facts: &VmFacts, findings: &[Finding]) -> Vec
                 _ => None,
             };
             if let Some(reason) = not_applicable {
-                return Layer { cause, status: LayerStatus::NotApplicable, reason: Some(reason.into()) };
+                return Layer {
+                    cause,
+                    status: LayerStatus::NotApplicable,
+                    reason: Some(reason.into()),
+                };
             }
-            if !engine.rules.rules.iter().any(|r| r.cause == cause && r.severity == Severity::Error) {
-                let reason = format!("no rule evaluates the {} layer in this version", cause.title());
-                return Layer { cause, status: LayerStatus::Unknown, reason: Some(reason) };
+            if !engine
+                .rules
+                .rules
+                .iter()
+                .any(|r| r.cause == cause && r.severity == Severity::Error)
+            {
+                let reason = format!(
+                    "no rule evaluates the {} layer in this version",
+                    cause.title()
+                );
+                return Layer {
+                    cause,
+                    status: LayerStatus::Unknown,
+                    reason: Some(reason),
+                };
             }
             let mut status = LayerStatus::Pass;
-            for finding in findings.iter().filter(|f| f.cause == cause && f.severity == Severity::Error) {
+            for finding in findings
+                .iter()
+                .filter(|f| f.cause == cause && f.severity == Severity::Error)
+            {
                 match finding.status {
-                    Status::Fail => return Layer { cause, status: LayerStatus::Fail, reason: None },
+                    Status::Fail => {
+                        return Layer {
+                            cause,
+                            status: LayerStatus::Fail,
+                            reason: None,
+                        }
+                    }
                     Status::Unknown => status = LayerStatus::Unknown,
                     Status::Pass => {}
                 }
             }
-            Layer { cause, status, reason: None }
+            Layer {
+                cause,
+                status,
+                reason: None,
+            }
         })
         .collect()
 }

@@ -401,3 +401,28 @@ pub fn render_doc(rule: &Rule) -> String {
         remediation = rule.remediation,
     )
 }
+
+/// The README's rule table, in pipeline order (`backup-doctor rules markdown`).
+pub fn markdown_table(rules: &RuleSet) -> String {
+    let mut out = String::from("| rule | layer | severity | what it catches | error codes it explains |\n|---|---|---|---|---|\n");
+    for rule in &rules.rules {
+        let explains = if rule.explains.is_empty() {
+            "—".to_string()
+        } else {
+            rule.explains
+                .iter()
+                .map(|c| format!("`{c}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        out.push_str(&format!(
+            "| `{}` | {} | {} | {} | {} |\n",
+            rule.id,
+            rule.cause.as_str(),
+            rule.severity.as_str(),
+            rule.title,
+            explains
+        ));
+    }
+    out
+}

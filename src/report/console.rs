@@ -143,9 +143,19 @@ fn render_vm(out: &mut String, vm: &VmReport, paint: &Paint) {
             paint.dim(&finding.message)
         );
     }
-    for layer in vm.layers.iter().filter(|l| l.status == LayerStatus::Unknown) {
+    for layer in vm
+        .layers
+        .iter()
+        .filter(|l| l.status == LayerStatus::Unknown)
+    {
         if let Some(reason) = &layer.reason {
-            let _ = writeln!(out, "  {} [{}] {}", paint.yellow("?"), layer.cause.as_str(), paint.dim(reason));
+            let _ = writeln!(
+                out,
+                "  {} [{}] {}",
+                paint.yellow("?"),
+                layer.cause.as_str(),
+                paint.dim(reason)
+            );
         }
     }
     // Nightly jobs repeat the same failure; one line per distinct failure reads better.
@@ -239,9 +249,15 @@ fn render_summary(out: &mut String, report: &Report, paint: &Paint) {
                         .or_default() += 1;
                 }
             }
-            for layer in vm.layers.iter().filter(|l| l.status == LayerStatus::Unknown) {
+            for layer in vm
+                .layers
+                .iter()
+                .filter(|l| l.status == LayerStatus::Unknown)
+            {
                 if let Some(reason) = &layer.reason {
-                    *reasons.entry(format!("{} layer: {reason}", layer.cause.as_str())).or_default() += 1;
+                    *reasons
+                        .entry(format!("{} layer: {reason}", layer.cause.as_str()))
+                        .or_default() += 1;
                 }
             }
         }

@@ -107,8 +107,14 @@ impl Report {
             if let Some(cause) = evaluation.root_cause {
                 *summary.by_root_cause.entry(cause.as_str()).or_default() += 1;
             }
-            any_unknown |= evaluation.findings.iter().any(|f| f.status == Status::Unknown)
-                || evaluation.layers.iter().any(|l| l.status == LayerStatus::Unknown);
+            any_unknown |= evaluation
+                .findings
+                .iter()
+                .any(|f| f.status == Status::Unknown)
+                || evaluation
+                    .layers
+                    .iter()
+                    .any(|l| l.status == LayerStatus::Unknown);
             let failed_jobs = failed_jobs(&evaluation, codes);
             summary.failed_jobs += failed_jobs.len();
             summary.failed_jobs_explained += failed_jobs

@@ -1,0 +1,458 @@
+//! Runs the binary the way users do: the demo scan, the JSON contract, exit codes, and every kind
+//! of bad input (which must exit 2 with a message naming the file and place, never panic).
+
+use assert_cmd::Command;
+use serde_json::Value;
+use std::path::PathBuf;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn demo() -> PathBuf {
+    root().join("fixtures/fleets/demo")
+}
+
+fn bin() -> Command {
+    let mut cmd = Command::cargo_bin("backup-doctor").expect("the binary builds");
+    cmd.env_remove("RUST_LOG").env("NO_COLOR", "1");
+    cmd
+}
+
+struct Outcome {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn run(args: &[&str]) -> Outcome {
+    let output = bin().args(args).output().expect("the binary runs");
+    let outcome = Outcome {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    };
+    assert!(
+        !outcome.stderr.contains("panicked"),
+        "the binary panicked: {}",
+        outcome.stderr
+    );
+    outcome
+}
+
+fn demo_json() -> Value {
+    let out = run(&[
+        "scan",
+        "--snapshot",
+        demo().to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(
+        out.code, 1,
+        "the demo fleet has failing VMs: {}",
+        out.stderr
+    );
+    serde_json::from_str(&out.stdout).expect("--format json prints JSON")
+}
+
+fn vm<'a>(report: &'a Value, name: &str) -> &'a Value {
+    report["vms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == name)
+        .unwrap_or_else(|| panic!("no VM {name} in the report"))
+}
+
+fn rules_of(vm: &Value) -> Vec<(String, String)> {
+    vm["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap().to_string(),
+                f["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn demo_json_matches_the_report_schema() {
+    let report = demo_json();
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("schemas/report-v1.schema.json")).unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::validator_for(&schema).expect("the schema compiles");
+    let errors: Vec<String> = validator
+        .iter_errors(&report)
+        .map(|e| format!("{} at {}", e, e.instance_path))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "report violates DESIGN §5 schema: {errors:#?}"
+    );
+    assert_eq!(report["schema"], "backup-doctor/report/v1");
+    assert_eq!(report["summary"]["vms"], 17);
+}
+
+#[test]
+fn demo_root_causes_follow_the_pipeline() {
+    let report = demo_json();
+    let expect = [
+        ("vm-sql-01", "agent"),
+        ("vm-legacy-01", "agent"),
+        ("vm-ext-01", "extension"),
+        ("vm-files-01", "vss"),
+        ("vm-db-lnx-01", "fsfreeze"),
+        ("vm-cluster-01", "snapshot"),
+        ("vm-batch-01", "snapshot"),
+        ("vm-tx-01", "snapshot"),
+        ("vm-enc-01", "encryption"),
+        ("vm-report-01", "vault"),
+        ("vm-geo-01", "vault"),
+    ];
+    for (name, cause) in expect {
+        let v = vm(&report, name);
+        assert_eq!(v["verdict"], "fail", "{name}");
+        assert_eq!(v["root_cause"], cause, "{name}: {:?}", rules_of(v));
+    }
+    // The broken agent hides the unsupported disk, which is still listed, after it.
+    let sql = rules_of(vm(&report, "vm-sql-01"));
+    let agent = sql
+        .iter()
+        .position(|(r, s)| r == "agent/not-ready" && s == "fail")
+        .expect("agent finding");
+    let disk = sql
+        .iter()
+        .position(|(r, s)| r == "snapshot/unsupported-disk-type" && s == "fail")
+        .expect("snapshot finding");
+    assert!(agent < disk, "findings are in pipeline order: {sql:?}");
+}
+
+#[test]
+fn healthy_and_stopped_vms_do_not_fail() {
+    let report = demo_json();
+    for name in [
+        "vm-web-01",
+        "vm-web-02",
+        "vm-app-01",
+        "vm-cluster-02",
+        "vm-dev-stopped-01",
+        "vm-enc-02",
+    ] {
+        let v = vm(&report, name);
+        assert_ne!(v["verdict"], "fail", "{name}: {:?}", rules_of(v));
+        // The network layer has no rules yet: unknown, never pass.
+        let network = v["layers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["cause"] == "network")
+            .unwrap();
+        assert_eq!(network["status"], "unknown", "{name}");
+    }
+    assert_eq!(report["complete"], false);
+}
+
+#[test]
+fn failed_jobs_are_matched_to_findings_within_the_window() {
+    let report = demo_json();
+    let sql = vm(&report, "vm-sql-01");
+    let jobs = sql["failed_jobs"].as_array().unwrap();
+    assert!(!jobs.is_empty());
+    for job in jobs {
+        assert_eq!(
+            job["codes"][0]["code"],
+            "UserErrorGuestAgentStatusUnavailable"
+        );
+        assert!(job["explained_by"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r == "agent/not-ready"));
+    }
+    // vm-web-01's only failure is older than the 7-day window.
+    assert!(vm(&report, "vm-web-01")["failed_jobs"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+    // A spelling variant (UserErrorKeyVaultPermissionsNotConfigured) maps to the canonical code.
+    let enc = vm(&report, "vm-enc-01");
+    assert_eq!(
+        enc["failed_jobs"][0]["codes"][0]["code"],
+        "UserErrorKeyvaultPermissionsNotConfigured"
+    );
+    assert_eq!(
+        enc["failed_jobs"][0]["explained_by"][0],
+        "encryption/ade-backup-access"
+    );
+}
+
+#[test]
+fn a_wider_job_window_counts_older_failures() {
+    let out = run(&[
+        "scan",
+        "--snapshot",
+        demo().to_str().unwrap(),
+        "--format",
+        "json",
+        "--job-window-days",
+        "30",
+    ]);
+    let report: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(
+        vm(&report, "vm-web-01")["failed_jobs"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+#[test]
+fn console_shows_verdicts_root_causes_and_summary() {
+    let out = run(&["scan", "--snapshot", demo().to_str().unwrap()]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stdout
+            .contains("FAIL vm-sql-01  root cause: agent (VM agent)"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("(fix after the root cause)"));
+    assert!(out.stdout.contains("Summary: 17 VMs"));
+    assert!(out.stdout.contains("Incomplete:"));
+    assert!(
+        !out.stdout.contains("\x1b["),
+        "no colour when stdout is not a terminal"
+    );
+}
+
+#[test]
+fn exit_codes_follow_fail_on() {
+    let demo = demo();
+    let demo = demo.to_str().unwrap();
+    assert_eq!(
+        run(&["scan", "--snapshot", demo, "--fail-on", "never"]).code,
+        3,
+        "incomplete data, nothing counted as failing"
+    );
+    assert_eq!(
+        run(&["scan", "--snapshot", demo, "--fail-on", "warning"]).code,
+        1
+    );
+    let out_file = std::env::temp_dir().join(format!("bd-report-{}.json", std::process::id()));
+    let out = run(&[
+        "scan",
+        "--snapshot",
+        demo,
+        "--format",
+        "json",
+        "--output",
+        out_file.to_str().unwrap(),
+    ]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stdout.is_empty(),
+        "the report goes to --output, not stdout"
+    );
+    let written: Value =
+        serde_json::from_str(&std::fs::read_to_string(&out_file).unwrap()).unwrap();
+    assert_eq!(written["summary"]["vms"], 17);
+    let _ = std::fs::remove_file(out_file);
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("bd-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn assert_bad_input(args: &[&str], must_contain: &[&str]) {
+    let out = run(args);
+    assert_eq!(out.code, 2, "args {args:?}: stderr {}", out.stderr);
+    for needle in must_contain {
+        assert!(
+            out.stderr.contains(needle),
+            "stderr for {args:?} should mention {needle:?}:\n{}",
+            out.stderr
+        );
+    }
+}
+
+#[test]
+fn truncated_json_names_the_file_and_line() {
+    let dir = temp_dir("truncated");
+    let file = dir.join("vms.json");
+    std::fs::write(&file, "{\"value\": [\n  {\"id\": \"/subscriptions/x\",\n").unwrap();
+    assert_bad_input(
+        &["scan", "--snapshot", dir.to_str().unwrap()],
+        &["vms.json", "line 3", "not valid JSON"],
+    );
+}
+
+#[test]
+fn wrong_field_type_names_the_json_path() {
+    let dir = temp_dir("wrongtype");
+    let disk = r#"{"value": [{"id": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/disks/d1", "name": "d1",
+        "type": "Microsoft.Compute/disks", "properties": {"diskSizeGB": "one terabyte"}}]}"#;
+    std::fs::write(dir.join("disks.json"), disk).unwrap();
+    assert_bad_input(
+        &["scan", "--snapshot", dir.to_str().unwrap()],
+        &[
+            "disks.json",
+            "value[0].properties.diskSizeGB",
+            "invalid type",
+        ],
+    );
+}
+
+#[test]
+fn wrong_type_of_resource_type_is_reported() {
+    let dir = temp_dir("typefield");
+    std::fs::write(
+        dir.join("x.json"),
+        r#"[{"id": "/subscriptions/s", "type": 42}]"#,
+    )
+    .unwrap();
+    assert_bad_input(
+        &["scan", "--snapshot", dir.to_str().unwrap()],
+        &["x.json", "[0].type"],
+    );
+}
+
+#[test]
+fn missing_snapshot_path_is_reported() {
+    assert_bad_input(
+        &["scan", "--snapshot", "/nonexistent/fleet"],
+        &["/nonexistent/fleet", "cannot open the snapshot"],
+    );
+}
+
+#[test]
+fn unknown_flag_is_a_usage_error() {
+    assert_bad_input(
+        &["scan", "--snapshot", "x", "--colour-me-surprised"],
+        &["--colour-me-surprised"],
+    );
+}
+
+fn bad_rule(name: &str, body: &str, must_contain: &[&str]) {
+    let dir = temp_dir(name);
+    std::fs::write(dir.join("my-rule.toml"), body).unwrap();
+    let mut args = vec!["rules", "list", "--rules", dir.to_str().unwrap()];
+    assert_bad_input(&args, must_contain);
+    args = vec![
+        "scan",
+        "--snapshot",
+        "fixtures/fleets/demo",
+        "--rules",
+        dir.to_str().unwrap(),
+    ];
+    let out = bin().current_dir(root()).args(&args).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+const GOOD_RULE: &str = r#"id = "vault/my-check"
+title = "t"
+cause = "vault"
+severity = "warning"
+when = "vm.protection.protected"
+message = "m"
+remediation = "r"
+docs = "d"
+"#;
+
+#[test]
+fn a_custom_rule_loads_and_runs() {
+    let dir = temp_dir("goodrule");
+    std::fs::write(dir.join("my-rule.toml"), GOOD_RULE).unwrap();
+    let out = run(&[
+        "rules",
+        "show",
+        "vault/my-check",
+        "--rules",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("vault/my-check"));
+}
+
+#[test]
+fn bad_rule_files_name_the_file_and_line() {
+    bad_rule(
+        "unknownkey",
+        &GOOD_RULE.replace("docs = \"d\"", "docs = \"d\"\nseverty = \"error\""),
+        &["my-rule.toml", "line 9", "unknown field `severty`"],
+    );
+    bad_rule(
+        "badcel",
+        &GOOD_RULE.replace("vm.protection.protected", "vm.protection.protected &&"),
+        &["my-rule.toml", "line 5", "does not parse"],
+    );
+    bad_rule(
+        "badcause",
+        &GOOD_RULE.replace("cause = \"vault\"", "cause = \"dns\""),
+        &["my-rule.toml", "line 3", "unknown cause `dns`"],
+    );
+    bad_rule(
+        "badfact",
+        &GOOD_RULE.replace("vm.protection.protected", "vm.protection.protectd"),
+        &[
+            "my-rule.toml",
+            "line 5",
+            "`vm.protection.protectd` is not a known fact",
+        ],
+    );
+    bad_rule(
+        "dupid",
+        &GOOD_RULE
+            .replace("vault/my-check", "agent/not-ready")
+            .replace("cause = \"vault\"", "cause = \"agent\""),
+        &["my-rule.toml", "already used"],
+    );
+}
+
+#[test]
+fn rules_list_and_show() {
+    let out = run(&["rules", "list"]);
+    assert_eq!(out.code, 0);
+    assert!(out.stdout.lines().count() >= 25);
+    let show = run(&["rules", "show", "agent/not-ready"]);
+    assert!(
+        show.stdout.contains("UserErrorGuestAgentStatusUnavailable")
+            && show.stdout.contains("Fix:")
+    );
+    assert_eq!(run(&["rules", "show", "agent/nope"]).code, 2);
+}
+
+/// The README's rule table is generated from the rule files; regenerate it with
+/// `UPDATE_README=1 cargo test --test cli readme`.
+#[test]
+fn readme_rule_table_is_current() {
+    let table = run(&["rules", "markdown"]).stdout;
+    let path = root().join("README.md");
+    let readme = std::fs::read_to_string(&path).unwrap();
+    let (start, end) = ("<!-- rules:start -->\n", "<!-- rules:end -->");
+    let from = readme
+        .find(start)
+        .expect("README has the rules:start marker")
+        + start.len();
+    let to = readme.find(end).expect("README has the rules:end marker");
+    if readme[from..to] != table {
+        if std::env::var_os("UPDATE_README").is_some() {
+            std::fs::write(
+                &path,
+                format!("{}{}{}", &readme[..from], table, &readme[to..]),
+            )
+            .unwrap();
+        } else {
+            panic!("README.md's rule table is stale: run `UPDATE_README=1 cargo test --test cli readme`");
+        }
+    }
+}
