@@ -315,3 +315,140 @@ fn layer_statuses(engine: &Engine, facts: &VmFacts, findings: &[Finding]) -> Vec
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::rule::{cel_env, compile, RuleSet};
+    use std::path::Path;
+
+    fn engine(rules: &[(&str, &str, &str)]) -> Engine {
+        let env = cel_env();
+        let compiled = rules
+            .iter()
+            .map(|(id, severity, when)| {
+                let cause = id.split('/').next().unwrap();
+                let text = format!(
+                    "id = \"{id}\"\ntitle = \"t\"\ncause = \"{cause}\"\nseverity = \"{severity}\"\nwhen = \"{when}\"\nmessage = \"m {{vm.name}}\"\nremediation = \"r\"\ndocs = \"d\"\n"
+                );
+                compile(&env, Path::new("test.toml"), &text).unwrap_or_else(|e| panic!("{e}"))
+            })
+            .collect();
+        Engine::new(RuleSet {
+            rules: compiled,
+            env,
+        })
+    }
+
+    fn facts() -> VmFacts {
+        let mut facts = VmFacts {
+            name: "vm1".into(),
+            os: Some("windows".into()),
+            power_state: Some("running".into()),
+            ..VmFacts::default()
+        };
+        facts.mark_unknown("vm.agent", "instance view not collected");
+        facts
+    }
+
+    fn status_of(evaluation: &VmEvaluation, rule: &str) -> Status {
+        evaluation
+            .findings
+            .iter()
+            .find(|f| f.rule == rule)
+            .unwrap()
+            .status
+    }
+
+    fn layer(evaluation: &VmEvaluation, cause: Cause) -> LayerStatus {
+        evaluation
+            .layers
+            .iter()
+            .find(|l| l.cause == cause)
+            .unwrap()
+            .status
+    }
+
+    #[test]
+    fn a_missing_fact_makes_the_rule_unknown_and_names_it() {
+        let engine = engine(&[("agent/a", "error", "vm.agent.status != 'Ready'")]);
+        let evaluation = evaluate_vm(&engine, facts());
+        let finding = &evaluation.findings[0];
+        assert_eq!(finding.status, Status::Unknown);
+        assert_eq!(finding.unknown_facts[0].fact, "vm.agent");
+        assert_eq!(
+            finding.unknown_facts[0].reason,
+            "instance view not collected"
+        );
+        assert_eq!(layer(&evaluation, Cause::Agent), LayerStatus::Unknown);
+        assert_eq!(evaluation.verdict, Status::Unknown);
+    }
+
+    #[test]
+    fn a_decided_disjunction_does_not_need_the_missing_fact() {
+        let engine = engine(&[
+            (
+                "agent/or",
+                "error",
+                "vm.power_state == 'running' || vm.agent.status == 'Ready'",
+            ),
+            (
+                "agent/and",
+                "error",
+                "vm.power_state == 'stopped' && vm.agent.status == 'Ready'",
+            ),
+        ]);
+        let evaluation = evaluate_vm(&engine, facts());
+        assert_eq!(status_of(&evaluation, "agent/or"), Status::Fail);
+        assert_eq!(status_of(&evaluation, "agent/and"), Status::Pass);
+    }
+
+    #[test]
+    fn the_first_failing_layer_is_the_root_cause_and_warnings_do_not_fail() {
+        let engine = engine(&[
+            ("vault/v", "error", "true"),
+            ("snapshot/s", "error", "true"),
+            ("agent/w", "warning", "true"),
+        ]);
+        let evaluation = evaluate_vm(&engine, facts());
+        assert_eq!(evaluation.root_cause, Some(Cause::Snapshot));
+        assert_eq!(
+            layer(&evaluation, Cause::Agent),
+            LayerStatus::Unknown,
+            "no error rule evaluates it"
+        );
+        assert_eq!(evaluation.verdict, Status::Fail);
+        assert_eq!(
+            evaluation
+                .findings
+                .iter()
+                .find(|f| f.rule == "snapshot/s")
+                .unwrap()
+                .message,
+            "m vm1"
+        );
+    }
+
+    #[test]
+    fn guest_layers_of_the_other_os_are_not_applicable() {
+        let engine = engine(&[
+            ("vss/x", "error", "false"),
+            ("fsfreeze/y", "error", "false"),
+        ]);
+        let evaluation = evaluate_vm(&engine, facts());
+        assert_eq!(layer(&evaluation, Cause::Vss), LayerStatus::Pass);
+        assert_eq!(
+            layer(&evaluation, Cause::Fsfreeze),
+            LayerStatus::NotApplicable
+        );
+    }
+
+    #[test]
+    fn versions_compare_numerically() {
+        let lt = |a: &str, b: &str| version_lt(Arc::new(a.into()), Arc::new(b.into()));
+        assert_eq!(lt("2.7.41491.949", "2.7.41491.1010"), Ok(Value::Bool(true)));
+        assert_eq!(lt("2.10.0.8", "2.2.53.1"), Ok(Value::Bool(false)));
+        assert_eq!(lt("2.2.53", "2.2.53.1"), Ok(Value::Bool(true)));
+        assert!(lt("Unknown", "2.2.53.1").is_err());
+    }
+}

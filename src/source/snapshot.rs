@@ -665,3 +665,63 @@ fn kind_of(value: &Value) -> &'static str {
         Value::Object(_) => "an object",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load_str(inventory: &mut Inventory, text: &str) -> Result<(), InputError> {
+        load_bytes(inventory, Path::new("test.json"), text.as_bytes())
+    }
+
+    #[test]
+    fn recognises_typeless_objects_and_the_manifest() {
+        let mut inventory = Inventory::default();
+        load_str(&mut inventory, r#"{"schema": "backup-doctor/snapshot/v1", "created": "2026-11-24T06:00:00Z", "gaps": [{"scope": "/subscriptions/s", "what": "Microsoft.Authorization/locks", "reason": "AuthorizationFailed"}]}"#).unwrap();
+        load_str(&mut inventory, r#"{"value": [{"id": "/subscriptions/S1", "subscriptionId": "S1", "displayName": "prod"}]}"#).unwrap();
+        load_str(&mut inventory, r#"[{"id": "/subscriptions/s1/providers/Microsoft.Compute", "namespace": "Microsoft.Compute", "registrationState": "Registered"}]"#).unwrap();
+        load_str(&mut inventory, r#"{"@odata.context": "x", "value": [{"id": "oid", "appId": "262044b1-e2ce-469f-a196-69ab7ada62d3"}]}"#).unwrap();
+        assert!(inventory.subscriptions.contains_key("s1"));
+        assert!(inventory.providers["s1"].contains_key("microsoft.compute"));
+        assert_eq!(inventory.service_principals.len(), 1);
+        assert!(inventory
+            .gap_for(
+                "/subscriptions/s/resourceGroups/rg",
+                "microsoft.authorization/locks"
+            )
+            .is_some());
+    }
+
+    #[test]
+    fn nested_extensions_join_the_vm_and_duplicates_warn() {
+        let vm = r#"{"id": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm1", "name": "vm1",
+            "type": "Microsoft.Compute/virtualMachines",
+            "resources": [{"id": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm1/extensions/VMSnapshot",
+                           "properties": {"publisher": "Microsoft.Azure.RecoveryServices", "type": "VMSnapshot"}}]}"#;
+        let mut inventory = Inventory::default();
+        load_str(&mut inventory, vm).unwrap();
+        load_str(
+            &mut inventory,
+            &vm.replace("/vm1\", \"name\"", "/VM1\", \"name\""),
+        )
+        .unwrap();
+        finish(&mut inventory);
+        assert_eq!(inventory.vms.len(), 1);
+        assert_eq!(inventory.warnings.len(), 1, "{:?}", inventory.warnings);
+        assert_eq!(inventory.extensions["/subscriptions/s/resourcegroups/rg/providers/microsoft.compute/virtualmachines/vm1"].len(), 1);
+    }
+
+    #[test]
+    fn unknown_types_are_skipped_and_bad_shapes_are_errors() {
+        let mut inventory = Inventory::default();
+        load_str(
+            &mut inventory,
+            r#"[{"id": "/x", "type": "Microsoft.Web/sites"}]"#,
+        )
+        .unwrap();
+        let error = load_str(&mut inventory, r#"{"value": 3}"#).unwrap_err();
+        assert_eq!(error.place.as_deref(), Some("value"));
+        let error = load_str(&mut inventory, "[1]").unwrap_err();
+        assert_eq!(error.place.as_deref(), Some("[0]"));
+    }
+}
