@@ -9,6 +9,7 @@ pub mod inventory;
 pub mod report;
 pub mod resolve;
 pub mod source;
+pub mod synth;
 
 use codes::CodeBook;
 use engine::{evaluate_vm, Engine};

@@ -800,8 +800,8 @@ struct SubPlan {
     /// Primary and secondary region, as indexes into `REGIONS`.
     regions: [usize; 2],
     subnets: [Vec<SubnetPlan>; 2],
-    /// The region whose restore-point resource group carries a delete lock.
-    locked_region: Option<usize>,
+    /// Slot of the region whose restore-point resource group carries a delete lock.
+    locked_slot: Option<usize>,
     admins_group: String,
     automation_sp: String,
 }
@@ -957,8 +957,9 @@ impl SubPlan {
             backup_sp: tenant.backup_sp.clone(),
             regions: [primary, secondary],
             subnets,
-            // At most one lock per subscription, on every third one so even small fleets have it.
-            locked_region: (index % 3 == 1).then_some(1),
+            // Every third subscription locks its secondary region (about 15% of its VMs): even
+            // small fleets get a lock, and it does not dominate the fault mix.
+            locked_slot: (index % 3 == 1).then_some(1),
             admins_group: guid(&mut principals),
             automation_sp: guid(&mut principals),
         }
@@ -1184,7 +1185,7 @@ impl<'a> Planner<'a> {
         let protected = fault.is_some_and(Fault::needs_protection) || rng.gen_bool(P_PROTECTED);
         // The lock breaks every protected VM of its region; letting it replace the drawn fault
         // keeps one fault per VM, so the counts partition the fleet.
-        if protected && self.sub.locked_region == Some(slot) {
+        if protected && self.sub.locked_slot == Some(slot) {
             fault = Some(Fault::RestorePointRgLock);
         }
         // Trusted Launch is kept off VMs that need Standard policy (Standard + TL is itself a
@@ -1284,6 +1285,7 @@ fn plan_disks(rng: &mut impl Rng, fault: Option<Fault>) -> Vec<DiskPlan> {
             last.size_gb = 1_024;
         }
         Some(Fault::SharedDisk) => {
+            // Sharing needs Premium SSD of at least P15.
             last.sku = DATA_SKUS[0];
             last.size_gb = last.size_gb.max(256);
             last.max_shares = Some(2);
@@ -1328,6 +1330,7 @@ impl Files {
     }
 }
 
+/// Counts bytes on their way to the file, so the stats need no second pass over the output.
 struct Counting<W> {
     inner: W,
     written: u64,
@@ -1345,7 +1348,8 @@ impl<W: Write> Write for Counting<W> {
     }
 }
 
-/// Runs `job` for every index on all cores and returns the results in index order.
+/// Runs `job` for every index on all cores and returns the results in index order. Each
+/// subscription has its own seed and directory, so scheduling cannot change a byte of output.
 fn run_parallel<T, F>(n: usize, job: F) -> io::Result<Vec<T>>
 where
     T: Send,
@@ -1511,8 +1515,8 @@ impl BackupLayout {
         layout
     }
 
-    fn locked_slot(&self, sub: &SubPlan) -> Option<usize> {
-        sub.locked_region
+    fn lock_slot(&self, sub: &SubPlan) -> Option<usize> {
+        sub.locked_slot
             .filter(|slot| self.vault_slots.contains(slot))
     }
 }
@@ -1654,7 +1658,7 @@ fn locks(sub: &SubPlan, layout: &BackupLayout) -> Vec<Value> {
         "protect-shared-network",
         "Shared hub-spoke network",
     )];
-    if let Some(slot) = layout.locked_slot(sub) {
+    if let Some(slot) = layout.lock_slot(sub) {
         locks.push(lock(
             &sub.rg_id(&sub.restore_point_rg(slot)),
             "rg-no-delete",

@@ -318,11 +318,14 @@ fn add_resource(
                     "export extensions with GET .../virtualMachines/{vm}/extensions, which includes the id",
                 ));
             };
-            inventory
-                .extensions
-                .entry(key(vm_id))
-                .or_default()
-                .push(extension);
+            let vm_key = key(vm_id);
+            add_extension(
+                &mut inventory.extensions,
+                &mut inventory.warnings,
+                vm_key,
+                extension,
+                file,
+            );
         }
         Kind::Disk => keyed(
             inventory,
@@ -571,16 +574,44 @@ fn parent_of_extension(id: &str) -> Option<&str> {
     Some(&id[..at])
 }
 
-/// Links what the files do not link explicitly, once every file is read.
+/// Files an extension under its VM; one with the same id as an earlier one replaces it, as any
+/// other duplicate resource does.
+fn add_extension(
+    extensions: &mut std::collections::HashMap<String, Vec<VmExtension>>,
+    warnings: &mut Vec<String>,
+    vm_key: String,
+    extension: VmExtension,
+    file: &Path,
+) {
+    let list = extensions.entry(vm_key).or_default();
+    let id = extension.id.as_deref().map(key);
+    match list
+        .iter_mut()
+        .find(|e| id.is_some() && e.id.as_deref().map(key) == id)
+    {
+        Some(existing) => {
+            let message = format!(
+                "duplicate resource id {}: the copy in {} replaces an earlier one",
+                id.unwrap_or_default(),
+                file.display()
+            );
+            tracing::warn!("{message}");
+            warnings.push(message);
+            *existing = extension;
+        }
+        None => list.push(extension),
+    }
+}
+
+/// Links what the files do not link explicitly, once every file is read: extensions nested in a
+/// VM's `resources` array join the separately listed ones (a separate resource read later wins).
 fn finish(inventory: &mut Inventory) {
     for vm in inventory.vms.values_mut() {
         if let Some(nested) = vm.resources.take() {
             let list = inventory.extensions.entry(key(&vm.id)).or_default();
             for extension in nested {
-                let already = list.iter().any(|e| {
-                    e.id.as_deref().map(key) == extension.id.as_deref().map(key) && e.id.is_some()
-                });
-                if !already {
+                let id = extension.id.as_deref().map(key);
+                if id.is_none() || !list.iter().any(|e| e.id.as_deref().map(key) == id) {
                     list.push(extension);
                 }
             }
