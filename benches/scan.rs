@@ -8,6 +8,7 @@
 
 use backup_doctor::codes::CodeBook;
 use backup_doctor::engine::{evaluate_vm, Engine, RuleSet};
+use backup_doctor::parallel;
 use backup_doctor::report::Report;
 use backup_doctor::resolve::{resolve_vm, Index, Options};
 use backup_doctor::source::snapshot;
@@ -128,7 +129,7 @@ fn run_once(dir: &Path, files: &[PathBuf], engine: &Engine, codes: &CodeBook) ->
     let resolve = started.elapsed();
 
     let started = Instant::now();
-    let evaluations: Vec<_> = facts.into_iter().map(|f| evaluate_vm(engine, f)).collect();
+    let evaluations = parallel::map_owned(facts, |f| evaluate_vm(engine, f));
     let evaluate = started.elapsed();
 
     let started = Instant::now();

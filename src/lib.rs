@@ -6,6 +6,7 @@ pub mod codes;
 pub mod engine;
 pub mod error;
 pub mod inventory;
+pub mod parallel;
 pub mod report;
 pub mod resolve;
 pub mod source;
@@ -20,11 +21,10 @@ use resolve::{Index, Options};
 /// Resolves and evaluates every VM of `inventory` and builds the report.
 pub fn scan(inventory: &Inventory, engine: &Engine, codes: &CodeBook, options: &Options) -> Report {
     let index = Index::new(inventory, codes, options);
-    let evaluations = inventory
-        .vms
-        .values()
-        .map(|vm| evaluate_vm(engine, resolve::resolve_vm(&index, vm)))
-        .collect();
+    let vms: Vec<_> = inventory.vms.values().collect();
+    let evaluations = parallel::map(&vms, |vm| {
+        evaluate_vm(engine, resolve::resolve_vm(&index, vm))
+    });
     Report::build(
         evaluations,
         inventory.gaps().to_vec(),

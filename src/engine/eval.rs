@@ -91,8 +91,19 @@ impl Engine {
         let mut root = Context::with_env(rules.env.clone());
         root.add_function("version_lt", version_lt)
             .expect("version_lt is not a standard overload");
+        root.add_function("is_version", is_version)
+            .expect("is_version is not a standard overload");
         Engine { rules, root }
     }
+}
+
+/// `is_version('2.7.41491.949')`: whether a string is a dotted numeric version. Rules use it
+/// rather than a regex match because the CEL crate compiles a regex on every call.
+fn is_version(text: Arc<String>) -> bool {
+    !text.is_empty()
+        && text
+            .split('.')
+            .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// `version_lt('2.7.41491.949', '2.7.41491.1010')`: dotted versions compared numerically.
@@ -162,7 +173,18 @@ pub fn evaluate_vm(engine: &Engine, facts: VmFacts) -> VmEvaluation {
                     .collect(),
                 _ => vec![facts.id.clone()],
             },
+            (_, Status::Pass) => Vec::new(),
             _ => vec![facts.id.clone()],
+        };
+        // A pass carries only its outcome: the rule's texts would be copied 40 times per VM for
+        // nothing, since reports list failing and unknown findings only.
+        let (explains, remediation, docs) = match status {
+            Status::Pass => (Vec::new(), String::new(), String::new()),
+            _ => (
+                rule.explains.clone(),
+                rule.remediation.clone(),
+                rule.docs.clone(),
+            ),
         };
         findings.push(Finding {
             rule: rule.id.clone(),
@@ -170,10 +192,10 @@ pub fn evaluate_vm(engine: &Engine, facts: VmFacts) -> VmEvaluation {
             severity: rule.severity,
             status,
             message,
-            explains: rule.explains.clone(),
+            explains,
             resources,
-            remediation: rule.remediation.clone(),
-            docs: rule.docs.clone(),
+            remediation,
+            docs,
             unknown_facts,
         });
     }

@@ -2,13 +2,19 @@
 //! resources exactly as Azure Resource Manager returns them, as single objects, arrays, or list
 //! responses. Resources are recognised by `type`; the few type-less objects (subscriptions,
 //! provider registrations, Graph service principals) by their distinctive fields.
+//!
+//! Files are parsed in parallel (parsing is most of a scan's time), then added to the inventory
+//! one file at a time in path order, so "the last one read wins" means the same on every run.
 
 use crate::error::InputError;
 use crate::inventory::model::*;
-use crate::inventory::{key, Inventory};
+use crate::inventory::{key, ArmId, Inventory};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 
 pub const MANIFEST_SCHEMA: &str = "backup-doctor/snapshot/v1";
 
@@ -24,17 +30,12 @@ pub fn load_layers(paths: &[PathBuf]) -> Result<Inventory, InputError> {
     for path in paths {
         files.extend(json_files(path)?);
     }
+    let parsed = parse_in_parallel(&files);
     let mut inventory = Inventory::default();
-    for file in &files {
-        let bytes = std::fs::read(file).map_err(|e| {
-            InputError::new(
-                file,
-                None,
-                format!("cannot read the file: {e}"),
-                "check that the file exists and is readable",
-            )
-        })?;
-        load_bytes(&mut inventory, file, &bytes)?;
+    for (file, resources) in files.iter().zip(parsed) {
+        for resource in resources? {
+            add(&mut inventory, resource, file)?;
+        }
     }
     finish(&mut inventory);
     Ok(inventory)
@@ -42,6 +43,55 @@ pub fn load_layers(paths: &[PathBuf]) -> Result<Inventory, InputError> {
 
 /// Adds the resources of one file's contents to `inventory`.
 pub fn load_bytes(inventory: &mut Inventory, file: &Path, bytes: &[u8]) -> Result<(), InputError> {
+    for resource in parse_bytes(file, bytes)? {
+        add(inventory, resource, file)?;
+    }
+    Ok(())
+}
+
+/// Reads and parses every file on all cores; results come back in `files` order.
+fn parse_in_parallel(files: &[PathBuf]) -> Vec<Result<Vec<Resource>, InputError>> {
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(files.len())
+        .max(1);
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<Result<Vec<Resource>, InputError>>>> =
+        Mutex::new((0..files.len()).map(|_| None).collect());
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| loop {
+                let index = next.fetch_add(1, Ordering::Relaxed);
+                let Some(file) = files.get(index) else { break };
+                let parsed = read(file).and_then(|bytes| parse_bytes(file, &bytes));
+                results
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner())[index] = Some(parsed);
+            });
+        }
+    });
+    results
+        .into_inner()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .into_iter()
+        .map(|r| r.expect("every file index is taken by exactly one worker"))
+        .collect()
+}
+
+fn read(file: &Path) -> Result<Vec<u8>, InputError> {
+    std::fs::read(file).map_err(|e| {
+        InputError::new(
+            file,
+            None,
+            format!("cannot read the file: {e}"),
+            "check that the file exists and is readable",
+        )
+    })
+}
+
+/// Parses one file into typed resources, without touching any inventory.
+fn parse_bytes(file: &Path, bytes: &[u8]) -> Result<Vec<Resource>, InputError> {
     let document: Value = serde_json::from_slice(bytes).map_err(|e| {
         InputError::new(
             file,
@@ -50,27 +100,20 @@ pub fn load_bytes(inventory: &mut Inventory, file: &Path, bytes: &[u8]) -> Resul
             "a snapshot file must hold one ARM resource, an array of them, or an ARM list response {\"value\": [...]}; re-export or repair the file",
         )
     })?;
-    load_document(inventory, file, document)
-}
-
-fn load_document(
-    inventory: &mut Inventory,
-    file: &Path,
-    document: Value,
-) -> Result<(), InputError> {
+    let mut out = Vec::new();
     match document {
-        Value::Array(items) => load_items(inventory, file, "", items),
+        Value::Array(items) => parse_items(file, "", items, &mut out)?,
         Value::Object(mut object) => {
             if object.get("schema").and_then(Value::as_str) == Some(MANIFEST_SCHEMA) {
-                let manifest: Manifest = typed(file, "", Value::Object(object))?;
-                inventory.manifest = Some(manifest);
-                return Ok(());
+                out.push(Resource::Manifest(typed(file, "", Value::Object(object))?));
+                return Ok(out);
             }
+            let is_list = !object.contains_key("type");
             match object.remove("value") {
-                Some(Value::Array(items)) if object.get("type").is_none() => {
-                    load_items(inventory, file, "value", items)
+                Some(Value::Array(items)) if is_list => {
+                    parse_items(file, "value", items, &mut out)?
                 }
-                Some(other) if object.get("type").is_none() => Err(InputError::new(
+                Some(other) if is_list => return Err(InputError::new(
                     file,
                     Some("value".into()),
                     format!(
@@ -83,11 +126,11 @@ fn load_document(
                     if let Some(value) = restored {
                         object.insert("value".into(), value);
                     }
-                    add_resource(inventory, file, String::new(), Value::Object(object))
+                    out.extend(parse_resource(file, String::new(), Value::Object(object))?);
                 }
             }
         }
-        other => Err(InputError::new(
+        other => return Err(InputError::new(
             file,
             None,
             format!(
@@ -97,18 +140,54 @@ fn load_document(
             "a snapshot file must hold one ARM resource, an array of them, or an ARM list response",
         )),
     }
+    Ok(out)
 }
 
-fn load_items(
-    inventory: &mut Inventory,
+fn parse_items(
     file: &Path,
     prefix: &str,
     items: Vec<Value>,
+    out: &mut Vec<Resource>,
 ) -> Result<(), InputError> {
+    out.reserve(items.len());
     for (index, item) in items.into_iter().enumerate() {
-        add_resource(inventory, file, format!("{prefix}[{index}]"), item)?;
+        out.extend(parse_resource(file, format!("{prefix}[{index}]"), item)?);
     }
     Ok(())
+}
+
+/// A resource of a recognised kind, typed.
+enum Resource {
+    Manifest(Manifest),
+    Subscription(Subscription),
+    Provider(Provider),
+    ServicePrincipal(ServicePrincipal),
+    ResourceGroup(ResourceGroup),
+    VirtualMachine(VirtualMachine),
+    /// An extension and the id of its VM.
+    VmExtension(String, VmExtension),
+    Disk(Disk),
+    DiskEncryptionSet(DiskEncryptionSet),
+    Nic(NetworkInterface),
+    Vnet(VirtualNetwork),
+    Subnet(Subnet),
+    Nsg(NetworkSecurityGroup),
+    RouteTable(RouteTable),
+    PrivateEndpoint(PrivateEndpoint),
+    PrivateDnsZone(GenericResource),
+    PrivateDnsLink(GenericResource),
+    PrivateDnsARecord(GenericResource),
+    ServiceTags(ServiceTags),
+    Lock(Lock),
+    RoleAssignment(RoleAssignment),
+    RoleDefinition(RoleDefinition),
+    KeyVault(KeyVault),
+    KeyVaultKey(VaultItem),
+    KeyVaultSecret(VaultItem),
+    RecoveryVault(RecoveryVault),
+    BackupPolicy(BackupPolicy),
+    ProtectedItem(ProtectedItem),
+    BackupJob(BackupJob),
 }
 
 /// What a resource is, decided from its `type` or, for type-less objects, its fields.
@@ -231,12 +310,11 @@ fn classify(
     }
 }
 
-fn add_resource(
-    inventory: &mut Inventory,
+fn parse_resource(
     file: &Path,
     place: String,
     value: Value,
-) -> Result<(), InputError> {
+) -> Result<Option<Resource>, InputError> {
     let Value::Object(object) = &value else {
         return Err(InputError::new(
             file,
@@ -251,286 +329,224 @@ fn add_resource(
     };
     let Some(kind) = classify(file, &place, object)? else {
         tracing::debug!(file = %file.display(), place, "skipping an object of an unrecognised type");
-        return Ok(());
+        return Ok(None);
     };
-    let file_place = |field: &str| join(&place, field);
-    match kind {
-        Kind::Subscription => {
-            let sub: Subscription = typed(file, &place, value)?;
-            insert(
-                &mut inventory.subscriptions,
-                &mut inventory.warnings,
-                key(&sub.subscription_id),
-                sub,
-                file,
-            );
-        }
+    let place = place.as_str();
+    Ok(Some(match kind {
+        Kind::Subscription => Resource::Subscription(typed(file, place, value)?),
         Kind::Provider => {
-            let provider: Provider = typed(file, &place, value)?;
-            let Some(subscription) = provider
+            let provider: Provider = typed(file, place, value)?;
+            if provider
                 .id
                 .as_deref()
-                .and_then(|id| crate::inventory::ArmId::parse(id).subscription)
-            else {
+                .and_then(|id| ArmId::parse(id).subscription)
+                .is_none()
+            {
                 return Err(InputError::new(
                     file,
-                    Some(file_place("id")),
+                    Some(join(place, "id")),
                     "a resource provider needs an `id` of the form /subscriptions/{sub}/providers/{namespace}",
                     "export providers with GET /subscriptions/{sub}/providers, which includes the id",
                 ));
-            };
-            inventory
-                .providers
-                .entry(key(subscription))
-                .or_default()
-                .insert(key(&provider.namespace), provider);
+            }
+            Resource::Provider(provider)
         }
-        Kind::ServicePrincipal => inventory
-            .service_principals
-            .push(typed(file, &place, value)?),
-        Kind::ResourceGroup => {
-            let rg: ResourceGroup = typed(file, &place, value)?;
-            insert(
-                &mut inventory.resource_groups,
-                &mut inventory.warnings,
-                key(&rg.id),
-                rg,
-                file,
-            );
-        }
-        Kind::VirtualMachine => {
-            let vm: VirtualMachine = typed(file, &place, value)?;
-            insert(
-                &mut inventory.vms,
-                &mut inventory.warnings,
-                key(&vm.id),
-                vm,
-                file,
-            );
-        }
+        Kind::ServicePrincipal => Resource::ServicePrincipal(typed(file, place, value)?),
+        Kind::ResourceGroup => Resource::ResourceGroup(typed(file, place, value)?),
+        Kind::VirtualMachine => Resource::VirtualMachine(typed(file, place, value)?),
         Kind::VmExtension => {
-            let extension: VmExtension = typed(file, &place, value)?;
-            let Some(vm_id) = extension.id.as_deref().and_then(parent_of_extension) else {
+            let extension: VmExtension = typed(file, place, value)?;
+            let Some(vm_id) = extension
+                .id
+                .as_deref()
+                .and_then(parent_of_extension)
+                .map(String::from)
+            else {
                 return Err(InputError::new(
                     file,
-                    Some(file_place("id")),
+                    Some(join(place, "id")),
                     "a VM extension needs an `id` ending in /virtualMachines/{vm}/extensions/{name}",
                     "export extensions with GET .../virtualMachines/{vm}/extensions, which includes the id",
                 ));
             };
-            let vm_key = key(vm_id);
-            add_extension(
-                &mut inventory.extensions,
-                &mut inventory.warnings,
-                vm_key,
-                extension,
-                file,
-            );
+            Resource::VmExtension(vm_id, extension)
         }
-        Kind::Disk => keyed(
-            inventory,
+        Kind::Disk => Resource::Disk(typed(file, place, value)?),
+        Kind::DiskEncryptionSet => Resource::DiskEncryptionSet(typed(file, place, value)?),
+        Kind::Nic => Resource::Nic(typed(file, place, value)?),
+        Kind::Vnet => Resource::Vnet(typed(file, place, value)?),
+        Kind::Subnet => Resource::Subnet(typed(file, place, value)?),
+        Kind::Nsg => Resource::Nsg(typed(file, place, value)?),
+        Kind::RouteTable => Resource::RouteTable(typed(file, place, value)?),
+        Kind::PrivateEndpoint => Resource::PrivateEndpoint(typed(file, place, value)?),
+        Kind::PrivateDnsZone => Resource::PrivateDnsZone(typed(file, place, value)?),
+        Kind::PrivateDnsLink => Resource::PrivateDnsLink(typed(file, place, value)?),
+        Kind::PrivateDnsARecord => Resource::PrivateDnsARecord(typed(file, place, value)?),
+        Kind::ServiceTags => Resource::ServiceTags(typed(file, place, value)?),
+        Kind::Lock => Resource::Lock(typed(file, place, value)?),
+        Kind::RoleAssignment => Resource::RoleAssignment(typed(file, place, value)?),
+        Kind::RoleDefinition => Resource::RoleDefinition(typed(file, place, value)?),
+        Kind::KeyVault => Resource::KeyVault(typed(file, place, value)?),
+        Kind::KeyVaultKey => Resource::KeyVaultKey(typed(file, place, value)?),
+        Kind::KeyVaultSecret => Resource::KeyVaultSecret(typed(file, place, value)?),
+        Kind::RecoveryVault => Resource::RecoveryVault(typed(file, place, value)?),
+        Kind::BackupPolicy => Resource::BackupPolicy(typed(file, place, value)?),
+        Kind::ProtectedItem => Resource::ProtectedItem(typed(file, place, value)?),
+        Kind::BackupJob => Resource::BackupJob(typed(file, place, value)?),
+    }))
+}
+
+/// Files a parsed resource in the inventory.
+fn add(inventory: &mut Inventory, resource: Resource, file: &Path) -> Result<(), InputError> {
+    let warnings = &mut inventory.warnings;
+    match resource {
+        Resource::Manifest(manifest) => inventory.manifest = Some(manifest),
+        Resource::Subscription(sub) => insert(
+            &mut inventory.subscriptions,
+            warnings,
+            key(&sub.subscription_id),
+            sub,
             file,
-            &place,
-            value,
-            |inv| &mut inv.disks,
-            |d: &Disk| d.id.clone(),
-        )?,
-        Kind::DiskEncryptionSet => keyed(
-            inventory,
+        ),
+        Resource::Provider(provider) => {
+            let subscription = provider
+                .id
+                .as_deref()
+                .and_then(|id| ArmId::parse(id).subscription)
+                .map(key)
+                .unwrap_or_default();
+            inventory
+                .providers
+                .entry(subscription)
+                .or_default()
+                .insert(key(&provider.namespace), provider);
+        }
+        Resource::ServicePrincipal(sp) => inventory.service_principals.push(sp),
+        Resource::ResourceGroup(rg) => insert(
+            &mut inventory.resource_groups,
+            warnings,
+            key(&rg.id),
+            rg,
             file,
-            &place,
-            value,
-            |inv| &mut inv.disk_encryption_sets,
-            |d: &DiskEncryptionSet| d.id.clone(),
-        )?,
-        Kind::Nic => keyed(
-            inventory,
+        ),
+        Resource::VirtualMachine(vm) => insert(&mut inventory.vms, warnings, key(&vm.id), vm, file),
+        Resource::VmExtension(vm_id, extension) => add_extension(
+            &mut inventory.extensions,
+            warnings,
+            key(&vm_id),
+            extension,
             file,
-            &place,
-            value,
-            |inv| &mut inv.nics,
-            |n: &NetworkInterface| n.id.clone(),
-        )?,
-        Kind::Vnet => {
-            let vnet: VirtualNetwork = typed(file, &place, value)?;
+        ),
+        Resource::Disk(r) => insert(&mut inventory.disks, warnings, key(&r.id), r, file),
+        Resource::DiskEncryptionSet(r) => insert(
+            &mut inventory.disk_encryption_sets,
+            warnings,
+            key(&r.id),
+            r,
+            file,
+        ),
+        Resource::Nic(r) => insert(&mut inventory.nics, warnings, key(&r.id), r, file),
+        Resource::Vnet(vnet) => {
             for subnet in vnet.properties.subnets.iter().flatten() {
                 inventory.subnets.insert(key(&subnet.id), subnet.clone());
             }
-            insert(
-                &mut inventory.vnets,
-                &mut inventory.warnings,
-                key(&vnet.id),
-                vnet,
-                file,
-            );
+            insert(&mut inventory.vnets, warnings, key(&vnet.id), vnet, file);
         }
-        Kind::Subnet => keyed(
-            inventory,
+        Resource::Subnet(r) => insert(&mut inventory.subnets, warnings, key(&r.id), r, file),
+        Resource::Nsg(r) => insert(&mut inventory.nsgs, warnings, key(&r.id), r, file),
+        Resource::RouteTable(r) => {
+            insert(&mut inventory.route_tables, warnings, key(&r.id), r, file)
+        }
+        Resource::PrivateEndpoint(r) => insert(
+            &mut inventory.private_endpoints,
+            warnings,
+            key(&r.id),
+            r,
             file,
-            &place,
-            value,
-            |inv| &mut inv.subnets,
-            |s: &Subnet| s.id.clone(),
-        )?,
-        Kind::Nsg => keyed(
-            inventory,
+        ),
+        Resource::PrivateDnsZone(r) => insert(
+            &mut inventory.private_dns_zones,
+            warnings,
+            key(&r.id),
+            r,
             file,
-            &place,
-            value,
-            |inv| &mut inv.nsgs,
-            |n: &NetworkSecurityGroup| n.id.clone(),
-        )?,
-        Kind::RouteTable => keyed(
-            inventory,
+        ),
+        Resource::PrivateDnsLink(r) => insert(
+            &mut inventory.private_dns_links,
+            warnings,
+            key(&r.id),
+            r,
             file,
-            &place,
-            value,
-            |inv| &mut inv.route_tables,
-            |r: &RouteTable| r.id.clone(),
-        )?,
-        Kind::PrivateEndpoint => keyed(
-            inventory,
+        ),
+        Resource::PrivateDnsARecord(r) => insert(
+            &mut inventory.private_dns_a_records,
+            warnings,
+            key(&r.id),
+            r,
             file,
-            &place,
-            value,
-            |inv| &mut inv.private_endpoints,
-            |p: &PrivateEndpoint| p.id.clone(),
-        )?,
-        Kind::PrivateDnsZone => keyed(
-            inventory,
+        ),
+        Resource::ServiceTags(tags) => inventory.service_tags = Some(tags),
+        Resource::Lock(r) => insert(&mut inventory.locks, warnings, key(&r.id), r, file),
+        Resource::RoleAssignment(r) => insert(
+            &mut inventory.role_assignments,
+            warnings,
+            key(&r.id),
+            r,
             file,
-            &place,
-            value,
-            |inv| &mut inv.private_dns_zones,
-            |r: &GenericResource| r.id.clone(),
-        )?,
-        Kind::PrivateDnsLink => keyed(
-            inventory,
+        ),
+        Resource::RoleDefinition(r) => insert(
+            &mut inventory.role_definitions,
+            warnings,
+            key(&r.id),
+            r,
             file,
-            &place,
-            value,
-            |inv| &mut inv.private_dns_links,
-            |r: &GenericResource| r.id.clone(),
-        )?,
-        Kind::PrivateDnsARecord => keyed(
-            inventory,
+        ),
+        Resource::KeyVault(r) => insert(&mut inventory.key_vaults, warnings, key(&r.id), r, file),
+        Resource::KeyVaultKey(r) => {
+            insert(&mut inventory.key_vault_keys, warnings, key(&r.id), r, file)
+        }
+        Resource::KeyVaultSecret(r) => insert(
+            &mut inventory.key_vault_secrets,
+            warnings,
+            key(&r.id),
+            r,
             file,
-            &place,
-            value,
-            |inv| &mut inv.private_dns_a_records,
-            |r: &GenericResource| r.id.clone(),
-        )?,
-        Kind::ServiceTags => inventory.service_tags = Some(typed(file, &place, value)?),
-        Kind::Lock => keyed(
-            inventory,
+        ),
+        Resource::RecoveryVault(r) => insert(
+            &mut inventory.recovery_vaults,
+            warnings,
+            key(&r.id),
+            r,
             file,
-            &place,
-            value,
-            |inv| &mut inv.locks,
-            |l: &Lock| l.id.clone(),
-        )?,
-        Kind::RoleAssignment => keyed(
-            inventory,
+        ),
+        Resource::BackupPolicy(r) => insert(
+            &mut inventory.backup_policies,
+            warnings,
+            key(&r.id),
+            r,
             file,
-            &place,
-            value,
-            |inv| &mut inv.role_assignments,
-            |r: &RoleAssignment| r.id.clone(),
-        )?,
-        Kind::RoleDefinition => keyed(
-            inventory,
+        ),
+        Resource::ProtectedItem(r) => insert(
+            &mut inventory.protected_items,
+            warnings,
+            key(&r.id),
+            r,
             file,
-            &place,
-            value,
-            |inv| &mut inv.role_definitions,
-            |r: &RoleDefinition| r.id.clone(),
-        )?,
-        Kind::KeyVault => keyed(
-            inventory,
-            file,
-            &place,
-            value,
-            |inv| &mut inv.key_vaults,
-            |k: &KeyVault| k.id.clone(),
-        )?,
-        Kind::KeyVaultKey => keyed(
-            inventory,
-            file,
-            &place,
-            value,
-            |inv| &mut inv.key_vault_keys,
-            |k: &VaultItem| k.id.clone(),
-        )?,
-        Kind::KeyVaultSecret => keyed(
-            inventory,
-            file,
-            &place,
-            value,
-            |inv| &mut inv.key_vault_secrets,
-            |k: &VaultItem| k.id.clone(),
-        )?,
-        Kind::RecoveryVault => keyed(
-            inventory,
-            file,
-            &place,
-            value,
-            |inv| &mut inv.recovery_vaults,
-            |v: &RecoveryVault| v.id.clone(),
-        )?,
-        Kind::BackupPolicy => keyed(
-            inventory,
-            file,
-            &place,
-            value,
-            |inv| &mut inv.backup_policies,
-            |p: &BackupPolicy| p.id.clone(),
-        )?,
-        Kind::ProtectedItem => keyed(
-            inventory,
-            file,
-            &place,
-            value,
-            |inv| &mut inv.protected_items,
-            |p: &ProtectedItem| p.id.clone(),
-        )?,
-        Kind::BackupJob => keyed(
-            inventory,
-            file,
-            &place,
-            value,
-            |inv| &mut inv.backup_jobs,
-            |j: &BackupJob| j.id.clone(),
-        )?,
+        ),
+        Resource::BackupJob(r) => insert(&mut inventory.backup_jobs, warnings, key(&r.id), r, file),
     }
-    Ok(())
-}
-
-/// Deserializes `value` as `T` and files it under its id.
-fn keyed<T: DeserializeOwned>(
-    inventory: &mut Inventory,
-    file: &Path,
-    place: &str,
-    value: Value,
-    map: impl FnOnce(&mut Inventory) -> &mut std::collections::HashMap<String, T>,
-    id_of: impl FnOnce(&T) -> String,
-) -> Result<(), InputError> {
-    let resource: T = typed(file, place, value)?;
-    let id = key(&id_of(&resource));
-    let mut warnings = std::mem::take(&mut inventory.warnings);
-    insert(map(inventory), &mut warnings, id, resource, file);
-    inventory.warnings = warnings;
     Ok(())
 }
 
 trait Insert<T> {
     fn put(&mut self, key: String, value: T) -> Option<T>;
 }
-impl<T> Insert<T> for std::collections::HashMap<String, T> {
+impl<T> Insert<T> for HashMap<String, T> {
     fn put(&mut self, key: String, value: T) -> Option<T> {
         self.insert(key, value)
     }
 }
-impl<T> Insert<T> for std::collections::BTreeMap<String, T> {
+impl<T> Insert<T> for BTreeMap<String, T> {
     fn put(&mut self, key: String, value: T) -> Option<T> {
         self.insert(key, value)
     }
@@ -545,17 +561,25 @@ fn insert<T>(
     file: &Path,
 ) {
     if map.put(id.clone(), value).is_some() {
-        let message = format!(
-            "duplicate resource id {id}: the copy in {} replaces an earlier one",
-            file.display()
-        );
-        tracing::warn!("{message}");
-        warnings.push(message);
+        duplicate(warnings, &id, file);
     }
 }
 
+fn duplicate(warnings: &mut Vec<String>, id: &str, file: &Path) {
+    let message = format!(
+        "duplicate resource id {id}: the copy in {} replaces an earlier one",
+        file.display()
+    );
+    tracing::warn!("{message}");
+    warnings.push(message);
+}
+
 fn typed<T: DeserializeOwned>(file: &Path, place: &str, value: Value) -> Result<T, InputError> {
-    serde_path_to_error::deserialize(value).map_err(|error| {
+    // Path tracking costs on every field, so it runs only to explain a failure.
+    if let Ok(resource) = T::deserialize(&value) {
+        return Ok(resource);
+    }
+    serde_path_to_error::deserialize(&value).map_err(|error| {
         let inner = error.path().to_string();
         let at = if inner == "." { place.to_string() } else { join(place, &inner) };
         InputError::new(
@@ -577,7 +601,7 @@ fn parent_of_extension(id: &str) -> Option<&str> {
 /// Files an extension under its VM; one with the same id as an earlier one replaces it, as any
 /// other duplicate resource does.
 fn add_extension(
-    extensions: &mut std::collections::HashMap<String, Vec<VmExtension>>,
+    extensions: &mut HashMap<String, Vec<VmExtension>>,
     warnings: &mut Vec<String>,
     vm_key: String,
     extension: VmExtension,
@@ -590,13 +614,7 @@ fn add_extension(
         .find(|e| id.is_some() && e.id.as_deref().map(key) == id)
     {
         Some(existing) => {
-            let message = format!(
-                "duplicate resource id {}: the copy in {} replaces an earlier one",
-                id.unwrap_or_default(),
-                file.display()
-            );
-            tracing::warn!("{message}");
-            warnings.push(message);
+            duplicate(warnings, id.as_deref().unwrap_or_default(), file);
             *existing = extension;
         }
         None => list.push(extension),
