@@ -50,15 +50,14 @@ pub fn load_bytes(inventory: &mut Inventory, file: &Path, bytes: &[u8]) -> Resul
 }
 
 /// Reads and parses every file on all cores; results come back in `files` order.
-fn parse_in_parallel(files: &[PathBuf]) -> Vec<Result<Vec<Resource>, InputError>> {
+fn parse_in_parallel(files: &[PathBuf]) -> Vec<Parsed> {
     let workers = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1)
         .min(files.len())
         .max(1);
     let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<Result<Vec<Resource>, InputError>>>> =
-        Mutex::new((0..files.len()).map(|_| None).collect());
+    let results: Mutex<Vec<Option<Parsed>>> = Mutex::new((0..files.len()).map(|_| None).collect());
     std::thread::scope(|scope| {
         for _ in 0..workers {
             scope.spawn(|| loop {
@@ -91,7 +90,7 @@ fn read(file: &Path) -> Result<Vec<u8>, InputError> {
 }
 
 /// Parses one file into typed resources, without touching any inventory.
-fn parse_bytes(file: &Path, bytes: &[u8]) -> Result<Vec<Resource>, InputError> {
+fn parse_bytes(file: &Path, bytes: &[u8]) -> Parsed {
     let document: Value = serde_json::from_slice(bytes).map_err(|e| {
         InputError::new(
             file,
@@ -156,14 +155,18 @@ fn parse_items(
     Ok(())
 }
 
-/// A resource of a recognised kind, typed.
+/// What one file parses into.
+type Parsed = Result<Vec<Resource>, InputError>;
+
+/// A resource of a recognised kind, typed. The large kinds are boxed: a file holds thousands of
+/// resources until they are filed.
 enum Resource {
     Manifest(Manifest),
     Subscription(Subscription),
     Provider(Provider),
     ServicePrincipal(ServicePrincipal),
     ResourceGroup(ResourceGroup),
-    VirtualMachine(VirtualMachine),
+    VirtualMachine(Box<VirtualMachine>),
     /// An extension and the id of its VM.
     VmExtension(String, VmExtension),
     Disk(Disk),
@@ -353,7 +356,7 @@ fn parse_resource(
         }
         Kind::ServicePrincipal => Resource::ServicePrincipal(typed(file, place, value)?),
         Kind::ResourceGroup => Resource::ResourceGroup(typed(file, place, value)?),
-        Kind::VirtualMachine => Resource::VirtualMachine(typed(file, place, value)?),
+        Kind::VirtualMachine => Resource::VirtualMachine(Box::new(typed(file, place, value)?)),
         Kind::VmExtension => {
             let extension: VmExtension = typed(file, place, value)?;
             let Some(vm_id) = extension
@@ -429,7 +432,9 @@ fn add(inventory: &mut Inventory, resource: Resource, file: &Path) -> Result<(),
             rg,
             file,
         ),
-        Resource::VirtualMachine(vm) => insert(&mut inventory.vms, warnings, key(&vm.id), vm, file),
+        Resource::VirtualMachine(vm) => {
+            insert(&mut inventory.vms, warnings, key(&vm.id), *vm, file)
+        }
         Resource::VmExtension(vm_id, extension) => add_extension(
             &mut inventory.extensions,
             warnings,
