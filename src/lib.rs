@@ -6,6 +6,7 @@ pub mod codes;
 pub mod engine;
 pub mod error;
 pub mod inventory;
+pub mod network;
 pub mod parallel;
 pub mod report;
 pub mod resolve;

@@ -29,6 +29,9 @@ struct Cli {
 enum Command {
     /// Diagnose every VM of a snapshot of ARM JSON.
     Scan(ScanArgs),
+    /// Print the facts rules see for each VM (or the named ones), as JSON, with the reasons
+    /// facts are unknown: what a rule author needs to write or debug a condition.
+    Facts(FactsArgs),
     /// List the rules, show one, or list the facts and error codes rules use.
     Rules {
         #[command(subcommand)]
@@ -76,6 +79,19 @@ struct ScanArgs {
 }
 
 #[derive(Args)]
+struct FactsArgs {
+    /// A snapshot, as for `scan` (repeatable).
+    #[arg(long, value_name = "PATH", required = true)]
+    snapshot: Vec<PathBuf>,
+    /// Only these VMs (name or id; repeatable).
+    #[arg(long, value_name = "NAME_OR_ID")]
+    vm: Vec<String>,
+    /// The tenant's object id of the Backup Management Service.
+    #[arg(long, value_name = "GUID")]
+    backup_service_object_id: Option<String>,
+}
+
+#[derive(Args)]
 struct OutputArgs {
     #[arg(long, value_enum, default_value_t = Format::Console)]
     format: Format,
@@ -115,6 +131,7 @@ fn main() -> ExitCode {
     init_logging(cli.verbose);
     let result = match cli.command {
         Command::Scan(args) => run_scan(args),
+        Command::Facts(args) => run_facts(args),
         Command::Rules { action, rule_dirs } => {
             run_rules(action.unwrap_or(RulesAction::List), &rule_dirs)
         }
@@ -186,6 +203,41 @@ fn run_scan(args: ScanArgs) -> Result<u8, InputError> {
     };
     emit(args.output.output.as_ref(), &text)?;
     Ok(report.exit_code(fail_on) as u8)
+}
+
+fn run_facts(args: FactsArgs) -> Result<u8, InputError> {
+    let codes = CodeBook::builtin()?;
+    let inventory = source::snapshot::load_layers(&args.snapshot)?;
+    let options = Options {
+        backup_service_object_id: args.backup_service_object_id,
+        ..Options::default()
+    };
+    let index = backup_doctor::resolve::Index::new(&inventory, &codes, &options);
+    let wanted = |vm: &backup_doctor::inventory::model::VirtualMachine| {
+        args.vm.is_empty()
+            || args
+                .vm
+                .iter()
+                .any(|w| w.eq_ignore_ascii_case(&vm.name) || w.eq_ignore_ascii_case(&vm.id))
+    };
+    let mut out = Vec::new();
+    for vm in inventory.vms.values().filter(|vm| wanted(vm)) {
+        let facts = backup_doctor::resolve::resolve_vm(&index, vm);
+        let mut value = serde_json::json!({ "vm": facts });
+        value["unknown"] = serde_json::to_value(&facts.unknown).unwrap_or_default();
+        out.push(value);
+    }
+    if out.is_empty() && !args.vm.is_empty() {
+        return Err(InputError::new(
+            std::path::Path::new("--vm"),
+            None,
+            format!("no VM named {} in the snapshot", args.vm.join(", ")),
+            "give a VM name or id that `backup-doctor scan` lists",
+        ));
+    }
+    let text = serde_json::to_string_pretty(&out).unwrap_or_default();
+    emit(None, &(text + "\n"))?;
+    Ok(0)
 }
 
 fn emit(path: Option<&PathBuf>, text: &str) -> Result<(), InputError> {

@@ -519,6 +519,9 @@ pub struct VnetProperties {
     pub subnets: Option<Vec<Subnet>>,
     #[serde(default)]
     pub dhcp_options: Option<DhcpOptions>,
+    /// Kept whole: only the peers' address spaces are read.
+    #[serde(default)]
+    pub virtual_network_peerings: Option<Vec<serde_json::Value>>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -831,6 +834,8 @@ pub struct RecoveryVaultProperties {
     pub public_network_access: Option<String>,
     #[serde(default)]
     pub encryption: Option<serde_json::Value>,
+    #[serde(default)]
+    pub private_endpoint_connections: Option<Vec<serde_json::Value>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

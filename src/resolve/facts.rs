@@ -50,6 +50,12 @@ pub struct VmFacts {
     pub encryption: EncryptionFacts,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub jobs: Option<JobFacts>,
+    /// Workloads backed up from inside the VM (`SQL Server`, `SAP HANA`): they need outbound
+    /// access that plain VM backup does not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub workloads: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub network: Option<NetworkFacts>,
     /// Why a fact is missing, by fact path (`vm.agent`, `vm.locks`, ...). Not visible to rules.
     #[serde(skip)]
     pub unknown: BTreeMap<String, String>,
@@ -284,4 +290,71 @@ pub struct FailedJobFacts {
     pub codes: Vec<String>,
     /// Raw error text for the report.
     pub errors: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct NetworkFacts {
+    pub nic: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub private_ip: Option<String>,
+    pub subnet: String,
+    pub vnet: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nic_nsg: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subnet_nsg: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub route_table: Option<String>,
+    /// The VNet resolves names with its own DNS servers, not Azure DNS.
+    pub custom_dns: bool,
+    /// `VM → NIC → subnet → NSGs / route table`, for the report.
+    pub chain: String,
+    pub requirements: Vec<NetworkRequirement>,
+    pub private_dns: Vec<DnsCheck>,
+}
+
+/// One destination the VM's backup needs, and whether the network lets traffic reach it.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct NetworkRequirement {
+    /// The service tag, regional where the document has the VM's region (`Storage.westeurope`).
+    pub destination: String,
+    pub port: i64,
+    pub protocol: String,
+    /// Why backup needs it, and which documentation says so.
+    pub required_by: String,
+    /// `error` where current documentation requires the path, `warning` where only older
+    /// documentation or the troubleshooting guide does.
+    pub severity: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nsg_allowed: Option<bool>,
+    /// The deciding rules, e.g. `NIC NSG nsg-x rule deny-443 (priority 100, Deny)`.
+    pub nsg_evidence: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub route_drops: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub route_via_appliance: Option<bool>,
+    /// The routes traffic to the destination takes.
+    pub routes: Vec<String>,
+}
+
+/// Name resolution of one private endpoint the VM's backup path uses.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DnsCheck {
+    pub fqdn: String,
+    pub zone: String,
+    pub private_endpoint: String,
+    pub ip: String,
+    pub required_by: String,
+    pub severity: String,
+    pub zone_exists: bool,
+    /// The zone is linked to the VM's virtual network.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub linked: Option<bool>,
+    /// The zone holds an A record for the name with the endpoint's address.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub record_ok: Option<bool>,
+    /// Whether the name resolves to the private endpoint from the VM's network.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resolves: Option<bool>,
+    pub problem: String,
 }

@@ -7,6 +7,7 @@ pub mod compute;
 pub mod facts;
 pub mod keyvault;
 pub mod locks;
+pub mod network;
 pub mod protection;
 
 use crate::codes::CodeBook;
@@ -46,8 +47,10 @@ pub struct Index<'a> {
     pub codes: &'a CodeBook,
     pub options: &'a Options,
     pub now: OffsetDateTime,
-    /// VM key → protected item keys (normally one).
+    /// VM key → protected item keys of the VM itself (normally one).
     pub items_by_vm: HashMap<String, Vec<&'a str>>,
+    /// VM key → protected items of workloads inside it (SQL Server, SAP HANA databases).
+    pub workload_items_by_vm: HashMap<String, Vec<&'a str>>,
     /// (vault key, container name key) → jobs; and (vault key, friendly name key) as a fallback.
     pub jobs_by_container: HashMap<(String, String), Vec<&'a crate::inventory::model::BackupJob>>,
     pub jobs_by_entity: HashMap<(String, String), Vec<&'a crate::inventory::model::BackupJob>>,
@@ -56,6 +59,8 @@ pub struct Index<'a> {
     /// Subscription key → resource group names.
     pub resource_groups_by_subscription: HashMap<String, Vec<&'a str>>,
     pub backup_service_object_id: Option<String>,
+    /// Parsed NSGs, routes and verdicts shared by the VMs of a subnet.
+    pub network: network::NetworkCache<'a>,
 }
 
 impl<'a> Index<'a> {
@@ -69,6 +74,7 @@ impl<'a> Index<'a> {
             .unwrap_or_else(OffsetDateTime::now_utc);
 
         let mut items_by_vm: HashMap<String, Vec<&str>> = HashMap::new();
+        let mut workload_items_by_vm: HashMap<String, Vec<&str>> = HashMap::new();
         for (item_key, item) in &inventory.protected_items {
             let vm = item
                 .properties
@@ -76,10 +82,14 @@ impl<'a> Index<'a> {
                 .as_deref()
                 .or(item.properties.source_resource_id.as_deref());
             if let Some(vm) = vm {
-                items_by_vm
-                    .entry(key(vm))
-                    .or_default()
-                    .push(item_key.as_str());
+                // SQL / SAP HANA databases inside a VM point at it too, but protect the workload,
+                // not the VM: they decide network requirements, not the VM's protection.
+                let target = if is_vm_item(item) {
+                    &mut items_by_vm
+                } else {
+                    &mut workload_items_by_vm
+                };
+                target.entry(key(vm)).or_default().push(item_key.as_str());
             }
         }
         for items in items_by_vm.values_mut() {
@@ -142,12 +152,32 @@ impl<'a> Index<'a> {
             options,
             now,
             items_by_vm,
+            workload_items_by_vm,
+            network: network::NetworkCache::new(inventory),
             jobs_by_container,
             jobs_by_entity,
             locks_by_scope,
             resource_groups_by_subscription,
             backup_service_object_id,
         }
+    }
+}
+
+/// Whether a protected item protects a whole VM (not a database inside it).
+fn is_vm_item(item: &crate::inventory::model::ProtectedItem) -> bool {
+    let props = &item.properties;
+    let workload = props
+        .workload_type
+        .as_deref()
+        .map(|w| w.eq_ignore_ascii_case("VM"));
+    let kind = props
+        .protected_item_type
+        .as_deref()
+        .map(|t| t.to_ascii_lowercase().ends_with("/virtualmachines"));
+    match (kind, workload) {
+        (Some(kind), _) => kind,
+        (None, Some(workload)) => workload,
+        (None, None) => true,
     }
 }
 
@@ -175,5 +205,6 @@ pub fn resolve_vm(index: &Index, vm: &crate::inventory::model::VirtualMachine) -
     protection::resolve(index, vm, &mut facts);
     locks::resolve(index, &mut facts);
     keyvault::resolve(index, vm, &mut facts);
+    network::resolve(index, vm, &mut facts);
     facts
 }
