@@ -4,6 +4,7 @@
 //! VM's own resources.
 
 pub mod compute;
+pub mod dns;
 pub mod facts;
 pub mod keyvault;
 pub mod locks;

@@ -40,8 +40,8 @@ pub struct NetworkCache<'a> {
     subnets: Mutex<HashMap<String, Arc<Result<SubnetContext, String>>>>,
     nsgs: Mutex<HashMap<(String, String), ParsedNsg>>,
     verdicts: Mutex<HashMap<VerdictKey, Verdict>>,
-    zones_by_name: HashMap<String, &'a GenericResource>,
-    links_by_zone: HashMap<String, Vec<&'a GenericResource>>,
+    pub(crate) zones_by_name: HashMap<String, &'a GenericResource>,
+    pub(crate) links_by_zone: HashMap<String, Vec<&'a GenericResource>>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -388,7 +388,8 @@ pub fn resolve(index: &Index, vm: &VirtualMachine, facts: &mut VmFacts) {
         );
         network.requirements.push(requirement);
     }
-    network.private_dns = private_dns(index, vm, facts, subnet);
+    network.private_dns =
+        super::dns::private_dns(index, vm, facts, &subnet.vnet_id, &subnet.custom_dns);
     facts.network = Some(network);
 }
 
@@ -468,8 +469,15 @@ fn requirement(
             let cached = lock(&cache.verdicts).get(&verdict_key).cloned();
             let verdict = cached.unwrap_or_else(|| {
                 let levels = [("NIC", nic.as_deref()), ("subnet", sub.as_deref())];
-                let verdict =
-                    nsg::evaluate_outbound(&levels, ip, asgs, addresses, need.port, Protocol::Tcp, nsg::EPHEMERAL_PORTS);
+                let verdict = nsg::evaluate_outbound(
+                    &levels,
+                    ip,
+                    asgs,
+                    addresses,
+                    need.port,
+                    Protocol::Tcp,
+                    nsg::EPHEMERAL_PORTS,
+                );
                 lock(&cache.verdicts).insert(verdict_key, verdict.clone());
                 verdict
             });
@@ -579,205 +587,4 @@ fn workloads(index: &Index, vm: &VirtualMachine) -> Vec<String> {
         }
     }
     found
-}
-
-/// Checks the private endpoints of the vault that backs the VM (or its workloads) up: each
-/// endpoint name must resolve, from the VM's virtual network, to the endpoint's address.
-fn private_dns(
-    index: &Index,
-    vm: &VirtualMachine,
-    facts: &mut VmFacts,
-    subnet: &SubnetContext,
-) -> Vec<DnsCheck> {
-    let inventory = index.inventory;
-    let workload = facts.workloads.as_ref().is_some_and(|w| !w.is_empty());
-    let mut vault_ids: Vec<String> = facts.protection.vault_id.iter().cloned().collect();
-    for item_key in index
-        .workload_items_by_vm
-        .get(&key(&vm.id))
-        .into_iter()
-        .flatten()
-    {
-        vault_ids.push(super::protection::vault_of(item_key).to_string());
-    }
-    vault_ids.sort_by_key(|v| key(v));
-    vault_ids.dedup_by_key(|v| key(v));
-    let (severity, why) = if workload {
-        (
-            "error",
-            "workload backup inside the VM reaches the vault through its private endpoints",
-        )
-    } else {
-        (
-            "warning",
-            "file recovery from VM backups goes through the vault's private endpoints",
-        )
-    };
-    let mut checks = Vec::new();
-    for vault_id in vault_ids {
-        let Some(vault) = inventory.recovery_vaults.get(&key(&vault_id)) else {
-            continue;
-        };
-        for connection in vault
-            .properties
-            .private_endpoint_connections
-            .iter()
-            .flatten()
-        {
-            let Some(pe_id) = connection
-                .pointer("/properties/privateEndpoint/id")
-                .and_then(Value::as_str)
-            else {
-                continue;
-            };
-            let Some(endpoint) = inventory.private_endpoints.get(&key(pe_id)) else {
-                facts.mark_unknown(
-                    "vm.network.private_dns",
-                    format!(
-                        "private endpoint {pe_id} of vault {} is not in the snapshot",
-                        vault.name
-                    ),
-                );
-                continue;
-            };
-            for config in endpoint
-                .properties
-                .get("customDnsConfigs")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
-                let Some(fqdn) = config.get("fqdn").and_then(Value::as_str) else {
-                    continue;
-                };
-                let ip = config
-                    .get("ipAddresses")
-                    .and_then(Value::as_array)
-                    .and_then(|a| a.first())
-                    .and_then(Value::as_str)
-                    .unwrap_or_default();
-                checks.push(dns_check(
-                    index, facts, subnet, fqdn, ip, endpoint, severity, why,
-                ));
-            }
-        }
-    }
-    checks
-}
-
-/// `x.privatelink.eus.backup.windowsazure.com` or `x.blob.core.windows.net` → (zone, record).
-pub fn private_zone_of(fqdn: &str) -> Option<(String, String)> {
-    let fqdn = fqdn.trim_end_matches('.').to_ascii_lowercase();
-    if let Some(at) = fqdn.find(".privatelink.") {
-        return Some((fqdn[at + 1..].to_string(), fqdn[..at].to_string()));
-    }
-    let (record, parent) = fqdn.split_once('.')?;
-    let parent = if parent == "vault.azure.net" {
-        "vaultcore.azure.net"
-    } else {
-        parent
-    };
-    Some((format!("privatelink.{parent}"), record.to_string()))
-}
-
-#[allow(clippy::too_many_arguments)]
-fn dns_check(
-    index: &Index,
-    facts: &mut VmFacts,
-    subnet: &SubnetContext,
-    fqdn: &str,
-    ip: &str,
-    endpoint: &PrivateEndpoint,
-    severity: &str,
-    why: &str,
-) -> DnsCheck {
-    let cache = &index.network;
-    let (zone_name, record) =
-        private_zone_of(fqdn).unwrap_or_else(|| (fqdn.to_string(), String::new()));
-    let mut check = DnsCheck {
-        fqdn: fqdn.to_string(),
-        zone: zone_name.clone(),
-        private_endpoint: endpoint.name.clone().unwrap_or_else(|| endpoint.id.clone()),
-        ip: ip.to_string(),
-        required_by: why.to_string(),
-        severity: severity.to_string(),
-        ..Default::default()
-    };
-    if !subnet.custom_dns.is_empty() {
-        facts.mark_unknown(
-            "vm.network.private_dns",
-            format!("the VM's virtual network uses custom DNS servers ({}): whether they forward {zone_name} to Azure DNS cannot be read", subnet.custom_dns.join(", ")),
-        );
-        return check;
-    }
-    let Some(zone) = cache.zones_by_name.get(&zone_name) else {
-        check.problem =
-            format!("private DNS zone {zone_name} does not exist in the snapshot's subscriptions");
-        check.resolves = Some(false);
-        return check;
-    };
-    check.zone_exists = true;
-    let links = cache
-        .links_by_zone
-        .get(&key(&zone.id))
-        .map(Vec::as_slice)
-        .unwrap_or(&[]);
-    let link = links.iter().find(|l| {
-        l.properties
-            .pointer("/virtualNetwork/id")
-            .and_then(Value::as_str)
-            .is_some_and(|v| key(v) == key(&subnet.vnet_id))
-    });
-    check.linked = Some(link.is_some());
-    let record_id = format!("{}/a/{}", key(&zone.id), record);
-    let addresses: Vec<String> = cache
-        .inventory
-        .private_dns_a_records
-        .get(&record_id)
-        .and_then(|r| r.properties.get("aRecords").and_then(Value::as_array))
-        .into_iter()
-        .flatten()
-        .filter_map(|a| {
-            a.get("ipv4Address")
-                .and_then(Value::as_str)
-                .map(String::from)
-        })
-        .collect();
-    check.record_ok = Some(addresses.iter().any(|a| a == ip));
-    let fallback = link
-        .and_then(|l| l.properties.get("resolutionPolicy").and_then(Value::as_str))
-        .is_some_and(|p| p.eq_ignore_ascii_case("NxDomainRedirect"));
-    check.problem = match (link.is_some(), check.record_ok == Some(true)) {
-        (false, _) => format!("zone {zone_name} is not linked to virtual network {}: the name resolves to the public address", ArmId::parse(&subnet.vnet_id).name.unwrap_or_default()),
-        (true, false) if addresses.is_empty() && fallback => format!("no A record {record} in {zone_name}; the link's NxDomainRedirect policy falls back to public resolution"),
-        (true, false) if addresses.is_empty() => format!("no A record {record} in {zone_name}: the name does not resolve (NXDOMAIN)"),
-        (true, false) => format!("A record {record} in {zone_name} points at {} instead of the endpoint's {ip}", addresses.join(", ")),
-        (true, true) => String::new(),
-    };
-    check.resolves = Some(link.is_some() && check.record_ok == Some(true));
-    check
-}
-
-#[cfg(test)]
-mod tests {
-    use super::private_zone_of;
-
-    #[test]
-    fn private_zones_of_endpoint_names() {
-        assert_eq!(
-            private_zone_of("abc-ab-pod01-fc1.privatelink.eus.backup.windowsazure.com"),
-            Some((
-                "privatelink.eus.backup.windowsazure.com".into(),
-                "abc-ab-pod01-fc1".into()
-            ))
-        );
-        assert_eq!(
-            private_zone_of("acct.blob.core.windows.net"),
-            Some(("privatelink.blob.core.windows.net".into(), "acct".into()))
-        );
-        assert_eq!(
-            private_zone_of("kv1.vault.azure.net"),
-            Some(("privatelink.vaultcore.azure.net".into(), "kv1".into()))
-        );
-    }
 }
