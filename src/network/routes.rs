@@ -96,46 +96,57 @@ fn tag_rank(tag: &str) -> u8 {
     }
 }
 
-/// The default system routes of a subnet in a VNet with `address_space`.
-pub fn system_routes(address_space: &AddressSet) -> Vec<Route> {
+/// The default system routes of a subnet in a VNet whose address space is `address_prefixes`
+/// (as listed: each prefix gets its own route, so two adjacent spaces stay two routes).
+pub fn system_routes(address_prefixes: &[Range]) -> Vec<Route> {
+    let space = AddressSet::from_ranges(address_prefixes.to_vec());
     let mut routes = Vec::new();
-    let mut add = |cidr: &str, next_hop: NextHop| {
-        if let Some(range) = super::ip::parse_cidr(cidr) {
-            routes.push(Route {
-                name: cidr.into(),
-                range,
-                prefix_len: range.prefix_len().unwrap_or(32),
-                next_hop,
-                source: Source::System,
-                tag_rank: 0,
-                table: None,
-            });
-        }
-    };
     for cidr in [
         "10.0.0.0/8",
         "172.16.0.0/12",
         "192.168.0.0/16",
         "100.64.0.0/10",
     ] {
-        add(cidr, NextHop::None);
-    }
-    add("0.0.0.0/0", NextHop::Internet);
-    for range in address_space.ranges() {
-        // Address spaces are CIDR blocks; merged adjacent ones are split back into blocks.
-        for block in cidr_blocks(*range) {
-            routes.push(Route {
-                name: block.to_string(),
-                range: block,
-                prefix_len: block.prefix_len().unwrap_or(32),
-                next_hop: NextHop::VnetLocal,
-                source: Source::System,
-                tag_rank: 0,
-                table: None,
-            });
+        let Some(range) = super::ip::parse_cidr(cidr) else {
+            continue;
+        };
+        // A private range inside the VNet's own space is VnetLocal, not dropped (documented).
+        let whole = AddressSet::from_ranges(vec![range]);
+        if space.intersection(&whole) == whole {
+            continue;
         }
+        routes.push(system_route(range, NextHop::None));
+    }
+    routes.push(system_route(Range::ALL, NextHop::Internet));
+    for prefix in address_prefixes {
+        routes.extend(
+            cidr_blocks(*prefix)
+                .into_iter()
+                .map(|block| system_route(block, NextHop::VnetLocal)),
+        );
     }
     routes
+}
+
+/// System routes to peered VNets' address spaces.
+pub fn peering_routes(peer_prefixes: &[Range]) -> Vec<Route> {
+    peer_prefixes
+        .iter()
+        .flat_map(|p| cidr_blocks(*p))
+        .map(|block| system_route(block, NextHop::VnetPeering))
+        .collect()
+}
+
+fn system_route(range: Range, next_hop: NextHop) -> Route {
+    Route {
+        name: range.to_string(),
+        range,
+        prefix_len: range.prefix_len().unwrap_or(32),
+        next_hop,
+        source: Source::System,
+        tag_rank: 0,
+        table: None,
+    }
 }
 
 /// Splits a range into maximal CIDR blocks.
@@ -191,18 +202,22 @@ pub fn user_routes(table: &RouteTable, ctx: &AddressContext) -> Result<Vec<Route
                 .unwrap_or(""),
             props.get("nextHopIpAddress").and_then(Value::as_str),
         );
-        let (set, rank) = match super::ip::parse_cidr(prefix) {
-            Some(range) => (AddressSet::from_ranges(vec![range]), 0),
+        // A service tag becomes one route per listed prefix, each with its own length.
+        let (ranges, rank): (Vec<Range>, u8) = match super::ip::parse_cidr(prefix) {
+            Some(range) => (vec![range], 0),
             None if prefix.contains(':') => continue,
-            None => match ctx.resolve(prefix) {
-                Resolved::Set(set) => (set, tag_rank(prefix)),
-                Resolved::Unknown(reason) => {
-                    return Err(format!("route {route_name} in {name}: {reason}"))
-                }
+            None => match ctx.tags.prefixes(prefix) {
+                Some(listed) => (listed.to_vec(), tag_rank(prefix)),
+                None => match ctx.resolve(prefix) {
+                    Resolved::Set(set) => (set.ranges().to_vec(), tag_rank(prefix)),
+                    Resolved::Unknown(reason) => {
+                        return Err(format!("route {route_name} in {name}: {reason}"))
+                    }
+                },
             },
         };
-        for range in set.ranges() {
-            for block in cidr_blocks(*range) {
+        for range in ranges {
+            for block in cidr_blocks(range) {
                 routes.push(Route {
                     name: route_name.clone(),
                     range: block,
@@ -277,8 +292,7 @@ mod tests {
 
     #[test]
     fn longest_prefix_wins_then_user_over_system() {
-        let space = AddressSet::from_prefixes(["10.1.0.0/16"]);
-        let mut routes = system_routes(&space);
+        let mut routes = system_routes(&[super::super::ip::parse_cidr("10.1.0.0/16").unwrap()]);
         routes.push(user("0.0.0.0/0", NextHop::None, 0));
         let public = parse_ip("20.38.1.1").unwrap();
         assert_eq!(

@@ -11,6 +11,8 @@ use std::collections::HashMap;
 #[derive(Debug, Default)]
 pub struct TagIndex {
     by_name: HashMap<String, AddressSet>,
+    /// Each tag's IPv4 prefixes as listed, unmerged: a route per prefix keeps its own length.
+    prefixes: HashMap<String, Vec<super::ip::Range>>,
     /// (base name, region) → tag name, both lower-cased: ("storage", "westeurope") → "storage.westeurope".
     regional: HashMap<(String, String), String>,
     pub present: bool,
@@ -24,9 +26,14 @@ impl TagIndex {
         };
         for tag in document.map(|d| d.values.as_slice()).unwrap_or(&[]) {
             let name = tag.name.to_ascii_lowercase();
-            let set = AddressSet::from_prefixes(
-                tag.properties.address_prefixes.iter().map(String::as_str),
-            );
+            let listed: Vec<super::ip::Range> = tag
+                .properties
+                .address_prefixes
+                .iter()
+                .filter_map(|p| parse_cidr(p))
+                .collect();
+            let set = AddressSet::from_ranges(listed.clone());
+            index.prefixes.insert(name.clone(), listed);
             if let (Some((base, _)), Some(region)) = (
                 name.split_once('.'),
                 tag.properties.region.as_deref().filter(|r| !r.is_empty()),
@@ -43,6 +50,13 @@ impl TagIndex {
 
     pub fn get(&self, name: &str) -> Option<&AddressSet> {
         self.by_name.get(&name.to_ascii_lowercase())
+    }
+
+    /// The tag's IPv4 prefixes as the document lists them.
+    pub fn prefixes(&self, name: &str) -> Option<&[super::ip::Range]> {
+        self.prefixes
+            .get(&name.to_ascii_lowercase())
+            .map(Vec::as_slice)
     }
 
     /// The regional variant of `base` for `location` when the document has one, else `base`.

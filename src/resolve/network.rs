@@ -7,7 +7,7 @@ use super::facts::*;
 use super::Index;
 use crate::inventory::model::*;
 use crate::inventory::{key, ArmId, Inventory};
-use crate::network::ip::{parse_ip, show_ip, AddressSet};
+use crate::network::ip::{parse_cidr, parse_ip, show_ip, AddressSet, Range};
 use crate::network::nsg::{self, Nsg, Protocol, Verdict};
 use crate::network::routes::{self, NextHop, Route};
 use crate::network::tags::{AddressContext, Resolved, TagIndex};
@@ -118,21 +118,28 @@ impl<'a> NetworkCache<'a> {
             ),
             None => None,
         };
-        let mut space = AddressSet::from_prefixes(
-            vnet.properties
-                .address_space
-                .iter()
-                .flat_map(|a| a.address_prefixes.iter().flatten())
-                .map(String::as_str),
-        );
-        for peering in vnet.properties.virtual_network_peerings.iter().flatten() {
-            let prefixes = peering
-                .pointer("/properties/remoteAddressSpace/addressPrefixes")
-                .and_then(Value::as_array);
-            space = space.union(&AddressSet::from_prefixes(
-                prefixes.into_iter().flatten().filter_map(Value::as_str),
-            ));
-        }
+        let own_prefixes: Vec<Range> = vnet
+            .properties
+            .address_space
+            .iter()
+            .flat_map(|a| a.address_prefixes.iter().flatten())
+            .filter_map(|p| parse_cidr(p))
+            .collect();
+        let peer_prefixes: Vec<Range> = vnet
+            .properties
+            .virtual_network_peerings
+            .iter()
+            .flatten()
+            .filter_map(|p| {
+                p.pointer("/properties/remoteAddressSpace/addressPrefixes")
+                    .and_then(Value::as_array)
+            })
+            .flatten()
+            .filter_map(Value::as_str)
+            .filter_map(parse_cidr)
+            .collect();
+        let space =
+            AddressSet::from_ranges(own_prefixes.iter().chain(&peer_prefixes).copied().collect());
         // The VirtualNetwork tag also covers the prefixes of user-defined routes (documented).
         let mut virtual_network = space.clone();
         let bare_context = AddressContext::new(&self.tags, space.clone());
@@ -146,7 +153,8 @@ impl<'a> NetworkCache<'a> {
             ));
         }
         let routes = user_routes.map(|mut user| {
-            user.extend(routes::system_routes(&space));
+            user.extend(routes::system_routes(&own_prefixes));
+            user.extend(routes::peering_routes(&peer_prefixes));
             user
         });
         let has_gateway = vnet.properties.subnets.iter().flatten().any(|s| {
