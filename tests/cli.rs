@@ -96,7 +96,7 @@ fn demo_json_matches_the_report_schema() {
         "report violates DESIGN §5 schema: {errors:#?}"
     );
     assert_eq!(report["schema"], "backup-doctor/report/v1");
-    assert_eq!(report["summary"]["vms"], 17);
+    assert_eq!(report["summary"]["vms"], 21);
 }
 
 #[test]
@@ -114,6 +114,10 @@ fn demo_root_causes_follow_the_pipeline() {
         ("vm-enc-01", "encryption"),
         ("vm-report-01", "vault"),
         ("vm-geo-01", "vault"),
+        ("vm-sql-02", "network"),
+        ("vm-hana-01", "network"),
+        ("vm-sql-03", "network"),
+        ("vm-enc-03", "encryption"),
     ];
     for (name, cause) in expect {
         let v = vm(&report, name);
@@ -153,6 +157,61 @@ fn healthy_and_stopped_vms_pass_every_layer() {
             );
         }
     }
+}
+
+#[test]
+fn network_findings_name_the_evidence() {
+    let report = demo_json();
+    let finding = |name: &str, rule: &str| -> Value {
+        let v = vm(&report, name);
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["rule"] == rule && f["status"] == "fail")
+            .cloned()
+            .unwrap_or_else(|| panic!("{name}: no failing {rule}: {:?}", rules_of(v)))
+    };
+    // A NIC-level deny overrides the subnet's explicit allow (NIC is evaluated first).
+    let nsg = finding("vm-sql-02", "network/nsg-blocks-required-path");
+    let message = nsg["message"].as_str().unwrap();
+    assert!(
+        message.contains("NIC NSG vm-sql-02-nsg rule Deny-Internet-HTTPS-Out (priority 100, Deny)"),
+        "{message}"
+    );
+    assert!(nsg["resources"].as_array().unwrap().iter().any(|r| r
+        .as_str()
+        .unwrap()
+        .ends_with("/networkSecurityGroups/vm-sql-02-nsg")));
+    assert!(message.contains("Path: VM vm-sql-02 → NIC"), "{message}");
+    // 0.0.0.0/0 → None drops what SAP HANA backup needs.
+    let route = finding("vm-hana-01", "network/route-drops-required-path");
+    assert!(
+        route["message"].as_str().unwrap().contains("→ None"),
+        "{route}"
+    );
+    // The backup privatelink zone is not linked to the VM's VNet.
+    let dns = finding("vm-sql-03", "network/private-dns-required");
+    assert!(
+        dns["message"]
+            .as_str()
+            .unwrap()
+            .contains("privatelink.eus.backup.windowsazure.com is not linked"),
+        "{dns}"
+    );
+    // The key vault firewall shuts out the trusted Backup service, and explains the failed jobs.
+    let firewall = finding("vm-enc-03", "encryption/key-vault-firewall");
+    assert!(
+        firewall["message"]
+            .as_str()
+            .unwrap()
+            .contains("bypass None"),
+        "{firewall}"
+    );
+    assert_eq!(
+        vm(&report, "vm-enc-03")["failed_jobs"][0]["explained_by"][0],
+        "encryption/key-vault-firewall"
+    );
 }
 
 #[test]
@@ -249,7 +308,7 @@ fn console_shows_verdicts_root_causes_and_summary() {
         out.stdout
     );
     assert!(out.stdout.contains("(fix after the root cause)"));
-    assert!(out.stdout.contains("Summary: 17 VMs"));
+    assert!(out.stdout.contains("Summary: 21 VMs"));
     assert!(out.stdout.contains("Incomplete:"));
     assert!(
         !out.stdout.contains("\x1b["),
@@ -287,7 +346,7 @@ fn exit_codes_follow_fail_on() {
     );
     let written: Value =
         serde_json::from_str(&std::fs::read_to_string(&out_file).unwrap()).unwrap();
-    assert_eq!(written["summary"]["vms"], 17);
+    assert_eq!(written["summary"]["vms"], 21);
     let _ = std::fs::remove_file(out_file);
 }
 

@@ -1,7 +1,8 @@
 //! Every rule is run on its own fixtures, the way ruff and PSRule test rules: a healthy base
 //! fleet (`fixtures/rules/base`) with one file laid over it per case. `fail*.json` must make the
 //! rule fail for the VM the case names; `pass*.json` must make it pass (not merely not fail) for
-//! every VM. Failing findings are pinned with insta so a change of message is a reviewed change.
+//! every VM; `unknown*.json` (optional) must leave it undecided for some VM, because the data it
+//! needs cannot be read. Failing findings are pinned with insta so a change of message is a reviewed change.
 
 use backup_doctor::codes::CodeBook;
 use backup_doctor::engine::eval::Status;
@@ -110,6 +111,24 @@ fn every_rule_fails_and_passes_on_its_fixtures() {
             }
             for (vm, _, message) in failing {
                 pinned.push(format!("{} [{}] {vm}: {message}", rule.id, file_name(case)));
+            }
+        }
+        for case in files.iter().filter(|f| file_name(f).starts_with("unknown")) {
+            let report = run(case);
+            let results = outcomes(&report, &rule.id);
+            if !results.iter().any(|(_, s, _)| *s == Status::Unknown) {
+                problems.push(format!(
+                    "{}: {} should leave it unknown, got {results:?}",
+                    rule.id,
+                    case.display()
+                ));
+            }
+            if results.iter().any(|(_, s, _)| *s == Status::Fail) {
+                problems.push(format!(
+                    "{}: {} must not make it fail, got {results:?}",
+                    rule.id,
+                    case.display()
+                ));
             }
         }
         for case in passes {

@@ -67,6 +67,8 @@ pub fn cel_env() -> Arc<Env> {
     let mut env = Env::stdlib();
     env.add_extension(cel::extensions::strings)
         .expect("the strings extension declares no conflicting overloads");
+    env.add_extension(cel::extensions::lists)
+        .expect("the lists extension declares no conflicting overloads");
     Arc::new(env)
 }
 

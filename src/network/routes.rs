@@ -68,12 +68,11 @@ pub struct Route {
 impl Route {
     pub fn describe(&self) -> String {
         match &self.table {
+            // A service-tag route is one route per tag prefix: described once, by its name.
             Some(table) => format!(
-                "route {} in {} ({}/{} → {})",
+                "route {} in {} → {}",
                 self.name,
                 table,
-                super::ip::show_ip(self.range.lo),
-                self.prefix_len,
                 self.next_hop.describe()
             ),
             None => format!(

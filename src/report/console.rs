@@ -56,13 +56,16 @@ fn verdict_label(paint: &Paint, verdict: Status) -> String {
 }
 
 fn render_vm(out: &mut String, vm: &VmReport, paint: &Paint) {
+    let workloads =
+        (!vm.workloads.is_empty()).then(|| format!("{} backup", vm.workloads.join(" and ")));
     let context = [
         Some(vm.resource_group.as_str()),
         vm.location.as_deref(),
         vm.os.as_deref(),
         vm.power_state.as_deref(),
         vm.protected
-            .map(|p| if p { "protected" } else { "not protected" }),
+            .map(|p| if p { "protected" } else { "VM not protected" }),
+        workloads.as_deref(),
     ]
     .into_iter()
     .flatten()

@@ -56,6 +56,9 @@ pub struct VmReport {
     pub resource_group: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub protected: Option<bool>,
+    /// Workloads backed up from inside the VM (`SQL Server`, `SAP HANA`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub workloads: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub power_state: Option<String>,
 }
@@ -133,6 +136,7 @@ impl Report {
                 verdict: evaluation.verdict,
                 root_cause: evaluation.root_cause,
                 protected: facts.protection.protected,
+                workloads: facts.workloads.clone().unwrap_or_default(),
                 power_state: facts.power_state,
                 os: facts.os,
                 location: facts.location,

@@ -128,6 +128,7 @@ fn dns_check(
         fqdn: fqdn.to_string(),
         zone: zone_name.clone(),
         private_endpoint: endpoint.name.clone().unwrap_or_else(|| endpoint.id.clone()),
+        private_endpoint_id: endpoint.id.clone(),
         ip: ip.to_string(),
         required_by: why.to_string(),
         severity: severity.to_string(),
@@ -140,25 +141,46 @@ fn dns_check(
         );
         return check;
     }
-    let Some(zone) = cache.zones_by_name.get(&zone_name) else {
+    let zones = cache
+        .zones_by_name
+        .get(&zone_name)
+        .map(Vec::as_slice)
+        .unwrap_or(&[]);
+    let link_of = |zone: &GenericResource| {
+        cache
+            .links_by_zone
+            .get(&key(&zone.id))
+            .into_iter()
+            .flatten()
+            .copied()
+            .find(|l| {
+                l.properties
+                    .pointer("/virtualNetwork/id")
+                    .and_then(Value::as_str)
+                    .is_some_and(|v| key(v) == key(vnet_id))
+            })
+    };
+    // Only a zone linked to the VM's VNet answers for it; several zones may share the name.
+    let linked = zones
+        .iter()
+        .find_map(|zone| link_of(zone).map(|link| (*zone, link)));
+    let Some(first) = zones.first() else {
         check.problem =
             format!("private DNS zone {zone_name} does not exist in the snapshot's subscriptions");
         check.resolves = Some(false);
         return check;
     };
     check.zone_exists = true;
-    let links = cache
-        .links_by_zone
-        .get(&key(&zone.id))
-        .map(Vec::as_slice)
-        .unwrap_or(&[]);
-    let link = links.iter().find(|l| {
-        l.properties
-            .pointer("/virtualNetwork/id")
-            .and_then(Value::as_str)
-            .is_some_and(|v| key(v) == key(vnet_id))
-    });
-    check.linked = Some(link.is_some());
+    check.linked = Some(linked.is_some());
+    let vnet_name = ArmId::parse(vnet_id).name.unwrap_or_default();
+    let Some((zone, link)) = linked else {
+        check.zone_id = Some(first.id.clone());
+        check.record_ok = Some(false);
+        check.resolves = Some(false);
+        check.problem = format!("zone {zone_name} is not linked to virtual network {vnet_name}: the name resolves to the public address");
+        return check;
+    };
+    check.zone_id = Some(zone.id.clone());
     let record_id = format!("{}/a/{}", key(&zone.id), record);
     let addresses: Vec<String> = index
         .inventory
@@ -173,18 +195,20 @@ fn dns_check(
                 .map(String::from)
         })
         .collect();
-    check.record_ok = Some(addresses.iter().any(|a| a == ip));
+    let record_ok = addresses.iter().any(|a| a == ip);
+    check.record_ok = Some(record_ok);
+    check.resolves = Some(record_ok);
     let fallback = link
-        .and_then(|l| l.properties.get("resolutionPolicy").and_then(Value::as_str))
+        .properties
+        .get("resolutionPolicy")
+        .and_then(Value::as_str)
         .is_some_and(|p| p.eq_ignore_ascii_case("NxDomainRedirect"));
-    check.problem = match (link.is_some(), check.record_ok == Some(true)) {
-        (false, _) => format!("zone {zone_name} is not linked to virtual network {}: the name resolves to the public address", ArmId::parse(vnet_id).name.unwrap_or_default()),
-        (true, false) if addresses.is_empty() && fallback => format!("no A record {record} in {zone_name}; the link's NxDomainRedirect policy falls back to public resolution"),
-        (true, false) if addresses.is_empty() => format!("no A record {record} in {zone_name}: the name does not resolve (NXDOMAIN)"),
-        (true, false) => format!("A record {record} in {zone_name} points at {} instead of the endpoint's {ip}", addresses.join(", ")),
-        (true, true) => String::new(),
+    check.problem = match (record_ok, addresses.is_empty(), fallback) {
+        (true, _, _) => String::new(),
+        (false, true, true) => format!("no A record {record} in {zone_name}; the link's NxDomainRedirect policy falls back to public resolution"),
+        (false, true, false) => format!("no A record {record} in {zone_name}: the name does not resolve (NXDOMAIN)"),
+        (false, false, _) => format!("A record {record} in {zone_name} points at {} instead of the endpoint's {ip}", addresses.join(", ")),
     };
-    check.resolves = Some(link.is_some() && check.record_ok == Some(true));
     check
 }
 

@@ -329,12 +329,18 @@ pub struct NetworkRequirement {
     pub nsg_allowed: Option<bool>,
     /// The deciding rules, e.g. `NIC NSG nsg-x rule deny-443 (priority 100, Deny)`.
     pub nsg_evidence: Vec<String>,
+    /// Ids of the NSGs whose rules deny the path.
+    pub blocking_nsgs: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub route_drops: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub route_via_appliance: Option<bool>,
     /// The routes traffic to the destination takes.
     pub routes: Vec<String>,
+    /// Those of them with next hop None.
+    pub drop_routes: Vec<String>,
+    /// Those of them to a virtual appliance or gateway.
+    pub appliance_routes: Vec<String>,
 }
 
 /// Name resolution of one private endpoint the VM's backup path uses.
@@ -342,7 +348,11 @@ pub struct NetworkRequirement {
 pub struct DnsCheck {
     pub fqdn: String,
     pub zone: String,
+    /// The zone that answers (or would) for the VM's VNet.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub zone_id: Option<String>,
     pub private_endpoint: String,
+    pub private_endpoint_id: String,
     pub ip: String,
     pub required_by: String,
     pub severity: String,

@@ -42,6 +42,9 @@ const BUILTIN_DATA_ACTIONS: [(&str, &[&str]); 4] = [
 #[derive(Default)]
 struct Dependency {
     role: &'static str,
+    /// This vault holds the ADE disk encryption key (BEK secret).
+    bek: bool,
+    /// This vault holds the key encryption key.
     kek: bool,
     secrets: Vec<String>,
     keys: Vec<String>,
@@ -73,6 +76,7 @@ fn dependencies_of(index: &Index, vm: &VirtualMachine) -> BTreeMap<String, Depen
                     role: "ade",
                     ..Dependency::default()
                 });
+                entry.bek = true;
                 entry
                     .secrets
                     .extend(bek.secret_url.as_deref().and_then(item_name));
@@ -274,12 +278,15 @@ fn backup_access(
         }
     }
     // The BEK+KEK sample grants secrets get/list only; BEK-only adds backup (reference D12).
-    for right in ["get", "list", "backup"] {
-        if !has(&secrets, right) {
-            missing.push(format!("secrets/{right}"));
+    // A vault that holds only the KEK needs no secrets rights.
+    if dependency.bek {
+        for right in ["get", "list", "backup"] {
+            if !has(&secrets, right) {
+                missing.push(format!("secrets/{right}"));
+            }
         }
     }
-    let only_secret_backup = dependency.kek && missing == ["secrets/backup"];
+    let only_secret_backup = dependency.kek && dependency.bek && missing == ["secrets/backup"];
     if only_secret_backup {
         missing.clear();
     }
@@ -327,11 +334,17 @@ fn rbac_access(
             None => return Err(format!("role definition {role} assigned to the Backup Management Service is not in the snapshot")),
         }
     }
-    let needed = SECRET_DATA_ACTIONS.iter().chain(if dependency.kek {
-        KEY_DATA_ACTIONS.iter()
+    let secrets: &[&str] = if dependency.bek {
+        &SECRET_DATA_ACTIONS
     } else {
-        [].iter()
-    });
+        &[]
+    };
+    let keys: &[&str] = if dependency.kek {
+        &KEY_DATA_ACTIONS
+    } else {
+        &[]
+    };
+    let needed = secrets.iter().chain(keys);
     Ok(needed
         .filter(|action| !granted.iter().any(|g| action_matches(g, action)))
         .map(|a| a.to_string())

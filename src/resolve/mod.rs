@@ -77,12 +77,15 @@ impl<'a> Index<'a> {
         let mut items_by_vm: HashMap<String, Vec<&str>> = HashMap::new();
         let mut workload_items_by_vm: HashMap<String, Vec<&str>> = HashMap::new();
         for (item_key, item) in &inventory.protected_items {
-            let vm = item
-                .properties
-                .virtual_machine_id
-                .as_deref()
-                .or(item.properties.source_resource_id.as_deref());
-            if let Some(vm) = vm {
+            let vm = if is_vm_item(item) {
+                item.properties
+                    .virtual_machine_id
+                    .clone()
+                    .or_else(|| item.properties.source_resource_id.clone())
+            } else {
+                workload_vm_id(item)
+            };
+            if let Some(vm) = vm.as_deref() {
                 // SQL / SAP HANA databases inside a VM point at it too, but protect the workload,
                 // not the VM: they decide network requirements, not the VM's protection.
                 let target = if is_vm_item(item) {
@@ -182,6 +185,33 @@ fn is_vm_item(item: &crate::inventory::model::ProtectedItem) -> bool {
     }
 }
 
+/// The VM a workload item (a database) lives in: its `sourceResourceId` when that is a VM id,
+/// else the VM named by its container (`VMAppContainer;Compute;<rg>;<vm>`), which Microsoft's
+/// own examples need because their `sourceResourceId` points at the container.
+fn workload_vm_id(item: &crate::inventory::model::ProtectedItem) -> Option<String> {
+    let props = &item.properties;
+    let direct = props
+        .source_resource_id
+        .as_deref()
+        .or(props.virtual_machine_id.as_deref());
+    if let Some(id) = direct.filter(|id| {
+        id.to_ascii_lowercase()
+            .contains("/providers/microsoft.compute/virtualmachines/")
+    }) {
+        return Some(id.to_string());
+    }
+    let container = props.container_name.as_deref()?;
+    let parts: Vec<&str> = container.split(';').collect();
+    let [kind, "Compute" | "compute", rg, vm] = parts.as_slice() else {
+        return None;
+    };
+    if !kind.eq_ignore_ascii_case("VMAppContainer") {
+        return None;
+    }
+    let subscription = ArmId::parse(&item.id).subscription?;
+    Some(format!("/subscriptions/{subscription}/resourceGroups/{rg}/providers/Microsoft.Compute/virtualMachines/{vm}"))
+}
+
 /// Resolves the facts of every VM, in inventory order.
 pub fn resolve_all(index: &Index) -> Vec<VmFacts> {
     index
@@ -208,4 +238,37 @@ pub fn resolve_vm(index: &Index, vm: &crate::inventory::model::VirtualMachine) -
     keyvault::resolve(index, vm, &mut facts);
     network::resolve(index, vm, &mut facts);
     facts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inventory::model::ProtectedItem;
+
+    fn item(source: &str, container: &str) -> ProtectedItem {
+        serde_json::from_value(serde_json::json!({
+            "id": "/subscriptions/s1/resourceGroups/rg-backup/providers/Microsoft.RecoveryServices/vaults/v/backupFabrics/Azure/protectionContainers/c/protectedItems/SQLDataBase;mssqlserver;db1",
+            "properties": {"protectedItemType": "AzureVmWorkloadSQLDatabase", "workloadType": "SQLDataBase",
+                           "sourceResourceId": source, "containerName": container}
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn workload_items_find_their_vm() {
+        let vm = "/subscriptions/s1/resourceGroups/rg-sql/providers/Microsoft.Compute/virtualMachines/sql1";
+        assert!(!is_vm_item(&item(vm, "")));
+        assert_eq!(workload_vm_id(&item(vm, "")).as_deref(), Some(vm));
+        // Microsoft's REST example points sourceResourceId at the container; the container name
+        // still names the VM.
+        let from_container = workload_vm_id(&item(
+            "/subscriptions/s1/resourceGroups/rg-sql/providers/VMAppContainer/sql1",
+            "VMAppContainer;Compute;rg-sql;sql1",
+        ));
+        assert_eq!(from_container.as_deref(), Some(vm));
+        assert_eq!(
+            workload_vm_id(&item("", "StorageContainer;Storage;rg;acct")),
+            None
+        );
+    }
 }

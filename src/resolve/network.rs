@@ -40,7 +40,8 @@ pub struct NetworkCache<'a> {
     subnets: Mutex<HashMap<String, Arc<Result<SubnetContext, String>>>>,
     nsgs: Mutex<HashMap<(String, String), ParsedNsg>>,
     verdicts: Mutex<HashMap<VerdictKey, Verdict>>,
-    pub(crate) zones_by_name: HashMap<String, &'a GenericResource>,
+    /// Zones by name; several zones may share a name (one per hub, say), sorted by id.
+    pub(crate) zones_by_name: HashMap<String, Vec<&'a GenericResource>>,
     pub(crate) links_by_zone: HashMap<String, Vec<&'a GenericResource>>,
 }
 
@@ -52,11 +53,17 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 impl<'a> NetworkCache<'a> {
     pub fn new(inventory: &'a Inventory) -> Self {
-        let mut zones_by_name = HashMap::new();
+        let mut zones_by_name: HashMap<String, Vec<&GenericResource>> = HashMap::new();
         for zone in inventory.private_dns_zones.values() {
             if let Some(name) = zone.name.as_deref().or_else(|| zone.id.rsplit('/').next()) {
-                zones_by_name.insert(name.to_ascii_lowercase(), zone);
+                zones_by_name
+                    .entry(name.to_ascii_lowercase())
+                    .or_default()
+                    .push(zone);
             }
+        }
+        for zones in zones_by_name.values_mut() {
+            zones.sort_by_key(|z| key(&z.id));
         }
         let mut links_by_zone: HashMap<String, Vec<&GenericResource>> = HashMap::new();
         for link in inventory.private_dns_links.values() {
@@ -233,12 +240,15 @@ fn needs(facts: &VmFacts) -> Vec<Need> {
         .iter_mut()
         .find(|n| n.tag == tag)
     {
-        Some(existing) => {
-            if severity == "error" {
-                existing.severity = "error";
-            }
-            existing.why = format!("{}; {why}", existing.why);
+        // The firmest documentation decides the severity, and only its rationale is kept.
+        Some(existing) if severity == "error" && existing.severity == "warning" => {
+            existing.severity = "error";
+            existing.why = why;
         }
+        Some(existing) if severity == existing.severity => {
+            existing.why = format!("{}; {why}", existing.why)
+        }
+        Some(_) => {}
         None => out.push(Need {
             tag,
             port: 443,
@@ -500,6 +510,11 @@ fn requirement(
                     pieces,
                 } => {
                     out.nsg_allowed = Some(false);
+                    for decider in &by {
+                        if !out.blocking_nsgs.contains(&decider.nsg_id) {
+                            out.blocking_nsgs.push(decider.nsg_id.clone());
+                        }
+                    }
                     out.nsg_evidence = by.iter().map(|d| d.describe()).collect();
                     if blocked_pieces < pieces {
                         out.nsg_evidence.push(format!("blocks {blocked_pieces} of {pieces} address/port ranges of {destination}"));
@@ -514,23 +529,30 @@ fn requirement(
         Err(reason) => facts.mark_unknown("vm.network.requirements", reason.clone()),
         Ok(routes) => {
             let chosen = routes::routes_for(routes, addresses);
-            out.routes = chosen.iter().map(|r| r.describe()).collect();
-            let drops = chosen.iter().any(|r| r.next_hop == NextHop::None);
-            let via_appliance = chosen.iter().any(|r| {
+            let describe = |filter: &dyn Fn(&Route) -> bool| {
+                let mut out: Vec<String> = Vec::new();
+                for text in chosen.iter().filter(|r| filter(r)).map(|r| r.describe()) {
+                    if !out.contains(&text) {
+                        out.push(text);
+                    }
+                }
+                out
+            };
+            out.routes = describe(&|_| true);
+            out.drop_routes = describe(&|r| r.next_hop == NextHop::None);
+            out.appliance_routes = describe(&|r| {
                 matches!(
                     r.next_hop,
                     NextHop::VirtualAppliance(_) | NextHop::VirtualNetworkGateway
                 )
             });
-            // A gateway-learned route could only override a system route; user routes win ties.
-            let decided_by_user = chosen.iter().all(|r| r.source == routes::Source::User);
-            match (&subnet.bgp_unknown, decided_by_user) {
-                (Some(reason), false) => {
-                    facts.mark_unknown("vm.network.requirements", reason.clone())
-                }
-                _ => {
-                    out.route_drops = Some(drops);
-                    out.route_via_appliance = Some(via_appliance);
+            // A gateway-learned route can be longer than any user route, so while the gateway
+            // may propagate routes, no decision here is certain.
+            match &subnet.bgp_unknown {
+                Some(reason) => facts.mark_unknown("vm.network.requirements", reason.clone()),
+                None => {
+                    out.route_drops = Some(!out.drop_routes.is_empty());
+                    out.route_via_appliance = Some(!out.appliance_routes.is_empty());
                 }
             }
         }
