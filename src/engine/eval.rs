@@ -129,9 +129,9 @@ fn version_lt(a: Arc<String>, b: Arc<String>) -> Result<Value, ExecutionError> {
 }
 
 pub fn evaluate_vm(engine: &Engine, facts: VmFacts) -> VmEvaluation {
-    let value = cel::to_value(&facts).unwrap_or(Value::Null);
+    let json = serde_json::to_value(&facts).unwrap_or(serde_json::Value::Null);
     let mut scope = engine.root.new_inner_scope();
-    scope.add_variable_from_value("vm", value);
+    scope.add_variable_as_val("vm", super::values::borrowed_val(&json));
     let mut findings = Vec::with_capacity(engine.rules.rules.len());
     for rule in &engine.rules.rules {
         let outcome = rule.when.execute(&scope);

@@ -5,6 +5,7 @@
 pub mod eval;
 pub mod rule;
 pub mod schema;
+mod values;
 
 use crate::error::InputError;
 use serde::{Deserialize, Serialize};
