@@ -3,9 +3,11 @@
 //! fix, in pipeline order. See DESIGN.md for the architecture and the contracts.
 
 pub mod codes;
+pub mod emulator;
 pub mod engine;
 pub mod error;
 pub mod inventory;
+pub mod live;
 pub mod network;
 pub mod parallel;
 pub mod report;

@@ -3,6 +3,8 @@
 use backup_doctor::codes::CodeBook;
 use backup_doctor::engine::{schema, Engine, RuleSet, Severity};
 use backup_doctor::error::InputError;
+use backup_doctor::live::auth::{AuthKind, Cloud, Endpoints};
+use backup_doctor::live::{self, LiveOptions};
 use backup_doctor::report::{console, json};
 use backup_doctor::resolve::Options;
 use backup_doctor::{scan, source};
@@ -21,14 +23,20 @@ struct Cli {
     /// More log output on stderr (-v info, -vv debug, -vvv trace).
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     verbose: u8,
+    /// Log lines on stderr as text or as one JSON object per line (for log collectors).
+    #[arg(long, value_enum, default_value_t = LogFormat::Text, global = true)]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Subcommand)]
 enum Command {
-    /// Diagnose every VM of a snapshot of ARM JSON.
+    /// Diagnose every VM of a snapshot of ARM JSON, or of the tenant read live (--live).
     Scan(ScanArgs),
+    /// Read the tenant live and write it as a snapshot directory (DESIGN §3), to scan offline,
+    /// replay later, or attach to a bug report.
+    Collect(CollectArgs),
     /// Print the facts rules see for each VM (or the named ones), as JSON, with the reasons
     /// facts are unknown: what a rule author needs to write or debug a condition.
     Facts(FactsArgs),
@@ -57,11 +65,17 @@ enum RulesAction {
 }
 
 #[derive(Args)]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["snapshot", "live"])))]
 struct ScanArgs {
     /// A snapshot: a file or directory of ARM JSON (e.g. fixtures/fleets/demo). Repeat it to lay
     /// later files over earlier ones (same id: the later resource wins).
-    #[arg(long, value_name = "PATH", required = true)]
+    #[arg(long, value_name = "PATH")]
     snapshot: Vec<PathBuf>,
+    /// Read the tenant through Azure Resource Manager instead of a snapshot (Reader is enough).
+    #[arg(long)]
+    live: bool,
+    #[command(flatten)]
+    azure: LiveArgs,
     #[command(flatten)]
     output: OutputArgs,
     /// Extra rule directories to load besides the built-in rules.
@@ -76,6 +90,50 @@ struct ScanArgs {
     /// The tenant's object id of the Backup Management Service (when the snapshot has no Graph data).
     #[arg(long, value_name = "GUID")]
     backup_service_object_id: Option<String>,
+}
+
+#[derive(Args)]
+struct CollectArgs {
+    /// Read the tenant through Azure Resource Manager (the only source `collect` has).
+    #[arg(long, required = true)]
+    live: bool,
+    /// The directory to write the snapshot to (created if missing).
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    #[command(flatten)]
+    azure: LiveArgs,
+    /// How many days of backup jobs to read.
+    #[arg(long, default_value_t = 7, value_name = "DAYS", value_parser = clap::value_parser!(i64).range(1..=90))]
+    job_window_days: i64,
+    /// The tenant's object id of the Backup Management Service; given, Microsoft Graph is not called.
+    #[arg(long, value_name = "GUID")]
+    backup_service_object_id: Option<String>,
+}
+
+/// How a live run signs in and where it reads.
+#[derive(Args)]
+struct LiveArgs {
+    /// Only these subscriptions (id; repeatable). Default: every subscription the identity sees.
+    #[arg(long = "subscription", value_name = "ID")]
+    subscriptions: Vec<String>,
+    /// The credential: default (environment, workload identity, managed identity, Azure CLI), or one of them.
+    #[arg(long, value_enum, default_value_t = AuthKind::Default)]
+    auth: AuthKind,
+    /// The Azure cloud whose endpoints to use.
+    #[arg(long, value_enum, default_value_t = Cloud::Public)]
+    cloud: Cloud,
+    /// The Resource Manager endpoint, for clouds not listed (overrides --cloud).
+    #[arg(long, value_name = "URL")]
+    arm_endpoint: Option<String>,
+    /// The Microsoft Graph endpoint (overrides --cloud).
+    #[arg(long, value_name = "URL")]
+    graph_endpoint: Option<String>,
+    /// Requests in flight at once, across subscriptions and resource types.
+    #[arg(long, default_value_t = 16, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    concurrency: u16,
+    /// Give up waiting for ARM's read budget after this many seconds; what is unread becomes a gap.
+    #[arg(long, value_name = "SECONDS", default_value_t = 1800)]
+    deadline: u64,
 }
 
 #[derive(Args)]
@@ -113,6 +171,12 @@ enum Format {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
 enum FailOn {
     Error,
     Warning,
@@ -128,9 +192,10 @@ enum Colour {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.verbose);
+    init_logging(cli.verbose, cli.log_format);
     let result = match cli.command {
         Command::Scan(args) => run_scan(args),
+        Command::Collect(args) => run_collect(args),
         Command::Facts(args) => run_facts(args),
         Command::Rules { action, rule_dirs } => {
             run_rules(action.unwrap_or(RulesAction::List), &rule_dirs)
@@ -145,20 +210,114 @@ fn main() -> ExitCode {
     }
 }
 
-fn init_logging(verbose: u8) {
+fn init_logging(verbose: u8, format: LogFormat) {
     let level = match verbose {
         0 => "warn",
         1 => "info",
         2 => "debug",
         _ => "trace",
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+    // azure_core logs every request it sends, Authorization header included, at debug level;
+    // the most specific directive wins, so whatever RUST_LOG says, that line never prints.
+    let silenced = [
+        "azure_core::policies::transport=info",
+        "azure_core::policies::custom_headers_policy=info",
+    ];
+    let mut filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
-    tracing_subscriber::fmt()
+    for directive in silenced {
+        if let Ok(directive) = directive.parse() {
+            filter = filter.add_directive(directive);
+        }
+    }
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_target(false)
-        .init();
+        .with_target(false);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+impl LiveArgs {
+    fn options(
+        &self,
+        job_window_days: i64,
+        backup_service_object_id: Option<String>,
+    ) -> Result<LiveOptions, InputError> {
+        let endpoints = Endpoints::resolve(
+            self.cloud,
+            self.arm_endpoint.as_deref(),
+            None,
+            self.graph_endpoint.as_deref(),
+        )
+        .map_err(|problem| {
+            InputError::new(
+                std::path::Path::new("--arm-endpoint"),
+                None,
+                problem,
+                "give a full https:// URL",
+            )
+        })?;
+        Ok(LiveOptions {
+            auth: self.auth,
+            endpoints,
+            subscriptions: self.subscriptions.clone(),
+            concurrency: usize::from(self.concurrency),
+            deadline: Some(std::time::Duration::from_secs(self.deadline)),
+            job_window_days,
+            now: time::OffsetDateTime::now_utc(),
+            backup_service_object_id,
+        })
+    }
+}
+
+/// Runs a live collection to the end on a runtime of its own: the rest of the tool is synchronous.
+fn collect_live(options: &LiveOptions) -> Result<live::Collection, InputError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            InputError::new(
+                std::path::Path::new("--live"),
+                None,
+                format!("cannot start the async runtime: {e}"),
+                "",
+            )
+        })?;
+    let collection = runtime.block_on(live::collect(options))?;
+    tracing::info!(
+        subscriptions = collection.subscriptions,
+        calls = collection.stats.calls(),
+        throttled = collection
+            .stats
+            .throttled
+            .load(std::sync::atomic::Ordering::Relaxed),
+        gaps = collection.gaps.len(),
+        "collection finished"
+    );
+    Ok(collection)
+}
+
+fn run_collect(args: CollectArgs) -> Result<u8, InputError> {
+    let options = args
+        .azure
+        .options(args.job_window_days, args.backup_service_object_id)?;
+    let collection = collect_live(&options)?;
+    collection.write(&args.out)?;
+    eprintln!(
+        "wrote {} files for {} subscriptions to {} ({} calls, {} gaps)",
+        collection.files.len(),
+        collection.subscriptions,
+        args.out.display(),
+        collection.stats.calls(),
+        collection.gaps.len()
+    );
+    for gap in &collection.gaps {
+        eprintln!("  gap: {} at {}: {}", gap.what, gap.scope, gap.reason);
+    }
+    Ok(if collection.gaps.is_empty() { 0 } else { 3 })
 }
 
 fn run_scan(args: ScanArgs) -> Result<u8, InputError> {
@@ -179,7 +338,14 @@ fn run_scan(args: ScanArgs) -> Result<u8, InputError> {
         .transpose()?;
     let codes = CodeBook::builtin()?;
     let engine = Engine::new(RuleSet::load(&args.rule_dirs)?);
-    let inventory = source::snapshot::load_layers(&args.snapshot)?;
+    let inventory = if args.live {
+        let options = args
+            .azure
+            .options(args.job_window_days, args.backup_service_object_id.clone())?;
+        collect_live(&options)?.load()?
+    } else {
+        source::snapshot::load_layers(&args.snapshot)?
+    };
     let options = Options {
         job_window_days: args.job_window_days,
         now,

@@ -1,1 +1,122 @@
-fn main() {}
+//! `arm-emulator`: the library's ARM emulator as a standalone process, for benchmarks and manual
+//! runs of the live collector against a snapshot.
+
+use backup_doctor::emulator::{Bucket, Emulator, EmulatorConfig};
+use clap::Parser;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// Serves a snapshot directory as Azure Resource Manager on 127.0.0.1.
+///
+/// The token endpoint accepts the client id given by --client-id with the secret from the
+/// ARM_EMULATOR_CLIENT_SECRET environment variable (a secret on the command line would show in
+/// the process list); both default to the library's test credentials.
+#[derive(Debug, Parser)]
+#[command(name = "arm-emulator", version)]
+struct Args {
+    /// The snapshot directory (or file) to serve.
+    #[arg(long)]
+    snapshot: PathBuf,
+    /// The port to listen on (0 = any free port).
+    #[arg(long, default_value_t = 0)]
+    port: u16,
+    /// Items per page of paged lists.
+    #[arg(long, default_value_t = 100, value_parser = parse_page_size)]
+    page_size: usize,
+    /// Delay added before every response, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    latency_ms: u64,
+    /// Throttle reads per subscription with ARM's token bucket (250, refilled at 25/s).
+    #[arg(long)]
+    throttle: bool,
+    /// Answer every N-th ARM request of a subscription with STATUS (e.g. 7:503).
+    #[arg(long, value_name = "N:STATUS", value_parser = parse_fail_every)]
+    fail_every: Option<FailEvery>,
+    /// Answer 403 AuthorizationFailed on paths containing SUBSTR (case-insensitive; repeatable).
+    #[arg(long = "forbid", value_name = "SUBSTR")]
+    forbid: Vec<String>,
+    /// Answer a truncated JSON body on paths containing SUBSTR (case-insensitive; repeatable).
+    #[arg(long = "malformed", value_name = "SUBSTR")]
+    malformed: Vec<String>,
+    /// Leave vmAgent, extensions and disks out of the statusOnly VM list.
+    #[arg(long)]
+    status_only_without_agent: bool,
+    /// The tenant the token endpoint accepts (default: the manifest's tenantId).
+    #[arg(long)]
+    tenant_id: Option<String>,
+    /// The client id the token endpoint accepts.
+    #[arg(long)]
+    client_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct FailEvery(u32, u16);
+
+fn parse_fail_every(s: &str) -> Result<FailEvery, String> {
+    let (n, status) = s
+        .split_once(':')
+        .ok_or_else(|| format!("expected N:STATUS, got '{s}'"))?;
+    let n: u32 = n
+        .trim()
+        .parse()
+        .map_err(|_| format!("N must be a positive integer, got '{n}'"))?;
+    let status: u16 = status
+        .trim()
+        .parse()
+        .map_err(|_| format!("STATUS must be an HTTP status, got '{status}'"))?;
+    if n == 0 {
+        return Err("N must be at least 1".to_owned());
+    }
+    if !(400..=599).contains(&status) {
+        return Err(format!(
+            "STATUS must be an error status (400-599), got {status}"
+        ));
+    }
+    Ok(FailEvery(n, status))
+}
+
+fn parse_page_size(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!("expected a positive integer, got '{s}'")),
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = Args::parse();
+    let mut config = EmulatorConfig {
+        snapshot: args.snapshot,
+        page_size: args.page_size,
+        latency: Duration::from_millis(args.latency_ms),
+        throttle: args.throttle.then(Bucket::arm),
+        fail_every: args.fail_every.map(|FailEvery(n, status)| (n, status)),
+        forbidden: args.forbid,
+        malformed: args.malformed,
+        status_only_includes_agent: !args.status_only_without_agent,
+        ..EmulatorConfig::default()
+    };
+    if let Some(tenant) = args.tenant_id {
+        config.tenant_id = tenant;
+    }
+    if let Some(client) = args.client_id {
+        config.client_id = client;
+    }
+    if let Ok(secret) = std::env::var("ARM_EMULATOR_CLIENT_SECRET") {
+        config.client_secret = secret;
+    }
+    let emulator = match Emulator::start_on(config, args.port).await {
+        Ok(emulator) => emulator,
+        Err(e) => {
+            eprintln!("arm-emulator: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    println!("listening on {}", emulator.url());
+    // Whoever started us reads the port from this line; it must not sit in a buffer.
+    let _ = std::io::stdout().flush();
+    std::future::pending::<()>().await;
+    ExitCode::SUCCESS
+}

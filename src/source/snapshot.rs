@@ -41,6 +41,18 @@ pub fn load_layers(paths: &[PathBuf]) -> Result<Inventory, InputError> {
     Ok(inventory)
 }
 
+/// Loads files already in memory (a live collection), exactly as if read from disk in this order.
+pub fn load_files(files: &[(PathBuf, Vec<u8>)]) -> Result<Inventory, InputError> {
+    let mut inventory = Inventory::default();
+    for (file, bytes) in files {
+        for resource in parse_bytes(file, bytes)? {
+            add(&mut inventory, resource, file)?;
+        }
+    }
+    finish(&mut inventory);
+    Ok(inventory)
+}
+
 /// Adds the resources of one file's contents to `inventory`.
 pub fn load_bytes(inventory: &mut Inventory, file: &Path, bytes: &[u8]) -> Result<(), InputError> {
     for resource in parse_bytes(file, bytes)? {

@@ -1,0 +1,759 @@
+//! ARM read routes: resolving a lower-cased path against the store, paging, Resource Graph and
+//! the one Microsoft Graph query the project needs. Everything here is synchronous and pure over
+//! the store so it can be unit-tested without a server.
+
+use super::store::{Entry, Store};
+use super::ArmError;
+use serde_json::{json, Map, Value};
+
+const VM_TYPE: &str = "microsoft.compute/virtualmachines";
+const VM_EXTENSION_TYPE: &str = "microsoft.compute/virtualmachines/extensions";
+const VAULT_TYPE: &str = "microsoft.recoveryservices/vaults";
+const PROTECTED_ITEM_TYPE: &str =
+    "microsoft.recoveryservices/vaults/backupfabrics/protectioncontainers/protecteditems";
+const DNS_ZONE_TYPE: &str = "microsoft.network/privatednszones";
+const RESOURCE_GROUP_TYPE: &str = "microsoft.resources/resourcegroups";
+const SERVICE_TAGS_TYPE: &str = "microsoft.network/servicetags";
+
+/// The query string of a request: the raw text (to rebuild nextLinks) and decoded pairs with
+/// lower-cased keys (ARM matches parameter names case-insensitively).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Query {
+    pub raw: String,
+    pairs: Vec<(String, String)>,
+}
+
+impl Query {
+    pub(crate) fn parse(raw: &str) -> Query {
+        let pairs = url::form_urlencoded::parse(raw.as_bytes())
+            .map(|(k, v)| (k.to_lowercase(), v.into_owned()))
+            .collect();
+        Query {
+            raw: raw.to_owned(),
+            pairs,
+        }
+    }
+
+    pub(crate) fn get(&self, key_lower: &str) -> Option<&str> {
+        self.pairs
+            .iter()
+            .find(|(k, _)| k == key_lower)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// What a list or get needs beyond the path.
+pub(crate) struct Ctx<'a> {
+    pub store: &'a Store,
+    pub base_url: &'a str,
+    pub raw_path: &'a str,
+    pub query: &'a Query,
+    pub page_size: usize,
+    pub status_only_includes_agent: bool,
+}
+
+/// Answers `GET` on an ARM path given as lower-cased, percent-decoded segments.
+pub(crate) fn get(ctx: &Ctx, segs: &[&str]) -> Result<Value, ArmError> {
+    let store = ctx.store;
+    if segs.first() == Some(&"subscriptions") {
+        if let Some(sub) = segs.get(1) {
+            if !store.known_subscriptions.contains(*sub) {
+                return Err(ArmError::new(
+                    404,
+                    "SubscriptionNotFound",
+                    format!("The subscription '{sub}' could not be found."),
+                ));
+            }
+        }
+    }
+    match segs {
+        ["subscriptions"] => return paged(ctx, store.subscriptions.iter().collect(), Clone::clone),
+        ["subscriptions", sub, "resourcegroups"] => {
+            let prefix = format!("/subscriptions/{sub}/");
+            let items = store
+                .of_type(RESOURCE_GROUP_TYPE, &prefix)
+                .map(|e| &e.value);
+            return paged(ctx, items.collect(), Clone::clone);
+        }
+        ["subscriptions", sub, "providers"] => {
+            let prefix = format!("/subscriptions/{sub}/providers/");
+            return paged(ctx, store.providers_under(&prefix).collect(), Clone::clone);
+        }
+        ["subscriptions", sub, "providers", "microsoft.network", "locations", loc, "servicetags"] =>
+        {
+            return service_tags(store, sub, loc);
+        }
+        _ => {}
+    }
+    let path = join(segs);
+    if let Some((type_, value)) = store.get(&path) {
+        return Ok(single(ctx, type_, value));
+    }
+    let n = segs.len();
+    if n >= 5 && segs[n - 3] == "providers" {
+        return type_list(
+            ctx,
+            &segs[..n - 3],
+            &format!("{}/{}", segs[n - 2], segs[n - 1]),
+        );
+    }
+    if n >= 3 {
+        let parent = join(&segs[..n - 1]);
+        if let Some((parent_type, parent_value)) = store.get(&parent) {
+            return child_list(ctx, &parent, parent_type, parent_value, segs[n - 1]);
+        }
+    }
+    Err(not_found(ctx.raw_path))
+}
+
+fn join(segs: &[&str]) -> String {
+    let mut s = String::new();
+    for seg in segs {
+        s.push('/');
+        s.push_str(seg);
+    }
+    s
+}
+
+pub(crate) fn not_found(raw_path: &str) -> ArmError {
+    ArmError::new(
+        404,
+        "ResourceNotFound",
+        format!(
+            "The Resource '{raw_path}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix"
+        ),
+    )
+}
+
+/// A single `GET {id}`. A VM is answered without its instance view unless the client asked for
+/// `$expand=instanceView`, as ARM does; the snapshot keeps the two together.
+fn single(ctx: &Ctx, type_: &str, value: &Value) -> Value {
+    let expand = ctx
+        .query
+        .get("$expand")
+        .is_some_and(|e| e.to_lowercase().contains("instanceview"));
+    if type_ == VM_TYPE && !expand {
+        without_instance_view(value)
+    } else {
+        value.clone()
+    }
+}
+
+/// `GET {scope}/providers/{Namespace}/{type}`: every resource of that type at or below the scope.
+fn type_list(ctx: &Ctx, scope: &[&str], type_: &str) -> Result<Value, ArmError> {
+    let store = ctx.store;
+    let scope_path = join(scope);
+    if let ["subscriptions", sub, "resourcegroups", rg] = scope {
+        // ARM refuses a list under a resource group that does not exist; only claim that when the
+        // snapshot does hold resource groups for the subscription.
+        let has_groups = store
+            .of_type(RESOURCE_GROUP_TYPE, &format!("/subscriptions/{sub}/"))
+            .next()
+            .is_some();
+        if has_groups && store.get(&scope_path).is_none() {
+            return Err(ArmError::new(
+                404,
+                "ResourceGroupNotFound",
+                format!("Resource group '{rg}' could not be found."),
+            ));
+        }
+    }
+    let prefix = format!("{scope_path}/");
+    let items: Vec<&Value> = store.of_type(type_, &prefix).map(|e| &e.value).collect();
+    if type_ == VM_TYPE {
+        let status_only = ctx
+            .query
+            .get("statusonly")
+            .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+        if status_only {
+            let agent = ctx.status_only_includes_agent;
+            return paged(ctx, items, |vm| status_only_vm(vm, agent));
+        }
+        return paged(ctx, items, without_instance_view);
+    }
+    paged(ctx, items, Clone::clone)
+}
+
+/// `GET {parentId}/{child}`.
+fn child_list(
+    ctx: &Ctx,
+    parent: &str,
+    parent_type: &str,
+    parent_value: &Value,
+    child: &str,
+) -> Result<Value, ArmError> {
+    let store = ctx.store;
+    match (parent_type, child) {
+        (VM_TYPE, "instanceview") => Ok(parent_value
+            .pointer("/properties/instanceView")
+            .cloned()
+            // Without a captured instance view the client must see no agent facts at all,
+            // rather than an empty status list that would read as "agent reported nothing".
+            .unwrap_or_else(|| json!({}))),
+        (VM_TYPE, "extensions") => Ok(vm_extensions(store, parent, parent_value)),
+        (VAULT_TYPE, "backupprotecteditems") => {
+            let prefix = format!("{parent}/");
+            let items = store
+                .of_type(PROTECTED_ITEM_TYPE, &prefix)
+                .map(|e| &e.value);
+            paged(ctx, items.collect(), Clone::clone)
+        }
+        (DNS_ZONE_TYPE, "all") => {
+            let prefix = format!("{parent}/");
+            let record_set = |t: &str| {
+                t.strip_prefix("microsoft.network/privatednszones/")
+                    .is_some_and(|rest| !rest.contains('/') && rest != "virtualnetworklinks")
+            };
+            let items = store.matching(&prefix, record_set);
+            paged(ctx, items.iter().map(|e| &e.value).collect(), Clone::clone)
+        }
+        // backupJobs takes a `$filter` (startTime/endTime/status...); the emulator ignores it and
+        // returns every job of the vault, which is a superset of any filtered answer.
+        _ => {
+            let type_ = format!("{parent_type}/{child}");
+            let prefix = format!("{parent}/{child}/");
+            let items = store
+                .children(parent, &type_)
+                .filter(|e| e.id.starts_with(&prefix))
+                .map(|e| &e.value);
+            paged(ctx, items.collect(), Clone::clone)
+        }
+    }
+}
+
+/// `GET {vmId}/extensions` is not paged in ARM: one `{"value": [...]}`.
+fn vm_extensions(store: &Store, vm_id: &str, vm: &Value) -> Value {
+    let prefix = format!("{vm_id}/extensions/");
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    let held = store
+        .children(vm_id, VM_EXTENSION_TYPE)
+        .filter(|e| e.id.starts_with(&prefix));
+    for e in held {
+        seen.insert(e.id.clone());
+        out.push(e.value.clone());
+    }
+    let nested = vm.get("resources").and_then(Value::as_array);
+    for ext in nested.into_iter().flatten() {
+        let id = ext.get("id").and_then(Value::as_str).map(str::to_lowercase);
+        if id.is_some_and(|id| !seen.insert(id)) {
+            continue;
+        }
+        out.push(ext.clone());
+    }
+    json!({ "value": out })
+}
+
+fn service_tags(store: &Store, sub: &str, loc: &str) -> Result<Value, ArmError> {
+    let docs: Vec<&Entry> = store.of_type(SERVICE_TAGS_TYPE, "/").collect();
+    let in_sub = format!("/subscriptions/{sub}/");
+    let location_matches = |e: &&&Entry| {
+        e.value
+            .get("location")
+            .and_then(Value::as_str)
+            .is_some_and(|l| l.eq_ignore_ascii_case(loc))
+    };
+    let doc = match docs.as_slice() {
+        [] => None,
+        [only] => Some(*only),
+        many => many
+            .iter()
+            .find(location_matches)
+            .or_else(|| many.iter().find(|e| e.id.starts_with(&in_sub)))
+            .or(many.first())
+            .copied(),
+    };
+    doc.map(|e| e.value.clone()).ok_or_else(|| {
+        ArmError::new(
+            404,
+            "ResourceNotFound",
+            format!("No service tags are held for location '{loc}'."),
+        )
+    })
+}
+
+pub(crate) fn without_instance_view(vm: &Value) -> Value {
+    let mut vm = vm.clone();
+    if let Some(props) = vm.get_mut("properties").and_then(Value::as_object_mut) {
+        props.remove("instanceView");
+    }
+    vm
+}
+
+/// The `statusOnly=true` shape: identity fields and a reduced instance view.
+fn status_only_vm(vm: &Value, include_agent: bool) -> Value {
+    let mut out = Map::new();
+    for key in ["id", "name", "type", "location"] {
+        if let Some(v) = vm.get(key) {
+            out.insert(key.to_owned(), v.clone());
+        }
+    }
+    let mut view = Map::new();
+    if let Some(iv) = vm
+        .pointer("/properties/instanceView")
+        .and_then(Value::as_object)
+    {
+        let keys: &[&str] = if include_agent {
+            &["statuses", "vmAgent", "extensions", "disks"]
+        } else {
+            &["statuses"]
+        };
+        for key in keys {
+            if let Some(v) = iv.get(*key) {
+                view.insert((*key).to_owned(), v.clone());
+            }
+        }
+    }
+    out.insert("properties".to_owned(), json!({ "instanceView": view }));
+    Value::Object(out)
+}
+
+/// One page: `[start, end)` of `total` items and the offset of the next page, if any.
+pub(crate) fn page_bounds(
+    total: usize,
+    offset: usize,
+    page_size: usize,
+) -> (usize, usize, Option<usize>) {
+    let page_size = page_size.max(1);
+    let start = offset.min(total);
+    let end = start.saturating_add(page_size).min(total);
+    (start, end, (end < total).then_some(end))
+}
+
+/// The absolute nextLink: the request's own path and query with `$skiptoken` replaced.
+pub(crate) fn next_link(base_url: &str, raw_path: &str, raw_query: &str, next: usize) -> String {
+    let kept: Vec<&str> = raw_query
+        .split('&')
+        .filter(|piece| !piece.is_empty())
+        .filter(|piece| {
+            let key = piece.split('=').next().unwrap_or_default();
+            let key: String = url::form_urlencoded::parse(key.as_bytes())
+                .map(|(k, _)| k.into_owned())
+                .collect();
+            !key.eq_ignore_ascii_case("$skiptoken")
+        })
+        .collect();
+    let mut link = format!("{base_url}{raw_path}?");
+    for piece in kept {
+        link.push_str(piece);
+        link.push('&');
+    }
+    link.push_str(&format!("$skiptoken={next}"));
+    link
+}
+
+fn paged(ctx: &Ctx, items: Vec<&Value>, map: impl Fn(&Value) -> Value) -> Result<Value, ArmError> {
+    let offset = match ctx.query.get("$skiptoken") {
+        None => 0,
+        Some(token) => token.trim().parse::<usize>().map_err(|_| {
+            ArmError::new(
+                400,
+                "InvalidSkipToken",
+                format!("The skip token '{token}' is not valid."),
+            )
+        })?,
+    };
+    let (start, end, next) = page_bounds(items.len(), offset, ctx.page_size);
+    let page: Vec<Value> = items[start..end].iter().map(|v| map(v)).collect();
+    let mut body = json!({ "value": page });
+    if let Some(next) = next {
+        body["nextLink"] =
+            Value::String(next_link(ctx.base_url, ctx.raw_path, &ctx.query.raw, next));
+    }
+    Ok(body)
+}
+
+/// `POST /providers/Microsoft.ResourceGraph/resources`.
+pub(crate) fn resource_graph(
+    store: &Store,
+    page_size: usize,
+    body: &[u8],
+) -> Result<Value, ArmError> {
+    let request: Value = serde_json::from_slice(body).map_err(|e| {
+        ArmError::new(
+            400,
+            "BadRequest",
+            format!("The request body is not valid JSON: {e}"),
+        )
+    })?;
+    let query = request
+        .get("query")
+        .and_then(Value::as_str)
+        .ok_or_else(|| {
+            ArmError::new(
+                400,
+                "BadRequest",
+                "The request body has no 'query'.".to_owned(),
+            )
+        })?;
+    let type_ = parse_graph_query(query).ok_or_else(|| {
+        ArmError::new(
+            400,
+            "BadRequest",
+            format!(
+                "Unsupported query '{query}': the emulator answers only \"resources | where type =~ '<type>'\" (optionally followed by '| project ...')."
+            ),
+        )
+    })?;
+    let subs: Vec<String> = request
+        .get("subscriptions")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(|s| format!("/subscriptions/{}/", s.to_lowercase()))
+        .collect();
+    let options = request.get("options");
+    let option = |name: &str| options.and_then(|o| o.get(name));
+    let offset = match option("$skipToken").and_then(Value::as_str) {
+        Some(token) => parse_graph_skip_token(token).ok_or_else(|| {
+            ArmError::new(
+                400,
+                "BadRequest",
+                format!("The $skipToken '{token}' is not valid."),
+            )
+        })?,
+        None => option("$skip").and_then(Value::as_u64).unwrap_or(0) as usize,
+    };
+    let top = option("$top").and_then(Value::as_u64).map(|t| t as usize);
+    let size = top.map_or(page_size, |t| t.min(page_size));
+    let matches: Vec<&Entry> = store
+        .of_type(&type_, "/")
+        .filter(|e| subs.is_empty() || subs.iter().any(|s| e.id.starts_with(s.as_str())))
+        .collect();
+    let (start, end, next) = page_bounds(matches.len(), offset, size);
+    let data: Vec<Value> = matches[start..end]
+        .iter()
+        .map(|e| {
+            // Resource Graph rows never carry a VM's instance view.
+            if e.type_ == VM_TYPE {
+                without_instance_view(&e.value)
+            } else {
+                e.value.clone()
+            }
+        })
+        .collect();
+    let mut answer = json!({
+        "totalRecords": matches.len(),
+        "count": data.len(),
+        "data": data,
+        "resultTruncated": "false",
+        "facets": [],
+    });
+    if let Some(next) = next {
+        // The REST API (and the SDK's QueryResponse) name this field `$skipToken`.
+        answer["$skipToken"] = Value::String(graph_skip_token(next));
+    }
+    Ok(answer)
+}
+
+fn graph_skip_token(offset: usize) -> String {
+    format!("emu-skip-{offset}")
+}
+
+fn parse_graph_skip_token(token: &str) -> Option<usize> {
+    token.strip_prefix("emu-skip-")?.parse().ok()
+}
+
+/// Parses `resources | where type =~ '<type>' [| project ...]` into the lower-cased type.
+pub(crate) fn parse_graph_query(query: &str) -> Option<String> {
+    let mut parts = query.split('|').map(str::trim);
+    if !parts.next()?.eq_ignore_ascii_case("resources") {
+        return None;
+    }
+    let clause = parts.next()?;
+    let rest = strip_keyword(clause, "where")?;
+    let rest = strip_keyword(rest, "type")?;
+    let rest = rest.strip_prefix("=~")?.trim_start();
+    let quote = rest.chars().next().filter(|c| *c == '\'' || *c == '"')?;
+    let inner = &rest[1..];
+    let close = inner.find(quote)?;
+    if !inner[close + 1..].trim().is_empty() || close == 0 {
+        return None;
+    }
+    let type_ = inner[..close].trim().to_lowercase();
+    for part in parts {
+        strip_keyword(part, "project")?;
+    }
+    Some(type_)
+}
+
+/// `keyword` at the start of `s` (case-insensitive) followed by whitespace, an operator or the
+/// end; returns the rest with leading whitespace removed.
+fn strip_keyword<'a>(s: &'a str, keyword: &str) -> Option<&'a str> {
+    let head = s.get(..keyword.len())?;
+    if !head.eq_ignore_ascii_case(keyword) {
+        return None;
+    }
+    let rest = &s[keyword.len()..];
+    match rest.chars().next() {
+        None => Some(rest),
+        Some(c) if c.is_whitespace() || c == '=' => Some(rest.trim_start()),
+        Some(_) => None,
+    }
+}
+
+/// `GET /v1.0/servicePrincipals[?$filter=appId eq '<appId>']`.
+pub(crate) fn service_principals(store: &Store, query: &Query) -> Result<Value, ArmError> {
+    let wanted = match query.get("$filter") {
+        None => None,
+        Some(filter) => Some(parse_app_id_filter(filter).ok_or_else(|| {
+            ArmError::new(
+                400,
+                "Request_UnsupportedQuery",
+                format!("Unsupported filter '{filter}': the emulator answers only \"appId eq '<appId>'\"."),
+            )
+        })?),
+    };
+    let value: Vec<Value> = store
+        .principals
+        .iter()
+        .filter(|p| match &wanted {
+            None => true,
+            Some(app) => p
+                .get("appId")
+                .and_then(Value::as_str)
+                .is_some_and(|a| a.eq_ignore_ascii_case(app)),
+        })
+        .cloned()
+        .collect();
+    Ok(json!({
+        "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#servicePrincipals",
+        "value": value,
+    }))
+}
+
+fn parse_app_id_filter(filter: &str) -> Option<String> {
+    let rest = strip_keyword(filter.trim(), "appId")?;
+    let rest = strip_keyword(rest, "eq")?;
+    let inner = rest.strip_prefix('\'')?.strip_suffix('\'')?;
+    (!inner.is_empty()).then(|| inner.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_bounds_arithmetic() {
+        assert_eq!(page_bounds(21, 0, 5), (0, 5, Some(5)));
+        assert_eq!(page_bounds(21, 20, 5), (20, 21, None));
+        assert_eq!(page_bounds(20, 15, 5), (15, 20, None));
+        assert_eq!(page_bounds(0, 0, 5), (0, 0, None));
+        assert_eq!(page_bounds(3, 99, 5), (3, 3, None));
+        // A zero page size would never make progress; it is treated as one.
+        assert_eq!(page_bounds(2, 0, 0), (0, 1, Some(1)));
+    }
+
+    #[test]
+    fn next_link_replaces_the_skip_token_and_keeps_the_rest() {
+        assert_eq!(
+            next_link(
+                "http://127.0.0.1:1",
+                "/a/B",
+                "api-version=1&statusOnly=true",
+                5
+            ),
+            "http://127.0.0.1:1/a/B?api-version=1&statusOnly=true&$skiptoken=5"
+        );
+        assert_eq!(
+            next_link("http://h", "/a", "api-version=1&%24skipToken=5&x=y", 10),
+            "http://h/a?api-version=1&x=y&$skiptoken=10"
+        );
+        assert_eq!(
+            next_link("http://h", "/a", "", 3),
+            "http://h/a?$skiptoken=3"
+        );
+    }
+
+    #[test]
+    fn query_keys_are_case_insensitive() {
+        let q =
+            Query::parse("API-Version=2024-01-01&statusOnly=true&%24filter=appId%20eq%20%27x%27");
+        assert_eq!(q.get("api-version"), Some("2024-01-01"));
+        assert_eq!(q.get("statusonly"), Some("true"));
+        assert_eq!(q.get("$filter"), Some("appId eq 'x'"));
+    }
+
+    #[test]
+    fn graph_queries() {
+        assert_eq!(
+            parse_graph_query(
+                "resources | where type =~ 'Microsoft.Compute/virtualMachines/extensions'"
+            ),
+            Some("microsoft.compute/virtualmachines/extensions".to_owned())
+        );
+        assert_eq!(
+            parse_graph_query("Resources|where type=~\"A/B\" | project id, name"),
+            Some("a/b".to_owned())
+        );
+        assert_eq!(parse_graph_query("resources | where name =~ 'x'"), None);
+        assert_eq!(
+            parse_graph_query("resources | where type =~ 'a' | summarize count()"),
+            None
+        );
+        assert_eq!(
+            parse_graph_query("resourcecontainers | where type =~ 'a'"),
+            None
+        );
+        assert_eq!(parse_graph_query("resources | where type =~ ''"), None);
+        assert_eq!(parse_graph_query("resources | where type == 'a'"), None);
+    }
+
+    #[test]
+    fn app_id_filters() {
+        assert_eq!(
+            parse_app_id_filter("appId eq 'abc'"),
+            Some("abc".to_owned())
+        );
+        assert_eq!(
+            parse_app_id_filter("  appid   eq   'abc' "),
+            Some("abc".to_owned())
+        );
+        assert_eq!(parse_app_id_filter("displayName eq 'abc'"), None);
+    }
+
+    fn demo_store() -> Store {
+        let mut s = Store::default();
+        s.add_document(json!([
+            {"id": "/subscriptions/s", "subscriptionId": "s"},
+            {"id": "/subscriptions/s/resourceGroups/rg", "type": "Microsoft.Resources/resourceGroups"},
+            {"id": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm",
+             "type": "Microsoft.Compute/virtualMachines", "name": "vm", "location": "x",
+             "properties": {"hardwareProfile": {}, "instanceView": {"statuses": [1], "vmAgent": {}, "osName": "y"}},
+             "resources": [{"id": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm/extensions/nested", "type": "Microsoft.Compute/virtualMachines/extensions"}]},
+            {"id": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm/extensions/e1", "type": "Microsoft.Compute/virtualMachines/extensions"},
+            {"id": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Authorization/locks/l1", "type": "Microsoft.Authorization/locks"},
+            {"id": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/privateDnsZones/z", "type": "Microsoft.Network/privateDnsZones"},
+            {"id": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/privateDnsZones/z/A/a1", "type": "Microsoft.Network/privateDnsZones/A"},
+            {"id": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/privateDnsZones/z/virtualNetworkLinks/l", "type": "Microsoft.Network/privateDnsZones/virtualNetworkLinks"},
+        ]));
+        s.add_document(json!({"id": "/subscriptions/s", "subscriptionId": "s"}));
+        s
+    }
+
+    fn run(store: &Store, path: &str, query: &str) -> Result<Value, ArmError> {
+        let q = Query::parse(query);
+        let ctx = Ctx {
+            store,
+            base_url: "http://e",
+            raw_path: path,
+            query: &q,
+            page_size: 100,
+            status_only_includes_agent: true,
+        };
+        let lower = path.to_lowercase();
+        let segs: Vec<&str> = lower.trim_matches('/').split('/').collect();
+        get(&ctx, &segs)
+    }
+
+    #[test]
+    fn path_matching() {
+        let s = demo_store();
+        let vm =
+            "/subscriptions/S/resourceGroups/RG/providers/Microsoft.Compute/virtualMachines/VM";
+        let got = run(&s, vm, "").unwrap();
+        assert!(got["properties"].get("instanceView").is_none());
+        let got = run(&s, vm, "$expand=instanceView").unwrap();
+        assert!(got["properties"].get("instanceView").is_some());
+        let iv = run(&s, &format!("{vm}/InstanceView"), "").unwrap();
+        assert_eq!(iv["osName"], "y");
+        let ext = run(&s, &format!("{vm}/extensions"), "").unwrap();
+        assert_eq!(ext["value"].as_array().unwrap().len(), 2);
+        assert!(ext.get("nextLink").is_none());
+        let locks = run(
+            &s,
+            "/subscriptions/s/providers/Microsoft.Authorization/locks",
+            "",
+        )
+        .unwrap();
+        assert_eq!(locks["value"].as_array().unwrap().len(), 1);
+        let list = run(
+            &s,
+            "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines",
+            "statusOnly=true",
+        )
+        .unwrap();
+        let only = &list["value"][0];
+        assert_eq!(
+            only["properties"]["instanceView"],
+            json!({"statuses": [1], "vmAgent": {}})
+        );
+        assert!(only["properties"].get("hardwareProfile").is_none());
+        let zone =
+            "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/privateDnsZones/z";
+        assert_eq!(
+            run(&s, &format!("{zone}/ALL"), "").unwrap()["value"]
+                .as_array()
+                .unwrap()
+                .len(),
+            1
+        );
+        assert_eq!(
+            run(&s, &format!("{zone}/A"), "").unwrap()["value"]
+                .as_array()
+                .unwrap()
+                .len(),
+            1
+        );
+        assert_eq!(
+            run(&s, &format!("{zone}/virtualNetworkLinks"), "").unwrap()["value"]
+                .as_array()
+                .unwrap()
+                .len(),
+            1
+        );
+        assert_eq!(
+            run(&s, "/subscriptions/s/resourcegroups", "").unwrap()["value"]
+                .as_array()
+                .unwrap()
+                .len(),
+            1
+        );
+        assert_eq!(
+            run(&s, "/subscriptions", "").unwrap()["value"]
+                .as_array()
+                .unwrap()
+                .len(),
+            1
+        );
+        assert_eq!(
+            run(&s, "/subscriptions/s/nothing/here", "")
+                .unwrap_err()
+                .code,
+            "ResourceNotFound"
+        );
+        assert_eq!(
+            run(&s, "/subscriptions/other/resourcegroups", "")
+                .unwrap_err()
+                .code,
+            "SubscriptionNotFound"
+        );
+        assert_eq!(
+            run(
+                &s,
+                "/subscriptions/s/resourceGroups/nope/providers/Microsoft.Compute/virtualMachines",
+                ""
+            )
+            .unwrap_err()
+            .code,
+            "ResourceGroupNotFound"
+        );
+        assert_eq!(
+            run(
+                &s,
+                "/subscriptions/s/providers/Microsoft.Network/locations/x/serviceTags",
+                ""
+            )
+            .unwrap_err()
+            .status,
+            404
+        );
+        assert_eq!(
+            run(&s, "/subscriptions", "$skiptoken=zz")
+                .unwrap_err()
+                .status,
+            400
+        );
+    }
+}

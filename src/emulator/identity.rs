@@ -1,0 +1,169 @@
+//! The token issuers: Entra ID's client-credentials endpoints (v2 and v1) and the two managed
+//! identity endpoints (App Service / Container Apps, and IMDS). Error bodies follow Entra ID's
+//! OAuth shape (`error`, `error_description`, `error_codes`), not ARM's, because that is what the
+//! credential types parse.
+
+use super::{Outcome, Shared};
+use axum::http::HeaderMap;
+use serde_json::json;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+const LIFETIME_SECS: u64 = 3599;
+
+fn oauth_error(status: u16, error: &str, aadsts: u32, description: &str) -> Outcome {
+    Outcome::json(
+        status,
+        &json!({
+            "error": error,
+            "error_description": format!("AADSTS{aadsts}: {description}"),
+            "error_codes": [aadsts],
+        }),
+    )
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// `POST /{tenant}/oauth2/v2.0/token` (or the v1 `/{tenant}/oauth2/token`).
+pub(crate) fn client_credentials(shared: &Shared, tenant: &str, v1: bool, body: &[u8]) -> Outcome {
+    let config = &shared.config;
+    let form: Vec<(String, String)> = url::form_urlencoded::parse(body)
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    let field = |name: &str| {
+        form.iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .filter(|v| !v.is_empty())
+    };
+    if !tenant.eq_ignore_ascii_case(&config.tenant_id) {
+        return oauth_error(
+            400,
+            "invalid_request",
+            90002,
+            &format!("Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud."),
+        );
+    }
+    if field("grant_type") != Some("client_credentials") {
+        return oauth_error(
+            400,
+            "unsupported_grant_type",
+            70003,
+            "The app requested an unsupported grant type; the emulator supports only 'client_credentials'.",
+        );
+    }
+    let Some(client_id) = field("client_id") else {
+        return oauth_error(
+            400,
+            "invalid_request",
+            900144,
+            "The request body must contain the following parameter: 'client_id'.",
+        );
+    };
+    if client_id != config.client_id {
+        return oauth_error(
+            400,
+            "unauthorized_client",
+            700016,
+            &format!("Application with identifier '{client_id}' was not found in the directory '{tenant}'."),
+        );
+    }
+    let authenticated = match (field("client_secret"), field("client_assertion")) {
+        (Some(secret), _) => secret == config.client_secret,
+        // Federated credentials (workload identity): any assertion for the configured client is
+        // accepted, the emulator cannot verify a signature it did not issue.
+        (None, Some(_)) => true,
+        (None, None) => {
+            return oauth_error(
+                400,
+                "invalid_client",
+                7000218,
+                "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
+            );
+        }
+    };
+    if !authenticated {
+        return oauth_error(
+            401,
+            "invalid_client",
+            7000215,
+            &format!("Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '{client_id}'."),
+        );
+    }
+    let token = shared.issue_token();
+    let mut answer = json!({
+        "token_type": "Bearer",
+        "expires_in": LIFETIME_SECS,
+        "ext_expires_in": LIFETIME_SECS,
+        "access_token": token,
+    });
+    if v1 {
+        answer["expires_on"] = json!((unix_now() + LIFETIME_SECS).to_string());
+        answer["resource"] = json!(field("resource").unwrap_or("https://management.azure.com/"));
+    }
+    Outcome::json(200, &answer)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ManagedIdentity {
+    /// App Service / Container Apps: `IDENTITY_ENDPOINT` + `X-IDENTITY-HEADER`.
+    AppService,
+    /// The instance metadata service: `Metadata: true`.
+    Imds,
+}
+
+pub(crate) fn managed_identity(
+    shared: &Shared,
+    kind: ManagedIdentity,
+    headers: &HeaderMap,
+    resource: Option<&str>,
+) -> Outcome {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    match kind {
+        ManagedIdentity::AppService => match header("x-identity-header") {
+            None => {
+                return Outcome::json(
+                    400,
+                    &json!({"error": "invalid_request", "error_description": "The X-IDENTITY-HEADER header is required."}),
+                )
+            }
+            Some(value) if value != shared.config.identity_header => {
+                return Outcome::json(
+                    401,
+                    &json!({"error": "unauthorized", "error_description": "The X-IDENTITY-HEADER value is not valid."}),
+                )
+            }
+            Some(_) => {}
+        },
+        ManagedIdentity::Imds => {
+            if !header("metadata").is_some_and(|v| v.eq_ignore_ascii_case("true")) {
+                return Outcome::json(
+                    400,
+                    &json!({"error": "invalid_request", "error_description": "Required metadata header not specified"}),
+                );
+            }
+        }
+    }
+    let Some(resource) = resource.filter(|r| !r.is_empty()) else {
+        return Outcome::json(
+            400,
+            &json!({"error": "invalid_request", "error_description": "Required query variable 'resource' is missing"}),
+        );
+    };
+    let token = shared.issue_token();
+    Outcome::json(
+        200,
+        &json!({
+            "access_token": token,
+            // A string of unix seconds: that is what the managed identity endpoints send and
+            // what azure_identity parses.
+            "expires_on": (unix_now() + LIFETIME_SECS).to_string(),
+            "resource": resource,
+            "token_type": "Bearer",
+        }),
+    )
+}

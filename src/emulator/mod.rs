@@ -1,0 +1,786 @@
+//! A local Azure Resource Manager: a loopback HTTP server that serves any snapshot directory as
+//! ARM (plus the Entra ID token endpoints, the managed identity endpoints, Resource Graph and the
+//! one Microsoft Graph query the project uses), so the live collector can be exercised through
+//! the real Azure SDK over real HTTP without a tenant.
+//!
+//! Faults are injectable and deterministic: per-subscription read throttling (ARM's token
+//! bucket), every n-th request failing, forbidden paths and truncated bodies.
+//!
+//! The emulator never logs a token or a secret: tests grep the logs for the tokens it issued.
+
+mod arm;
+mod bucket;
+mod identity;
+mod store;
+
+pub use bucket::Bucket;
+
+use arm::Query;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+use axum::response::Response;
+use axum::Router;
+use bucket::BucketState;
+use serde_json::{json, Value};
+use std::collections::hash_map::RandomState;
+use std::collections::{HashMap, HashSet};
+use std::hash::BuildHasher;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+use store::Store;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// The tenant used when neither the configuration nor the snapshot manifest names one.
+const DEFAULT_TENANT: &str = "00000000-0000-0000-0000-000000000000";
+/// What ARM reports as remaining reads when the emulator does not throttle.
+const UNTHROTTLED_REMAINING: u32 = 11999;
+/// Request bodies are tiny (token forms, Resource Graph queries); anything larger is refused.
+const MAX_BODY_BYTES: usize = 1 << 20;
+/// The bucket key of tenant-level calls (`/subscriptions`, Resource Graph).
+const TENANT_BUCKET: &str = "tenant";
+
+/// How the emulator behaves. Every field has a default; build with `..Default::default()`.
+#[derive(Debug, Clone)]
+pub struct EmulatorConfig {
+    /// The snapshot directory (or single snapshot file) to serve.
+    pub snapshot: PathBuf,
+    /// Items per page for paged lists.
+    pub page_size: usize,
+    /// Added before every response.
+    pub latency: Duration,
+    /// Per-subscription ARM read token bucket; `None` = unlimited.
+    pub throttle: Option<Bucket>,
+    /// `(n, status)`: every n-th ARM request per subscription answers `status` (503 carries
+    /// `Retry-After: 1`). Deterministic: counted per bucket key.
+    pub fail_every: Option<(u32, u16)>,
+    /// Case-insensitive substrings of the request path answered 403 `AuthorizationFailed`.
+    pub forbidden: Vec<String>,
+    /// Case-insensitive substrings of the request path answered 200 with a truncated JSON body.
+    pub malformed: Vec<String>,
+    /// Whether the `statusOnly=true` VM list carries `vmAgent`, `extensions` and `disks`.
+    pub status_only_includes_agent: bool,
+    /// The tenant the token endpoint accepts. Empty means: the snapshot manifest's `tenantId`,
+    /// else `00000000-0000-0000-0000-000000000000`.
+    pub tenant_id: String,
+    /// The one service principal the token endpoint accepts.
+    pub client_id: String,
+    pub client_secret: String,
+    /// The `X-IDENTITY-HEADER` value the App Service managed identity endpoint accepts.
+    pub identity_header: String,
+}
+
+impl Default for EmulatorConfig {
+    fn default() -> Self {
+        EmulatorConfig {
+            snapshot: PathBuf::new(),
+            page_size: 100,
+            latency: Duration::ZERO,
+            throttle: None,
+            fail_every: None,
+            forbidden: Vec::new(),
+            malformed: Vec::new(),
+            status_only_includes_agent: true,
+            tenant_id: String::new(),
+            client_id: "backup-doctor-test".to_owned(),
+            client_secret: "emulator-secret".to_owned(),
+            identity_header: "emulator-identity-header".to_owned(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EmulatorError {
+    #[error("cannot read snapshot {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("snapshot file {} is not valid JSON: {source}", path.display())]
+    Json {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
+    #[error("cannot listen on 127.0.0.1:{port}: {source}")]
+    Bind { port: u16, source: std::io::Error },
+}
+
+/// One request as the emulator saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoggedRequest {
+    pub method: String,
+    /// The path as received (percent-encoded, original case).
+    pub path: String,
+    /// The raw query string, without the `?`.
+    pub query: String,
+    pub status: u16,
+    /// The lower-cased subscription id of a `/subscriptions/{s}/...` path.
+    pub subscription: Option<String>,
+    pub authorization_present: bool,
+}
+
+/// A running emulator. Dropping it stops the server too; `shutdown` waits for it to stop.
+pub struct Emulator {
+    url: String,
+    shared: Arc<Shared>,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl Emulator {
+    /// Loads the snapshot, binds 127.0.0.1 on an ephemeral port and serves on the current tokio
+    /// runtime.
+    pub async fn start(config: EmulatorConfig) -> Result<Emulator, EmulatorError> {
+        Emulator::start_on(config, 0).await
+    }
+
+    /// As `start`, on a chosen port (0 = ephemeral), for the standalone binary.
+    pub async fn start_on(
+        mut config: EmulatorConfig,
+        port: u16,
+    ) -> Result<Emulator, EmulatorError> {
+        let store = Store::load(&config.snapshot)?;
+        if config.tenant_id.is_empty() {
+            config.tenant_id = store
+                .manifest_tenant
+                .clone()
+                .unwrap_or_else(|| DEFAULT_TENANT.to_owned());
+        }
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+            .await
+            .map_err(|source| EmulatorError::Bind { port, source })?;
+        let bound = listener
+            .local_addr()
+            .map_err(|source| EmulatorError::Bind { port, source })?;
+        let url = format!("http://127.0.0.1:{}", bound.port());
+        let shared = Arc::new(Shared {
+            config,
+            store,
+            base_url: url.clone(),
+            tokens: Mutex::new(Tokens::default()),
+            keys: Mutex::new(HashMap::new()),
+            log: Mutex::new(Vec::new()),
+            arrivals: AtomicU64::new(0),
+            issued: AtomicU64::new(0),
+            request_ids: AtomicU64::new(0),
+            hasher: RandomState::new(),
+        });
+        let app = Router::new()
+            .fallback(handle)
+            .with_state(Arc::clone(&shared));
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let serve = axum::serve(listener, app).with_graceful_shutdown(async {
+                let _ = stopped.await;
+            });
+            if let Err(e) = serve.await {
+                tracing::warn!("ARM emulator stopped: {e}");
+            }
+        });
+        tracing::debug!(url = %url, "ARM emulator listening");
+        Ok(Emulator {
+            url,
+            shared,
+            stop: Some(stop),
+            task: Some(task),
+        })
+    }
+
+    /// `http://127.0.0.1:PORT`, without a trailing slash.
+    pub fn url(&self) -> String {
+        self.url.clone()
+    }
+
+    /// The tenant the token endpoint accepts (resolved from the manifest when not configured).
+    pub fn tenant_id(&self) -> String {
+        self.shared.config.tenant_id.clone()
+    }
+
+    /// The request log, in arrival order.
+    pub fn requests(&self) -> Vec<LoggedRequest> {
+        let mut log = lock(&self.shared.log).clone();
+        log.sort_by_key(|(arrival, _)| *arrival);
+        log.into_iter().map(|(_, r)| r).collect()
+    }
+
+    /// Every bearer token issued so far, in issue order, so tests can check that none of them
+    /// reached a client's logs.
+    pub fn issued_tokens(&self) -> Vec<String> {
+        lock(&self.shared.tokens).issued.clone()
+    }
+
+    pub fn reset_log(&self) {
+        lock(&self.shared.log).clear();
+    }
+
+    /// Stops accepting connections and waits (briefly) for in-flight requests.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(mut task) = self.task.take() {
+            // Clients holding keep-alive connections can delay a graceful stop; do not let them
+            // hang the caller.
+            if tokio::time::timeout(Duration::from_secs(2), &mut task)
+                .await
+                .is_err()
+            {
+                task.abort();
+            }
+        }
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
+
+/// A poisoned lock only means another request panicked mid-update of a log or counter; the data
+/// is still usable and the emulator must keep answering.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The tokens handed out: a set to check requests against, and the issue order for tests.
+#[derive(Debug, Default)]
+struct Tokens {
+    valid: HashSet<String>,
+    issued: Vec<String>,
+}
+
+/// Per bucket key (subscription or "tenant"): the token bucket and the fail_every counter.
+#[derive(Debug, Default)]
+struct KeyState {
+    bucket: Option<BucketState>,
+    counted: u64,
+}
+
+pub(crate) struct Shared {
+    pub(crate) config: EmulatorConfig,
+    store: Store,
+    base_url: String,
+    tokens: Mutex<Tokens>,
+    keys: Mutex<HashMap<String, KeyState>>,
+    log: Mutex<Vec<(u64, LoggedRequest)>>,
+    arrivals: AtomicU64,
+    issued: AtomicU64,
+    request_ids: AtomicU64,
+    hasher: RandomState,
+}
+
+/// An ARM-shaped error: `{"error":{"code","message"}}`.
+#[derive(Debug, Clone)]
+pub(crate) struct ArmError {
+    pub status: u16,
+    pub code: String,
+    pub message: String,
+    pub retry_after: Option<u64>,
+}
+
+impl ArmError {
+    pub(crate) fn new(status: u16, code: &str, message: String) -> ArmError {
+        ArmError {
+            status,
+            code: code.to_owned(),
+            message,
+            retry_after: None,
+        }
+    }
+
+    fn outcome(&self) -> Outcome {
+        let mut out = Outcome::json(
+            self.status,
+            &json!({"error": {"code": self.code, "message": self.message}}),
+        );
+        if let Some(secs) = self.retry_after {
+            out.headers.push(("retry-after", secs.to_string()));
+        }
+        out
+    }
+}
+
+/// A response before it becomes an HTTP response (kept plain so it is easy to log and test).
+#[derive(Debug)]
+pub(crate) struct Outcome {
+    status: u16,
+    body: Vec<u8>,
+    headers: Vec<(&'static str, String)>,
+}
+
+impl Outcome {
+    pub(crate) fn json(status: u16, value: &Value) -> Outcome {
+        Outcome {
+            status,
+            body: serde_json::to_vec(value).unwrap_or_default(),
+            headers: Vec::new(),
+        }
+    }
+
+    fn into_response(self) -> Response {
+        let mut response = Response::new(Body::from(self.body));
+        *response.status_mut() =
+            StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let headers = response.headers_mut();
+        headers.insert(
+            axum::http::header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json; charset=utf-8"),
+        );
+        for (name, value) in self.headers {
+            if let Ok(value) = HeaderValue::from_str(&value) {
+                headers.insert(HeaderName::from_static(name), value);
+            }
+        }
+        response
+    }
+}
+
+async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response {
+    let arrival = shared.arrivals.fetch_add(1, Ordering::Relaxed);
+    let latency = shared.config.latency;
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    let (parts, body) = request.into_parts();
+    let path = parts.uri.path().to_owned();
+    let query = parts.uri.query().unwrap_or_default().to_owned();
+    let (outcome, subscription) = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
+        Ok(bytes) => shared.respond(&parts.method, &path, &query, &parts.headers, &bytes),
+        Err(_) => (
+            ArmError::new(
+                413,
+                "RequestEntityTooLarge",
+                "The request body is too large.".to_owned(),
+            )
+            .outcome(),
+            None,
+        ),
+    };
+    let entry = LoggedRequest {
+        method: parts.method.as_str().to_owned(),
+        path,
+        query,
+        status: outcome.status,
+        subscription,
+        authorization_present: parts
+            .headers
+            .contains_key(axum::http::header::AUTHORIZATION),
+    };
+    tracing::debug!(method = %entry.method, path = %entry.path, status = entry.status, "emulator request");
+    lock(&shared.log).push((arrival, entry));
+    outcome.into_response()
+}
+
+/// Decodes `%XX` escapes of a path; malformed escapes are kept as they are.
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
+            if let Some(b) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+impl Shared {
+    /// A fresh opaque bearer token, remembered so ARM requests can be checked against it.
+    pub(crate) fn issue_token(&self) -> String {
+        let n = self.issued.fetch_add(1, Ordering::Relaxed);
+        let token = format!(
+            "emu.{:016x}{:016x}",
+            self.hasher.hash_one((n, 0x9e37u16)),
+            self.hasher.hash_one((n, 0x79b9u16))
+        );
+        let mut tokens = lock(&self.tokens);
+        tokens.valid.insert(token.clone());
+        tokens.issued.push(token.clone());
+        token
+    }
+
+    fn request_id(&self) -> String {
+        let n = self.request_ids.fetch_add(1, Ordering::Relaxed);
+        let h = self.hasher.hash_one(("request", n));
+        let l = self.hasher.hash_one(("id", h));
+        format!(
+            "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
+            h >> 32,
+            (h >> 16) & 0xffff,
+            h & 0xfff,
+            0x8000 | (l >> 48 & 0x3fff),
+            l & 0xffff_ffff_ffff
+        )
+    }
+
+    fn authorized(&self, headers: &HeaderMap) -> bool {
+        let Some(value) = headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+        else {
+            return false;
+        };
+        let mut words = value.splitn(2, ' ');
+        let scheme = words.next().unwrap_or_default();
+        let token = words.next().unwrap_or_default().trim();
+        scheme.eq_ignore_ascii_case("bearer") && lock(&self.tokens).valid.contains(token)
+    }
+
+    /// Answers one request; also returns the subscription the path names, for the log.
+    fn respond(
+        &self,
+        method: &Method,
+        raw_path: &str,
+        raw_query: &str,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> (Outcome, Option<String>) {
+        let decoded = percent_decode(raw_path);
+        let lower = decoded.to_lowercase();
+        let segs: Vec<&str> = lower.split('/').filter(|s| !s.is_empty()).collect();
+        let query = Query::parse(raw_query);
+        match segs.as_slice() {
+            [tenant, "oauth2", "v2.0", "token"] | [tenant, "oauth2", "token"] => {
+                if method != Method::POST {
+                    return (method_not_allowed(method, raw_path).outcome(), None);
+                }
+                let v1 = segs.len() == 3;
+                // The tenant segment keeps its original case in the error message.
+                let original = decoded.split('/').find(|s| !s.is_empty()).unwrap_or(tenant);
+                (identity::client_credentials(self, original, v1, body), None)
+            }
+            ["msi", "token"] | ["metadata", "identity", "oauth2", "token"] => {
+                if method != Method::GET {
+                    return (method_not_allowed(method, raw_path).outcome(), None);
+                }
+                let kind = if segs[0] == "msi" {
+                    identity::ManagedIdentity::AppService
+                } else {
+                    identity::ManagedIdentity::Imds
+                };
+                let resource = query.get("resource");
+                (
+                    identity::managed_identity(self, kind, headers, resource),
+                    None,
+                )
+            }
+            ["v1.0", ..] => (self.graph(method, raw_path, &segs, &query, headers), None),
+            ["subscriptions", ..] | ["providers", ..] => {
+                let subscription = match segs.as_slice() {
+                    ["subscriptions", sub, ..] => Some((*sub).to_owned()),
+                    _ => None,
+                };
+                let outcome = self.arm(
+                    method,
+                    raw_path,
+                    &segs,
+                    &query,
+                    headers,
+                    body,
+                    subscription.as_deref(),
+                );
+                (outcome, subscription)
+            }
+            _ => (
+                ArmError::new(
+                    404,
+                    "NotFound",
+                    format!("The emulator serves no endpoint at '{raw_path}'."),
+                )
+                .outcome(),
+                None,
+            ),
+        }
+    }
+
+    fn graph(
+        &self,
+        method: &Method,
+        raw_path: &str,
+        segs: &[&str],
+        query: &Query,
+        headers: &HeaderMap,
+    ) -> Outcome {
+        if !self.authorized(headers) {
+            return unauthenticated().outcome();
+        }
+        if method != Method::GET {
+            return method_not_allowed(method, raw_path).outcome();
+        }
+        if let Some(denied) = self.forbidden(raw_path, segs) {
+            return denied.outcome();
+        }
+        let result = match segs {
+            ["v1.0", "serviceprincipals"] => arm::service_principals(&self.store, query),
+            _ => Err(ArmError::new(
+                404,
+                "Request_ResourceNotFound",
+                format!("The emulator serves no Graph resource at '{raw_path}'."),
+            )),
+        };
+        self.finish(raw_path, result)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn arm(
+        &self,
+        method: &Method,
+        raw_path: &str,
+        segs: &[&str],
+        query: &Query,
+        headers: &HeaderMap,
+        body: &[u8],
+        subscription: Option<&str>,
+    ) -> Outcome {
+        let key = subscription.unwrap_or(TENANT_BUCKET);
+        let is_graph_query = matches!(segs, ["providers", "microsoft.resourcegraph", "resources"]);
+        let now = Instant::now();
+        let checked = self.arm_checks(
+            method,
+            raw_path,
+            segs,
+            query,
+            headers,
+            key,
+            is_graph_query,
+            now,
+        );
+        let (result, remaining) = match checked {
+            Err((e, remaining)) => (Err(e), remaining),
+            Ok(remaining) => {
+                let result = if is_graph_query {
+                    arm::resource_graph(&self.store, self.config.page_size, body)
+                } else {
+                    let ctx = arm::Ctx {
+                        store: &self.store,
+                        base_url: &self.base_url,
+                        raw_path,
+                        query,
+                        page_size: self.config.page_size,
+                        status_only_includes_agent: self.config.status_only_includes_agent,
+                    };
+                    arm::get(&ctx, segs)
+                };
+                (result, remaining)
+            }
+        };
+        let mut outcome = self.finish(raw_path, result);
+        outcome.headers.push((
+            "x-ms-ratelimit-remaining-subscription-reads",
+            remaining.to_string(),
+        ));
+        outcome.headers.push(("x-ms-request-id", self.request_id()));
+        outcome
+    }
+
+    /// Authentication, method, api-version, throttling and injected faults, in the order ARM's
+    /// front door would apply them. Returns the remaining reads of the key's bucket.
+    #[allow(clippy::too_many_arguments)]
+    fn arm_checks(
+        &self,
+        method: &Method,
+        raw_path: &str,
+        segs: &[&str],
+        query: &Query,
+        headers: &HeaderMap,
+        key: &str,
+        is_graph_query: bool,
+        now: Instant,
+    ) -> Result<u32, (ArmError, u32)> {
+        let peek = || self.remaining(key, now);
+        if !self.authorized(headers) {
+            return Err((unauthenticated(), peek()));
+        }
+        let allowed = if is_graph_query {
+            Method::POST
+        } else {
+            Method::GET
+        };
+        if method != allowed {
+            return Err((method_not_allowed(method, raw_path), peek()));
+        }
+        if query.get("api-version").is_none_or(str::is_empty) {
+            return Err((
+                ArmError::new(
+                    400,
+                    "MissingApiVersionParameter",
+                    "The api-version query parameter (?api-version=) is required for all requests."
+                        .to_owned(),
+                ),
+                peek(),
+            ));
+        }
+        let remaining = self.take(key, now)?;
+        if let Some(failure) = self.injected_failure(key) {
+            return Err((failure, remaining));
+        }
+        if let Some(denied) = self.forbidden(raw_path, segs) {
+            return Err((denied, remaining));
+        }
+        Ok(remaining)
+    }
+
+    fn remaining(&self, key: &str, now: Instant) -> u32 {
+        let Some(shape) = self.config.throttle else {
+            return UNTHROTTLED_REMAINING;
+        };
+        let mut keys = lock(&self.keys);
+        let state = keys.entry(key.to_owned()).or_default();
+        state
+            .bucket
+            .get_or_insert_with(|| BucketState::new(&shape, now))
+            .remaining(&shape, now)
+    }
+
+    fn take(&self, key: &str, now: Instant) -> Result<u32, (ArmError, u32)> {
+        let Some(shape) = self.config.throttle else {
+            return Ok(UNTHROTTLED_REMAINING);
+        };
+        let mut keys = lock(&self.keys);
+        let state = keys.entry(key.to_owned()).or_default();
+        let bucket = state
+            .bucket
+            .get_or_insert_with(|| BucketState::new(&shape, now));
+        bucket.take(&shape, now).map_err(|retry_after| {
+            let mut e = ArmError::new(
+                429,
+                "SubscriptionRequestsThrottled",
+                format!(
+                    "Number of 'read' requests for subscription '{key}' exceeded the limit of '{}' for time interval. Please try again after '{retry_after}' seconds.",
+                    shape.capacity
+                ),
+            );
+            e.retry_after = Some(retry_after);
+            (e, 0)
+        })
+    }
+
+    fn injected_failure(&self, key: &str) -> Option<ArmError> {
+        let (every, status) = self.config.fail_every?;
+        if every == 0 {
+            return None;
+        }
+        let mut keys = lock(&self.keys);
+        let state = keys.entry(key.to_owned()).or_default();
+        state.counted += 1;
+        if state.counted % u64::from(every) != 0 {
+            return None;
+        }
+        let code = match status {
+            500 => "InternalServerError",
+            503 => "ServiceUnavailable",
+            429 => "TooManyRequests",
+            _ => "EmulatedFailure",
+        };
+        let mut e = ArmError::new(
+            status,
+            code,
+            format!("Injected failure: every {every}th request answers {status}."),
+        );
+        if status == 503 || status == 429 {
+            e.retry_after = Some(1);
+        }
+        Some(e)
+    }
+
+    fn forbidden(&self, raw_path: &str, segs: &[&str]) -> Option<ArmError> {
+        let path = raw_path.to_lowercase();
+        let hit = self
+            .config
+            .forbidden
+            .iter()
+            .any(|f| !f.is_empty() && path.contains(&f.to_lowercase()))
+            || self
+                .config
+                .forbidden
+                .iter()
+                .any(|f| !f.is_empty() && percent_decode(&path).contains(&f.to_lowercase()));
+        if !hit {
+            return None;
+        }
+        let action = match segs.iter().rposition(|s| *s == "providers") {
+            Some(i) if i + 2 < segs.len() => format!("{}/{}/read", segs[i + 1], segs[i + 2]),
+            _ => "Microsoft.Resources/subscriptions/read".to_owned(),
+        };
+        let client = &self.config.client_id;
+        let object = format!("{:016x}", self.hasher.hash_one(client));
+        Some(ArmError::new(
+            403,
+            "AuthorizationFailed",
+            format!(
+                "The client '{client}' with object id '{object}' does not have authorization to perform action '{action}' over scope '{raw_path}' or the scope is invalid. If access was recently granted, please refresh your credentials."
+            ),
+        ))
+    }
+
+    /// Turns a route result into an outcome, truncating the body of a `malformed` path.
+    fn finish(&self, raw_path: &str, result: Result<Value, ArmError>) -> Outcome {
+        match result {
+            Err(e) => e.outcome(),
+            Ok(value) => {
+                let mut out = Outcome::json(200, &value);
+                let path = percent_decode(raw_path).to_lowercase();
+                let malformed = self
+                    .config
+                    .malformed
+                    .iter()
+                    .any(|m| !m.is_empty() && path.contains(&m.to_lowercase()));
+                if malformed {
+                    let half = out.body.len() / 2;
+                    out.body.truncate(half);
+                }
+                out
+            }
+        }
+    }
+}
+
+fn unauthenticated() -> ArmError {
+    ArmError::new(
+        401,
+        "InvalidAuthenticationToken",
+        "The access token is missing or invalid.".to_owned(),
+    )
+}
+
+fn method_not_allowed(method: &Method, raw_path: &str) -> ArmError {
+    ArmError::new(
+        405,
+        "MethodNotAllowed",
+        format!("The emulator is read-only: {method} is not allowed on '{raw_path}'."),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percent_decoding() {
+        assert_eq!(percent_decode("/a%3Bb/c%2fd"), "/a;b/c/d");
+        assert_eq!(percent_decode("/a%zz/%4"), "/a%zz/%4");
+        assert_eq!(percent_decode("%41"), "A");
+    }
+
+    #[test]
+    fn config_defaults() {
+        let c = EmulatorConfig::default();
+        assert_eq!(c.page_size, 100);
+        assert!(c.status_only_includes_agent);
+        assert_eq!(c.client_id, "backup-doctor-test");
+        assert_eq!(Bucket::arm().capacity, 250);
+    }
+}

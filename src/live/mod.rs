@@ -1,0 +1,208 @@
+//! Live collection from Azure: sign in, list every type the rules need per subscription through
+//! the Azure SDK crates, and hand the result to the same snapshot loader an offline scan uses,
+//! so a live scan and the replay of its `collect` output give the same report.
+
+pub mod auth;
+pub mod collect;
+pub mod throttle;
+
+use crate::error::InputError;
+use crate::inventory::model::Gap;
+use crate::inventory::Inventory;
+use crate::source::snapshot;
+use auth::{AuthKind, Endpoints};
+use collect::{ClientSettings, Collector};
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+use throttle::{Stats, Throttle};
+use time::OffsetDateTime;
+
+/// What a live run needs to know.
+#[derive(Debug, Clone)]
+pub struct LiveOptions {
+    pub auth: AuthKind,
+    pub endpoints: Endpoints,
+    /// Subscription ids; empty means every subscription the identity can read.
+    pub subscriptions: Vec<String>,
+    /// Calls in flight at once, across subscriptions and types.
+    pub concurrency: usize,
+    pub deadline: Option<Duration>,
+    pub job_window_days: i64,
+    pub now: OffsetDateTime,
+    /// Given: Microsoft Graph is not called.
+    pub backup_service_object_id: Option<String>,
+}
+
+impl LiveOptions {
+    /// The backup jobs filter for the window, in the form the backup jobs API documents.
+    pub fn jobs_filter(&self) -> String {
+        let format = time::macros::format_description!(
+            "[year]-[month]-[day] [hour repr:12]:[minute]:[second] [period]"
+        );
+        let start = self.now - time::Duration::days(self.job_window_days);
+        let text = |t: OffsetDateTime| {
+            t.to_offset(time::UtcOffset::UTC)
+                .format(&format)
+                .unwrap_or_default()
+        };
+        format!(
+            "startTime eq '{}' and endTime eq '{}'",
+            text(start),
+            text(self.now)
+        )
+    }
+}
+
+/// A collection: the snapshot files (relative path → JSON) with their manifest, and its cost.
+pub struct Collection {
+    pub files: Vec<(PathBuf, Value)>,
+    pub gaps: Vec<Gap>,
+    pub stats: Arc<Stats>,
+    pub subscriptions: usize,
+}
+
+/// Why a live run could not start at all (exit 2): no credential, or no token.
+#[derive(Debug, thiserror::Error)]
+#[error("{problem}\n  fix: {fix}")]
+pub struct LiveError {
+    pub problem: String,
+    pub fix: String,
+}
+
+impl From<LiveError> for InputError {
+    fn from(error: LiveError) -> InputError {
+        InputError::new(Path::new("--live"), None, error.problem, error.fix)
+    }
+}
+
+/// Reads the tenant. Only GET requests (and the Resource Graph query POST) are sent.
+pub async fn collect(options: &LiveOptions) -> Result<Collection, LiveError> {
+    let credential =
+        auth::credential(options.auth, &options.endpoints).map_err(|problem| LiveError {
+            problem,
+            fix: "set the variables the credential needs, or pick another with --auth".into(),
+        })?;
+    let throttle = Arc::new(Throttle::new(options.deadline));
+    let settings = ClientSettings {
+        credential,
+        arm: options.endpoints.arm.clone(),
+        scope: options.endpoints.arm_scope(),
+        throttle: throttle.clone(),
+    };
+    let collector = Collector::new(settings, options.concurrency);
+    let subscriptions = collector
+        .subscriptions(&options.subscriptions)
+        .await
+        .map_err(|error| {
+            let credential_problem = matches!(
+                error.kind(),
+                azure_core::error::ErrorKind::Credential
+                    | azure_core::error::ErrorKind::HttpResponse { status: azure_core::StatusCode::Unauthorized, .. }
+            );
+            LiveError {
+                problem: format!("cannot list the subscriptions: {error}"),
+                fix: if credential_problem {
+                    "check the credential (tenant, client id, secret or token file) and the authority host; `--auth` picks the kind".into()
+                } else {
+                    "check --arm-endpoint and that the identity has Reader on the subscriptions".into()
+                },
+            }
+        })?;
+    let ids: Vec<String> = subscriptions
+        .iter()
+        .filter_map(|s| s.get("subscriptionId").and_then(Value::as_str))
+        .map(str::to_owned)
+        .collect();
+    tracing::info!(subscriptions = ids.len(), "collecting");
+    let (collector_ref, throttle_ref) = (&collector, &throttle);
+    let per_subscription = ids.iter().map(|s| async move {
+        collector_ref.subscription(s, options).await;
+        tracing::info!(subscription = %s, calls = throttle_ref.stats.calls(), "subscription done");
+    });
+    let extensions = collector.extensions(&ids);
+    let principal = async {
+        if options.backup_service_object_id.is_none() {
+            collector
+                .backup_service_principal(&options.endpoints.graph)
+                .await;
+        }
+    };
+    futures::join!(
+        futures::future::join_all(per_subscription),
+        extensions,
+        principal
+    );
+    if let Some(first) = ids.first() {
+        let location = collector
+            .first_vm_location()
+            .unwrap_or_else(|| "westus".into());
+        collector.service_tags(first, &location).await;
+    }
+    let collected = collector.finish();
+    let mut files = vec![(
+        PathBuf::from("snapshot.json"),
+        json!({
+            "schema": snapshot::MANIFEST_SCHEMA,
+            "created": options.now.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+            "cloud": options.endpoints.cloud.name(),
+            "gaps": collected.gaps,
+        }),
+    )];
+    for ((folder, what), items) in collected.files {
+        let body = if what == "Microsoft.Network/serviceTags" && items.len() == 1 {
+            items.into_iter().next().unwrap_or_default()
+        } else {
+            collect::list_body(items)
+        };
+        files.push((Path::new(&folder).join(collect::file_name(&what)), body));
+    }
+    Ok(Collection {
+        files,
+        gaps: collected.gaps,
+        stats: throttle.stats.clone(),
+        subscriptions: ids.len(),
+    })
+}
+
+impl Collection {
+    /// Writes the snapshot (DESIGN §3) under `dir`: one file per subscription and type.
+    pub fn write(&self, dir: &Path) -> Result<(), InputError> {
+        for (relative, body) in &self.files {
+            let path = dir.join(relative);
+            let write = || -> std::io::Result<()> {
+                if let Some(parent) = path.parent() {
+                    std::fs::create_dir_all(parent)?;
+                }
+                let mut text = serde_json::to_string_pretty(body).unwrap_or_default();
+                text.push('\n');
+                std::fs::write(&path, text)
+            };
+            write().map_err(|e| {
+                InputError::new(
+                    &path,
+                    None,
+                    format!("cannot write the snapshot: {e}"),
+                    "choose a writable --out directory",
+                )
+            })?;
+        }
+        Ok(())
+    }
+
+    /// The inventory, through the snapshot loader (the same code path as an offline scan).
+    pub fn load(&self) -> Result<Inventory, InputError> {
+        let files: Vec<(PathBuf, Vec<u8>)> = self
+            .files
+            .iter()
+            .map(|(path, body)| {
+                (
+                    Path::new("live").join(path),
+                    serde_json::to_vec(body).unwrap_or_default(),
+                )
+            })
+            .collect();
+        snapshot::load_files(&files)
+    }
+}

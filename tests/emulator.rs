@@ -1,0 +1,788 @@
+//! The ARM emulator over real HTTP, against the demo fleet.
+
+use backup_doctor::emulator::{Bucket, Emulator, EmulatorConfig};
+use reqwest::{Client, StatusCode};
+use serde_json::{json, Value};
+use std::path::PathBuf;
+
+const SUB_PROD: &str = "3f0c9931-918c-40bf-9670-c342c6cce996";
+const SUB_DEV: &str = "9200a15f-69ff-4a7b-aebd-c582c1ca746a";
+const TENANT: &str = "7b9ea66e-083b-4317-b614-c6aa1bfc22ea";
+const API: &str = "api-version=2024-07-01";
+
+fn demo() -> EmulatorConfig {
+    EmulatorConfig {
+        snapshot: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/fleets/demo"),
+        ..EmulatorConfig::default()
+    }
+}
+
+async fn start(config: EmulatorConfig) -> (Emulator, Client, String) {
+    let emu = Emulator::start(config).await.expect("emulator starts");
+    let client = Client::new();
+    let token = token(&emu, &client).await;
+    (emu, client, token)
+}
+
+async fn token(emu: &Emulator, client: &Client) -> String {
+    let rsp = client
+        .post(format!("{}/{TENANT}/oauth2/v2.0/token", emu.url()))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", "backup-doctor-test"),
+            ("client_secret", "emulator-secret"),
+            ("scope", "https://management.azure.com/.default"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rsp.status(), StatusCode::OK);
+    let body: Value = rsp.json().await.unwrap();
+    body["access_token"].as_str().unwrap().to_owned()
+}
+
+async fn get(
+    client: &Client,
+    token: &str,
+    url: &str,
+) -> (StatusCode, reqwest::header::HeaderMap, Value) {
+    let rsp = client.get(url).bearer_auth(token).send().await.unwrap();
+    let status = rsp.status();
+    let headers = rsp.headers().clone();
+    let body = rsp.json().await.unwrap_or(Value::Null);
+    (status, headers, body)
+}
+
+/// Follows nextLinks and returns every item, checking each link is absolute.
+async fn collect(emu: &Emulator, client: &Client, token: &str, first: &str) -> (Vec<Value>, usize) {
+    let mut url = first.to_owned();
+    let mut items = Vec::new();
+    let mut pages = 0;
+    loop {
+        let (status, _, body) = get(client, token, &url).await;
+        assert_eq!(status, StatusCode::OK, "{url}: {body}");
+        pages += 1;
+        items.extend(body["value"].as_array().unwrap().iter().cloned());
+        match body.get("nextLink").and_then(Value::as_str) {
+            Some(next) => {
+                assert!(next.starts_with(&emu.url()), "nextLink {next} is absolute");
+                url = next.to_owned();
+            }
+            None => return (items, pages),
+        }
+    }
+}
+
+fn error_code(body: &Value) -> &str {
+    body["error"]["code"].as_str().unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn token_endpoints() {
+    let emu = Emulator::start(demo()).await.unwrap();
+    assert_eq!(emu.tenant_id(), TENANT);
+    let client = Client::new();
+    let url = emu.url();
+    let good = client
+        .post(format!("{url}/{TENANT}/oauth2/v2.0/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", "backup-doctor-test"),
+            ("client_secret", "emulator-secret"),
+            ("scope", "https://management.azure.com/.default"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(good.status(), StatusCode::OK);
+    let body: Value = good.json().await.unwrap();
+    assert_eq!(body["token_type"], "Bearer");
+    assert_eq!(body["expires_in"], 3599);
+    assert_eq!(body["ext_expires_in"], 3599);
+    assert!(body["access_token"].as_str().unwrap().len() > 16);
+
+    let bad = client
+        .post(format!("{url}/{TENANT}/oauth2/v2.0/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", "backup-doctor-test"),
+            ("client_secret", "wrong"),
+            ("scope", "https://management.azure.com/.default"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), StatusCode::UNAUTHORIZED);
+    let body: Value = bad.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_client");
+    assert_eq!(body["error_codes"], json!([7000215]));
+    assert!(body["error_description"]
+        .as_str()
+        .unwrap()
+        .starts_with("AADSTS7000215"));
+
+    let unknown_tenant = client
+        .post(format!(
+            "{url}/11111111-1111-1111-1111-111111111111/oauth2/v2.0/token"
+        ))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", "backup-doctor-test"),
+            ("client_secret", "emulator-secret"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown_tenant.status(), StatusCode::BAD_REQUEST);
+    let body: Value = unknown_tenant.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_request");
+
+    let assertion = client
+        .post(format!("{url}/{TENANT}/oauth2/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", "backup-doctor-test"),
+            ("client_assertion", "eyJhbGciOi.fake.jwt"),
+            (
+                "client_assertion_type",
+                "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            ),
+            ("resource", "https://management.azure.com/"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(assertion.status(), StatusCode::OK);
+
+    let msi = |header: Option<&'static str>| {
+        let mut req = client.get(format!(
+            "{url}/msi/token?resource=https://management.azure.com&api-version=2019-08-01"
+        ));
+        if let Some(h) = header {
+            req = req.header("X-IDENTITY-HEADER", h);
+        }
+        req.send()
+    };
+    let ok = msi(Some("emulator-identity-header")).await.unwrap();
+    assert_eq!(ok.status(), StatusCode::OK);
+    let body: Value = ok.json().await.unwrap();
+    assert!(body["expires_on"].as_str().unwrap().parse::<u64>().is_ok());
+    assert_eq!(body["resource"], "https://management.azure.com");
+    assert_eq!(
+        msi(Some("wrong")).await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(msi(None).await.unwrap().status(), StatusCode::BAD_REQUEST);
+
+    let imds = client
+        .get(format!("{url}/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https://management.azure.com"))
+        .header("Metadata", "true")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(imds.status(), StatusCode::OK);
+    let body: Value = imds.json().await.unwrap();
+    // A managed identity token is as good as a client-credentials one.
+    let issued = body["access_token"].as_str().unwrap();
+    let (status, _, _) = get(&client, issued, &format!("{url}/subscriptions?{API}")).await;
+    assert_eq!(status, StatusCode::OK);
+    emu.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn arm_requires_an_issued_token_and_an_api_version() {
+    let (emu, client, token) = start(demo()).await;
+    let url = format!("{}/subscriptions?{API}", emu.url());
+    let rsp = client.get(&url).send().await.unwrap();
+    assert_eq!(rsp.status(), StatusCode::UNAUTHORIZED);
+    assert!(rsp
+        .headers()
+        .contains_key("x-ms-ratelimit-remaining-subscription-reads"));
+    let body: Value = rsp.json().await.unwrap();
+    assert_eq!(error_code(&body), "InvalidAuthenticationToken");
+    let (status, _, body) = get(&client, "emu.not-issued", &url).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(error_code(&body), "InvalidAuthenticationToken");
+
+    let (status, headers, body) = get(&client, &token, &url).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        headers["x-ms-ratelimit-remaining-subscription-reads"],
+        "11999"
+    );
+    assert!(headers.contains_key("x-ms-request-id"));
+    assert_eq!(body["value"].as_array().unwrap().len(), 2);
+
+    let (status, _, body) = get(&client, &token, &format!("{}/subscriptions", emu.url())).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(error_code(&body), "MissingApiVersionParameter");
+    emu.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn vm_lists_page_without_instance_views_and_status_only_carries_them() {
+    let (emu, client, token) = start(EmulatorConfig {
+        page_size: 5,
+        ..demo()
+    })
+    .await;
+    let mut all = Vec::new();
+    let mut total_pages = 0;
+    for sub in [SUB_PROD, SUB_DEV] {
+        let first = format!(
+            "{}/subscriptions/{sub}/providers/Microsoft.Compute/virtualMachines?{API}",
+            emu.url()
+        );
+        let (vms, pages) = collect(&emu, &client, &token, &first).await;
+        total_pages += pages;
+        all.extend(vms);
+    }
+    assert_eq!(all.len(), 21);
+    assert_eq!(total_pages, 3 + 2, "11 VMs in 3 pages, 10 VMs in 2");
+    assert!(all
+        .iter()
+        .all(|vm| vm["properties"].get("instanceView").is_none()));
+    assert!(all
+        .iter()
+        .all(|vm| vm["properties"].get("storageProfile").is_some()));
+
+    let first = format!(
+        "{}/subscriptions/{SUB_PROD}/providers/Microsoft.Compute/virtualMachines?{API}&statusOnly=true",
+        emu.url()
+    );
+    let (vms, _) = collect(&emu, &client, &token, &first).await;
+    assert_eq!(vms.len(), 11);
+    for vm in &vms {
+        let view = &vm["properties"]["instanceView"];
+        assert!(view["statuses"].is_array(), "{vm}");
+        assert!(view.get("vmAgent").is_some(), "{vm}");
+        assert!(vm["properties"].get("storageProfile").is_none());
+        assert!(vm["id"].is_string() && vm["name"].is_string() && vm["location"].is_string());
+    }
+    emu.shutdown().await;
+
+    let (emu, client, token) = start(EmulatorConfig {
+        status_only_includes_agent: false,
+        ..demo()
+    })
+    .await;
+    let (_, _, body) = get(
+        &client,
+        &token,
+        &format!("{}/subscriptions/{SUB_DEV}/providers/Microsoft.Compute/virtualMachines?{API}&statusOnly=true", emu.url()),
+    )
+    .await;
+    let vms = body["value"].as_array().unwrap();
+    assert_eq!(vms.len(), 10);
+    assert!(vms
+        .iter()
+        .all(|vm| vm["properties"]["instanceView"].get("vmAgent").is_none()));
+    assert!(vms
+        .iter()
+        .all(|vm| vm["properties"]["instanceView"]["statuses"].is_array()));
+    emu.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn instance_view_and_extensions_per_vm() {
+    let (emu, client, token) = start(demo()).await;
+    let (_, _, body) = get(
+        &client,
+        &token,
+        &format!(
+            "{}/subscriptions/{SUB_PROD}/providers/Microsoft.Compute/virtualMachines?{API}",
+            emu.url()
+        ),
+    )
+    .await;
+    let mut extensions = 0;
+    for vm in body["value"].as_array().unwrap() {
+        let id = vm["id"].as_str().unwrap();
+        let (status, _, view) = get(
+            &client,
+            &token,
+            &format!("{}{id}/instanceView?{API}", emu.url()),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(view["vmAgent"].is_object(), "{id}");
+        let (status, _, list) = get(
+            &client,
+            &token,
+            &format!("{}{id}/extensions?{API}", emu.url()),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(list.get("nextLink").is_none());
+        for ext in list["value"].as_array().unwrap() {
+            let ext_id = ext["id"].as_str().unwrap().to_lowercase();
+            assert!(ext_id.starts_with(&format!("{}/extensions/", id.to_lowercase())));
+        }
+        extensions += list["value"].as_array().unwrap().len();
+    }
+    assert!(extensions > 0);
+    let missing = format!(
+        "{}/subscriptions/{SUB_PROD}/resourceGroups/rg-web-prod/providers/Microsoft.Compute/virtualMachines/nope/instanceView?{API}",
+        emu.url()
+    );
+    let (status, _, body) = get(&client, &token, &missing).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(error_code(&body), "ResourceNotFound");
+    emu.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn child_and_scope_lists() {
+    let (emu, client, token) = start(demo()).await;
+    let url = emu.url();
+    // Protected items of every vault add up to the fleet's 21.
+    let mut items = 0;
+    for sub in [SUB_PROD, SUB_DEV] {
+        let (_, _, vaults) = get(
+            &client,
+            &token,
+            &format!("{url}/subscriptions/{sub}/providers/Microsoft.RecoveryServices/vaults?{API}"),
+        )
+        .await;
+        for vault in vaults["value"].as_array().unwrap() {
+            let id = vault["id"].as_str().unwrap();
+            let (items_of_vault, _) = collect(
+                &emu,
+                &client,
+                &token,
+                &format!("{url}{id}/backupProtectedItems?{API}"),
+            )
+            .await;
+            for item in &items_of_vault {
+                let item_id = item["id"].as_str().unwrap().to_lowercase();
+                assert!(item_id.starts_with(&format!("{}/", id.to_lowercase())));
+            }
+            items += items_of_vault.len();
+        }
+    }
+    assert_eq!(items, 21);
+
+    let kv = format!("/subscriptions/{SUB_PROD}/resourceGroups/rg-security-prod/providers/Microsoft.KeyVault/vaults/kv-prod-ade");
+    let (status, _, keys) = get(&client, &token, &format!("{url}{kv}/keys?{API}")).await;
+    assert_eq!(status, StatusCode::OK);
+    let keys = keys["value"].as_array().unwrap();
+    assert_eq!(keys.len(), 1);
+    assert_eq!(keys[0]["id"], format!("{kv}/keys/ade-kek"));
+
+    // Subscription-wide lists include resource-group and resource scopes.
+    let (_, _, locks) = get(
+        &client,
+        &token,
+        &format!("{url}/subscriptions/{SUB_PROD}/providers/Microsoft.Authorization/locks?{API}"),
+    )
+    .await;
+    assert_eq!(locks["value"].as_array().unwrap().len(), 1);
+    assert!(locks["value"][0]["id"]
+        .as_str()
+        .unwrap()
+        .contains("/resourceGroups/rg-network-prod/"));
+    let (_, _, assignments) = get(
+        &client,
+        &token,
+        &format!(
+            "{url}/subscriptions/{SUB_DEV}/providers/Microsoft.Authorization/roleAssignments?{API}"
+        ),
+    )
+    .await;
+    assert_eq!(assignments["value"].as_array().unwrap().len(), 3);
+    let (_, _, in_group) = get(
+        &client,
+        &token,
+        &format!("{url}/subscriptions/{SUB_DEV}/resourceGroups/rg-security-dev/providers/Microsoft.Authorization/roleAssignments?{API}"),
+    )
+    .await;
+    assert_eq!(in_group["value"].as_array().unwrap().len(), 2);
+
+    // Paths match case-insensitively, and a single resource is served as held.
+    let (status, _, vault) = get(
+        &client,
+        &token,
+        &format!("{url}{}?{API}", kv.to_uppercase()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(vault["name"], "kv-prod-ade");
+    let (_, _, groups) = get(
+        &client,
+        &token,
+        &format!("{url}/subscriptions/{SUB_PROD}/resourcegroups?{API}"),
+    )
+    .await;
+    assert!(!groups["value"].as_array().unwrap().is_empty());
+    let (_, _, providers) = get(
+        &client,
+        &token,
+        &format!("{url}/subscriptions/{SUB_PROD}/providers?{API}"),
+    )
+    .await;
+    assert!(!providers["value"].as_array().unwrap().is_empty());
+    let (status, _, tags) = get(
+        &client,
+        &token,
+        &format!("{url}/subscriptions/{SUB_DEV}/providers/Microsoft.Network/locations/westus2/serviceTags?{API}"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(tags["values"].is_array());
+    emu.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn throttling_answers_429_per_subscription() {
+    let (emu, client, token) = start(EmulatorConfig {
+        throttle: Some(Bucket {
+            capacity: 3,
+            refill_per_second: 0.001,
+        }),
+        ..demo()
+    })
+    .await;
+    let url = format!(
+        "{}/subscriptions/{SUB_PROD}/resourcegroups?{API}",
+        emu.url()
+    );
+    for expected in ["2", "1", "0"] {
+        let (status, headers, _) = get(&client, &token, &url).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(
+            headers["x-ms-ratelimit-remaining-subscription-reads"],
+            expected
+        );
+    }
+    let (status, headers, body) = get(&client, &token, &url).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(error_code(&body), "SubscriptionRequestsThrottled");
+    let retry: u64 = headers["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!(retry >= 1);
+    // The other subscription has its own bucket.
+    let other = format!("{}/subscriptions/{SUB_DEV}/resourcegroups?{API}", emu.url());
+    let (status, _, _) = get(&client, &token, &other).await;
+    assert_eq!(status, StatusCode::OK);
+    emu.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn injected_faults() {
+    let (emu, client, token) = start(EmulatorConfig {
+        forbidden: vec!["microsoft.keyvault".to_owned()],
+        malformed: vec!["/providers/Microsoft.Network/routeTables".to_owned()],
+        fail_every: Some((4, 503)),
+        ..demo()
+    })
+    .await;
+    let url = emu.url();
+    let kv = format!("{url}/subscriptions/{SUB_PROD}/providers/Microsoft.KeyVault/vaults?{API}");
+    let (status, _, body) = get(&client, &token, &kv).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(error_code(&body), "AuthorizationFailed");
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("/providers/Microsoft.KeyVault/vaults"));
+
+    let routes =
+        format!("{url}/subscriptions/{SUB_PROD}/providers/Microsoft.Network/routeTables?{API}");
+    let rsp = client
+        .get(&routes)
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rsp.status(), StatusCode::OK);
+    let text = rsp.text().await.unwrap();
+    assert!(!text.is_empty());
+    assert!(serde_json::from_str::<Value>(&text).is_err());
+
+    // Third request of the subscription went fine, the fourth is the injected failure.
+    let groups = format!("{url}/subscriptions/{SUB_PROD}/resourcegroups?{API}");
+    let (status, _, _) = get(&client, &token, &groups).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, headers, body) = get(&client, &token, &groups).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(headers["retry-after"], "1");
+    assert_eq!(error_code(&body), "ServiceUnavailable");
+    let (status, _, _) = get(&client, &token, &groups).await;
+    assert_eq!(status, StatusCode::OK);
+    emu.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn writes_are_refused() {
+    let (emu, client, token) = start(demo()).await;
+    let url = format!(
+        "{}/subscriptions/{SUB_PROD}/resourcegroups/rg-web-prod?{API}",
+        emu.url()
+    );
+    for method in [
+        reqwest::Method::PUT,
+        reqwest::Method::DELETE,
+        reqwest::Method::PATCH,
+    ] {
+        let rsp = client
+            .request(method.clone(), &url)
+            .bearer_auth(&token)
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(rsp.status(), StatusCode::METHOD_NOT_ALLOWED, "{method}");
+        let body: Value = rsp.json().await.unwrap();
+        assert_eq!(error_code(&body), "MethodNotAllowed");
+    }
+    let log = emu.requests();
+    let methods: Vec<&str> = log.iter().map(|r| r.method.as_str()).collect();
+    assert_eq!(methods, ["POST", "PUT", "DELETE", "PATCH"]);
+    assert!(log[1..].iter().all(|r| r.status == 405));
+    emu.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn resource_graph_pages_with_skip_tokens() {
+    let (emu, client, token) = start(EmulatorConfig {
+        page_size: 10,
+        ..demo()
+    })
+    .await;
+    let url = format!(
+        "{}/providers/Microsoft.ResourceGraph/resources?api-version=2022-10-01",
+        emu.url()
+    );
+    let mut data = Vec::new();
+    let mut skip: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let mut options = json!({"resultFormat": "objectArray"});
+        if let Some(s) = &skip {
+            options["$skipToken"] = json!(s);
+        }
+        let body = json!({
+            "subscriptions": [SUB_PROD, SUB_DEV],
+            "query": "Resources | where type =~ 'microsoft.compute/virtualmachines/EXTENSIONS' | project id, name",
+            "options": options,
+        });
+        let rsp = client
+            .post(&url)
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(rsp.status(), StatusCode::OK);
+        let page: Value = rsp.json().await.unwrap();
+        pages += 1;
+        assert_eq!(page["totalRecords"], 31);
+        assert_eq!(
+            page["count"].as_u64().unwrap() as usize,
+            page["data"].as_array().unwrap().len()
+        );
+        data.extend(page["data"].as_array().unwrap().iter().cloned());
+        match page.get("$skipToken").and_then(Value::as_str) {
+            Some(s) => skip = Some(s.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(pages, 4);
+    assert_eq!(data.len(), 31);
+    let subs: std::collections::BTreeSet<&str> = data
+        .iter()
+        .map(|e| e["id"].as_str().unwrap().split('/').nth(2).unwrap())
+        .collect();
+    assert_eq!(subs.len(), 2);
+
+    // $top smaller than the page size wins; one subscription restricts.
+    let rsp = client
+        .post(&url)
+        .bearer_auth(&token)
+        .json(&json!({"subscriptions": [SUB_DEV], "query": "resources | where type =~ 'Microsoft.Compute/virtualMachines'", "options": {"$top": 3}}))
+        .send()
+        .await
+        .unwrap();
+    let page: Value = rsp.json().await.unwrap();
+    assert_eq!(page["totalRecords"], 10);
+    assert_eq!(page["count"], 3);
+
+    let rsp = client
+        .post(&url)
+        .bearer_auth(&token)
+        .json(&json!({"query": "resources | summarize count() by type"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rsp.status(), StatusCode::BAD_REQUEST);
+    let body: Value = rsp.json().await.unwrap();
+    assert_eq!(error_code(&body), "BadRequest");
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("summarize"));
+    emu.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn graph_service_principals() {
+    let (emu, client, token) = start(demo()).await;
+    let url = format!(
+        "{}/v1.0/servicePrincipals?$filter=appId eq '262044b1-e2ce-469f-a196-69ab7ada62d3'",
+        emu.url()
+    );
+    let (status, _, body) = get(&client, &token, &url).await;
+    assert_eq!(status, StatusCode::OK);
+    let value = body["value"].as_array().unwrap();
+    assert_eq!(value.len(), 1);
+    assert_eq!(value[0]["id"], "c1af4465-06f1-42fc-a101-0f154a9f2968");
+    let none = format!(
+        "{}/v1.0/servicePrincipals?$filter=appId eq 'nobody'",
+        emu.url()
+    );
+    let (_, _, body) = get(&client, &token, &none).await;
+    assert_eq!(body["value"], json!([]));
+    let rsp = client.get(&url).send().await.unwrap();
+    assert_eq!(rsp.status(), StatusCode::UNAUTHORIZED);
+    emu.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn request_log() {
+    let (emu, client, token) = start(demo()).await;
+    let list = format!(
+        "{}/subscriptions/{SUB_DEV}/providers/Microsoft.Compute/virtualMachines?{API}",
+        emu.url()
+    );
+    get(&client, &token, &list).await;
+    client.get(&list).send().await.unwrap();
+    let log = emu.requests();
+    assert_eq!(log.len(), 3);
+    assert_eq!(log[0].method, "POST");
+    assert_eq!(log[0].path, format!("/{TENANT}/oauth2/v2.0/token"));
+    assert!(!log[0].authorization_present);
+    assert_eq!(log[1].method, "GET");
+    assert_eq!(
+        log[1].path,
+        format!("/subscriptions/{SUB_DEV}/providers/Microsoft.Compute/virtualMachines")
+    );
+    assert_eq!(log[1].query, API);
+    assert_eq!(log[1].status, 200);
+    assert_eq!(log[1].subscription.as_deref(), Some(SUB_DEV));
+    assert!(log[1].authorization_present);
+    assert_eq!(log[2].status, 401);
+    assert!(!log[2].authorization_present);
+    // Tokens and secrets never reach the log.
+    let printed = format!("{log:?}");
+    assert!(!printed.contains(&token));
+    assert_eq!(emu.issued_tokens(), vec![token.clone()]);
+    assert!(!printed.contains("emulator-secret"));
+    emu.reset_log();
+    assert!(emu.requests().is_empty());
+    emu.shutdown().await;
+}
+
+/// The point of the emulator: the Azure SDK itself authenticates, pages and parses through it.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_azure_sdk_collects_through_the_emulator() {
+    use azure_core::auth::TokenCredential;
+    use futures::StreamExt;
+    use std::sync::Arc;
+
+    let emu = Emulator::start(EmulatorConfig {
+        page_size: 4,
+        ..demo()
+    })
+    .await
+    .unwrap();
+    let endpoint = azure_core::Url::parse(&emu.url()).unwrap();
+    let credential: Arc<dyn TokenCredential> =
+        Arc::new(azure_identity::ClientSecretCredential::new(
+            azure_core::new_http_client(),
+            endpoint.clone(),
+            TENANT.to_owned(),
+            "backup-doctor-test".to_owned(),
+            "emulator-secret".to_owned(),
+        ));
+    let scopes = &["https://management.azure.com/.default"];
+
+    let compute = azure_mgmt_compute::package_2024_07_01::Client::builder(Arc::clone(&credential))
+        .endpoint(endpoint.clone())
+        .scopes(scopes)
+        .build()
+        .unwrap();
+    let mut vms = 0;
+    let mut with_agent = 0;
+    for sub in [SUB_PROD, SUB_DEV] {
+        let mut pages = compute
+            .virtual_machines_client()
+            .list_all(sub)
+            .into_stream();
+        while let Some(page) = pages.next().await {
+            let page = page.expect("VM page");
+            vms += page.value.len();
+        }
+        let mut pages = compute
+            .virtual_machines_client()
+            .list_all(sub)
+            .status_only("true")
+            .into_stream();
+        while let Some(page) = pages.next().await {
+            for vm in page.expect("statusOnly page").value {
+                let view = vm.properties.and_then(|p| p.instance_view);
+                with_agent += usize::from(view.and_then(|v| v.vm_agent).is_some());
+            }
+        }
+    }
+    assert_eq!(vms, 21);
+    // vm-dev-stopped-01 is deallocated: its captured instance view has no agent.
+    assert_eq!(with_agent, 20);
+
+    let graph = azure_mgmt_resourcegraph::Client::builder(credential)
+        .endpoint(endpoint)
+        .scopes(scopes)
+        .build()
+        .unwrap();
+    let mut rows = 0;
+    let mut skip = None;
+    loop {
+        let mut request = azure_mgmt_resourcegraph::models::QueryRequest::new(
+            "resources | where type =~ 'Microsoft.Compute/virtualMachines/extensions'".to_owned(),
+        );
+        request.subscriptions = vec![SUB_PROD.to_owned(), SUB_DEV.to_owned()];
+        let mut options = azure_mgmt_resourcegraph::models::QueryRequestOptions::new();
+        options.skip_token = skip.take();
+        request.options = Some(options);
+        let page = graph.resources(request).await.expect("graph page");
+        rows += page.data.as_array().map_or(0, Vec::len);
+        match page.skip_token {
+            Some(token) => skip = Some(token),
+            None => break,
+        }
+    }
+    assert_eq!(rows, 31);
+    emu.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bad_snapshot_names_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("sub").join("broken.json");
+    std::fs::create_dir_all(bad.parent().unwrap()).unwrap();
+    std::fs::write(&bad, "{\"value\": [").unwrap();
+    let err = Emulator::start(EmulatorConfig {
+        snapshot: dir.path().to_path_buf(),
+        ..EmulatorConfig::default()
+    })
+    .await
+    .err()
+    .expect("bad JSON is refused");
+    assert!(err.to_string().contains("broken.json"), "{err}");
+    let missing = Emulator::start(EmulatorConfig {
+        snapshot: dir.path().join("nowhere"),
+        ..EmulatorConfig::default()
+    })
+    .await
+    .err()
+    .expect("a missing snapshot is refused");
+    assert!(missing.to_string().contains("nowhere"), "{missing}");
+}

@@ -1,0 +1,259 @@
+//! Live collection end to end over loopback: the binary signs in at the ARM emulator's token
+//! endpoint, collects the demo fleet through the Azure SDK crates, and the snapshot it writes
+//! must give the same report as the offline scan of the demo fleet.
+
+use assert_cmd::Command;
+use backup_doctor::emulator::{Bucket, Emulator, EmulatorConfig};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+const DEMO: &str = "fixtures/fleets/demo";
+const NOW: &str = "2026-11-24T06:00:00Z";
+const CLIENT_ID: &str = "backup-doctor-test";
+const SECRET: &str = "emulator-secret-5f1e0c";
+
+fn config() -> EmulatorConfig {
+    EmulatorConfig {
+        snapshot: PathBuf::from(DEMO),
+        page_size: 5,
+        client_id: CLIENT_ID.into(),
+        client_secret: SECRET.into(),
+        ..EmulatorConfig::default()
+    }
+}
+
+/// The binary pointed at the emulator, signing in with a service principal secret.
+fn backup_doctor(emulator: &Emulator, tenant: &str, secret: &str) -> Command {
+    let mut command = Command::cargo_bin("backup-doctor").unwrap();
+    command
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("AZURE_TENANT_ID", tenant)
+        .env("AZURE_CLIENT_ID", CLIENT_ID)
+        .env("AZURE_CLIENT_SECRET", secret)
+        .env("AZURE_AUTHORITY_HOST", emulator.url());
+    command
+}
+
+/// The flags that point a live command at the emulator.
+fn live_flags(emulator: &Emulator) -> Vec<String> {
+    vec![
+        "--auth".into(),
+        "secret".into(),
+        "--arm-endpoint".into(),
+        emulator.url(),
+        "--graph-endpoint".into(),
+        emulator.url(),
+    ]
+}
+
+fn tenant() -> String {
+    let manifest: Value = serde_json::from_str(
+        &std::fs::read_to_string(Path::new(DEMO).join("snapshot.json")).unwrap(),
+    )
+    .unwrap();
+    manifest["tenantId"].as_str().unwrap().to_owned()
+}
+
+fn running_demo_vms() -> usize {
+    let mut running = 0;
+    for entry in std::fs::read_dir(DEMO).unwrap().flatten() {
+        let file = entry.path().join("Microsoft.Compute.virtualMachines.json");
+        let Ok(text) = std::fs::read_to_string(&file) else {
+            continue;
+        };
+        let list: Value = serde_json::from_str(&text).unwrap();
+        running += list["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|vm| {
+                vm.pointer("/properties/instanceView/statuses")
+                    .and_then(Value::as_array)
+                    .is_some_and(|s| s.iter().any(|s| s["code"] == "PowerState/running"))
+            })
+            .count();
+    }
+    assert!(running > 10);
+    running
+}
+
+/// The JSON report of an offline scan, without the one field that names the snapshot's time.
+fn report_of(snapshot: &Path) -> (Value, i32) {
+    let output = Command::cargo_bin("backup-doctor")
+        .unwrap()
+        .args(["scan", "--format", "json", "--now", NOW, "--snapshot"])
+        .arg(snapshot)
+        .output()
+        .unwrap();
+    let mut report: Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "no JSON report ({e}): {}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+    });
+    report.as_object_mut().unwrap().remove("snapshot_created");
+    (report, output.status.code().unwrap_or(-1))
+}
+
+/// `collect --live --out DIR` in a blocking thread, so the emulator keeps serving.
+async fn collect(
+    emulator: &Emulator,
+    secret: &str,
+    extra: &[&str],
+) -> (PathBuf, std::process::Output, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("snapshot");
+    let mut command = backup_doctor(emulator, &tenant(), secret);
+    command
+        .args(["collect", "--live", "--out"])
+        .arg(&out)
+        .args(live_flags(emulator))
+        .args(extra);
+    let output = tokio::task::spawn_blocking(move || {
+        command.timeout(Duration::from_secs(120)).output().unwrap()
+    })
+    .await
+    .unwrap();
+    (out, output, dir)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_collection_of_the_demo_fleet_scans_like_the_demo_fleet() {
+    let emulator = Emulator::start(config()).await.unwrap();
+    let (out, output, _dir) = collect(&emulator, SECRET, &[]).await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let (live, live_code) = report_of(&out);
+    let (offline, offline_code) = report_of(Path::new(DEMO));
+    assert_eq!(live_code, offline_code);
+    assert_eq!(live, offline);
+
+    let requests = emulator.requests();
+    // Only reads: GET, and the one Resource Graph query POST per page (plus the token request).
+    for request in &requests {
+        let allowed = request.method == "GET"
+            || (request.method == "POST"
+                && (request
+                    .path
+                    .to_ascii_lowercase()
+                    .contains("/providers/microsoft.resourcegraph/resources")
+                    || request.path.contains("/oauth2/")));
+        assert!(allowed, "{} {}", request.method, request.path);
+    }
+    // statusOnly carried every agent: no VM needed its own instance view call.
+    assert!(
+        !requests.iter().any(|r| r.path.ends_with("/instanceView")),
+        "per-VM instance views were read although statusOnly carried them"
+    );
+    emulator.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn throttling_and_server_errors_cost_time_not_data() {
+    let emulator = Emulator::start(EmulatorConfig {
+        throttle: Some(Bucket {
+            capacity: 15,
+            refill_per_second: 60.0,
+        }),
+        fail_every: Some((9, 503)),
+        status_only_includes_agent: false,
+        ..config()
+    })
+    .await
+    .unwrap();
+    let (out, output, _dir) = collect(&emulator, SECRET, &[]).await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let requests = emulator.requests();
+    assert!(
+        requests.iter().any(|r| r.status == 429),
+        "the bucket never ran dry"
+    );
+    assert!(
+        requests.iter().any(|r| r.status == 503),
+        "no 503 was injected"
+    );
+    // Without agents in statusOnly, each running VM's instance view is read once; stopped and
+    // deallocated VMs have no agent status to read.
+    let views = requests
+        .iter()
+        .filter(|r| r.path.ends_with("/instanceView") && r.status == 200)
+        .count();
+    assert_eq!(views, running_demo_vms());
+    let (live, _) = report_of(&out);
+    let (offline, _) = report_of(Path::new(DEMO));
+    assert_eq!(live, offline);
+    emulator.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forbidden_lock_list_is_a_gap_and_makes_lock_facts_unknown() {
+    let emulator = Emulator::start(EmulatorConfig {
+        forbidden: vec!["/providers/Microsoft.Authorization/locks".into()],
+        ..config()
+    })
+    .await
+    .unwrap();
+    let (out, output, _dir) = collect(&emulator, SECRET, &[]).await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("Microsoft.Authorization/locks"), "{stderr}");
+    let (report, _) = report_of(&out);
+    assert_eq!(report["complete"], false);
+    let gaps = report["gaps"].as_array().unwrap();
+    assert_eq!(gaps.len(), 2, "{gaps:?}");
+    assert!(gaps
+        .iter()
+        .all(|g| g["what"] == "Microsoft.Authorization/locks"
+            && g["reason"].as_str().unwrap().contains("403")));
+    let lock_findings: Vec<&Value> = report["vms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|vm| vm["findings"].as_array().unwrap())
+        .filter(|f| {
+            [
+                "snapshot/restore-point-rg-locked",
+                "snapshot/subscription-locked",
+                "snapshot/vm-read-only-lock",
+            ]
+            .contains(&f["rule"].as_str().unwrap())
+        })
+        .collect();
+    assert!(!lock_findings.is_empty());
+    assert!(
+        lock_findings.iter().all(|f| f["status"] == "unknown"),
+        "{lock_findings:?}"
+    );
+    emulator.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_secret_is_a_clear_error_with_exit_2_and_secrets_never_reach_the_logs() {
+    let emulator = Emulator::start(config()).await.unwrap();
+    let (_, output, _dir) = collect(&emulator, "not-the-secret", &[]).await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("credential"), "{stderr}");
+    assert!(!stderr.contains("not-the-secret"), "{stderr}");
+
+    // A good run at trace level: neither the secret nor any bearer token is printed.
+    let (_, output, _dir) = collect(&emulator, SECRET, &["-vvv"]).await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.lines().count() > 20,
+        "trace logging printed little: {stderr}"
+    );
+    assert!(!stderr.contains(SECRET));
+    assert!(
+        !stderr.to_ascii_lowercase().contains("bearer "),
+        "a token reached the log"
+    );
+    for token in emulator.issued_tokens() {
+        assert!(!stderr.contains(&token), "a token reached the log");
+    }
+    emulator.shutdown().await;
+}
