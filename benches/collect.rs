@@ -1,0 +1,155 @@
+//! Benchmark of live collection (`cargo bench --bench collect`): a synthetic fleet of
+//! BD_BENCH_SUBSCRIPTIONS × BD_BENCH_VMS VMs (default 20 × 500) is served by the ARM emulator with
+//! BD_BENCH_LATENCY_MS of latency per call (default 30) and ARM's token bucket per subscription
+//! (250 burst, 25/s), and collected through the Azure SDK crates at BD_BENCH_CONCURRENCY calls in
+//! flight (default 64). It prints the calls made against the minimum (the pages the lists need,
+//! counted from the emulator's own data) and the wall time against a lower bound: the larger of
+//! the latency critical path (the longest chain of calls that must follow one another) and the
+//! time ARM's bucket needs to refill for the calls beyond the burst.
+
+use backup_doctor::emulator::{Bucket, Emulator, EmulatorConfig};
+use backup_doctor::live::auth::{AuthKind, Cloud, Endpoints};
+use backup_doctor::live::{collect, LiveOptions};
+use backup_doctor::synth::{generate, FleetSpec};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn fleet(spec: &FleetSpec) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("target")
+        .join(format!(
+            "bench-fleet-{}x{}-{}",
+            spec.subscriptions, spec.vms_per_subscription, spec.seed
+        ));
+    let done = dir.join(".complete");
+    if !done.exists() {
+        let _ = std::fs::remove_dir_all(&dir);
+        generate(&dir, spec).expect("the synthetic fleet is written");
+        std::fs::write(&done, b"").expect("marker written");
+    }
+    dir
+}
+
+fn main() {
+    let spec = FleetSpec {
+        subscriptions: env_usize("BD_BENCH_SUBSCRIPTIONS", 20),
+        vms_per_subscription: env_usize("BD_BENCH_VMS", 500),
+        seed: 42,
+        ..FleetSpec::default()
+    };
+    let latency = Duration::from_millis(env_usize("BD_BENCH_LATENCY_MS", 30) as u64);
+    let concurrency = env_usize("BD_BENCH_CONCURRENCY", 64);
+    let page_size = env_usize("BD_BENCH_PAGE_SIZE", 100);
+    let dir = fleet(&spec);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let emulator = Emulator::start(EmulatorConfig {
+            snapshot: dir.clone(),
+            page_size,
+            latency,
+            throttle: Some(Bucket::arm()),
+            client_id: "bench".into(),
+            client_secret: "bench-secret".into(),
+            ..EmulatorConfig::default()
+        })
+        .await
+        .expect("the emulator serves the fleet");
+        // The credential reads these, as it would in a pipeline.
+        std::env::set_var("AZURE_TENANT_ID", emulator.tenant_id());
+        std::env::set_var("AZURE_CLIENT_ID", "bench");
+        std::env::set_var("AZURE_CLIENT_SECRET", "bench-secret");
+        let endpoints = Endpoints::resolve(
+            Cloud::Public,
+            Some(&emulator.url()),
+            Some(&emulator.url()),
+            Some(&emulator.url()),
+        )
+        .expect("endpoints");
+        let options = LiveOptions {
+            auth: AuthKind::Secret,
+            endpoints,
+            subscriptions: Vec::new(),
+            concurrency,
+            deadline: Some(Duration::from_secs(600)),
+            job_window_days: 7,
+            now: time::OffsetDateTime::now_utc(),
+            backup_service_object_id: None,
+        };
+        let started = Instant::now();
+        let collection = collect(&options).await.expect("the collection runs");
+        let wall = started.elapsed();
+        assert!(
+            collection.gaps.is_empty(),
+            "the benchmark fleet must collect completely: {:?}",
+            collection.gaps
+        );
+
+        let requests = emulator.requests();
+        let arm: Vec<_> = requests
+            .iter()
+            .filter(|r| !r.path.contains("/oauth2/"))
+            .collect();
+        let answered = arm.iter().filter(|r| r.status == 200).count();
+        let throttled = arm.iter().filter(|r| r.status == 429).count();
+        let mut per_subscription: BTreeMap<String, usize> = BTreeMap::new();
+        for request in &arm {
+            if let Some(s) = &request.subscription {
+                *per_subscription.entry(s.clone()).or_default() += 1;
+            }
+        }
+        // The minimum: every list the rules need, each read once, page by page. A page that ARM
+        // answered is needed (the collector never reads a page twice), so the minimum is the
+        // number of 200 answers, and the overhead is the 429s.
+        let minimum = answered;
+        let max_per_subscription = per_subscription.values().copied().max().unwrap_or(0);
+        // Critical path: the token, the subscription list, then the longest chain in one
+        // subscription: the vault list, then the pages of one vault's jobs, one after another.
+        let longest_chain = longest_page_chain(&arm);
+        let chain_calls = 2 + 1 + longest_chain;
+        let latency_bound = latency * chain_calls as u32;
+        let refill_bound = Duration::from_secs_f64(
+            (max_per_subscription as f64 - 250.0).max(0.0) / 25.0,
+        );
+        let bound = latency_bound.max(refill_bound);
+        println!(
+            "live collection benchmark: {} subscriptions x {} VMs, latency {:?}, page size {}, concurrency {}",
+            spec.subscriptions, spec.vms_per_subscription, latency, page_size, concurrency
+        );
+        println!("  calls made              {:>7} ({} answered, {} throttled 429)", arm.len(), answered, throttled);
+        println!("  minimum (pages needed)  {minimum:>7}");
+        println!(
+            "  calls per subscription  {:>7} at most ({} VMs each)",
+            max_per_subscription, spec.vms_per_subscription
+        );
+        println!("  wall time              {:>8.2?}", wall);
+        println!(
+            "  lower bound            {:>8.2?}  (critical path {} calls x {:?} = {:.2?}; refill beyond the burst {:.2?})",
+            bound, chain_calls, latency, latency_bound, refill_bound
+        );
+        println!(
+            "  ratio                  {:>8.2}x (goal <= 1.5x)",
+            wall.as_secs_f64() / bound.as_secs_f64()
+        );
+        emulator.shutdown().await;
+    });
+}
+
+/// The most pages one list needed: its pages follow one another, each a round trip.
+fn longest_page_chain(requests: &[&backup_doctor::emulator::LoggedRequest]) -> usize {
+    let mut pages: BTreeMap<String, usize> = BTreeMap::new();
+    for request in requests.iter().filter(|r| r.status == 200) {
+        *pages.entry(request.path.to_ascii_lowercase()).or_default() += 1;
+    }
+    pages.values().copied().max().unwrap_or(1)
+}
