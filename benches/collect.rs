@@ -39,6 +39,13 @@ fn fleet(spec: &FleetSpec) -> PathBuf {
 }
 
 fn main() {
+    // BD_BENCH_LOG=backup_doctor=debug shows when each list finished, to see what the wall time waits on.
+    if let Ok(filter) = tracing_subscriber::EnvFilter::try_from_env("BD_BENCH_LOG") {
+        tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .init();
+    }
     let spec = FleetSpec {
         subscriptions: env_usize("BD_BENCH_SUBSCRIPTIONS", 20),
         vms_per_subscription: env_usize("BD_BENCH_VMS", 500),
@@ -57,6 +64,8 @@ fn main() {
         let emulator = Emulator::start(EmulatorConfig {
             snapshot: dir.clone(),
             page_size,
+            // Resource Graph pages hold up to 1,000 rows ($top's maximum); ARM lists far fewer.
+            graph_page_size: Some(1000),
             latency,
             throttle: Some(Bucket::arm()),
             client_id: "bench".into(),
@@ -85,6 +94,7 @@ fn main() {
             job_window_days: 7,
             now: time::OffsetDateTime::now_utc(),
             backup_service_object_id: None,
+            progress_bars: false,
         };
         let started = Instant::now();
         let collection = collect(&options).await.expect("the collection runs");

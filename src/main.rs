@@ -269,6 +269,7 @@ impl LiveArgs {
             job_window_days,
             now: time::OffsetDateTime::now_utc(),
             backup_service_object_id,
+            progress_bars: std::io::stderr().is_terminal(),
         })
     }
 }

@@ -152,11 +152,14 @@ async fn a_live_collection_of_the_demo_fleet_scans_like_the_demo_fleet() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn throttling_and_server_errors_cost_time_not_data() {
+    // A bucket smaller than the first wave of lists any subscription sends (16 calls in flight
+    // over 2 subscriptions), with latency so that wave is in flight at once: 429s are certain.
     let emulator = Emulator::start(EmulatorConfig {
         throttle: Some(Bucket {
-            capacity: 15,
+            capacity: 4,
             refill_per_second: 60.0,
         }),
+        latency: std::time::Duration::from_millis(10),
         fail_every: Some((9, 503)),
         status_only_includes_agent: false,
         ..config()

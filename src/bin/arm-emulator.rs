@@ -25,6 +25,9 @@ struct Args {
     /// Items per page of paged lists.
     #[arg(long, default_value_t = 100, value_parser = parse_page_size)]
     page_size: usize,
+    /// Rows per Resource Graph page (default: --page-size; Resource Graph itself gives up to 1000).
+    #[arg(long, value_parser = parse_page_size)]
+    graph_page_size: Option<usize>,
     /// Delay added before every response, in milliseconds.
     #[arg(long, default_value_t = 0)]
     latency_ms: u64,
@@ -90,6 +93,7 @@ async fn main() -> ExitCode {
     let mut config = EmulatorConfig {
         snapshot: args.snapshot,
         page_size: args.page_size,
+        graph_page_size: args.graph_page_size,
         latency: Duration::from_millis(args.latency_ms),
         throttle: args.throttle.then(Bucket::arm),
         fail_every: args.fail_every.map(|FailEvery(n, status)| (n, status)),

@@ -50,6 +50,9 @@ pub struct EmulatorConfig {
     pub snapshot: PathBuf,
     /// Items per page for paged lists.
     pub page_size: usize,
+    /// Rows per Resource Graph page; `None` = `page_size`. Resource Graph itself returns up to
+    /// 1,000 rows a page (`$top` at most 1000), far more than most ARM lists.
+    pub graph_page_size: Option<usize>,
     /// Added before every response.
     pub latency: Duration,
     /// Per-subscription ARM read token bucket; `None` = unlimited.
@@ -78,6 +81,7 @@ impl Default for EmulatorConfig {
         EmulatorConfig {
             snapshot: PathBuf::new(),
             page_size: 100,
+            graph_page_size: None,
             latency: Duration::ZERO,
             throttle: None,
             fail_every: None,
@@ -562,7 +566,11 @@ impl Shared {
             Err((e, remaining)) => (Err(e), remaining),
             Ok(remaining) => {
                 let result = if is_graph_query {
-                    arm::resource_graph(&self.store, self.config.page_size, body)
+                    arm::resource_graph(
+                        &self.store,
+                        self.config.graph_page_size.unwrap_or(self.config.page_size),
+                        body,
+                    )
                 } else {
                     let ctx = arm::Ctx {
                         store: &self.store,

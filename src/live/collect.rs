@@ -6,6 +6,7 @@
 //!
 //! Every failure of a type at a scope becomes a gap (scope, type, reason) and the rest goes on.
 
+use super::progress::Progress;
 use super::throttle::Throttle;
 use super::LiveOptions;
 use crate::inventory::model::Gap;
@@ -36,6 +37,7 @@ pub struct Collector {
     pub(crate) options: ClientSettings,
     permits: Semaphore,
     out: Mutex<Collected>,
+    progress: Arc<dyn Progress>,
 }
 
 /// What every SDK client is built from.
@@ -124,16 +126,21 @@ fn id_of(value: &Value) -> &str {
 }
 
 impl Collector {
-    pub fn new(settings: ClientSettings, concurrency: usize) -> Collector {
+    pub fn new(
+        settings: ClientSettings,
+        concurrency: usize,
+        progress: Arc<dyn Progress>,
+    ) -> Collector {
         Collector {
             options: settings,
             permits: Semaphore::new(concurrency.max(1)),
             out: Mutex::new(Collected::default()),
+            progress,
         }
     }
 
-    pub fn finish(self) -> Collected {
-        let mut out = self.out.into_inner().unwrap_or_else(|p| p.into_inner());
+    pub fn finish(&self) -> Collected {
+        let mut out = std::mem::take(&mut *self.out.lock().unwrap_or_else(|p| p.into_inner()));
         out.gaps.sort();
         out
     }
@@ -160,8 +167,16 @@ impl Collector {
             .extend(items);
     }
 
+    fn gap_count(&self) -> usize {
+        let out = self.out.lock().unwrap_or_else(|p| p.into_inner());
+        out.gaps.len()
+    }
+
     fn gap(&self, scope: &str, what: &str, error: &azure_core::Error) {
-        let reason = reason(error);
+        self.record_gap(scope, what, reason(error));
+    }
+
+    pub fn record_gap(&self, scope: &str, what: &str, reason: String) {
         tracing::warn!(scope, what, %reason, "could not read; recorded as a gap");
         let mut out = self.out.lock().unwrap_or_else(|p| p.into_inner());
         out.gaps.push(Gap {
@@ -177,10 +192,12 @@ impl Collector {
     where
         F: Future<Output = Result<Vec<Value>, azure_core::Error>>,
     {
+        self.progress.list_started(folder);
         let result = {
             let _permit = self.permits.acquire().await.ok()?;
             call.await
         };
+        self.progress.list_finished(folder, result.is_err());
         match result {
             Ok(items) => {
                 tracing::debug!(scope, what, items = items.len(), "listed");
@@ -516,6 +533,19 @@ impl Collector {
         scope: &str,
         compute: &azure_mgmt_compute::package_2024_07_01::Client,
     ) {
+        self.progress.list_started(s);
+        let gaps_before = self.gap_count();
+        self.virtual_machines_and_status(s, scope, compute).await;
+        self.progress
+            .list_finished(s, self.gap_count() > gaps_before);
+    }
+
+    async fn virtual_machines_and_status(
+        &self,
+        s: &str,
+        scope: &str,
+        compute: &azure_mgmt_compute::package_2024_07_01::Client,
+    ) {
         const WHAT: &str = "Microsoft.Compute/virtualMachines";
         let models = async {
             let _permit = self.permits.acquire().await;
@@ -754,6 +784,14 @@ impl Collector {
 
     /// The VM extensions of all subscriptions, in one Resource Graph query paged by skip token.
     pub async fn extensions(&self, subscriptions: &[String]) {
+        self.progress.list_started("tenant");
+        let gaps_before = self.gap_count();
+        self.extensions_by_graph(subscriptions).await;
+        self.progress
+            .list_finished("tenant", self.gap_count() > gaps_before);
+    }
+
+    async fn extensions_by_graph(&self, subscriptions: &[String]) {
         const WHAT: &str = "Microsoft.Compute/virtualMachines/extensions";
         let graph = client!(
             self.options,

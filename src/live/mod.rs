@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod collect;
+pub mod progress;
 pub mod throttle;
 
 use crate::error::InputError;
@@ -12,6 +13,7 @@ use crate::inventory::Inventory;
 use crate::source::snapshot;
 use auth::{AuthKind, Endpoints};
 use collect::{ClientSettings, Collector};
+use progress::{Bars, Progress, Silent};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -33,6 +35,8 @@ pub struct LiveOptions {
     pub now: OffsetDateTime,
     /// Given: Microsoft Graph is not called.
     pub backup_service_object_id: Option<String>,
+    /// Draw progress bars on stderr (only when it is a terminal; logs say it otherwise).
+    pub progress_bars: bool,
 }
 
 impl LiveOptions {
@@ -91,7 +95,12 @@ pub async fn collect(options: &LiveOptions) -> Result<Collection, LiveError> {
         scope: options.endpoints.arm_scope(),
         throttle: throttle.clone(),
     };
-    let collector = Collector::new(settings, options.concurrency);
+    let progress: Arc<dyn Progress> = if options.progress_bars {
+        Arc::new(Bars::stderr(throttle.stats.clone()))
+    } else {
+        Arc::new(Silent)
+    };
+    let collector = Collector::new(settings, options.concurrency, progress.clone());
     let subscriptions = collector
         .subscriptions(&options.subscriptions)
         .await
@@ -116,11 +125,42 @@ pub async fn collect(options: &LiveOptions) -> Result<Collection, LiveError> {
         .map(str::to_owned)
         .collect();
     tracing::info!(subscriptions = ids.len(), "collecting");
-    let (collector_ref, throttle_ref) = (&collector, &throttle);
-    let per_subscription = ids.iter().map(|s| async move {
-        collector_ref.subscription(s, options).await;
-        tracing::info!(subscription = %s, calls = throttle_ref.stats.calls(), "subscription done");
-    });
+    // Each subscription runs as a task of its own so that decoding its pages (most of a big
+    // scan's CPU) spreads over every core, not only the one polling this future.
+    let collector = Arc::new(collector);
+    let shared_options = Arc::new(options.clone());
+    let mut per_subscription = tokio::task::JoinSet::new();
+    let mut task_subscription = std::collections::HashMap::new();
+    for subscription in &ids {
+        let (collector, options, stats, s) = (
+            collector.clone(),
+            shared_options.clone(),
+            throttle.stats.clone(),
+            subscription.clone(),
+        );
+        let task = per_subscription.spawn(async move {
+            collector.subscription(&s, &options).await;
+            tracing::info!(subscription = %s, calls = stats.calls(), "subscription done");
+        });
+        task_subscription.insert(task.id(), subscription.clone());
+    }
+    let subscriptions_done = async {
+        while let Some(joined) = per_subscription.join_next_with_id().await {
+            if let Err(error) = joined {
+                // A panic in one subscription's collectors must not hide the others' data, nor
+                // pass for a complete read of its own.
+                let s = task_subscription
+                    .get(&error.id())
+                    .cloned()
+                    .unwrap_or_default();
+                collector.record_gap(
+                    &format!("/subscriptions/{s}"),
+                    "*",
+                    format!("the collection of this subscription stopped: {error}"),
+                );
+            }
+        }
+    };
     let extensions = collector.extensions(&ids);
     let principal = async {
         if options.backup_service_object_id.is_none() {
@@ -129,17 +169,14 @@ pub async fn collect(options: &LiveOptions) -> Result<Collection, LiveError> {
                 .await;
         }
     };
-    futures::join!(
-        futures::future::join_all(per_subscription),
-        extensions,
-        principal
-    );
+    futures::join!(subscriptions_done, extensions, principal);
     if let Some(first) = ids.first() {
         let location = collector
             .first_vm_location()
             .unwrap_or_else(|| "westus".into());
         collector.service_tags(first, &location).await;
     }
+    progress.finish();
     let collected = collector.finish();
     let mut files = vec![(
         PathBuf::from("snapshot.json"),

@@ -18,7 +18,14 @@ use tokio::time::Instant;
 pub const ARM_BURST: f64 = 250.0;
 pub const ARM_REFILL_PER_SECOND: f64 = 25.0;
 const REMAINING_READS: &str = "x-ms-ratelimit-remaining-subscription-reads";
+/// Resource Graph's own quota (per user, a few queries per 5-second window), apart from ARM's.
+const GRAPH_QUOTA_REMAINING: &str = "x-ms-user-quota-remaining";
+const GRAPH_QUOTA_RESETS_AFTER: &str = "x-ms-user-quota-resets-after";
+/// Tries of a request that fails for a server error or a broken connection.
 const MAX_ATTEMPTS: u32 = 8;
+/// Tries of a request ARM throttles: throttling only costs time, so it is retried for as long as
+/// the scan's deadline allows; this cap only stops a server that throttles for ever.
+const MAX_THROTTLED_ATTEMPTS: u32 = 64;
 
 #[derive(Debug)]
 struct Bucket {
@@ -35,11 +42,33 @@ pub struct Stats {
     pub throttled: AtomicU64,
     pub server_errors: AtomicU64,
     pub waited_ms: AtomicU64,
+    by_scope: Mutex<HashMap<String, ScopeCounts>>,
+}
+
+/// The cost of one budget scope (a subscription, or the tenant), for its progress bar.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct ScopeCounts {
+    pub calls: u64,
+    pub throttled: u64,
+    pub waited_ms: u64,
 }
 
 impl Stats {
     pub fn calls(&self) -> u64 {
         self.calls.load(Ordering::Relaxed)
+    }
+
+    pub fn of_scope(&self, scope: &str) -> ScopeCounts {
+        let by_scope = self.by_scope.lock().unwrap_or_else(|p| p.into_inner());
+        by_scope
+            .get(&scope.to_ascii_lowercase())
+            .copied()
+            .unwrap_or_default()
+    }
+
+    fn count(&self, scope: &str, add: impl FnOnce(&mut ScopeCounts)) {
+        let mut by_scope = self.by_scope.lock().unwrap_or_else(|p| p.into_inner());
+        add(by_scope.entry(scope.to_owned()).or_default());
     }
 }
 
@@ -77,7 +106,8 @@ impl Throttle {
                 });
                 let elapsed = now.saturating_duration_since(bucket.updated).as_secs_f64();
                 bucket.tokens = (bucket.tokens + elapsed * self.refill_per_second).min(self.burst);
-                bucket.updated = now;
+                // Never back in time: a pause sets `updated` to its end.
+                bucket.updated = bucket.updated.max(now);
                 match bucket.paused_until {
                     Some(until) if until > now => until - now,
                     _ if bucket.tokens >= 1.0 => {
@@ -87,11 +117,11 @@ impl Throttle {
                     _ => Duration::from_secs_f64((1.0 - bucket.tokens) / self.refill_per_second),
                 }
             };
-            self.sleep(wait).await?;
+            self.sleep(scope, wait).await?;
         }
     }
 
-    async fn sleep(&self, wait: Duration) -> Result<(), azure_core::Error> {
+    async fn sleep(&self, scope: &str, wait: Duration) -> Result<(), azure_core::Error> {
         if let Some(deadline) = self.deadline {
             if Instant::now() + wait > deadline {
                 return Err(azure_core::Error::message(
@@ -103,6 +133,8 @@ impl Throttle {
         self.stats
             .waited_ms
             .fetch_add(wait.as_millis() as u64, Ordering::Relaxed);
+        self.stats
+            .count(scope, |c| c.waited_ms += wait.as_millis() as u64);
         tokio::time::sleep(wait).await;
         Ok(())
     }
@@ -119,8 +151,12 @@ impl Throttle {
         let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(bucket) = buckets.get_mut(scope) {
             let until = Instant::now() + wait;
-            bucket.paused_until = Some(bucket.paused_until.map_or(until, |u| u.max(until)));
+            let until = bucket.paused_until.map_or(until, |u| u.max(until));
+            bucket.paused_until = Some(until);
+            // The budget refills from the end of the pause, not from before it: otherwise every
+            // request waiting on the pause would go out at once when it ends and be throttled again.
             bucket.tokens = 0.0;
+            bucket.updated = until;
         }
     }
 }
@@ -149,6 +185,23 @@ fn retry_after(headers: &azure_core::headers::Headers, attempt: u32) -> Duration
         .unwrap_or_else(|| backoff(attempt))
 }
 
+/// When Resource Graph says the user's quota is used up, how long until its window resets
+/// (`x-ms-user-quota-resets-after` is `hh:mm:ss`).
+fn graph_quota_wait(headers: &azure_core::headers::Headers) -> Option<Duration> {
+    let header = |name: &'static str| {
+        headers.get_optional_str(&azure_core::headers::HeaderName::from_static(name))
+    };
+    let remaining: f64 = header(GRAPH_QUOTA_REMAINING)?.trim().parse().ok()?;
+    if remaining > 0.0 {
+        return None;
+    }
+    let mut seconds = 0.0;
+    for part in header(GRAPH_QUOTA_RESETS_AFTER)?.trim().split(':') {
+        seconds = seconds * 60.0 + part.parse::<f64>().ok()?;
+    }
+    (seconds.is_finite() && seconds >= 0.0).then(|| Duration::from_secs_f64(seconds.min(300.0)))
+}
+
 fn backoff(attempt: u32) -> Duration {
     Duration::from_millis(200u64.saturating_mul(1 << attempt.min(6)))
 }
@@ -167,12 +220,13 @@ impl Policy for Throttle {
             attempt += 1;
             self.acquire(&scope).await?;
             self.stats.calls.fetch_add(1, Ordering::Relaxed);
+            self.stats.count(&scope, |c| c.calls += 1);
             let sent = next[0].send(ctx, request, &next[1..]).await;
             let response = match sent {
                 Ok(response) => response,
                 Err(error) if attempt < MAX_ATTEMPTS && is_transport(&error) => {
                     tracing::debug!(%scope, attempt, "transport error, retrying: {error}");
-                    self.sleep(backoff(attempt)).await?;
+                    self.sleep(&scope, backoff(attempt)).await?;
                     continue;
                 }
                 Err(error) => return Err(error),
@@ -187,6 +241,10 @@ impl Policy for Throttle {
             {
                 self.observe_remaining(&scope, remaining);
             }
+            if let Some(wait) = graph_quota_wait(response.headers()) {
+                // The quota is spent: the next query would be a 429, so wait for the window.
+                self.pause(&scope, wait);
+            }
             let throttled = status == StatusCode::TooManyRequests;
             let unavailable = status == StatusCode::ServiceUnavailable;
             let transient = matches!(
@@ -195,7 +253,12 @@ impl Policy for Throttle {
                     | StatusCode::BadGateway
                     | StatusCode::GatewayTimeout
             );
-            if !(throttled || unavailable || transient) || attempt >= MAX_ATTEMPTS {
+            let limit = if throttled {
+                MAX_THROTTLED_ATTEMPTS
+            } else {
+                MAX_ATTEMPTS
+            };
+            if !(throttled || unavailable || transient) || attempt >= limit {
                 return Ok(response);
             }
             let wait = if throttled || unavailable {
@@ -205,6 +268,7 @@ impl Policy for Throttle {
             };
             if throttled {
                 self.stats.throttled.fetch_add(1, Ordering::Relaxed);
+                self.stats.count(&scope, |c| c.throttled += 1);
             } else {
                 self.stats.server_errors.fetch_add(1, Ordering::Relaxed);
             }
@@ -223,6 +287,22 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_spent_resource_graph_quota_waits_for_its_window() {
+        let mut headers = azure_core::headers::Headers::new();
+        headers.insert(GRAPH_QUOTA_REMAINING, "0");
+        headers.insert(GRAPH_QUOTA_RESETS_AFTER, "00:00:03.5");
+        assert_eq!(
+            graph_quota_wait(&headers),
+            Some(Duration::from_millis(3500))
+        );
+        headers.insert(GRAPH_QUOTA_REMAINING, "4");
+        assert_eq!(graph_quota_wait(&headers), None);
+        let mut without_reset = azure_core::headers::Headers::new();
+        without_reset.insert(GRAPH_QUOTA_REMAINING, "0");
+        assert_eq!(graph_quota_wait(&without_reset), None);
+    }
+
+    #[test]
     fn the_budget_is_the_subscription_in_the_path_or_the_tenant() {
         assert_eq!(
             scope_of("/subscriptions/ABC/providers/Microsoft.Compute/virtualMachines"),
@@ -234,6 +314,23 @@ mod tests {
             scope_of("/providers/Microsoft.ResourceGraph/resources"),
             "tenant"
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn after_a_retry_after_pause_reads_resume_at_the_refill_rate_not_in_a_burst() {
+        let throttle = Throttle::new(None);
+        throttle.acquire("s").await.unwrap();
+        throttle.pause("s", Duration::from_secs(2));
+        let paused_at = Instant::now();
+        throttle.acquire("s").await.unwrap();
+        assert!(Instant::now() - paused_at >= Duration::from_secs(2));
+        // Ten more reads right after the pause take ten refills (25/s), not an instant burst.
+        let resumed = Instant::now();
+        for _ in 0..10 {
+            throttle.acquire("s").await.unwrap();
+        }
+        let spent = Instant::now() - resumed;
+        assert!(spent >= Duration::from_millis(390), "{spent:?}");
     }
 
     #[tokio::test(start_paused = true)]
