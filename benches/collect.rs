@@ -96,9 +96,11 @@ fn main() {
             backup_service_object_id: None,
             progress_bars: false,
         };
+        let cpu_before = process_cpu();
         let started = Instant::now();
         let collection = collect(&options).await.expect("the collection runs");
         let wall = started.elapsed();
+        let cpu = process_cpu().saturating_sub(cpu_before);
         assert!(
             collection.gaps.is_empty(),
             "the benchmark fleet must collect completely: {:?}",
@@ -128,10 +130,14 @@ fn main() {
         let longest_chain = longest_page_chain(&arm);
         let chain_calls = 2 + 1 + longest_chain;
         let latency_bound = latency * chain_calls as u32;
+        // ARM's bucket starts full (250), so only the reads beyond it wait for the refill; the
+        // issue's formula (every call of the busiest subscription at 25/s) is printed beside it.
         let refill_bound = Duration::from_secs_f64(
             (max_per_subscription as f64 - 250.0).max(0.0) / 25.0,
         );
+        let calls_over_refill = Duration::from_secs_f64(max_per_subscription as f64 / 25.0);
         let bound = latency_bound.max(refill_bound);
+        let stated_bound = latency_bound.max(calls_over_refill);
         println!(
             "live collection benchmark: {} subscriptions x {} VMs, latency {:?}, page size {}, concurrency {}",
             spec.subscriptions, spec.vms_per_subscription, latency, page_size, concurrency
@@ -148,11 +154,41 @@ fn main() {
             bound, chain_calls, latency, latency_bound, refill_bound
         );
         println!(
-            "  ratio                  {:>8.2}x (goal <= 1.5x)",
+            "  ratio                  {:>8.2}x the strict bound",
             wall.as_secs_f64() / bound.as_secs_f64()
+        );
+        println!(
+            "  issue's bound          {:>8.2?}  (max of the critical path and {} calls / 25 per s) -> {:.2}x (goal <= 1.5x)",
+            stated_bound,
+            max_per_subscription,
+            wall.as_secs_f64() / stated_bound.as_secs_f64()
+        );
+        println!(
+            "  CPU time               {:>8.2?}  (emulator and collector together, on {} cores: decoding the SDK models and re-encoding them as ARM JSON dominates)",
+            cpu,
+            std::thread::available_parallelism().map_or(1, |n| n.get())
         );
         emulator.shutdown().await;
     });
+}
+
+/// User and system CPU time of this process so far (Linux `/proc/self/stat`), zero elsewhere.
+fn process_cpu() -> Duration {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return Duration::ZERO;
+    };
+    // The command name may hold spaces; the fields counted here come after its closing ')'.
+    let after_name = stat.rsplit(')').next().unwrap_or_default();
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    // utime and stime are fields 14 and 15 of stat(5), 12 and 13 after the name and state.
+    let clock_ticks_per_second = 100;
+    Duration::from_millis((ticks(11) + ticks(12)) * 1000 / clock_ticks_per_second)
 }
 
 /// The most pages one list needed: its pages follow one another, each a round trip.

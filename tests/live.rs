@@ -260,3 +260,110 @@ async fn a_bad_secret_is_a_clear_error_with_exit_2_and_secrets_never_reach_the_l
     }
     emulator.shutdown().await;
 }
+
+/// A service principal certificate made with the openssl command line: the PKCS#12 archive the
+/// credential reads, and the certificate's SHA-1 thumbprint in the JWT `x5t` form.
+fn make_certificate(dir: &Path, password: &str) -> (PathBuf, String) {
+    let openssl = |args: &[&str]| {
+        let output = std::process::Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("the openssl command line (Debian package openssl) is needed for this test");
+        assert!(
+            output.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "sp.key",
+        "-out",
+        "sp.crt",
+        "-days",
+        "1",
+        "-subj",
+        "/CN=backup-doctor-test",
+    ]);
+    openssl(&[
+        "pkcs12",
+        "-export",
+        "-inkey",
+        "sp.key",
+        "-in",
+        "sp.crt",
+        "-out",
+        "sp.pfx",
+        "-passout",
+        &format!("pass:{password}"),
+    ]);
+    let fingerprint = openssl(&["x509", "-in", "sp.crt", "-noout", "-fingerprint", "-sha1"]);
+    let hex: String = fingerprint
+        .rsplit('=')
+        .next()
+        .unwrap()
+        .trim()
+        .chars()
+        .filter(|c| c.is_ascii_hexdigit())
+        .collect();
+    let bytes: Vec<u8> = (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+        .collect();
+    (dir.join("sp.pfx"), azure_core::base64::encode(bytes))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_certificate_service_principal_signs_in_and_a_foreign_certificate_does_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let (pfx, thumbprint) = make_certificate(dir.path(), "pfx-pass");
+    for (registered, expected) in [(thumbprint.clone(), 0), ("bm90LXRoaXMtb25l".to_owned(), 2)] {
+        let emulator = Emulator::start(EmulatorConfig {
+            certificate_thumbprint: Some(registered),
+            ..config()
+        })
+        .await
+        .unwrap();
+        let out = dir.path().join(format!("snapshot-{expected}"));
+        let mut command = Command::cargo_bin("backup-doctor").unwrap();
+        command
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("AZURE_TENANT_ID", tenant())
+            .env("AZURE_CLIENT_ID", CLIENT_ID)
+            .env("AZURE_CLIENT_CERTIFICATE_PATH", &pfx)
+            .env("AZURE_CLIENT_CERTIFICATE_PASSWORD", "pfx-pass")
+            .env("AZURE_AUTHORITY_HOST", emulator.url())
+            .args(["collect", "--live", "--auth", "certificate", "--out"])
+            .arg(&out)
+            .args([
+                "--arm-endpoint",
+                &emulator.url(),
+                "--graph-endpoint",
+                &emulator.url(),
+            ]);
+        let output = tokio::task::spawn_blocking(move || {
+            command.timeout(Duration::from_secs(120)).output().unwrap()
+        })
+        .await
+        .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(expected), "{stderr}");
+        if expected == 0 {
+            let (live, _) = report_of(&out);
+            let (offline, _) = report_of(Path::new(DEMO));
+            assert_eq!(live, offline);
+        } else {
+            assert!(stderr.contains("credential"), "{stderr}");
+            assert!(!stderr.contains("pfx-pass"), "{stderr}");
+        }
+        emulator.shutdown().await;
+    }
+}

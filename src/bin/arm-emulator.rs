@@ -46,6 +46,10 @@ struct Args {
     /// Leave vmAgent, extensions and disks out of the statusOnly VM list.
     #[arg(long)]
     status_only_without_agent: bool,
+    /// Accept client assertions only from the certificate with this SHA-1 thumbprint (base64,
+    /// as the JWT's `x5t` header carries it).
+    #[arg(long, value_name = "X5T")]
+    certificate_thumbprint: Option<String>,
     /// The tenant the token endpoint accepts (default: the manifest's tenantId).
     #[arg(long)]
     tenant_id: Option<String>,
@@ -100,6 +104,7 @@ async fn main() -> ExitCode {
         forbidden: args.forbid,
         malformed: args.malformed,
         status_only_includes_agent: !args.status_only_without_agent,
+        certificate_thumbprint: args.certificate_thumbprint,
         ..EmulatorConfig::default()
     };
     if let Some(tenant) = args.tenant_id {
@@ -118,7 +123,12 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    println!("listening on {}", emulator.url());
+    println!(
+        "listening on {} (tenant {}, client id {})",
+        emulator.url(),
+        emulator.tenant_id(),
+        emulator.client_id()
+    );
     // Whoever started us reads the port from this line; it must not sit in a buffer.
     let _ = std::io::stdout().flush();
     std::future::pending::<()>().await;

@@ -3,9 +3,9 @@
 //! OAuth shape (`error`, `error_description`, `error_codes`), not ARM's, because that is what the
 //! credential types parse.
 
-use super::{Outcome, Shared};
+use super::{EmulatorConfig, Outcome, Shared};
 use axum::http::HeaderMap;
-use serde_json::json;
+use serde_json::{json, Value};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 const LIFETIME_SECS: u64 = 3599;
@@ -74,9 +74,12 @@ pub(crate) fn client_credentials(shared: &Shared, tenant: &str, v1: bool, body: 
     }
     let authenticated = match (field("client_secret"), field("client_assertion")) {
         (Some(secret), _) => secret == config.client_secret,
-        // Federated credentials (workload identity): any assertion for the configured client is
-        // accepted, the emulator cannot verify a signature it did not issue.
-        (None, Some(_)) => true,
+        (None, Some(assertion)) => {
+            if let Err(problem) = check_assertion(assertion, client_id, config) {
+                return oauth_error(401, "invalid_client", 700027, &problem);
+            }
+            true
+        }
         (None, None) => {
             return oauth_error(
                 400,
@@ -106,6 +109,47 @@ pub(crate) fn client_credentials(shared: &Shared, tenant: &str, v1: bool, body: 
         answer["resource"] = json!(field("resource").unwrap_or("https://management.azure.com/"));
     }
     Outcome::json(200, &answer)
+}
+
+/// A client assertion is a JWT the client signed (certificate) or was given (workload identity).
+/// The emulator checks what it can without the private key: that it is a JWT for this client and,
+/// with a configured certificate, that its `x5t` names that certificate. Signatures are not
+/// verified: the emulator holds no public keys.
+fn check_assertion(
+    assertion: &str,
+    client_id: &str,
+    config: &EmulatorConfig,
+) -> Result<(), String> {
+    let mut parts = assertion.split('.');
+    let (Some(header), Some(claims), Some(_signature), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err("Client assertion is not a JWT.".into());
+    };
+    let decode = |part: &str| -> Option<Value> {
+        let bytes = azure_core::base64::decode_url_safe(part).ok()?;
+        serde_json::from_slice(&bytes).ok()
+    };
+    let (Some(header), Some(claims)) = (decode(header), decode(claims)) else {
+        return Err("Client assertion is not a well-formed JWT.".into());
+    };
+    if let Some(thumbprint) = &config.certificate_thumbprint {
+        let x5t = header
+            .get("x5t")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        if x5t != thumbprint {
+            return Err(format!(
+                "Client assertion failed signature validation. Key was not found: certificate thumbprint '{x5t}' is not registered for app '{client_id}'."
+            ));
+        }
+        let issuer = claims.get("iss").and_then(Value::as_str);
+        let subject = claims.get("sub").and_then(Value::as_str);
+        if issuer != Some(client_id) || subject != Some(client_id) {
+            return Err("Client assertion 'iss' and 'sub' must be the client id.".into());
+        }
+    }
+    Ok(())
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

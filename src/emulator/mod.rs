@@ -74,6 +74,9 @@ pub struct EmulatorConfig {
     pub client_secret: String,
     /// The `X-IDENTITY-HEADER` value the App Service managed identity endpoint accepts.
     pub identity_header: String,
+    /// The SHA-1 thumbprint (base64, as the `x5t` JWT header carries it) of the one certificate
+    /// whose client assertions are accepted. `None`: any assertion is (workload identity tokens).
+    pub certificate_thumbprint: Option<String>,
 }
 
 impl Default for EmulatorConfig {
@@ -92,6 +95,7 @@ impl Default for EmulatorConfig {
             client_id: "backup-doctor-test".to_owned(),
             client_secret: "emulator-secret".to_owned(),
             identity_header: "emulator-identity-header".to_owned(),
+            certificate_thumbprint: None,
         }
     }
 }
@@ -201,6 +205,11 @@ impl Emulator {
     /// The tenant the token endpoint accepts (resolved from the manifest when not configured).
     pub fn tenant_id(&self) -> String {
         self.shared.config.tenant_id.clone()
+    }
+
+    /// The one service principal the token endpoint accepts.
+    pub fn client_id(&self) -> String {
+        self.shared.config.client_id.clone()
     }
 
     /// The request log, in arrival order.

@@ -2,9 +2,9 @@
 
 use azure_core::auth::TokenCredential;
 use azure_identity::{
-    AppServiceManagedIdentityCredential, AzureCliCredential, ClientSecretCredential,
-    DefaultAzureCredentialBuilder, TokenCredentialOptions, VirtualMachineManagedIdentityCredential,
-    WorkloadIdentityCredential,
+    AppServiceManagedIdentityCredential, AzureCliCredential, ClientCertificateCredential,
+    ClientCertificateCredentialOptions, ClientSecretCredential, DefaultAzureCredentialBuilder,
+    TokenCredentialOptions, VirtualMachineManagedIdentityCredential, WorkloadIdentityCredential,
 };
 use std::sync::Arc;
 use url::Url;
@@ -16,6 +16,9 @@ pub enum AuthKind {
     Default,
     /// A service principal with a secret: AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET.
     Secret,
+    /// A service principal with a certificate: AZURE_TENANT_ID, AZURE_CLIENT_ID,
+    /// AZURE_CLIENT_CERTIFICATE_PATH (PKCS#12, binary or base64), AZURE_CLIENT_CERTIFICATE_PASSWORD.
+    Certificate,
     /// Workload identity federation: AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_FEDERATED_TOKEN_FILE.
     Workload,
     /// Managed identity: IDENTITY_ENDPOINT + IDENTITY_HEADER (App Service, Container Apps) or IMDS.
@@ -141,6 +144,21 @@ pub fn credential(
             var("AZURE_CLIENT_ID")?,
             var("AZURE_CLIENT_SECRET")?,
         )),
+        AuthKind::Certificate => {
+            let path = var("AZURE_CLIENT_CERTIFICATE_PATH")?;
+            let certificate = pkcs12_base64(&path)?;
+            let password = std::env::var("AZURE_CLIENT_CERTIFICATE_PASSWORD").unwrap_or_default();
+            Arc::new(
+                ClientCertificateCredential::new(
+                    var("AZURE_TENANT_ID")?,
+                    var("AZURE_CLIENT_ID")?,
+                    certificate,
+                    password,
+                    ClientCertificateCredentialOptions::new(options, false),
+                )
+                .map_err(|e| format!("client certificate credential: {e}"))?,
+            )
+        }
         AuthKind::Workload => {
             let file = var("AZURE_FEDERATED_TOKEN_FILE")?;
             let token = std::fs::read_to_string(&file).map_err(|e| {
@@ -177,10 +195,34 @@ pub fn credential(
     Ok(credential)
 }
 
+/// The certificate as the SDK reads it: a PKCS#12 archive in base64. `az ad sp create-for-rbac
+/// --create-cert` and most key stores give the binary `.pfx`, so that is encoded here; a PEM file
+/// cannot carry the key the way the SDK wants it, and the message says how to convert it.
+fn pkcs12_base64(path: &str) -> Result<String, String> {
+    let bytes = std::fs::read(path).map_err(|e| {
+        format!("cannot read the certificate {path} (AZURE_CLIENT_CERTIFICATE_PATH): {e}")
+    })?;
+    if bytes.starts_with(b"-----BEGIN") {
+        return Err(format!(
+            "{path} is PEM; the certificate credential needs PKCS#12: convert it with `openssl pkcs12 -export -in {path} -out sp.pfx` and point AZURE_CLIENT_CERTIFICATE_PATH at sp.pfx"
+        ));
+    }
+    let text = String::from_utf8_lossy(&bytes);
+    let compact: String = text.split_whitespace().collect();
+    let already_base64 = !compact.is_empty()
+        && azure_core::base64::decode(&compact).is_ok_and(|der| der.first() == Some(&0x30));
+    Ok(if already_base64 {
+        compact
+    } else {
+        azure_core::base64::encode(&bytes)
+    })
+}
+
 fn kind_name(kind: AuthKind) -> &'static str {
     match kind {
         AuthKind::Default => "default",
         AuthKind::Secret => "secret",
+        AuthKind::Certificate => "certificate",
         AuthKind::Workload => "workload",
         AuthKind::ManagedIdentity => "managed-identity",
         AuthKind::Cli => "cli",

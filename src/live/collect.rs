@@ -187,8 +187,8 @@ impl Collector {
     }
 
     /// Runs one list call under the concurrency limit; its items land in `folder` under `what`,
-    /// or a gap is recorded at `scope`. Returns the items for collectors that go deeper.
-    async fn list<F>(&self, folder: &str, scope: &str, what: &str, call: F) -> Option<Vec<Value>>
+    /// or a gap is recorded at `scope`. Returns the items' ids, for collectors that go deeper.
+    async fn list<F>(&self, folder: &str, scope: &str, what: &str, call: F) -> Option<Vec<String>>
     where
         F: Future<Output = Result<Vec<Value>, azure_core::Error>>,
     {
@@ -201,8 +201,9 @@ impl Collector {
         match result {
             Ok(items) => {
                 tracing::debug!(scope, what, items = items.len(), "listed");
-                self.put(folder, what, items.clone());
-                Some(items)
+                let ids = items.iter().map(|item| id_of(item).to_owned()).collect();
+                self.put(folder, what, items);
+                Some(ids)
             }
             Err(error) => {
                 self.gap(scope, what, &error);
@@ -257,9 +258,9 @@ impl Collector {
         let mut items = Vec::new();
         let mut next = None;
         while let Some(page) = pages.next().await {
-            let page = to_json(page?)?;
-            if let Some(Value::Array(values)) = page.get("value") {
-                items.extend(values.iter().cloned());
+            let mut page = to_json(page?)?;
+            if let Some(Value::Array(values)) = page.get_mut("value") {
+                items.append(values);
             }
             next = page
                 .get("nextLink")
@@ -325,9 +326,9 @@ impl Collector {
                     },
                 ));
             }
-            let page: Value = response.json().await?;
-            if let Some(Value::Array(values)) = page.get("value") {
-                items.extend(values.iter().cloned());
+            let mut page: Value = response.json().await?;
+            if let Some(Value::Array(values)) = page.get_mut("value") {
+                items.append(values);
             }
             match page.get("nextLink").and_then(Value::as_str) {
                 Some(next) if !next.is_empty() => {
@@ -571,9 +572,10 @@ impl Collector {
         let mut views: BTreeMap<String, Value> = BTreeMap::new();
         match statuses {
             Ok(items) => {
-                for item in items {
-                    if let Some(view) = item.pointer("/properties/instanceView") {
-                        views.insert(id_of(&item).to_ascii_lowercase(), view.clone());
+                for mut item in items {
+                    let id = id_of(&item).to_ascii_lowercase();
+                    if let Some(view) = item.pointer_mut("/properties/instanceView") {
+                        views.insert(id, view.take());
                     }
                 }
             }
@@ -645,8 +647,7 @@ impl Collector {
         else {
             return;
         };
-        let children = zones.iter().filter_map(|zone| {
-            let id = id_of(zone).to_owned();
+        let children = zones.into_iter().filter_map(|id| {
             let (rg, name) = group_and_name(&id)?;
             Some(async move {
                 let links = self.list(
@@ -697,8 +698,7 @@ impl Collector {
         else {
             return;
         };
-        let children = vaults.iter().filter_map(|vault| {
-            let id = id_of(vault).to_owned();
+        let children = vaults.into_iter().filter_map(|id| {
             let (rg, name) = group_and_name(&id)?;
             Some(async move {
                 let keys = self.list(s, &id, "Microsoft.KeyVault/vaults/keys", async {
@@ -740,8 +740,7 @@ impl Collector {
             return;
         };
         let jobs_filter = options.jobs_filter();
-        let children = found.iter().filter_map(|vault| {
-            let id = id_of(vault).to_owned();
+        let children = found.into_iter().filter_map(|id| {
             let (rg, name) = group_and_name(&id)?;
             let jobs_filter = jobs_filter.clone();
             Some(async move {
