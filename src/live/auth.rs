@@ -228,3 +228,38 @@ fn kind_name(kind: AuthKind) -> &'static str {
         AuthKind::Cli => "cli",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn certificates_reach_the_sdk_as_base64_pkcs12_whatever_form_the_file_has() {
+        let dir = tempfile::tempdir().unwrap();
+        // A DER PKCS#12 archive starts with a SEQUENCE tag (0x30); the content does not matter here.
+        let der = [0x30u8, 0x82, 0x01, 0x00, 0xff, 0x10];
+        let binary = dir.path().join("sp.pfx");
+        std::fs::write(&binary, der).unwrap();
+        let encoded = pkcs12_base64(binary.to_str().unwrap()).unwrap();
+        assert_eq!(azure_core::base64::decode(&encoded).unwrap(), der);
+
+        let text = dir.path().join("sp.pfx.b64");
+        std::fs::write(&text, format!("{}\n", encoded)).unwrap();
+        assert_eq!(pkcs12_base64(text.to_str().unwrap()).unwrap(), encoded);
+
+        let pem = dir.path().join("sp.pem");
+        std::fs::write(
+            &pem,
+            "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+        )
+        .unwrap();
+        let problem = pkcs12_base64(pem.to_str().unwrap()).unwrap_err();
+        assert!(problem.contains("openssl pkcs12 -export"), "{problem}");
+
+        let missing = pkcs12_base64("/nonexistent/sp.pfx").unwrap_err();
+        assert!(
+            missing.contains("AZURE_CLIENT_CERTIFICATE_PATH"),
+            "{missing}"
+        );
+    }
+}
