@@ -13,6 +13,7 @@ pub mod parallel;
 pub mod report;
 pub mod resolve;
 pub mod source;
+pub mod store;
 pub mod synth;
 
 use codes::CodeBook;

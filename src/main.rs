@@ -5,8 +5,11 @@ use backup_doctor::engine::{schema, Engine, RuleSet, Severity};
 use backup_doctor::error::InputError;
 use backup_doctor::live::auth::{AuthKind, Cloud, Endpoints};
 use backup_doctor::live::{self, LiveOptions};
+use backup_doctor::report::changes::{Changes, PreviousScan};
+use backup_doctor::report::history::{self, History};
 use backup_doctor::report::{console, json};
 use backup_doctor::resolve::Options;
+use backup_doctor::store::{ScanMeta, Store};
 use backup_doctor::{scan, source};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::io::{IsTerminal, Write};
@@ -43,6 +46,8 @@ enum Command {
     /// Print the facts rules see for each VM (or the named ones), as JSON, with the reasons
     /// facts are unknown: what a rule author needs to write or debug a condition.
     Facts(FactsArgs),
+    /// List the scans kept with `scan --store FILE` and the trend by root cause.
+    History(HistoryArgs),
     /// List the rules, show one, or list the facts and error codes rules use.
     Rules {
         #[command(subcommand)]
@@ -93,6 +98,12 @@ struct ScanArgs {
     /// The tenant's object id of the Backup Management Service (when the snapshot has no Graph data).
     #[arg(long, value_name = "GUID")]
     backup_service_object_id: Option<String>,
+    /// Keep this scan in a SQLite history file (created on first use; see `history`).
+    #[arg(long, value_name = "FILE")]
+    store: Option<PathBuf>,
+    /// Show what is new, resolved and persisting since the previous scan in --store.
+    #[arg(long, requires = "store")]
+    since_last: bool,
 }
 
 #[derive(Args)]
@@ -153,6 +164,24 @@ struct FactsArgs {
 }
 
 #[derive(Args)]
+struct HistoryArgs {
+    /// The store `scan --store FILE` writes.
+    #[arg(long, value_name = "FILE")]
+    store: PathBuf,
+    /// How many of the latest scans to list.
+    #[arg(long, default_value_t = 30, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    limit: u32,
+    #[arg(long, value_enum, default_value_t = HistoryFormat::Console)]
+    format: HistoryFormat,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum HistoryFormat {
+    Console,
+    Json,
+}
+
+#[derive(Args)]
 struct OutputArgs {
     #[arg(long, value_enum, default_value_t = Format::Console)]
     format: Format,
@@ -200,6 +229,7 @@ fn main() -> ExitCode {
         Command::Scan(args) => run_scan(args),
         Command::Collect(args) => run_collect(args),
         Command::Facts(args) => run_facts(args),
+        Command::History(args) => run_history(args),
         Command::Rules { action, rule_dirs } => {
             run_rules(action.unwrap_or(RulesAction::List), &rule_dirs)
         }
@@ -342,6 +372,8 @@ fn run_scan(args: ScanArgs) -> Result<u8, InputError> {
         .transpose()?;
     let codes = CodeBook::builtin()?;
     let engine = Engine::new(RuleSet::load(&args.rule_dirs)?);
+    // Opened before the scan: a bad store should stop the run before a long live collection.
+    let mut store = args.store.as_deref().map(Store::open).transpose()?;
     let inventory = if args.live {
         let options = args
             .azure
@@ -353,9 +385,17 @@ fn run_scan(args: ScanArgs) -> Result<u8, InputError> {
     let options = Options {
         job_window_days: args.job_window_days,
         now,
-        backup_service_object_id: args.backup_service_object_id,
+        backup_service_object_id: args.backup_service_object_id.clone(),
     };
-    let report = scan(&inventory, &engine, &codes, &options);
+    let mut report = scan(&inventory, &engine, &codes, &options);
+    if let Some(store) = store.as_mut() {
+        if args.since_last {
+            report.changes = Some(changes_since_last(store, &report)?);
+        }
+        let meta = scan_meta(&args, &report);
+        let id = store.record(&report, &meta)?;
+        tracing::info!(scan = id, store = %store.path().display(), "scan kept in the store");
+    }
     let fail_on = match args.output.fail_on {
         FailOn::Error => Some(Severity::Error),
         FailOn::Warning => Some(Severity::Warning),
@@ -373,6 +413,58 @@ fn run_scan(args: ScanArgs) -> Result<u8, InputError> {
     };
     emit(args.output.output.as_ref(), &text)?;
     Ok(report.exit_code(fail_on) as u8)
+}
+
+/// Compares the report with the latest scan in the store, before this one is added.
+fn changes_since_last(
+    store: &Store,
+    report: &backup_doctor::report::Report,
+) -> Result<Changes, InputError> {
+    let previous = store.latest_scan()?;
+    let before = match &previous {
+        Some(scan) => store.failing_findings(scan.id)?,
+        None => Vec::new(),
+    };
+    let previous = previous.map(|scan| PreviousScan {
+        id: scan.id,
+        time: scan.time,
+    });
+    Ok(Changes::between(previous, before, report))
+}
+
+/// The scan's time (`--now`, else the snapshot's creation time, else the clock) and source.
+fn scan_meta(args: &ScanArgs, report: &backup_doctor::report::Report) -> ScanMeta {
+    let time = args
+        .now
+        .clone()
+        .or_else(|| report.snapshot_created.clone())
+        .unwrap_or_else(|| {
+            time::OffsetDateTime::now_utc()
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default()
+        });
+    let source = if args.live {
+        "live".to_string()
+    } else {
+        args.snapshot
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(" + ")
+    };
+    ScanMeta { time, source }
+}
+
+fn run_history(args: HistoryArgs) -> Result<u8, InputError> {
+    let store = Store::open_existing(&args.store)?;
+    let scans = store.scans(args.limit as usize)?;
+    let history = History::new(args.store.display().to_string(), scans);
+    let text = match args.format {
+        HistoryFormat::Console => history::render_console(&history),
+        HistoryFormat::Json => history::render_json(&history),
+    };
+    emit(None, &text)?;
+    Ok(0)
 }
 
 fn run_facts(args: FactsArgs) -> Result<u8, InputError> {

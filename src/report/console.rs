@@ -2,6 +2,8 @@
 //! the fix, then a fleet summary by root cause. Colour only on a terminal (and never with
 //! `NO_COLOR`), decided by the caller.
 
+use super::changes::Changes;
+use super::correlation::Correlation;
 use super::{Report, VmReport};
 use crate::engine::eval::{LayerStatus, Status};
 use crate::engine::{Cause, Severity};
@@ -44,6 +46,9 @@ pub fn render(report: &Report, colour: bool) -> String {
         render_vm(&mut out, vm, &paint);
     }
     render_summary(&mut out, report, &paint);
+    if let Some(changes) = &report.changes {
+        render_changes(&mut out, changes, &paint);
+    }
     out
 }
 
@@ -242,6 +247,9 @@ fn render_summary(out: &mut String, report: &Report, paint: &Paint) {
             s.failed_jobs, s.failed_jobs_explained
         );
     }
+    if s.correlation.jobs > 0 {
+        render_correlation(out, &s.correlation);
+    }
     if !report.complete {
         let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
         for vm in &report.vms {
@@ -275,5 +283,93 @@ fn render_summary(out: &mut String, report: &Report, paint: &Paint) {
         for (reason, count) in reasons {
             let _ = writeln!(out, "  {count:>5} × {reason}");
         }
+    }
+}
+
+/// `--since-last`: new and resolved failures by name; persisting ones as a count (the VM lines
+/// above show them).
+fn render_changes(out: &mut String, changes: &Changes, paint: &Paint) {
+    let against = match &changes.previous {
+        Some(previous) => format!("scan #{} of {}", previous.id, previous.time),
+        None => "no earlier scan in the store: every failure is new".to_string(),
+    };
+    let _ = writeln!(
+        out,
+        "{} ({against}): {} new, {} resolved, {} persisting, {} undecided",
+        paint.bold("Since the last scan"),
+        changes.new.len(),
+        changes.resolved.len(),
+        changes.persisting.len(),
+        changes.undecided.len()
+    );
+    for change in &changes.new {
+        let _ = writeln!(
+            out,
+            "  {} {} {}: {}",
+            paint.red("new       "),
+            change.vm,
+            change.rule,
+            change.message
+        );
+    }
+    for change in &changes.resolved {
+        let _ = writeln!(
+            out,
+            "  {} {} {}",
+            paint.green("resolved  "),
+            change.vm,
+            change.rule
+        );
+    }
+    for change in &changes.undecided {
+        let _ = writeln!(
+            out,
+            "  {} {} {}: {}",
+            paint.yellow("undecided "),
+            change.vm,
+            change.rule,
+            change.reason.as_deref().unwrap_or_default()
+        );
+    }
+}
+
+/// Per layer of the jobs' error codes: how many failed jobs a finding predicted, and how many
+/// point at the layer backup-doctor named the VM's root cause.
+fn render_correlation(out: &mut String, correlation: &Correlation) {
+    let percent = |rate: f64| format!("{:.0}%", rate * 100.0);
+    let _ = writeln!(
+        out,
+        "Failed jobs against predictions, by the layer of the job's error code:"
+    );
+    for cause in Cause::ALL {
+        if let Some(c) = correlation.by_cause.get(cause.as_str()) {
+            let _ = writeln!(
+                out,
+                "  {:<11} {:>5} job(s): {} predicted ({}), {} at the VM's root cause ({})",
+                cause.as_str(),
+                c.jobs,
+                c.predicted,
+                percent(c.rate),
+                c.agree_with_root_cause,
+                percent(c.agreement_rate)
+            );
+        }
+    }
+    if correlation.unrecognised > 0 {
+        let _ = writeln!(
+            out,
+            "  {:<11} {:>5} job(s) with an error backup-doctor does not recognise",
+            "unrecognised", correlation.unrecognised
+        );
+    }
+    if let Some(rate) = correlation.rate {
+        let _ = writeln!(
+            out,
+            "  {:<11} {:>5} job(s): {} predicted ({})",
+            "all",
+            correlation.jobs,
+            correlation.predicted,
+            percent(rate)
+        );
     }
 }

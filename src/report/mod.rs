@@ -1,6 +1,9 @@
 //! The report of a scan (DESIGN §5) and its output formats, one module per format.
 
+pub mod changes;
 pub mod console;
+pub mod correlation;
+pub mod history;
 pub mod json;
 
 use crate::codes::CodeBook;
@@ -24,6 +27,9 @@ pub struct Report {
     pub snapshot_created: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// What changed since the previous stored scan (`scan --store FILE --since-last`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub changes: Option<changes::Changes>,
 }
 
 #[derive(Debug, Serialize)]
@@ -36,9 +42,11 @@ pub struct Summary {
     /// Failed jobs in the window, and how many a predicted finding explains.
     pub failed_jobs: usize,
     pub failed_jobs_explained: usize,
+    /// Failed jobs against predictions, per cause of the job's code (`correlation.rs`).
+    pub correlation: correlation::Correlation,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct VmReport {
     pub id: String,
     pub name: String,
@@ -63,7 +71,7 @@ pub struct VmReport {
     pub power_state: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct FailedJobReport {
     pub id: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -73,9 +81,15 @@ pub struct FailedJobReport {
     pub errors: Vec<String>,
     /// Failing findings whose `explains` list one of the job's codes.
     pub explained_by: Vec<String>,
+    /// The layer of the first finding (in pipeline order) that explains the job.
+    pub explained_by_layer: Option<Cause>,
+    /// The layer the job's error code belongs to (the earliest, if it has several).
+    pub code_cause: Option<Cause>,
+    /// Whether `code_cause` is the VM's root cause; `null` when the code is not recognised.
+    pub agrees_with_root_cause: Option<bool>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct JobCode {
     pub code: String,
     pub cause: Cause,
@@ -98,6 +112,7 @@ impl Report {
             by_root_cause: BTreeMap::new(),
             failed_jobs: 0,
             failed_jobs_explained: 0,
+            correlation: correlation::Correlation::default(),
         };
         let mut any_unknown = false;
         let mut vms = Vec::with_capacity(evaluations.len());
@@ -146,6 +161,7 @@ impl Report {
                 name: facts.name,
             });
         }
+        summary.correlation = correlation::summarise(&vms);
         Report {
             schema: SCHEMA,
             complete: gaps.is_empty() && !any_unknown,
@@ -154,6 +170,7 @@ impl Report {
             vms,
             snapshot_created,
             warnings,
+            changes: None,
         }
     }
 
@@ -182,7 +199,7 @@ fn failed_jobs(evaluation: &VmEvaluation, codes: &CodeBook) -> Vec<FailedJobRepo
     jobs.failed
         .iter()
         .map(|job| {
-            let explained_by = evaluation
+            let explaining: Vec<&Finding> = evaluation
                 .findings
                 .iter()
                 .filter(|f| {
@@ -191,9 +208,18 @@ fn failed_jobs(evaluation: &VmEvaluation, codes: &CodeBook) -> Vec<FailedJobRepo
                             .iter()
                             .any(|e| job.codes.iter().any(|c| same_code(codes, e, c)))
                 })
-                .map(|f| f.rule.clone())
                 .collect();
+            let explained_by = explaining.iter().map(|f| f.rule.clone()).collect();
+            let code_cause = correlation::code_cause(
+                job.codes
+                    .iter()
+                    .filter_map(|c| codes.get(c))
+                    .map(|e| e.cause),
+            );
             FailedJobReport {
+                explained_by_layer: explaining.first().map(|f| f.cause),
+                code_cause,
+                agrees_with_root_cause: code_cause.map(|c| Some(c) == evaluation.root_cause),
                 id: job.id.clone(),
                 start_time: job.start_time.clone(),
                 codes: job
