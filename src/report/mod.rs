@@ -1,6 +1,8 @@
 //! The report of a scan (DESIGN §5) and its output formats, one module per format.
 
 pub mod console;
+pub mod csv;
+pub mod html;
 pub mod json;
 
 use crate::codes::CodeBook;
