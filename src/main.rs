@@ -200,6 +200,10 @@ struct OutputArgs {
 enum Format {
     Console,
     Json,
+    /// One self-contained page (no network): chart, filters, per-VM pipeline and fixes.
+    Html,
+    /// One row per VM and finding, for spreadsheets.
+    Csv,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -410,6 +414,10 @@ fn run_scan(args: ScanArgs) -> Result<u8, InputError> {
     let text = match args.output.format {
         Format::Console => console::render(&report, colour),
         Format::Json => json::render(&report),
+        Format::Html => {
+            backup_doctor::report::html::render(&report, &subscription_names(&inventory))
+        }
+        Format::Csv => backup_doctor::report::csv::render(&report),
     };
     emit(args.output.output.as_ref(), &text)?;
     Ok(report.exit_code(fail_on) as u8)
@@ -465,6 +473,16 @@ fn run_history(args: HistoryArgs) -> Result<u8, InputError> {
     };
     emit(None, &text)?;
     Ok(0)
+}
+
+fn subscription_names(
+    inventory: &backup_doctor::inventory::Inventory,
+) -> backup_doctor::report::html::SubscriptionNames {
+    inventory
+        .subscriptions
+        .values()
+        .filter_map(|s| Some((s.subscription_id.clone(), s.display_name.clone()?)))
+        .collect()
 }
 
 fn run_facts(args: FactsArgs) -> Result<u8, InputError> {

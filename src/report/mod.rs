@@ -4,6 +4,8 @@ pub mod changes;
 pub mod console;
 pub mod correlation;
 pub mod history;
+pub mod csv;
+pub mod html;
 pub mod json;
 
 use crate::codes::CodeBook;
