@@ -34,6 +34,9 @@ struct Cli {
 enum Command {
     /// Diagnose every VM of a snapshot of ARM JSON, or of the tenant read live (--live).
     Scan(ScanArgs),
+    /// Readiness check before enabling backup: for VMs not protected yet, would the first
+    /// backup work if backup were enabled now with this vault and policy?
+    Check(CheckArgs),
     /// Read the tenant live and write it as a snapshot directory (DESIGN §3), to scan offline,
     /// replay later, or attach to a bug report.
     Collect(CollectArgs),
@@ -87,6 +90,46 @@ struct ScanArgs {
     /// "Now" for the job window (RFC 3339); defaults to the snapshot's creation time.
     #[arg(long, value_name = "TIME")]
     now: Option<String>,
+    /// The tenant's object id of the Backup Management Service (when the snapshot has no Graph data).
+    #[arg(long, value_name = "GUID")]
+    backup_service_object_id: Option<String>,
+}
+
+#[derive(Args)]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["snapshot", "live"])))]
+#[command(group(clap::ArgGroup::new("selection").required(true).multiple(true).args(["vm", "resource_group"])))]
+struct CheckArgs {
+    /// A snapshot, as for `scan` (repeatable: later files are laid over earlier ones).
+    #[arg(long, value_name = "PATH")]
+    snapshot: Vec<PathBuf>,
+    /// Read the tenant through Azure Resource Manager instead of a snapshot.
+    #[arg(long)]
+    live: bool,
+    #[command(flatten)]
+    azure: LiveArgs,
+    /// The VMs to check, by name or ARM id (repeatable, or several after one flag).
+    #[arg(long, value_name = "ID_OR_NAME", num_args = 1..)]
+    vm: Vec<String>,
+    /// Check every VM of these resource groups (repeatable, or several after one flag).
+    #[arg(long, value_name = "NAME", num_args = 1..)]
+    resource_group: Vec<String>,
+    /// The Recovery Services vault to enable backup from (id or name). Default: a vault in each
+    /// VM's region and subscription.
+    #[arg(long, value_name = "ID")]
+    vault: Option<String>,
+    /// `standard`, `enhanced`, or the name of a backup policy of the vault (its type and
+    /// restore-point resource group naming are taken from it).
+    #[arg(
+        long,
+        value_name = "standard|enhanced|NAME",
+        default_value = "standard"
+    )]
+    policy: String,
+    #[command(flatten)]
+    output: OutputArgs,
+    /// Extra rule directories to load besides the built-in rules.
+    #[arg(long = "rules", value_name = "DIR")]
+    rule_dirs: Vec<PathBuf>,
     /// The tenant's object id of the Backup Management Service (when the snapshot has no Graph data).
     #[arg(long, value_name = "GUID")]
     backup_service_object_id: Option<String>,
@@ -195,6 +238,7 @@ fn main() -> ExitCode {
     init_logging(cli.verbose, cli.log_format);
     let result = match cli.command {
         Command::Scan(args) => run_scan(args),
+        Command::Check(args) => run_check(args),
         Command::Collect(args) => run_collect(args),
         Command::Facts(args) => run_facts(args),
         Command::Rules { action, rule_dirs } => {
@@ -368,6 +412,45 @@ fn run_scan(args: ScanArgs) -> Result<u8, InputError> {
         Format::Json => json::render(&report),
     };
     emit(args.output.output.as_ref(), &text)?;
+    Ok(report.exit_code(fail_on) as u8)
+}
+
+fn run_check(args: CheckArgs) -> Result<u8, InputError> {
+    use backup_doctor::check;
+    let codes = CodeBook::builtin()?;
+    let engine = Engine::for_readiness_check(RuleSet::load(&args.rule_dirs)?);
+    let inventory = if args.live {
+        // Job history does not enter a readiness answer; one day keeps the collection small.
+        let options = args
+            .azure
+            .options(1, args.backup_service_object_id.clone())?;
+        collect_live(&options)?.load()?
+    } else {
+        source::snapshot::load_layers(&args.snapshot)?
+    };
+    let vms = check::select::vms(&inventory, &args.vm, &args.resource_group)?;
+    let proposal = check::select::proposal(&inventory, args.vault.as_deref(), &args.policy)?;
+    let options = Options {
+        backup_service_object_id: args.backup_service_object_id,
+        ..Options::default()
+    };
+    let report = check::check(&inventory, &engine, &codes, &options, &proposal, &vms);
+    let to_terminal = args.output.output.is_none() && std::io::stdout().is_terminal();
+    let colour = match args.output.color {
+        Colour::Always => true,
+        Colour::Never => false,
+        Colour::Auto => to_terminal && std::env::var_os("NO_COLOR").is_none(),
+    };
+    let text = match args.output.format {
+        Format::Console => check::render::console(&report, colour),
+        Format::Json => check::render::json(&report),
+    };
+    emit(args.output.output.as_ref(), &text)?;
+    let fail_on = match args.output.fail_on {
+        FailOn::Error => Some(Severity::Error),
+        FailOn::Warning => Some(Severity::Warning),
+        FailOn::Never => None,
+    };
     Ok(report.exit_code(fail_on) as u8)
 }
 
