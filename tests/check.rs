@@ -399,3 +399,52 @@ fn bad_names_exit_2_naming_them_and_the_fix() {
     // Neither --vm nor --resource-group: a usage error.
     assert_bad_input(&[], &["--vm"]);
 }
+
+const READINESS_RULE: &str = r#"id = "vault/my-readiness"
+title = "t"
+cause = "vault"
+severity = "warning"
+applies_to = "readiness"
+when = "size(vm.readiness.vaults_in_region) > 0"
+message = "{vm.readiness.vaults_in_region}"
+remediation = "r"
+docs = "d"
+"#;
+
+#[test]
+fn custom_rules_say_where_they_apply() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().to_str().unwrap();
+    std::fs::write(dir.path().join("r.toml"), READINESS_RULE).unwrap();
+    // A readiness rule runs in a check and not in a scan.
+    let (document, code) = check_json(&["--rules", rules, "--vm", "vm-app-01"]);
+    assert_eq!(
+        code, 0,
+        "a warning does not fail with --fail-on error: {document:#}"
+    );
+    let app = vm(&document, "vm-app-01");
+    assert_eq!(app["status"], "ready");
+    assert_eq!(app["answer"], "ready (warnings: vault/my-readiness)");
+    let demo = demo();
+    let scan = run(&[
+        "scan",
+        "--snapshot",
+        &demo,
+        "--rules",
+        rules,
+        "--format",
+        "json",
+    ]);
+    assert!(!scan.stdout.contains("vault/my-readiness"));
+
+    // Reading vm.readiness without saying so is a load error naming the fix.
+    std::fs::write(
+        dir.path().join("r.toml"),
+        READINESS_RULE.replace("applies_to = \"readiness\"\n", ""),
+    )
+    .unwrap();
+    assert_bad_input(
+        &["--rules", rules, "--vm", "vm-app-01"],
+        &["r.toml", "vm.readiness", "applies_to = \"readiness\""],
+    );
+}

@@ -227,3 +227,24 @@ fn apply_policy(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn policy_keywords_and_names() {
+        assert_eq!(PolicyChoice::parse("Enhanced"), PolicyChoice::Enhanced);
+        assert_eq!(PolicyChoice::parse("STANDARD"), PolicyChoice::Standard);
+        assert_eq!(
+            PolicyChoice::parse("EnhancedPolicy-4h"),
+            PolicyChoice::Named("EnhancedPolicy-4h".into())
+        );
+    }
+
+    #[test]
+    fn region_names_compare_without_case_and_spaces() {
+        assert!(same_region("West Europe", "westeurope"));
+        assert!(!same_region("westeurope", "northeurope"));
+    }
+}
