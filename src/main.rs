@@ -40,6 +40,9 @@ struct Cli {
 enum Command {
     /// Diagnose every VM of a snapshot of ARM JSON, or of the tenant read live (--live).
     Scan(ScanArgs),
+    /// Readiness check before enabling backup: for VMs not protected yet, would the first
+    /// backup work if backup were enabled now with this vault and policy?
+    Check(CheckArgs),
     /// Read the tenant live and write it as a snapshot directory (DESIGN §3), to scan offline,
     /// replay later, or attach to a bug report.
     Collect(CollectArgs),
@@ -104,6 +107,46 @@ struct ScanArgs {
     /// Show what is new, resolved and persisting since the previous scan in --store.
     #[arg(long, requires = "store")]
     since_last: bool,
+}
+
+#[derive(Args)]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["snapshot", "live"])))]
+#[command(group(clap::ArgGroup::new("selection").required(true).multiple(true).args(["vm", "resource_group"])))]
+struct CheckArgs {
+    /// A snapshot, as for `scan` (repeatable: later files are laid over earlier ones).
+    #[arg(long, value_name = "PATH")]
+    snapshot: Vec<PathBuf>,
+    /// Read the tenant through Azure Resource Manager instead of a snapshot.
+    #[arg(long)]
+    live: bool,
+    #[command(flatten)]
+    azure: LiveArgs,
+    /// The VMs to check, by name or ARM id (repeatable, or several after one flag).
+    #[arg(long, value_name = "ID_OR_NAME", num_args = 1..)]
+    vm: Vec<String>,
+    /// Check every VM of these resource groups (repeatable, or several after one flag).
+    #[arg(long, value_name = "NAME", num_args = 1..)]
+    resource_group: Vec<String>,
+    /// The Recovery Services vault to enable backup from (id or name). Default: a vault in each
+    /// VM's region and subscription.
+    #[arg(long, value_name = "ID")]
+    vault: Option<String>,
+    /// `standard`, `enhanced`, or the name of a backup policy of the vault (its type and
+    /// restore-point resource group naming are taken from it).
+    #[arg(
+        long,
+        value_name = "standard|enhanced|NAME",
+        default_value = "standard"
+    )]
+    policy: String,
+    #[command(flatten)]
+    output: OutputArgs,
+    /// Extra rule directories to load besides the built-in rules.
+    #[arg(long = "rules", value_name = "DIR")]
+    rule_dirs: Vec<PathBuf>,
+    /// The tenant's object id of the Backup Management Service (when the snapshot has no Graph data).
+    #[arg(long, value_name = "GUID")]
+    backup_service_object_id: Option<String>,
 }
 
 #[derive(Args)]
@@ -206,6 +249,17 @@ enum Format {
     Csv,
 }
 
+impl Format {
+    fn name(self) -> &'static str {
+        match self {
+            Format::Console => "console",
+            Format::Json => "json",
+            Format::Html => "html",
+            Format::Csv => "csv",
+        }
+    }
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 enum LogFormat {
     Text,
@@ -231,6 +285,7 @@ fn main() -> ExitCode {
     init_logging(cli.verbose, cli.log_format);
     let result = match cli.command {
         Command::Scan(args) => run_scan(args),
+        Command::Check(args) => run_check(args),
         Command::Collect(args) => run_collect(args),
         Command::Facts(args) => run_facts(args),
         Command::History(args) => run_history(args),
@@ -483,6 +538,53 @@ fn subscription_names(
         .values()
         .filter_map(|s| Some((s.subscription_id.clone(), s.display_name.clone()?)))
         .collect()
+}
+
+fn run_check(args: CheckArgs) -> Result<u8, InputError> {
+    use backup_doctor::check;
+    let codes = CodeBook::builtin()?;
+    let engine = Engine::for_readiness_check(RuleSet::load(&args.rule_dirs)?);
+    let inventory = if args.live {
+        // Job history does not enter a readiness answer; one day keeps the collection small.
+        let options = args
+            .azure
+            .options(1, args.backup_service_object_id.clone())?;
+        collect_live(&options)?.load()?
+    } else {
+        source::snapshot::load_layers(&args.snapshot)?
+    };
+    let vms = check::select::vms(&inventory, &args.vm, &args.resource_group)?;
+    let proposal = check::select::proposal(&inventory, args.vault.as_deref(), &args.policy)?;
+    let options = Options {
+        backup_service_object_id: args.backup_service_object_id,
+        ..Options::default()
+    };
+    let report = check::check(&inventory, &engine, &codes, &options, &proposal, &vms);
+    let to_terminal = args.output.output.is_none() && std::io::stdout().is_terminal();
+    let colour = match args.output.color {
+        Colour::Always => true,
+        Colour::Never => false,
+        Colour::Auto => to_terminal && std::env::var_os("NO_COLOR").is_none(),
+    };
+    let text = match args.output.format {
+        Format::Console => check::render::console(&report, colour),
+        Format::Json => check::render::json(&report),
+        other => {
+            return Err(InputError::new(
+                std::path::Path::new("--format"),
+                None,
+                format!("`check` does not write {}", other.name()),
+                "use --format console or --format json",
+            ))
+        }
+    };
+    emit(args.output.output.as_ref(), &text)?;
+    let fail_on = match args.output.fail_on {
+        FailOn::Error => Some(Severity::Error),
+        FailOn::Warning => Some(Severity::Warning),
+        FailOn::Never => None,
+    };
+    Ok(report.exit_code(fail_on) as u8)
 }
 
 fn run_facts(args: FactsArgs) -> Result<u8, InputError> {

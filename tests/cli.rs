@@ -96,7 +96,7 @@ fn demo_json_matches_the_report_schema() {
         "report violates DESIGN §5 schema: {errors:#?}"
     );
     assert_eq!(report["schema"], "backup-doctor/report/v1");
-    assert_eq!(report["summary"]["vms"], 21);
+    assert_eq!(report["summary"]["vms"], 23);
 }
 
 #[test]
@@ -105,6 +105,7 @@ fn demo_root_causes_follow_the_pipeline() {
     let expect = [
         ("vm-sql-01", "agent"),
         ("vm-legacy-01", "agent"),
+        ("vm-app-02", "agent"),
         ("vm-ext-01", "extension"),
         ("vm-files-01", "vss"),
         ("vm-db-lnx-01", "fsfreeze"),
@@ -144,6 +145,7 @@ fn healthy_and_stopped_vms_pass_every_layer() {
         "vm-web-01",
         "vm-web-02",
         "vm-app-01",
+        "vm-analytics-01",
         "vm-cluster-02",
         "vm-dev-stopped-01",
         "vm-enc-02",
@@ -308,7 +310,7 @@ fn console_shows_verdicts_root_causes_and_summary() {
         out.stdout
     );
     assert!(out.stdout.contains("(fix after the root cause)"));
-    assert!(out.stdout.contains("Summary: 21 VMs"));
+    assert!(out.stdout.contains("Summary: 23 VMs"));
     assert!(out.stdout.contains("Incomplete:"));
     assert!(
         !out.stdout.contains("\x1b["),
@@ -346,7 +348,7 @@ fn exit_codes_follow_fail_on() {
     );
     let written: Value =
         serde_json::from_str(&std::fs::read_to_string(&out_file).unwrap()).unwrap();
-    assert_eq!(written["summary"]["vms"], 21);
+    assert_eq!(written["summary"]["vms"], 23);
     let _ = std::fs::remove_file(out_file);
 }
 

@@ -237,8 +237,8 @@ async fn vm_lists_page_without_instance_views_and_status_only_carries_them() {
         total_pages += pages;
         all.extend(vms);
     }
-    assert_eq!(all.len(), 21);
-    assert_eq!(total_pages, 3 + 2, "11 VMs in 3 pages, 10 VMs in 2");
+    assert_eq!(all.len(), 23);
+    assert_eq!(total_pages, 3 + 2, "13 VMs in 3 pages, 10 VMs in 2");
     assert!(all
         .iter()
         .all(|vm| vm["properties"].get("instanceView").is_none()));
@@ -251,7 +251,7 @@ async fn vm_lists_page_without_instance_views_and_status_only_carries_them() {
         emu.url()
     );
     let (vms, _) = collect(&emu, &client, &token, &first).await;
-    assert_eq!(vms.len(), 11);
+    assert_eq!(vms.len(), 13);
     for vm in &vms {
         let view = &vm["properties"]["instanceView"];
         assert!(view["statuses"].is_array(), "{vm}");
@@ -733,9 +733,9 @@ async fn the_azure_sdk_collects_through_the_emulator() {
             }
         }
     }
-    assert_eq!(vms, 21);
+    assert_eq!(vms, 23);
     // vm-dev-stopped-01 is deallocated: its captured instance view has no agent.
-    assert_eq!(with_agent, 20);
+    assert_eq!(with_agent, 22);
 
     let graph = azure_mgmt_resourcegraph::Client::builder(credential)
         .endpoint(endpoint)

@@ -3,10 +3,16 @@
 //! rule fail for the VM the case names; `pass*.json` must make it pass (not merely not fail) for
 //! every VM; `unknown*.json` (optional) must leave it undecided for some VM, because the data it
 //! needs cannot be read. Failing findings are pinned with insta so a change of message is a reviewed change.
+//! Rules that judge a proposed protection (`applies_to = "readiness"`) run as a readiness check
+//! of every VM the case leaves unprotected, with the vault and policy `proposal.json` gives the
+//! case (`{"fail.json": {"vault": "<id>", "policy": "enhanced"}}`; default: no vault, standard).
 
+use backup_doctor::check::Readiness;
 use backup_doctor::codes::CodeBook;
 use backup_doctor::engine::eval::Status;
-use backup_doctor::engine::{Engine, RuleSet};
+use backup_doctor::engine::rule::AppliesTo;
+use backup_doctor::engine::{Engine, Rule, RuleSet};
+use backup_doctor::resolve::readiness::{PolicyChoice, Proposal};
 use backup_doctor::resolve::Options;
 use backup_doctor::source::snapshot;
 use std::path::{Path, PathBuf};
@@ -38,6 +44,57 @@ fn run(case: &Path) -> backup_doctor::report::Report {
     let codes = CodeBook::builtin().expect("built-in error codes load");
     let engine = Engine::new(RuleSet::load(&[]).expect("built-in rules load"));
     backup_doctor::scan(&inventory, &engine, &codes, &Options::default())
+}
+
+/// The proposal of a readiness case, from the rule's `proposal.json`.
+fn proposal_for(case: &Path) -> Proposal {
+    let file = case.with_file_name("proposal.json");
+    let proposals: serde_json::Value = match std::fs::read_to_string(&file) {
+        Ok(text) => serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("{} is not JSON: {e}", file.display())),
+        Err(_) => serde_json::Value::Null,
+    };
+    let entry = &proposals[file_name(case)];
+    Proposal {
+        vault: entry["vault"].as_str().map(String::from),
+        policy: PolicyChoice::parse(entry["policy"].as_str().unwrap_or("standard")),
+    }
+}
+
+/// The outcome of `rule` on a case, in the kind of run that evaluates it.
+fn outcomes_of(rule: &Rule, case: &Path) -> Vec<(String, Status, String)> {
+    if rule.applies_to != AppliesTo::Readiness {
+        return outcomes(&run(case), &rule.id);
+    }
+    let inventory =
+        snapshot::load_layers(&[root().join("fixtures/rules/base"), case.to_path_buf()])
+            .unwrap_or_else(|e| panic!("fixture {} does not load: {e}", case.display()));
+    let codes = CodeBook::builtin().expect("built-in error codes load");
+    let engine = Engine::for_readiness_check(RuleSet::load(&[]).expect("built-in rules load"));
+    let vms: Vec<_> = inventory.vms.values().collect();
+    let report = backup_doctor::check::check(
+        &inventory,
+        &engine,
+        &codes,
+        &Options::default(),
+        &proposal_for(case),
+        &vms,
+    );
+    let evaluated: Vec<_> = report
+        .vms
+        .iter()
+        .filter(|vm| vm.status != Readiness::AlreadyProtected)
+        .map(|vm| match vm.findings.iter().find(|f| f.rule == rule.id) {
+            Some(finding) => (vm.name.clone(), finding.status, finding.message.clone()),
+            None => (vm.name.clone(), Status::Pass, String::new()),
+        })
+        .collect();
+    assert!(
+        !evaluated.is_empty(),
+        "{}: a readiness case needs a VM that is not protected",
+        case.display()
+    );
+    evaluated
 }
 
 /// The outcome of `rule_id` for every VM: (vm name, status, message).
@@ -96,8 +153,7 @@ fn every_rule_fails_and_passes_on_its_fixtures() {
             continue;
         }
         for case in fails {
-            let report = run(case);
-            let results = outcomes(&report, &rule.id);
+            let results = outcomes_of(rule, case);
             let failing: Vec<_> = results
                 .iter()
                 .filter(|(_, s, _)| *s == Status::Fail)
@@ -114,8 +170,7 @@ fn every_rule_fails_and_passes_on_its_fixtures() {
             }
         }
         for case in files.iter().filter(|f| file_name(f).starts_with("unknown")) {
-            let report = run(case);
-            let results = outcomes(&report, &rule.id);
+            let results = outcomes_of(rule, case);
             if !results.iter().any(|(_, s, _)| *s == Status::Unknown) {
                 problems.push(format!(
                     "{}: {} should leave it unknown, got {results:?}",
@@ -132,8 +187,7 @@ fn every_rule_fails_and_passes_on_its_fixtures() {
             }
         }
         for case in passes {
-            let report = run(case);
-            for (vm, status, message) in outcomes(&report, &rule.id) {
+            for (vm, status, message) in outcomes_of(rule, case) {
                 if status != Status::Pass {
                     problems.push(format!(
                         "{}: {} should pass for {vm}, got {status:?}: {message}",

@@ -1,7 +1,7 @@
 //! Evaluating compiled rules against one VM's facts, and folding the findings into layer
 //! statuses, a verdict and a root cause (DESIGN §5).
 
-use super::rule::{MessagePart, RuleSet};
+use super::rule::{AppliesTo, MessagePart, RuleSet};
 use super::{Cause, Severity};
 use crate::resolve::facts::VmFacts;
 use cel::{Context, ExecutionError, Value};
@@ -87,7 +87,18 @@ pub struct Engine {
 }
 
 impl Engine {
+    /// The engine of a scan: every rule but those that judge a proposed protection.
     pub fn new(rules: RuleSet) -> Engine {
+        Engine::with_rules(rules.keep(AppliesTo::in_scan))
+    }
+
+    /// The engine of a readiness check: every rule but those that judge an existing
+    /// protection's state or job history, which a VM about to be protected does not have.
+    pub fn for_readiness_check(rules: RuleSet) -> Engine {
+        Engine::with_rules(rules.keep(AppliesTo::in_readiness_check))
+    }
+
+    fn with_rules(rules: RuleSet) -> Engine {
         let mut root = Context::with_env(rules.env.clone());
         root.add_function("version_lt", version_lt)
             .expect("version_lt is not a standard overload");

@@ -29,6 +29,42 @@ struct RuleFile {
     /// CEL list of resource ids the finding names; the VM itself when absent.
     #[serde(default)]
     resources: Option<toml::Spanned<String>>,
+    #[serde(default)]
+    applies_to: AppliesTo,
+}
+
+/// Which runs evaluate a rule. A scan judges what exists, including a protection's state and its
+/// job history; a readiness check judges a protection that does not exist yet, so rules about an
+/// existing protection have nothing to judge there, and rules about a proposed one nothing in a
+/// scan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AppliesTo {
+    /// Scans and readiness checks.
+    #[default]
+    All,
+    /// Scans only: the rule reads the state of an existing protection or its backup jobs.
+    ExistingProtection,
+    /// Readiness checks only: the rule reads `vm.readiness`, the proposed protection.
+    Readiness,
+}
+
+impl AppliesTo {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AppliesTo::All => "all",
+            AppliesTo::ExistingProtection => "existing-protection",
+            AppliesTo::Readiness => "readiness",
+        }
+    }
+
+    pub fn in_scan(self) -> bool {
+        self != AppliesTo::Readiness
+    }
+
+    pub fn in_readiness_check(self) -> bool {
+        self != AppliesTo::ExistingProtection
+    }
 }
 
 /// A compiled rule.
@@ -43,6 +79,7 @@ pub struct Rule {
     pub explains: Vec<String>,
     pub remediation: String,
     pub docs: String,
+    pub applies_to: AppliesTo,
     pub file: PathBuf,
     pub(crate) when: Program,
     pub(crate) message: Vec<MessagePart>,
@@ -114,6 +151,12 @@ impl RuleSet {
 
     pub fn get(&self, id: &str) -> Option<&Rule> {
         self.rules.iter().find(|r| r.id == id)
+    }
+
+    /// The rules a run of this kind evaluates (see [`AppliesTo`]).
+    pub fn keep(mut self, applies: impl Fn(AppliesTo) -> bool) -> RuleSet {
+        self.rules.retain(|rule| applies(rule.applies_to));
+        self
     }
 }
 
@@ -195,6 +238,16 @@ pub fn compile(env: &Env, file: &Path, text: &str) -> Result<Rule, InputError> {
         None => None,
     };
     let message = parse_message(env, file, text, &raw.message)?;
+    if raw.applies_to != AppliesTo::Readiness && reads.iter().any(|p| p.starts_with("vm.readiness"))
+    {
+        let (line, _) = line_column(text, raw.when.span().start);
+        return Err(InputError::new(
+            file,
+            Some(format!("`when` (line {line})")),
+            "the condition reads `vm.readiness`, which only a readiness check has",
+            "add `applies_to = \"readiness\"` to the rule",
+        ));
+    }
     Ok(Rule {
         id: raw.id,
         title: raw.title,
@@ -205,6 +258,7 @@ pub fn compile(env: &Env, file: &Path, text: &str) -> Result<Rule, InputError> {
         explains: raw.explains,
         remediation: raw.remediation.trim().to_string(),
         docs: raw.docs.trim().to_string(),
+        applies_to: raw.applies_to,
         file: file.to_path_buf(),
         when,
         message,
@@ -391,12 +445,17 @@ pub fn render_doc(rule: &Rule) -> String {
         rule.explains.join(", ")
     };
     format!(
-        "{id} — {title}\n\nlayer:       {cause} ({layer})\nseverity:    {severity}\nexplains:    {explains}\ncondition:   {when}\nfile:        {file}\n\nWhy:\n{docs}\n\nFix:\n{remediation}\n",
+        "{id} — {title}\n\nlayer:       {cause} ({layer})\nseverity:    {severity}\napplies to:  {applies}\nexplains:    {explains}\ncondition:   {when}\nfile:        {file}\n\nWhy:\n{docs}\n\nFix:\n{remediation}\n",
         id = rule.id,
         title = rule.title,
         cause = rule.cause.as_str(),
         layer = rule.cause.title(),
         severity = rule.severity.as_str(),
+        applies = match rule.applies_to {
+            AppliesTo::All => "scans and readiness checks",
+            AppliesTo::ExistingProtection => "scans only (judges an existing protection)",
+            AppliesTo::Readiness => "readiness checks only (judges a proposed protection)",
+        },
         when = rule.when_source.trim(),
         file = rule.file.display(),
         docs = rule.docs,

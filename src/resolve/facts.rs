@@ -56,6 +56,10 @@ pub struct VmFacts {
     pub workloads: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub network: Option<NetworkFacts>,
+    /// Present in a readiness check only: how the proposed protection in `protection` was
+    /// chosen. Its presence is what tells a readiness check's facts from a scan's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub readiness: Option<ReadinessFacts>,
     /// Why a fact is missing, by fact path (`vm.agent`, `vm.locks`, ...). Not visible to rules.
     #[serde(skip)]
     pub unknown: BTreeMap<String, String>,
@@ -178,8 +182,10 @@ pub struct LockFacts {
     pub resource_group: Vec<LockFact>,
     /// Locks on the VM resource itself.
     pub vm: Vec<LockFact>,
-    /// Locks on any resource group that holds (or will hold) the VM's restore points.
-    pub restore_point_rg: Vec<LockFact>,
+    /// Locks on any resource group that holds (or will hold) the VM's restore points; absent
+    /// when that resource group's name is unknown.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub restore_point_rg: Option<Vec<LockFact>>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -189,6 +195,18 @@ pub struct RestorePointRgFacts {
     pub custom: bool,
     /// The existing resource groups that match the pattern.
     pub existing: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ReadinessFacts {
+    /// The vault was named (`--vault`) rather than taken from the VM's region and subscription.
+    pub vault_given: bool,
+    /// Names of the Recovery Services vaults in the VM's region and subscription; absent when
+    /// the vaults could not be read or the VM's region is unknown.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vaults_in_region: Option<Vec<String>>,
+    /// The policy asked for: `standard`, `enhanced` or a policy name.
+    pub policy: String,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]

@@ -19,6 +19,10 @@ pub fn resolve(index: &Index, facts: &mut VmFacts) {
 /// Where the VM's restore point collections live: `AzureBackupRG_<location>_<n>` by default, or
 /// `<prefix><n><suffix>` when the policy names it (reference §2.4).
 fn resolve_restore_point_rg(index: &Index, facts: &mut VmFacts) {
+    // A readiness check may already know the naming cannot be told (a named policy not found).
+    if facts.unknown.contains_key("vm.restore_point_rg") {
+        return;
+    }
     let Some(location) = facts.location.clone() else {
         facts.mark_unknown("vm.restore_point_rg", "the VM has no location");
         return;
@@ -84,16 +88,12 @@ fn resolve_locks(index: &Index, facts: &mut VmFacts) {
             .map(|lock| lock_fact(lock))
             .collect()
     };
-    let restore_point_rg = facts
-        .restore_point_rg
-        .as_ref()
-        .map(|rg| {
-            rg.existing
-                .iter()
-                .flat_map(|name| at(&resource_group_id(&facts.subscription, name)))
-                .collect()
-        })
-        .unwrap_or_default();
+    let restore_point_rg = facts.restore_point_rg.as_ref().map(|rg| {
+        rg.existing
+            .iter()
+            .flat_map(|name| at(&resource_group_id(&facts.subscription, name)))
+            .collect()
+    });
     facts.locks = Some(LockFacts {
         subscription: at(&subscription),
         resource_group: at(&resource_group_id(

@@ -10,6 +10,7 @@ pub mod keyvault;
 pub mod locks;
 pub mod network;
 pub mod protection;
+pub mod readiness;
 
 use crate::codes::CodeBook;
 use crate::inventory::{key, ArmId, Inventory};
@@ -223,6 +224,17 @@ pub fn resolve_all(index: &Index) -> Vec<VmFacts> {
 }
 
 pub fn resolve_vm(index: &Index, vm: &crate::inventory::model::VirtualMachine) -> VmFacts {
+    resolve_vm_for(index, vm, None)
+}
+
+/// The facts of `vm`; with a proposal (a readiness check) and a VM known to be unprotected, the
+/// proposed protection stands in for the missing one before the facts that depend on the
+/// protection (restore-point resource group, locks, the vault's private endpoints) are resolved.
+pub fn resolve_vm_for(
+    index: &Index,
+    vm: &crate::inventory::model::VirtualMachine,
+    proposal: Option<&readiness::Proposal>,
+) -> VmFacts {
     let id = ArmId::parse(&vm.id);
     let mut facts = VmFacts {
         id: vm.id.clone(),
@@ -234,6 +246,11 @@ pub fn resolve_vm(index: &Index, vm: &crate::inventory::model::VirtualMachine) -
     };
     compute::resolve(index, vm, &mut facts);
     protection::resolve(index, vm, &mut facts);
+    if let Some(proposal) = proposal {
+        if facts.protection.protected == Some(false) {
+            readiness::apply(index, proposal, &mut facts);
+        }
+    }
     locks::resolve(index, &mut facts);
     keyvault::resolve(index, vm, &mut facts);
     network::resolve(index, vm, &mut facts);

@@ -1,0 +1,450 @@
+//! The readiness check run the way users run it, on the demo fleet: the answers per VM (ready,
+//! not ready at the right layer, already protected), how the vault and policy change them, the
+//! JSON document against its schema, exit codes, and bad names (exit 2, naming the fix).
+
+use assert_cmd::Command;
+use serde_json::Value;
+use std::path::PathBuf;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn demo() -> String {
+    root()
+        .join("fixtures/fleets/demo")
+        .to_string_lossy()
+        .into_owned()
+}
+
+struct Outcome {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn run(args: &[&str]) -> Outcome {
+    let output = Command::cargo_bin("backup-doctor")
+        .expect("the binary builds")
+        .env_remove("RUST_LOG")
+        .env("NO_COLOR", "1")
+        .args(args)
+        .output()
+        .expect("the binary runs");
+    let outcome = Outcome {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    };
+    assert!(
+        !outcome.stderr.contains("panicked"),
+        "the binary panicked: {}",
+        outcome.stderr
+    );
+    outcome
+}
+
+/// `check --format json` on the demo fleet with `extra` arguments: (document, exit code).
+fn check_json(extra: &[&str]) -> (Value, i32) {
+    let demo = demo();
+    let mut args = vec!["check", "--snapshot", demo.as_str(), "--format", "json"];
+    args.extend_from_slice(extra);
+    let out = run(&args);
+    let document = serde_json::from_str(&out.stdout)
+        .unwrap_or_else(|e| panic!("no JSON ({e}): {}{}", out.stdout, out.stderr));
+    (document, out.code)
+}
+
+fn vm<'a>(document: &'a Value, name: &str) -> &'a Value {
+    document["vms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == name)
+        .unwrap_or_else(|| panic!("no VM {name} in {document:#}"))
+}
+
+fn fix_order(vm: &Value) -> Vec<&str> {
+    vm["fix_order"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|step| step["rule"].as_str().unwrap())
+        .collect()
+}
+
+fn rules(vm: &Value) -> Vec<&str> {
+    vm["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap())
+        .collect()
+}
+
+const MIXED: &[&str] = &[
+    "--vm",
+    "vm-app-01",
+    "vm-app-02",
+    "vm-analytics-01",
+    "vm-cluster-02",
+    "--vm",
+    "vm-web-01",
+];
+
+#[test]
+fn each_vm_gets_its_answer() {
+    let (document, code) = check_json(MIXED);
+    assert_eq!(code, 1, "not-ready VMs fail the check: {document:#}");
+    assert_eq!(document["schema"], "backup-doctor/check/v1");
+
+    let ready = vm(&document, "vm-app-01");
+    assert_eq!(ready["status"], "ready");
+    assert_eq!(ready["answer"], "ready");
+    assert_eq!(ready["vault"]["name"], "rsv-prod-weu");
+    assert_eq!(ready["policy_type"], "Standard");
+    assert!(fix_order(ready).is_empty());
+
+    let agent = vm(&document, "vm-app-02");
+    assert_eq!(agent["status"], "not-ready");
+    assert_eq!(agent["root_cause"], "agent");
+    assert_eq!(fix_order(agent), ["agent/not-ready"]);
+    let answer = agent["answer"].as_str().unwrap();
+    assert!(
+        answer.starts_with("not ready because VM agent reports 'Not Ready'")
+            && answer.contains("fix in this order: 1. agent/not-ready"),
+        "{answer}"
+    );
+
+    let ultra = vm(&document, "vm-analytics-01");
+    assert_eq!(ultra["status"], "not-ready");
+    assert_eq!(ultra["root_cause"], "snapshot");
+    assert_eq!(fix_order(ultra), ["snapshot/unsupported-disk-type"]);
+    assert!(ultra["fix_order"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("vm-analytics-01-ultra (UltraSSD_LRS)"));
+
+    let shared = vm(&document, "vm-cluster-02");
+    assert_eq!(shared["status"], "not-ready");
+    assert_eq!(
+        shared["vault"]["name"], "rsv-dev-eus",
+        "a vault of its own region"
+    );
+    assert_eq!(fix_order(shared), ["snapshot/shared-disk"]);
+
+    let protected = vm(&document, "vm-web-01");
+    assert_eq!(protected["status"], "already-protected");
+    assert_eq!(protected["vault"]["name"], "rsv-prod-weu");
+    assert_eq!(protected["policy"], "DefaultPolicy");
+    assert_eq!(protected["policy_type"], "Standard");
+    assert!(protected["findings"].as_array().unwrap().is_empty());
+    assert!(protected["answer"]
+        .as_str()
+        .unwrap()
+        .starts_with("already protected by vault rsv-prod-weu"));
+
+    let summary = &document["summary"];
+    assert_eq!(
+        (
+            &summary["vms"],
+            &summary["ready"],
+            &summary["not_ready"],
+            &summary["already_protected"]
+        ),
+        (&5.into(), &1.into(), &3.into(), &1.into())
+    );
+}
+
+#[test]
+fn findings_come_in_pipeline_order_and_rules_about_existing_protection_stay_out() {
+    // vm-tx-01 is mid-stop; a vault of another region adds a vault-layer finding after it.
+    let (document, code) = check_json(&["--vm", "vm-tx-01", "--vault", "rsv-dev-wus2"]);
+    assert_eq!(code, 1);
+    let tx = vm(&document, "vm-tx-01");
+    assert_eq!(
+        fix_order(tx),
+        ["snapshot/vm-transitional-state", "vault/region-mismatch"]
+    );
+    assert_eq!(tx["root_cause"], "snapshot");
+    assert!(tx["answer"]
+        .as_str()
+        .unwrap()
+        .contains("fix in this order: 1. snapshot/vm-transitional-state (snapshot), 2. vault/region-mismatch (vault)"));
+    for vm in document["vms"].as_array().unwrap() {
+        for rule in rules(vm) {
+            assert!(
+                ![
+                    "vault/protection-stopped",
+                    "vault/job-evidence",
+                    "snapshot/job-evidence",
+                    "vault/job-in-progress",
+                    "snapshot/policy-denied"
+                ]
+                .contains(&rule),
+                "{rule} judges an existing protection"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_vault_of_another_region_and_subscription_is_not_ready() {
+    let (document, code) = check_json(&["--vm", "vm-app-01", "--vault", "rsv-dev-eus"]);
+    assert_eq!(code, 1);
+    let app = vm(&document, "vm-app-01");
+    assert_eq!(app["status"], "not-ready");
+    assert_eq!(
+        fix_order(app),
+        ["vault/region-mismatch", "vault/subscription-mismatch"]
+    );
+    assert_eq!(app["vault"]["location"], "eastus");
+    assert!(document["proposal"]["vault"]
+        .as_str()
+        .unwrap()
+        .ends_with("/vaults/rsv-dev-eus"));
+
+    // The same VM with the vault of its region, named by id, is ready.
+    let id = "/subscriptions/3f0c9931-918c-40bf-9670-c342c6cce996/resourceGroups/rg-backup-prod/providers/Microsoft.RecoveryServices/vaults/rsv-prod-weu";
+    let (document, code) = check_json(&["--vm", "vm-app-01", "--vault", id]);
+    assert_eq!(code, 0, "{document:#}");
+    assert_eq!(vm(&document, "vm-app-01")["status"], "ready");
+}
+
+#[test]
+fn the_policy_type_decides_for_an_ultra_disk() {
+    let (standard, code) = check_json(&["--vm", "vm-analytics-01", "--policy", "standard"]);
+    assert_eq!(code, 1);
+    assert_eq!(vm(&standard, "vm-analytics-01")["status"], "not-ready");
+
+    let (enhanced, code) = check_json(&["--vm", "vm-analytics-01", "--policy", "enhanced"]);
+    assert_eq!(code, 0, "{enhanced:#}");
+    let analytics = vm(&enhanced, "vm-analytics-01");
+    assert_eq!(analytics["status"], "ready");
+    assert_eq!(analytics["policy_type"], "Enhanced");
+
+    // A policy named by name carries its type: EnhancedPolicy-4h is V2, DefaultPolicy is not.
+    let (named, code) = check_json(&["--vm", "vm-analytics-01", "--policy", "EnhancedPolicy-4h"]);
+    assert_eq!(code, 0);
+    let analytics = vm(&named, "vm-analytics-01");
+    assert_eq!(analytics["policy"], "EnhancedPolicy-4h");
+    assert_eq!(analytics["policy_type"], "Enhanced");
+    let (named, code) = check_json(&["--vm", "vm-analytics-01", "--policy", "defaultpolicy"]);
+    assert_eq!(code, 1);
+    assert_eq!(vm(&named, "vm-analytics-01")["policy_type"], "Standard");
+}
+
+#[test]
+fn a_resource_group_selects_its_vms() {
+    let (document, _) = check_json(&["--resource-group", "rg-app-prod"]);
+    let mut names: Vec<&str> = document["vms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["name"].as_str().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["vm-analytics-01", "vm-app-01", "vm-app-02"]);
+}
+
+#[test]
+fn the_json_document_matches_its_schema() {
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("schemas/check-v1.schema.json")).unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::validator_for(&schema).expect("the schema compiles");
+    for extra in [
+        MIXED,
+        &["--vm", "vm-app-01", "--vault", "rsv-dev-eus"][..],
+        &[
+            "--resource-group",
+            "rg-cluster-dev",
+            "rg-test-dev",
+            "--policy",
+            "enhanced",
+        ][..],
+    ] {
+        let (document, _) = check_json(extra);
+        let errors: Vec<String> = validator
+            .iter_errors(&document)
+            .map(|e| format!("{e} at {}", e.instance_path))
+            .collect();
+        assert!(errors.is_empty(), "{extra:?}: {errors:#?}");
+    }
+    // The finding objects are the scan report's: both schemas define them alike.
+    let report: Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("schemas/report-v1.schema.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(schema["$defs"]["finding"], report["$defs"]["finding"]);
+}
+
+#[test]
+fn the_console_answers_and_lists_the_fixes_in_order() {
+    let demo = demo();
+    let mut args = vec!["check", "--snapshot", demo.as_str()];
+    args.extend_from_slice(MIXED);
+    let out = run(&args);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let text = out.stdout;
+    assert!(text.contains("READY vm-app-01"), "{text}");
+    assert!(text.contains("NOT READY vm-app-02"), "{text}");
+    assert!(text.contains("  1. [agent] agent/not-ready: VM agent reports 'Not Ready'"));
+    assert!(text.contains("     fix: 1. Connect to the VM and restart the guest agent"));
+    assert!(text.contains("PROTECTED vm-web-01"));
+    assert!(text.contains("5 VMs: 1 ready, 3 not ready, 0 cannot tell, 1 already protected"));
+    assert!(text.contains("not checked by a readiness check:"));
+}
+
+#[test]
+fn exit_codes_follow_fail_on_and_ready_vms_exit_0() {
+    let (_, code) = check_json(&["--vm", "vm-app-01", "vm-web-01"]);
+    assert_eq!(code, 0);
+    let (_, code) = check_json(&["--vm", "vm-app-02", "--fail-on", "never"]);
+    assert_eq!(code, 0);
+}
+
+#[test]
+fn an_unreadable_fact_makes_the_answer_cannot_tell_with_exit_3() {
+    // Locks of the VM's subscription unread: the restore-point and subscription lock checks
+    // cannot be decided, so the otherwise ready VM is not called ready.
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = dir.path().join("snapshot.json");
+    std::fs::write(
+        &manifest,
+        r#"{"schema": "backup-doctor/snapshot/v1", "created": "2026-11-24T06:00:00Z",
+            "gaps": [{"scope": "/subscriptions/3f0c9931-918c-40bf-9670-c342c6cce996",
+                      "what": "Microsoft.Authorization/locks", "reason": "AuthorizationFailed (403)"}]}"#,
+    )
+    .unwrap();
+    let (document, code) = check_json(&[
+        "--snapshot",
+        manifest.to_str().unwrap(),
+        "--vm",
+        "vm-app-01",
+    ]);
+    assert_eq!(code, 3, "{document:#}");
+    assert_eq!(document["complete"], false);
+    let app = vm(&document, "vm-app-01");
+    assert_eq!(app["status"], "unknown");
+    let answer = app["answer"].as_str().unwrap();
+    assert!(
+        answer.starts_with("cannot tell: vm.locks (locks could not be read"),
+        "{answer}"
+    );
+}
+
+fn assert_bad_input(extra: &[&str], must_contain: &[&str]) {
+    let demo = demo();
+    let mut args = vec!["check", "--snapshot", demo.as_str()];
+    args.extend_from_slice(extra);
+    let out = run(&args);
+    assert_eq!(out.code, 2, "{extra:?}: {}", out.stderr);
+    for needle in must_contain {
+        assert!(
+            out.stderr.contains(needle),
+            "{needle:?} not in {}",
+            out.stderr
+        );
+    }
+    assert!(out.stdout.is_empty(), "no report on bad input");
+}
+
+#[test]
+fn bad_names_exit_2_naming_them_and_the_fix() {
+    assert_bad_input(
+        &["--vm", "vm-nope"],
+        &["--vm", "no VM named `vm-nope`", "fix:", "vm-app-01"],
+    );
+    assert_bad_input(
+        &["--resource-group", "rg-nope"],
+        &[
+            "--resource-group",
+            "no resource group named `rg-nope`",
+            "rg-app-prod",
+        ],
+    );
+    assert_bad_input(
+        &["--resource-group", "rg-backup-prod"],
+        &["resource group `rg-backup-prod` has no VMs"],
+    );
+    assert_bad_input(
+        &["--vm", "vm-app-01", "--vault", "rsv-nope"],
+        &[
+            "--vault",
+            "no Recovery Services vault `rsv-nope`",
+            "rsv-prod-weu",
+        ],
+    );
+    assert_bad_input(
+        &["--vm", "vm-app-01", "--policy", "Gold"],
+        &["--policy", "no backup policy named `Gold`", "DefaultPolicy"],
+    );
+    assert_bad_input(
+        &[
+            "--vm",
+            "vm-app-01",
+            "--vault",
+            "rsv-prod-weu",
+            "--policy",
+            "HANA-Daily-Log15m",
+        ],
+        &["no backup policy named `HANA-Daily-Log15m` in vault rsv-prod-weu"],
+    );
+    assert_bad_input(
+        &["--vm", "vm-app-01", "--policy", "SQL-Daily-Log15m"],
+        &["not one for Azure VMs"],
+    );
+    // Neither --vm nor --resource-group: a usage error.
+    assert_bad_input(&[], &["--vm"]);
+}
+
+const READINESS_RULE: &str = r#"id = "vault/my-readiness"
+title = "t"
+cause = "vault"
+severity = "warning"
+applies_to = "readiness"
+when = "size(vm.readiness.vaults_in_region) > 0"
+message = "{vm.readiness.vaults_in_region}"
+remediation = "r"
+docs = "d"
+"#;
+
+#[test]
+fn custom_rules_say_where_they_apply() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().to_str().unwrap();
+    std::fs::write(dir.path().join("r.toml"), READINESS_RULE).unwrap();
+    // A readiness rule runs in a check and not in a scan.
+    let (document, code) = check_json(&["--rules", rules, "--vm", "vm-app-01"]);
+    assert_eq!(
+        code, 0,
+        "a warning does not fail with --fail-on error: {document:#}"
+    );
+    let app = vm(&document, "vm-app-01");
+    assert_eq!(app["status"], "ready");
+    assert_eq!(app["answer"], "ready (warnings: vault/my-readiness)");
+    let demo = demo();
+    let scan = run(&[
+        "scan",
+        "--snapshot",
+        &demo,
+        "--rules",
+        rules,
+        "--format",
+        "json",
+    ]);
+    assert!(!scan.stdout.contains("vault/my-readiness"));
+
+    // Reading vm.readiness without saying so is a load error naming the fix.
+    std::fs::write(
+        dir.path().join("r.toml"),
+        READINESS_RULE.replace("applies_to = \"readiness\"\n", ""),
+    )
+    .unwrap();
+    assert_bad_input(
+        &["--rules", rules, "--vm", "vm-app-01"],
+        &["r.toml", "vm.readiness", "applies_to = \"readiness\""],
+    );
+}

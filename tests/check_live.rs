@@ -1,0 +1,158 @@
+//! `check --live` end to end over loopback, as `tests/live.rs` does for `scan --live`: the binary
+//! signs in at the ARM emulator serving the demo fleet, collects it, and must give the same
+//! answers as the offline check of the demo fleet; what the emulator refuses makes the answers
+//! that need it `cannot tell`.
+
+use assert_cmd::Command;
+use backup_doctor::emulator::{Emulator, EmulatorConfig};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+const DEMO: &str = "fixtures/fleets/demo";
+const CLIENT_ID: &str = "backup-doctor-test";
+const SECRET: &str = "emulator-secret-5f1e0c";
+const VMS: &[&str] = &[
+    "--vm",
+    "vm-app-01",
+    "vm-app-02",
+    "vm-analytics-01",
+    "vm-cluster-02",
+    "vm-web-01",
+];
+
+fn config() -> EmulatorConfig {
+    EmulatorConfig {
+        snapshot: PathBuf::from(DEMO),
+        page_size: 5,
+        client_id: CLIENT_ID.into(),
+        client_secret: SECRET.into(),
+        ..EmulatorConfig::default()
+    }
+}
+
+fn tenant() -> String {
+    let manifest: Value = serde_json::from_str(
+        &std::fs::read_to_string(Path::new(DEMO).join("snapshot.json")).unwrap(),
+    )
+    .unwrap();
+    manifest["tenantId"].as_str().unwrap().to_owned()
+}
+
+/// `check --live` against the emulator, run in a blocking thread so the emulator keeps serving.
+async fn check_live(emulator: &Emulator, extra: &[&str]) -> std::process::Output {
+    let mut command = Command::cargo_bin("backup-doctor").unwrap();
+    command
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("AZURE_TENANT_ID", tenant())
+        .env("AZURE_CLIENT_ID", CLIENT_ID)
+        .env("AZURE_CLIENT_SECRET", SECRET)
+        .env("AZURE_AUTHORITY_HOST", emulator.url())
+        .args(["check", "--live", "--auth", "secret", "--arm-endpoint"])
+        .arg(emulator.url())
+        .arg("--graph-endpoint")
+        .arg(emulator.url())
+        .args(extra);
+    tokio::task::spawn_blocking(move || command.timeout(Duration::from_secs(120)).output().unwrap())
+        .await
+        .unwrap()
+}
+
+fn json_of(output: &std::process::Output) -> Value {
+    serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("no JSON ({e}): {}", String::from_utf8_lossy(&output.stderr)))
+}
+
+fn offline(extra: &[&str]) -> (Value, i32) {
+    let output = Command::cargo_bin("backup-doctor")
+        .unwrap()
+        .args(["check", "--format", "json", "--snapshot", DEMO])
+        .args(extra)
+        .output()
+        .unwrap();
+    (json_of(&output), output.status.code().unwrap_or(-1))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_check_answers_like_the_offline_check() {
+    let emulator = Emulator::start(config()).await.unwrap();
+    let mut args = vec!["--format", "json"];
+    args.extend_from_slice(VMS);
+    let output = check_live(&emulator, &args).await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    let live = json_of(&output);
+    let (offline, offline_code) = offline(VMS);
+    assert_eq!(offline_code, 1);
+    assert_eq!(live, offline);
+    let statuses: Vec<(&str, &str)> = live["vms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|vm| (vm["name"].as_str().unwrap(), vm["status"].as_str().unwrap()))
+        .collect();
+    assert!(statuses.contains(&("vm-app-01", "ready")), "{statuses:?}");
+    assert!(statuses.contains(&("vm-app-02", "not-ready")));
+    assert!(statuses.contains(&("vm-web-01", "already-protected")));
+    // Only reads went to Azure.
+    for request in emulator.requests() {
+        assert!(
+            request.method == "GET" || request.method == "POST",
+            "{} {}",
+            request.method,
+            request.path
+        );
+    }
+
+    // The live Enhanced answer for the Ultra Disk VM, and a VM name the tenant lacks (exit 2).
+    let output = check_live(
+        &emulator,
+        &[
+            "--format",
+            "json",
+            "--vm",
+            "vm-analytics-01",
+            "--policy",
+            "enhanced",
+        ],
+    )
+    .await;
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(json_of(&output)["vms"][0]["status"], "ready");
+    let output = check_live(&emulator, &["--vm", "vm-nowhere"]).await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("no VM named `vm-nowhere`"), "{stderr}");
+    emulator.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn locks_refused_live_make_the_answer_cannot_tell() {
+    let emulator = Emulator::start(EmulatorConfig {
+        forbidden: vec!["/providers/Microsoft.Authorization/locks".into()],
+        ..config()
+    })
+    .await
+    .unwrap();
+    let output = check_live(&emulator, &["--format", "json", "--vm", "vm-app-01"]).await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(3), "{stderr}");
+    let document = json_of(&output);
+    assert_eq!(document["complete"], false);
+    let app = &document["vms"][0];
+    assert_eq!(app["status"], "unknown");
+    assert!(
+        app["answer"]
+            .as_str()
+            .unwrap()
+            .contains("locks could not be read"),
+        "{app:#}"
+    );
+    assert!(document["gaps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|g| g["what"] == "Microsoft.Authorization/locks"));
+    emulator.shutdown().await;
+}
