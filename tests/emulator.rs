@@ -137,22 +137,33 @@ async fn token_endpoints() {
     let body: Value = unknown_tenant.json().await.unwrap();
     assert_eq!(body["error"], "invalid_request");
 
-    let assertion = client
-        .post(format!("{url}/{TENANT}/oauth2/token"))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", "backup-doctor-test"),
-            ("client_assertion", "eyJhbGciOi.fake.jwt"),
-            (
-                "client_assertion_type",
-                "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
-            ),
-            ("resource", "https://management.azure.com/"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(assertion.status(), StatusCode::OK);
+    let jwt_part = |json: &str| azure_core::base64::encode_url_safe(json);
+    let federated = format!(
+        "{}.{}.c2lnbmF0dXJl",
+        jwt_part(r#"{"alg":"RS256","typ":"JWT"}"#),
+        jwt_part(r#"{"iss":"https://token.actions.githubusercontent.com","sub":"repo:o/r:ref:refs/heads/main"}"#)
+    );
+    for (assertion, expected) in [
+        (federated.as_str(), StatusCode::OK),
+        ("eyJhbGciOi.not-a.jwt", StatusCode::UNAUTHORIZED),
+    ] {
+        let answer = client
+            .post(format!("{url}/{TENANT}/oauth2/token"))
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", "backup-doctor-test"),
+                ("client_assertion", assertion),
+                (
+                    "client_assertion_type",
+                    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                ),
+                ("resource", "https://management.azure.com/"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), expected, "{assertion}");
+    }
 
     let msi = |header: Option<&'static str>| {
         let mut req = client.get(format!(
