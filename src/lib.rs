@@ -6,6 +6,7 @@ pub mod codes;
 pub mod emulator;
 pub mod engine;
 pub mod error;
+pub mod gate;
 pub mod inventory;
 pub mod live;
 pub mod network;
@@ -13,6 +14,7 @@ pub mod parallel;
 pub mod report;
 pub mod resolve;
 pub mod source;
+pub mod suppress;
 pub mod synth;
 
 use codes::CodeBook;

@@ -163,7 +163,7 @@ impl Report {
             self.vms
                 .iter()
                 .flat_map(|vm| &vm.findings)
-                .any(|f| f.status == Status::Fail && f.severity <= threshold)
+                .any(|f| f.status == Status::Fail && f.severity <= threshold && f.suppressed.is_none())
         });
         if failing {
             1
