@@ -225,6 +225,15 @@ fn backup_paths(inventory: &Inventory, codes: &CodeBook, options: &Options) -> H
             for id in [&network.nic, &network.subnet, &network.vnet] {
                 add(id);
             }
+            // The facts name the route table; the subnet has its id.
+            if let Some(table) = inventory
+                .subnets
+                .get(&key(&network.subnet))
+                .and_then(|s| s.properties.route_table.as_ref())
+                .and_then(|r| r.id.as_deref())
+            {
+                add(table);
+            }
             for id in [&network.nic_nsg, &network.subnet_nsg, &network.route_table].into_iter().flatten() {
                 add(id);
             }
@@ -340,6 +349,35 @@ fn status_name(status: Option<Status>) -> &'static str {
     }
 }
 
+/// A finding that failed before and still fails, now also because of resources the change
+/// touches (a second NSG denying the path): fixing the old cause no longer fixes backup.
+fn newly_implicated(
+    changes: &ChangeSet,
+    old: Option<&&VmReport>,
+    vm: &VmReport,
+    finding: &Finding,
+    path: &BTreeSet<String>,
+) -> Option<Regression> {
+    let before = old?.findings.iter().find(|f| f.rule == finding.rule)?;
+    let known: BTreeSet<String> = before.resources.iter().map(|r| key(r)).collect();
+    let added: BTreeSet<String> = finding.resources.iter().map(|r| key(r)).filter(|r| !known.contains(r)).collect();
+    let caused_by: Vec<Cause_> = changes
+        .changes
+        .iter()
+        .filter(|c| touches(c, &added))
+        .map(|c| Cause_ { address: c.address.clone(), action: c.action.as_str(), id: c.id.clone(), line: c.line })
+        .collect();
+    let _ = path;
+    (!caused_by.is_empty()).then(|| Regression {
+        vm_id: vm.id.clone(),
+        vm_name: vm.name.clone(),
+        before: "fail",
+        finding: finding.clone(),
+        caused_by,
+        known_after_apply: Vec::new(),
+    })
+}
+
 fn diff(
     changes: &ChangeSet,
     before: &Report,
@@ -367,6 +405,11 @@ fn diff(
         for finding in &vm.findings {
             let was = old_status(&finding.rule);
             if was == Some(finding.status) {
+                if finding.status == Status::Fail {
+                    if let Some(entry) = newly_implicated(changes, old, vm, finding, path) {
+                        regressions.push(entry);
+                    }
+                }
                 continue;
             }
             let entry = Regression {

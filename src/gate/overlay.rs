@@ -134,6 +134,7 @@ impl RawSnapshot {
                 match edit {
                     Edit::Put(value) => self.put(value.clone(), &origin),
                     Edit::Merge(value) => self.merge(value.clone(), &origin),
+                    Edit::Model(value) => self.model(value.clone(), &origin),
                     Edit::Remove(id) => self.remove(id),
                     _ => {}
                 }
@@ -177,6 +178,20 @@ impl RawSnapshot {
         };
         if self.with_parent(&id, |existing| deep_merge(existing, value.clone())) {
             return;
+        }
+        self.put(value, origin);
+    }
+
+    fn model(&mut self, mut value: Value, origin: &Origin) {
+        let Some(id) = value.get("id").and_then(Value::as_str).map(String::from) else {
+            return;
+        };
+        let mut runtime = None;
+        self.with_parent(&id, |existing| {
+            runtime = existing.pointer("/properties/instanceView").cloned();
+        });
+        if let (Some(view), Some(Value::Object(props))) = (runtime, value.get_mut("properties")) {
+            props.entry("instanceView").or_insert(view);
         }
         self.put(value, origin);
     }

@@ -41,6 +41,9 @@ pub enum Edit {
     /// Update an existing ARM resource: the given fields replace the baseline's, the rest (the
     /// instance view, fields the tool does not manage) stays.
     Merge(Value),
+    /// The whole model after an update (a what-if `after`): replaces the resource, but runtime
+    /// state the model does not carry (`properties.instanceView`) stays from the baseline.
+    Model(Value),
     /// Remove the resource with this id and everything under it.
     Remove(String),
     /// Insert, replace (`item: Some`) or remove (`None`) one element of an array inside a parent
@@ -66,7 +69,7 @@ impl Edit {
     /// The ARM ids this edit writes to.
     pub fn target(&self) -> Option<&str> {
         match self {
-            Edit::Put(value) | Edit::Merge(value) => value.get("id").and_then(Value::as_str),
+            Edit::Put(value) | Edit::Merge(value) | Edit::Model(value) => value.get("id").and_then(Value::as_str),
             Edit::Remove(id) => Some(id),
             Edit::Element { parent, .. } | Edit::Field { parent, .. } => Some(parent),
         }

@@ -12,7 +12,7 @@ use super::change::*;
 use crate::error::InputError;
 use crate::inventory::{key, ArmId, Inventory};
 use serde_json::{json, Map, Value};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 /// Reads a plan file. `baseline` supplies the subscription of resource groups named by plans that
@@ -61,7 +61,16 @@ pub fn parse(file: &Path, text: &str, baseline: Option<&Inventory>) -> Result<Ch
             ))
         }
     };
-    let context = Context::new(file, top, items, baseline);
+    let mut context = Context::new(file, top, items, baseline);
+    // First pass: the ids of the planned resources, for references between them.
+    for (index, item) in items.iter().enumerate() {
+        let place = format!("resource_changes[{index}]");
+        if let Ok(Some(change)) = read_change(&context, &place, item, text, &mut Vec::new()) {
+            if let Some(address) = item.get("address").and_then(Value::as_str) {
+                context.planned_ids.insert(address.to_string(), change.id);
+            }
+        }
+    }
     let mut set = ChangeSet {
         file: file.to_path_buf(),
         kind: "terraform",
@@ -100,6 +109,12 @@ struct Context<'a> {
     /// The subscription the azurerm provider is configured for, when the plan says so or all the
     /// ids it knows agree.
     default_subscription: Option<String>,
+    /// Per resource address, per attribute: the resource addresses its expression references
+    /// (`configuration.root_module.resources[].expressions`).
+    references: HashMap<String, HashMap<String, Vec<String>>>,
+    /// The ARM ids of the plan's resources, by address (filled by a first mapping pass), so an
+    /// attribute known only after apply that references another planned resource's `id` is that id.
+    planned_ids: HashMap<String, String>,
 }
 
 impl<'a> Context<'a> {
@@ -132,7 +147,25 @@ impl<'a> Context<'a> {
             file,
             baseline,
             default_subscription: configured.or(inferred),
+            references: references(top),
+            planned_ids: HashMap::new(),
         }
+    }
+
+    /// The planned ARM ids an unknown attribute of `address` refers to, by attribute.
+    fn resolved_references(&self, address: &str) -> HashMap<String, String> {
+        let config_address = address.split('[').next().unwrap_or(address);
+        let mut out = HashMap::new();
+        for (attribute, targets) in self.references.get(config_address).into_iter().flatten() {
+            let id = targets.iter().find_map(|target| {
+                let target = target.strip_suffix(".id")?;
+                self.planned_ids.get(target)
+            });
+            if let Some(id) = id {
+                out.insert(attribute.clone(), id.clone());
+            }
+        }
+        out
     }
 
     /// The subscription of a resource group named in the plan: the baseline's group of that name
@@ -164,6 +197,32 @@ impl<'a> Context<'a> {
             .find(|kv| kv.name.eq_ignore_ascii_case(name))
             .map(|kv| kv.id.clone())
     }
+}
+
+/// `configuration.root_module.resources[].expressions.*.references`, by address and attribute.
+fn references(top: &Map<String, Value>) -> HashMap<String, HashMap<String, Vec<String>>> {
+    let mut out: HashMap<String, HashMap<String, Vec<String>>> = HashMap::new();
+    let resources = top
+        .get("configuration")
+        .and_then(|c| c.pointer("/root_module/resources"))
+        .and_then(Value::as_array);
+    for resource in resources.into_iter().flatten() {
+        let Some(address) = resource.get("address").and_then(Value::as_str) else { continue };
+        let Some(expressions) = resource.get("expressions").and_then(Value::as_object) else { continue };
+        for (attribute, expression) in expressions {
+            let targets: Vec<String> = expression
+                .get("references")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|r| r.as_str().map(String::from))
+                .collect();
+            if !targets.is_empty() {
+                out.entry(address.to_string()).or_default().insert(attribute.clone(), targets);
+            }
+        }
+    }
+    out
 }
 
 fn read_change(
@@ -226,11 +285,13 @@ fn read_change(
             return Err(bad(file, &join_path(&change_place, "after"), "a create or update needs the `after` state", FIX_PLAN))
         }
     };
+    let references = context.resolved_references(&address);
     let attrs = Attrs {
         file,
         place: state_place.clone(),
         map: state,
         unknown,
+        references: &references,
     };
     let Some(mapped) = map_resource(context, &resource_type, &attrs, action)? else {
         unmapped.push(address);
@@ -310,6 +371,8 @@ struct Attrs<'a> {
     place: String,
     map: &'a Map<String, Value>,
     unknown: &'a Value,
+    /// Attributes known only after apply that reference another planned resource's id.
+    references: &'a HashMap<String, String>,
 }
 
 impl<'a> Attrs<'a> {
@@ -329,7 +392,10 @@ impl<'a> Attrs<'a> {
     /// A string attribute: its value, [`KNOWN_AFTER_APPLY`], or `None` when absent or null.
     fn string(&self, name: &str) -> Result<Option<Value>, InputError> {
         if self.is_unknown(name) {
-            return Ok(Some(unknown_value()));
+            return Ok(Some(match self.references.get(name) {
+                Some(id) => Value::String(id.clone()),
+                None => unknown_value(),
+            }));
         }
         match self.map.get(name) {
             None | Some(Value::Null) => Ok(None),
@@ -408,6 +474,7 @@ impl<'a> Attrs<'a> {
                     .enumerate()
                     .map(|(i, item)| match item {
                         Value::Object(map) => Ok(Attrs {
+                            references: self.references,
                             file: self.file,
                             place: format!("{}[{i}]", join_path(&self.place, name)),
                             map,

@@ -219,7 +219,7 @@ fn edits_for(id: &str, action: Action, state: Value) -> Option<Vec<Edit>> {
             }
             vec![match action {
                 Action::Create | Action::Replace => Edit::Put(state),
-                Action::Update => Edit::Merge(state),
+                Action::Update => Edit::Model(state),
                 Action::Delete => Edit::Remove(id.to_string()),
             }]
         }
