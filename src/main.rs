@@ -5,7 +5,7 @@ use backup_doctor::engine::{schema, Engine, RuleSet, Severity};
 use backup_doctor::error::InputError;
 use backup_doctor::live::auth::{AuthKind, Cloud, Endpoints};
 use backup_doctor::live::{self, LiveOptions};
-use backup_doctor::report::{console, json};
+use backup_doctor::report::{console, json, junit, markdown, sarif};
 use backup_doctor::resolve::Options;
 use backup_doctor::suppress::Suppressions;
 use backup_doctor::{gate, scan, source};
@@ -204,6 +204,12 @@ struct OutputArgs {
 enum Format {
     Console,
     Json,
+    /// SARIF 2.1.0, for code-scanning uploads.
+    Sarif,
+    /// JUnit XML, for CI test reports.
+    Junit,
+    /// Markdown, for a pull-request comment.
+    Markdown,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -383,6 +389,9 @@ fn run_scan(args: ScanArgs) -> Result<u8, InputError> {
     let text = match args.output.format {
         Format::Console => console::render(&report, args.output.colour()),
         Format::Json => json::render(&report),
+        Format::Sarif => sarif::render_scan(&report, &engine.rules),
+        Format::Junit => junit::render_scan(&report, &engine.rules),
+        Format::Markdown => markdown::render_scan(&report),
     };
     emit(args.output.output.as_ref(), &text)?;
     Ok(report.exit_code(fail_on) as u8)
@@ -466,6 +475,9 @@ fn run_gate(args: GateArgs) -> Result<u8, InputError> {
         Format::Json => {
             serde_json::to_string_pretty(&report).expect("the gate report holds only strings, numbers and maps") + "\n"
         }
+        Format::Sarif => sarif::render_gate(&report, &engine.rules),
+        Format::Junit => junit::render_gate(&report, &engine.rules),
+        Format::Markdown => markdown::render_gate(&report),
     };
     emit(args.output.output.as_ref(), &text)?;
     Ok(report.exit_code() as u8)

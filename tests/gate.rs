@@ -277,3 +277,167 @@ fn plan_and_what_if_are_exclusive_and_one_is_required() {
     let what_if = path("fixtures/whatif/harmless.json");
     assert_eq!(run(&["gate", "--plan", &plan, "--what-if", &what_if]).code, 2);
 }
+
+fn sarif_validator() -> jsonschema::Validator {
+    // The SARIF 2.1.0 schema (the rtm.5 text schemastore publishes for 2.1.0), vendored.
+    let text = std::fs::read_to_string(root().join("schemas/sarif-schema-2.1.0-rtm.5.json")).unwrap();
+    let schema: Value = serde_json::from_str(&text).unwrap();
+    jsonschema::validator_for(&schema).expect("the SARIF schema compiles")
+}
+
+fn assert_valid_sarif(validator: &jsonschema::Validator, text: &str) -> Value {
+    let log: Value = serde_json::from_str(text).expect("SARIF is JSON");
+    let errors: Vec<String> = validator.iter_errors(&log).map(|e| format!("{} at {}", e, e.instance_path)).collect();
+    assert!(errors.is_empty(), "SARIF does not validate: {errors:?}");
+    log
+}
+
+#[test]
+fn sarif_validates_and_locates_results_at_the_change() {
+    let validator = sarif_validator();
+    for kind in ["plan", "what-if"] {
+        for scenario in SCENARIOS {
+            let out = gate(kind, scenario.name, &["--format", "sarif"]);
+            assert_eq!(out.code, scenario.exit, "{kind} {}", scenario.name);
+            let log = assert_valid_sarif(&validator, &out.stdout);
+            let run = &log["runs"][0];
+            let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
+            assert!(rules.len() > 40 && rules.iter().all(|r| r["help"]["text"].as_str().is_some_and(|t| !t.is_empty())));
+            let results = run["results"].as_array().unwrap();
+            for (vm, rule) in scenario.regressions {
+                let result = results
+                    .iter()
+                    .find(|r| r["ruleId"] == *rule && r["message"]["text"].as_str().unwrap().starts_with(&format!("{vm}:")))
+                    .unwrap_or_else(|| panic!("{kind} {}: no SARIF result {vm} {rule}", scenario.name));
+                let location = &result["locations"][0];
+                assert!(location["physicalLocation"]["artifactLocation"]["uri"].as_str().unwrap().ends_with(&format!("{}.json", scenario.name)));
+                assert!(location["physicalLocation"]["region"]["startLine"].as_u64().unwrap() > 1);
+                assert!(location["logicalLocations"][0]["fullyQualifiedName"].as_str().is_some());
+            }
+        }
+    }
+    let out = gate("plan", "route-none", &["--format", "sarif"]);
+    let mut log: Value = serde_json::from_str(&out.stdout).unwrap();
+    // The validation is real: a level SARIF does not define fails it.
+    let mut broken = log.clone();
+    broken["runs"][0]["results"][0]["level"] = Value::from("fatal");
+    assert!(validator.iter_errors(&broken).next().is_some(), "the schema catches a bad level");
+    log["runs"][0]["results"].as_array_mut().unwrap().truncate(1);
+    let result = &log["runs"][0]["results"][0];
+    assert_eq!(result["locations"][0]["logicalLocations"][0]["fullyQualifiedName"], "azurerm_route.default_blackhole");
+    let plan = std::fs::read_to_string(root().join("fixtures/plans/route-none.json")).unwrap();
+    let line = result["locations"][0]["physicalLocation"]["region"]["startLine"].as_u64().unwrap() as usize;
+    assert!(plan.lines().nth(line - 1).unwrap().contains("\"address\": \"azurerm_route.default_blackhole\""));
+}
+
+#[test]
+fn sarif_keeps_suppressed_results_and_scan_renders_it_too() {
+    let validator = sarif_validator();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("s.toml");
+    std::fs::write(&file, "[[suppression]]\nrule = \"encryption/*\"\nresource = \"vm-enc-01\"\njustification = \"accepted for the migration\"\nexpires = 2099-01-01\n").unwrap();
+    let out = gate("plan", "keyvault-firewall", &["--format", "sarif", "--suppressions", file.to_str().unwrap()]);
+    assert_eq!(out.code, 0);
+    let log = assert_valid_sarif(&validator, &out.stdout);
+    let result = &log["runs"][0]["results"][0];
+    assert_eq!(result["suppressions"][0]["status"], "accepted");
+    assert!(result["suppressions"][0]["justification"].as_str().unwrap().contains("accepted for the migration"));
+
+    let demo = path("fixtures/fleets/demo");
+    let out = run(&["scan", "--snapshot", &demo, "--format", "sarif"]);
+    assert_eq!(out.code, 1);
+    let log = assert_valid_sarif(&validator, &out.stdout);
+    let results = log["runs"][0]["results"].as_array().unwrap();
+    assert!(results.iter().any(|r| r["ruleId"] == "network/nsg-blocks-required-path" && r["message"]["text"].as_str().unwrap().starts_with("vm-sql-02:")));
+}
+
+/// (suite, case, failure message) for every failing test case of a JUnit report, and the
+/// total number of test cases; checks the counts the root element declares.
+fn parse_junit(text: &str) -> (Vec<(String, String, String)>, usize) {
+    use quick_xml::events::Event;
+    let mut reader = quick_xml::Reader::from_str(text);
+    let (mut suite, mut case) = (String::new(), String::new());
+    let mut failures = Vec::new();
+    let mut cases = 0;
+    let mut declared = (0usize, 0usize);
+    let attr = |e: &quick_xml::events::BytesStart, name: &str| -> String {
+        e.attributes()
+            .flatten()
+            .find(|a| a.key.as_ref() == name.as_bytes())
+            .map(|a| a.unescape_value().unwrap().into_owned())
+            .unwrap_or_default()
+    };
+    loop {
+        match reader.read_event().expect("well-formed XML") {
+            Event::Start(e) | Event::Empty(e) => match e.name().as_ref() {
+                b"testsuites" => declared = (attr(&e, "tests").parse().unwrap(), attr(&e, "failures").parse().unwrap()),
+                b"testsuite" => suite = attr(&e, "name"),
+                b"testcase" => {
+                    cases += 1;
+                    case = attr(&e, "name");
+                }
+                b"failure" => failures.push((suite.clone(), case.clone(), attr(&e, "message"))),
+                _ => {}
+            },
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    assert_eq!(declared, (cases, failures.len()), "declared counts match the cases");
+    (failures, cases)
+}
+
+#[test]
+fn junit_parses_with_a_failure_per_regression() {
+    for kind in ["plan", "what-if"] {
+        for scenario in SCENARIOS {
+            let out = gate(kind, scenario.name, &["--format", "junit"]);
+            assert_eq!(out.code, scenario.exit, "{kind} {}", scenario.name);
+            let (failures, cases) = parse_junit(&out.stdout);
+            for (vm, rule) in scenario.regressions {
+                let failure = failures.iter().find(|(s, c, _)| s == vm && c == rule);
+                let (_, _, message) = failure.unwrap_or_else(|| panic!("{kind} {}: no failure {vm} {rule} in {failures:?}", scenario.name));
+                assert!(message.contains("caused by"), "{message}");
+            }
+            if scenario.regressions.is_empty() {
+                assert!(failures.is_empty(), "{failures:?}");
+            } else {
+                assert!(cases > failures.len(), "passing rules are test cases too");
+            }
+        }
+    }
+    let demo = path("fixtures/fleets/demo");
+    let out = run(&["scan", "--snapshot", &demo, "--format", "junit"]);
+    let (failures, cases) = parse_junit(&out.stdout);
+    assert!(failures.iter().any(|(s, c, _)| s == "vm-hana-01" && c == "network/route-drops-required-path"));
+    assert!(cases >= 21 * 40);
+}
+
+#[test]
+fn markdown_names_vm_rule_and_change() {
+    for kind in ["plan", "what-if"] {
+        for scenario in SCENARIOS {
+            let out = gate(kind, scenario.name, &["--format", "markdown"]);
+            assert_eq!(out.code, scenario.exit, "{kind} {}", scenario.name);
+            let first = out.stdout.lines().next().unwrap();
+            if scenario.exit == 1 {
+                assert!(first.contains("fails the backup gate"), "{first}");
+            } else {
+                assert!(first.contains("passes the backup gate"), "{first}");
+            }
+            for (vm, rule) in scenario.regressions {
+                assert!(
+                    out.stdout.lines().any(|l| l.starts_with(&format!("| {vm} | `{rule}` |"))),
+                    "{kind} {}: no row {vm} {rule}\n{}",
+                    scenario.name,
+                    out.stdout
+                );
+            }
+        }
+    }
+    let out = gate("plan", "subscription-lock", &["--format", "markdown"]);
+    assert!(out.stdout.contains("`azurerm_management_lock.subscription` (create)"));
+    let demo = path("fixtures/fleets/demo");
+    let out = run(&["scan", "--snapshot", &demo, "--format", "markdown"]);
+    assert!(out.stdout.contains("| vm-sql-02 | fail | network |"), "{}", out.stdout);
+}

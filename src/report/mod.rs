@@ -2,6 +2,9 @@
 
 pub mod console;
 pub mod json;
+pub mod junit;
+pub mod markdown;
+pub mod sarif;
 
 use crate::codes::CodeBook;
 use crate::engine::eval::{LayerStatus, Status, VmEvaluation};

@@ -123,9 +123,11 @@ pub struct ChangeSet {
     pub subscriptions: Vec<String>,
 }
 
-/// The 1-based line of the first occurrence of `needle` in `text`.
-pub fn line_of(text: &str, needle: &str) -> Option<usize> {
-    let at = text.find(needle)?;
+/// The 1-based line of the first occurrence of `needle` in `text` after `anchor` (or anywhere
+/// when the anchor is absent).
+pub fn line_of(text: &str, anchor: &str, needle: &str) -> Option<usize> {
+    let start = text.find(anchor).unwrap_or(0);
+    let at = start + text[start..].find(needle)?;
     Some(text[..at].matches('\n').count() + 1)
 }
 

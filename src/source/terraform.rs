@@ -272,8 +272,9 @@ fn read_change(
     let after_unknown = change.get("after_unknown").unwrap_or(&empty);
     let mut unknown_after_apply = Vec::new();
     unknown_paths(after_unknown, "", &mut unknown_after_apply);
-    let line = line_of(text, &format!("\"address\": \"{address}\""))
-        .or_else(|| line_of(text, &format!("\"address\":\"{address}\"")));
+    // planned_values repeats the address; the change is the entry under resource_changes.
+    let line = line_of(text, "\"resource_changes\"", &format!("\"address\": \"{address}\""))
+        .or_else(|| line_of(text, "\"resource_changes\"", &format!("\"address\":\"{address}\"")));
 
     let (state, state_place, unknown) = match (action, after, before) {
         (Action::Delete, _, Some(before)) => (before, join_path(&change_place, "before"), &empty),

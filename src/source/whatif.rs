@@ -103,8 +103,8 @@ pub fn parse(file: &Path, text: &str) -> Result<ChangeSet, InputError> {
             set.unmapped.push(resource_id);
             continue;
         };
-        let line = line_of(text, &format!("\"resourceId\": \"{resource_id}\""))
-            .or_else(|| line_of(text, &format!("\"resourceId\":\"{resource_id}\"")));
+        let line = line_of(text, "\"changes\"", &format!("\"resourceId\": \"{resource_id}\""))
+            .or_else(|| line_of(text, "\"changes\"", &format!("\"resourceId\":\"{resource_id}\"")));
         set.changes.push(Change {
             address: resource_id.clone(),
             action,
