@@ -399,14 +399,16 @@ fn run_scan(args: ScanArgs) -> Result<u8, InputError> {
 
 fn parse_now(text: Option<&str>) -> Result<Option<time::OffsetDateTime>, InputError> {
     text.map(|text| {
-        time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).map_err(|e| {
-            InputError::new(
-                std::path::Path::new("--now"),
-                None,
-                format!("`{text}` is not an RFC 3339 time: {e}"),
-                "write it like 2026-11-24T06:00:00Z",
-            )
-        })
+        time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).map_err(
+            |e| {
+                InputError::new(
+                    std::path::Path::new("--now"),
+                    None,
+                    format!("`{text}` is not an RFC 3339 time: {e}"),
+                    "write it like 2026-11-24T06:00:00Z",
+                )
+            },
+        )
     })
     .transpose()
 }
@@ -473,7 +475,9 @@ fn run_gate(args: GateArgs) -> Result<u8, InputError> {
     let text = match args.output.format {
         Format::Console => gate::console::render(&report, args.output.colour()),
         Format::Json => {
-            serde_json::to_string_pretty(&report).expect("the gate report holds only strings, numbers and maps") + "\n"
+            serde_json::to_string_pretty(&report)
+                .expect("the gate report holds only strings, numbers and maps")
+                + "\n"
         }
         Format::Sarif => sarif::render_gate(&report, &engine.rules),
         Format::Junit => junit::render_gate(&report, &engine.rules),

@@ -56,6 +56,7 @@ pub struct Expired {
     pub file: String,
 }
 
+#[derive(Debug)]
 pub struct Suppressions {
     file: PathBuf,
     entries: Vec<(Entry, Date)>,
@@ -65,7 +66,12 @@ pub struct Suppressions {
 impl Suppressions {
     pub fn load(file: &Path, today: Date) -> Result<Suppressions, InputError> {
         let text = std::fs::read_to_string(file).map_err(|e| {
-            InputError::new(file, None, format!("cannot read the suppressions file: {e}"), "pass --suppressions a readable TOML file")
+            InputError::new(
+                file,
+                None,
+                format!("cannot read the suppressions file: {e}"),
+                "pass --suppressions a readable TOML file",
+            )
         })?;
         Suppressions::parse(file, &text, today)
     }
@@ -80,24 +86,50 @@ impl Suppressions {
         for (index, entry) in parsed.suppression.into_iter().enumerate() {
             let place = Some(format!("suppression[{index}]"));
             let Some(date) = entry.expires.date else {
-                return Err(InputError::new(file, place, "`expires` must be a date", "write it like expires = 2026-06-30"));
+                return Err(InputError::new(
+                    file,
+                    place,
+                    "`expires` must be a date",
+                    "write it like expires = 2026-06-30",
+                ));
             };
             let date = Date::from_calendar_date(
                 i32::from(date.year),
-                time::Month::try_from(date.month).map_err(|e| InputError::new(file, place.clone(), e.to_string(), "write a valid date"))?,
+                time::Month::try_from(date.month).map_err(|e| {
+                    InputError::new(file, place.clone(), e.to_string(), "write a valid date")
+                })?,
                 date.day,
             )
-            .map_err(|e| InputError::new(file, place.clone(), format!("`expires` is not a date: {e}"), "write a valid date"))?;
+            .map_err(|e| {
+                InputError::new(
+                    file,
+                    place.clone(),
+                    format!("`expires` is not a date: {e}"),
+                    "write a valid date",
+                )
+            })?;
             if entry.justification.trim().is_empty() {
-                return Err(InputError::new(file, place, "the justification is empty", "say why the finding is accepted, and who decided it"));
+                return Err(InputError::new(
+                    file,
+                    place,
+                    "the justification is empty",
+                    "say why the finding is accepted, and who decided it",
+                ));
             }
             entries.push((entry, date));
         }
-        Ok(Suppressions { file: file.to_path_buf(), entries, today })
+        Ok(Suppressions {
+            file: file.to_path_buf(),
+            entries,
+            today,
+        })
     }
 
     fn active(&self) -> impl Iterator<Item = &Entry> {
-        self.entries.iter().filter(|(_, date)| *date >= self.today).map(|(e, _)| e)
+        self.entries
+            .iter()
+            .filter(|(_, date)| *date >= self.today)
+            .map(|(e, _)| e)
     }
 
     pub fn expired(&self) -> Vec<Expired> {
@@ -126,7 +158,9 @@ impl Suppressions {
             .chain(extra.iter().copied())
             .collect();
         self.active()
-            .find(|e| glob(&e.rule, &finding.rule) && candidates.iter().any(|c| glob(&e.resource, c)))
+            .find(|e| {
+                glob(&e.rule, &finding.rule) && candidates.iter().any(|c| glob(&e.resource, c))
+            })
             .map(|e| Suppressed {
                 justification: e.justification.clone(),
                 expires: e.expires.to_string(),
@@ -175,7 +209,10 @@ mod tests {
 
     #[test]
     fn globs() {
-        assert!(glob("/subscriptions/*/resourceGroups/RG-SQL-PROD/*", "/subscriptions/x/resourcegroups/rg-sql-prod/providers/a/b"));
+        assert!(glob(
+            "/subscriptions/*/resourceGroups/RG-SQL-PROD/*",
+            "/subscriptions/x/resourcegroups/rg-sql-prod/providers/a/b"
+        ));
         assert!(glob("network/*", "network/nsg-blocks-required-path"));
         assert!(!glob("network/*", "snapshot/shared-disk"));
         assert!(glob("vm-sql-0?", "vm-sql-02"));
@@ -189,7 +226,8 @@ mod tests {
         let s = Suppressions::parse(Path::new("s.toml"), text, today).unwrap();
         assert_eq!(s.expired().len(), 1);
         assert_eq!(s.active().count(), 1);
-        let error = Suppressions::parse(Path::new("s.toml"), "[[suppression]]\nrule = 3\n", today).unwrap_err();
+        let error = Suppressions::parse(Path::new("s.toml"), "[[suppression]]\nrule = 3\n", today)
+            .unwrap_err();
         assert!(error.place.unwrap().starts_with("line 2"));
     }
 }

@@ -25,7 +25,10 @@ pub fn render(report: &GateReport, colour: bool) -> String {
         report.file,
         report.summary.changes,
         plural(report.summary.changes),
-        report.baseline.as_deref().unwrap_or("no baseline (the plan alone)")
+        report
+            .baseline
+            .as_deref()
+            .unwrap_or("no baseline (the plan alone)")
     );
     let _ = writeln!(
         out,
@@ -39,17 +42,33 @@ pub fn render(report: &GateReport, colour: bool) -> String {
         report.summary.suppressed
     );
     if !report.regressions.is_empty() {
-        let _ = writeln!(out, "{}", paint("1", "Regressions (the change breaks backup):"));
+        let _ = writeln!(
+            out,
+            "{}",
+            paint("1", "Regressions (the change breaks backup):")
+        );
         for regression in &report.regressions {
             render_regression(&mut out, regression, &paint);
         }
     }
     if !report.unknown.is_empty() {
-        let _ = writeln!(out, "{}", paint("1", "Unknown until applied (the change makes these undecidable):"));
+        let _ = writeln!(
+            out,
+            "{}",
+            paint(
+                "1",
+                "Unknown until applied (the change makes these undecidable):"
+            )
+        );
         for regression in &report.unknown {
             render_regression(&mut out, regression, &paint);
             for known in &regression.known_after_apply {
-                let _ = writeln!(out, "      known only after apply: {} ({})", known.address, known.attributes.join(", "));
+                let _ = writeln!(
+                    out,
+                    "      known only after apply: {} ({})",
+                    known.address,
+                    known.attributes.join(", ")
+                );
             }
         }
     }
@@ -57,7 +76,14 @@ pub fn render(report: &GateReport, colour: bool) -> String {
         let _ = writeln!(out, "{}", paint("1", "Fixed by the change:"));
         for fix in &report.fixes {
             let by: Vec<&str> = fix.fixed_by.iter().map(|c| c.address.as_str()).collect();
-            let _ = writeln!(out, "  {} {} [{}]: {}", paint("32", "FIXED"), fix.vm_name, fix.rule, fix.message);
+            let _ = writeln!(
+                out,
+                "  {} {} [{}]: {}",
+                paint("32", "FIXED"),
+                fix.vm_name,
+                fix.rule,
+                fix.message
+            );
             if !by.is_empty() {
                 let _ = writeln!(out, "      by: {}", by.join(", "));
             }
@@ -76,7 +102,11 @@ pub fn render(report: &GateReport, colour: bool) -> String {
         );
     }
     if !report.unmapped.is_empty() {
-        let _ = writeln!(out, "Not evaluated (resource types the gate does not map): {}", report.unmapped.join(", "));
+        let _ = writeln!(
+            out,
+            "Not evaluated (resource types the gate does not map): {}",
+            report.unmapped.join(", ")
+        );
     }
     for warning in &report.warnings {
         let _ = writeln!(out, "warning: {warning}");
@@ -87,7 +117,11 @@ pub fn render(report: &GateReport, colour: bool) -> String {
     out
 }
 
-fn render_regression(out: &mut String, regression: &Regression, paint: &impl Fn(&str, &str) -> String) {
+fn render_regression(
+    out: &mut String,
+    regression: &Regression,
+    paint: &impl Fn(&str, &str) -> String,
+) {
     let finding = &regression.finding;
     let label = match (&finding.suppressed, finding.status) {
         (Some(_), _) => paint("2", "SUPPRESSED"),
@@ -104,14 +138,21 @@ fn render_regression(out: &mut String, regression: &Regression, paint: &impl Fn(
         finding.message
     );
     if regression.caused_by.is_empty() {
-        let _ = writeln!(out, "      caused by: no changed resource on this VM's path explains it");
+        let _ = writeln!(
+            out,
+            "      caused by: no changed resource on this VM's path explains it"
+        );
     } else {
         for cause in &regression.caused_by {
             let _ = writeln!(out, "      caused by: {} ({})", cause.address, cause.action);
         }
     }
     if let Some(suppressed) = &finding.suppressed {
-        let _ = writeln!(out, "      suppressed until {}: {}", suppressed.expires, suppressed.justification);
+        let _ = writeln!(
+            out,
+            "      suppressed until {}: {}",
+            suppressed.expires, suppressed.justification
+        );
     } else if finding.status == crate::engine::eval::Status::Fail {
         let _ = writeln!(out, "      fix: {}", finding.remediation.trim());
     }

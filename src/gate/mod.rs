@@ -159,8 +159,16 @@ pub fn run(gate: GateRun, before: Inventory) -> Result<GateReport, InputError> {
     };
     let mut report = diff(&gate.changes, &before_report, after_report, &paths);
     if let Some(suppressions) = gate.suppressions {
-        for regression in report.regressions.iter_mut().chain(report.unknown.iter_mut()) {
-            let addresses: Vec<&str> = regression.caused_by.iter().map(|c| c.address.as_str()).collect();
+        for regression in report
+            .regressions
+            .iter_mut()
+            .chain(report.unknown.iter_mut())
+        {
+            let addresses: Vec<&str> = regression
+                .caused_by
+                .iter()
+                .map(|c| c.address.as_str())
+                .collect();
             regression.finding.suppressed =
                 suppressions.matching(&regression.finding, &regression.vm_id, &addresses);
         }
@@ -169,7 +177,11 @@ pub fn run(gate: GateRun, before: Inventory) -> Result<GateReport, InputError> {
     report.file = gate.changes.file.display().to_string();
     report.source = gate.changes.kind;
     report.baseline = (!gate.baseline.is_empty()).then(|| {
-        gate.baseline.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+        gate.baseline
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
     });
     report.unmapped = gate.changes.unmapped.clone();
     report.expired_suppressions = expired;
@@ -197,7 +209,8 @@ impl GateReport {
         let Some(threshold) = self.fail_on else {
             return 0;
         };
-        let counts = |r: &&Regression| r.finding.suppressed.is_none() && r.finding.severity <= threshold;
+        let counts =
+            |r: &&Regression| r.finding.suppressed.is_none() && r.finding.severity <= threshold;
         if !self.expired_suppressions.is_empty() || self.regressions.iter().any(|r| counts(&r)) {
             1
         } else if self.unknown.iter().any(|r| counts(&r)) || self.summary.vms_evaluated == 0 {
@@ -209,7 +222,11 @@ impl GateReport {
 }
 
 /// For each VM (by key), the ids of the resources its backup depends on.
-fn backup_paths(inventory: &Inventory, codes: &CodeBook, options: &Options) -> HashMap<String, BTreeSet<String>> {
+fn backup_paths(
+    inventory: &Inventory,
+    codes: &CodeBook,
+    options: &Options,
+) -> HashMap<String, BTreeSet<String>> {
     let index = Index::new(inventory, codes, options);
     let mut out = HashMap::new();
     for vm in inventory.vms.values() {
@@ -234,7 +251,10 @@ fn backup_paths(inventory: &Inventory, codes: &CodeBook, options: &Options) -> H
             {
                 add(table);
             }
-            for id in [&network.nic_nsg, &network.subnet_nsg, &network.route_table].into_iter().flatten() {
+            for id in [&network.nic_nsg, &network.subnet_nsg, &network.route_table]
+                .into_iter()
+                .flatten()
+            {
                 add(id);
             }
             for check in &network.private_dns {
@@ -262,7 +282,11 @@ fn backup_paths(inventory: &Inventory, codes: &CodeBook, options: &Options) -> H
         }
         if let Some(item) = &facts.protection.item_id {
             add(item);
-            if let Some(policy) = inventory.protected_items.get(&key(item)).and_then(|i| i.properties.policy_id.as_deref()) {
+            if let Some(policy) = inventory
+                .protected_items
+                .get(&key(item))
+                .and_then(|i| i.properties.policy_id.as_deref())
+            {
                 add(policy);
             }
         }
@@ -270,12 +294,21 @@ fn backup_paths(inventory: &Inventory, codes: &CodeBook, options: &Options) -> H
             add(vault);
         }
         if let Some(locks) = &facts.locks {
-            for lock in locks.subscription.iter().chain(&locks.resource_group).chain(&locks.vm).chain(&locks.restore_point_rg) {
+            for lock in locks
+                .subscription
+                .iter()
+                .chain(&locks.resource_group)
+                .chain(&locks.vm)
+                .chain(&locks.restore_point_rg)
+            {
                 add(&lock.id);
             }
         }
         for namespace in facts.providers.iter().flat_map(|p| p.keys()) {
-            add(&format!("/subscriptions/{}/providers/{namespace}", facts.subscription));
+            add(&format!(
+                "/subscriptions/{}/providers/{namespace}",
+                facts.subscription
+            ));
         }
         out.insert(key(&facts.id), ids);
     }
@@ -287,23 +320,35 @@ fn layers_of(id: &str) -> &'static [Cause] {
     let lower = id.to_ascii_lowercase();
     if lower.contains("/providers/microsoft.network/") {
         &[Cause::Network]
-    } else if lower.contains("/providers/microsoft.keyvault/") || lower.contains("/diskencryptionsets/") {
+    } else if lower.contains("/providers/microsoft.keyvault/")
+        || lower.contains("/diskencryptionsets/")
+    {
         &[Cause::Encryption]
     } else if lower.contains("/providers/microsoft.recoveryservices/") {
         &[Cause::Vault, Cause::Snapshot, Cause::Network]
-    } else if lower.contains("/providers/microsoft.authorization/locks/") || lower.contains("/disks/") {
+    } else if lower.contains("/providers/microsoft.authorization/locks/")
+        || lower.contains("/disks/")
+    {
         &[Cause::Snapshot, Cause::Encryption]
     } else if lower.contains("/virtualmachines/") {
-        &[Cause::Agent, Cause::Extension, Cause::Vss, Cause::Fsfreeze, Cause::Snapshot, Cause::Encryption]
+        &[
+            Cause::Agent,
+            Cause::Extension,
+            Cause::Vss,
+            Cause::Fsfreeze,
+            Cause::Snapshot,
+            Cause::Encryption,
+        ]
     } else {
         &[Cause::Snapshot]
     }
 }
 
 fn touches(change: &Change, ids: &BTreeSet<String>) -> bool {
-    change.touched().iter().any(|t| {
-        ids.iter().any(|id| is_within(t, id) || is_within(id, t))
-    })
+    change
+        .touched()
+        .iter()
+        .any(|t| ids.iter().any(|id| is_within(t, id) || is_within(id, t)))
 }
 
 /// The changes that explain a finding moving: those touching the finding's resources, else
@@ -311,7 +356,12 @@ fn touches(change: &Change, ids: &BTreeSet<String>) -> bool {
 fn causes(changes: &[Change], finding: &Finding, path: &BTreeSet<String>) -> Vec<Cause_> {
     let resources: BTreeSet<String> = finding.resources.iter().map(|r| key(r)).collect();
     // The VM itself is listed by most rules; only the other resources point at a cause.
-    let vm_only: BTreeSet<String> = finding.resources.first().map(|r| key(r)).into_iter().collect();
+    let vm_only: BTreeSet<String> = finding
+        .resources
+        .first()
+        .map(|r| key(r))
+        .into_iter()
+        .collect();
     let direct: Vec<&Change> = changes
         .iter()
         .filter(|c| touches(c, &resources.difference(&vm_only).cloned().collect()))
@@ -320,7 +370,11 @@ fn causes(changes: &[Change], finding: &Finding, path: &BTreeSet<String>) -> Vec
     let in_layer: Vec<&Change> = on_path
         .iter()
         .copied()
-        .filter(|c| c.touched().iter().any(|t| layers_of(t).contains(&finding.cause)))
+        .filter(|c| {
+            c.touched()
+                .iter()
+                .any(|t| layers_of(t).contains(&finding.cause))
+        })
         .collect();
     let chosen = if !direct.is_empty() {
         direct
@@ -360,12 +414,22 @@ fn newly_implicated(
 ) -> Option<Regression> {
     let before = old?.findings.iter().find(|f| f.rule == finding.rule)?;
     let known: BTreeSet<String> = before.resources.iter().map(|r| key(r)).collect();
-    let added: BTreeSet<String> = finding.resources.iter().map(|r| key(r)).filter(|r| !known.contains(r)).collect();
+    let added: BTreeSet<String> = finding
+        .resources
+        .iter()
+        .map(|r| key(r))
+        .filter(|r| !known.contains(r))
+        .collect();
     let caused_by: Vec<Cause_> = changes
         .changes
         .iter()
         .filter(|c| touches(c, &added))
-        .map(|c| Cause_ { address: c.address.clone(), action: c.action.as_str(), id: c.id.clone(), line: c.line })
+        .map(|c| Cause_ {
+            address: c.address.clone(),
+            action: c.action.as_str(),
+            id: c.id.clone(),
+            line: c.line,
+        })
         .collect();
     let _ = path;
     (!caused_by.is_empty()).then(|| Regression {
@@ -384,7 +448,8 @@ fn diff(
     after: Report,
     paths: &HashMap<String, BTreeSet<String>>,
 ) -> GateReport {
-    let before_vms: HashMap<String, &VmReport> = before.vms.iter().map(|vm| (key(&vm.id), vm)).collect();
+    let before_vms: HashMap<String, &VmReport> =
+        before.vms.iter().map(|vm| (key(&vm.id), vm)).collect();
     let empty = BTreeSet::new();
     let mut regressions = Vec::new();
     let mut unknown = Vec::new();
@@ -400,7 +465,13 @@ fn diff(
         }
         // Findings only list failing and unknown rules: a rule missing from them passed.
         let old_status = |rule: &str| -> Option<Status> {
-            old.map(|vm| vm.findings.iter().find(|f| f.rule == rule).map(|f| f.status).unwrap_or(Status::Pass))
+            old.map(|vm| {
+                vm.findings
+                    .iter()
+                    .find(|f| f.rule == rule)
+                    .map(|f| f.status)
+                    .unwrap_or(Status::Pass)
+            })
         };
         for finding in &vm.findings {
             let was = old_status(&finding.rule);
@@ -428,7 +499,10 @@ fn diff(
                         .changes
                         .iter()
                         .filter(|c| !c.unknown_after_apply.is_empty() && touches(c, path))
-                        .map(|c| KnownAfterApply { address: c.address.clone(), attributes: c.unknown_after_apply.clone() })
+                        .map(|c| KnownAfterApply {
+                            address: c.address.clone(),
+                            attributes: c.unknown_after_apply.clone(),
+                        })
                         .collect();
                     unknown.push(entry);
                 }

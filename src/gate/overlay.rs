@@ -75,7 +75,10 @@ impl RawSnapshot {
             .collect();
         raw.documents.push((
             json!({ "schema": snapshot::MANIFEST_SCHEMA, "gaps": gaps }),
-            Origin { file: PathBuf::from("(gate without --baseline)"), place: String::new() },
+            Origin {
+                file: PathBuf::from("(gate without --baseline)"),
+                place: String::new(),
+            },
         ));
         raw
     }
@@ -87,7 +90,10 @@ impl RawSnapshot {
                     self.add_resource(file, format!("[{i}]"), item);
                 }
             }
-            Value::Object(mut object) if !object.contains_key("type") && matches!(object.get("value"), Some(Value::Array(_))) => {
+            Value::Object(mut object)
+                if !object.contains_key("type")
+                    && matches!(object.get("value"), Some(Value::Array(_))) =>
+            {
                 if let Some(Value::Array(items)) = object.remove("value") {
                     for (i, item) in items.into_iter().enumerate() {
                         self.add_resource(file, format!("value[{i}]"), item);
@@ -99,12 +105,18 @@ impl RawSnapshot {
     }
 
     fn add_resource(&mut self, file: &Path, place: String, mut value: Value) {
-        let origin = Origin { file: file.to_path_buf(), place };
+        let origin = Origin {
+            file: file.to_path_buf(),
+            place,
+        };
         // Extensions nested in a VM become separate resources, which an overlay can replace.
-        if let Some(Value::Array(nested)) = value.as_object_mut().and_then(|o| o.remove("resources")) {
+        if let Some(Value::Array(nested)) =
+            value.as_object_mut().and_then(|o| o.remove("resources"))
+        {
             for (i, mut extension) in nested.into_iter().enumerate() {
                 if let Value::Object(map) = &mut extension {
-                    map.entry("type").or_insert_with(|| json!("Microsoft.Compute/virtualMachines/extensions"));
+                    map.entry("type")
+                        .or_insert_with(|| json!("Microsoft.Compute/virtualMachines/extensions"));
                 }
                 self.add_resource(file, format!("{}.resources[{i}]", origin.place), extension);
             }
@@ -129,7 +141,10 @@ impl RawSnapshot {
     /// association finds its parent whether the baseline or the same plan holds it.
     pub fn apply(&mut self, set: &ChangeSet) {
         for change in &set.changes {
-            let origin = Origin { file: set.file.clone(), place: change.place.clone() };
+            let origin = Origin {
+                file: set.file.clone(),
+                place: change.place.clone(),
+            };
             for edit in &change.edits {
                 match edit {
                     Edit::Put(value) => self.put(value.clone(), &origin),
@@ -143,12 +158,21 @@ impl RawSnapshot {
         for change in &set.changes {
             for edit in &change.edits {
                 let applied = match edit {
-                    Edit::Element { parent, array, key_field, key: wanted, item } => {
-                        self.with_parent(parent, |resource| set_element(resource, array, key_field, wanted, item.clone()))
-                    }
-                    Edit::Field { parent, path, value } => {
-                        self.with_parent(parent, |resource| set_field(resource, path, value.clone()))
-                    }
+                    Edit::Element {
+                        parent,
+                        array,
+                        key_field,
+                        key: wanted,
+                        item,
+                    } => self.with_parent(parent, |resource| {
+                        set_element(resource, array, key_field, wanted, item.clone())
+                    }),
+                    Edit::Field {
+                        parent,
+                        path,
+                        value,
+                    } => self
+                        .with_parent(parent, |resource| set_field(resource, path, value.clone())),
                     _ => true,
                 };
                 if !applied {
@@ -197,7 +221,12 @@ impl RawSnapshot {
     }
 
     fn remove(&mut self, id: &str) {
-        let doomed: Vec<String> = self.by_id.keys().filter(|k| is_within(k, id)).cloned().collect();
+        let doomed: Vec<String> = self
+            .by_id
+            .keys()
+            .filter(|k| is_within(k, id))
+            .cloned()
+            .collect();
         for k in doomed {
             if let Some(index) = self.by_id.remove(&k) {
                 self.resources[index] = None;
@@ -207,8 +236,11 @@ impl RawSnapshot {
             let vnet = vnet_of(id);
             if let Some(&index) = self.by_id.get(&key(&vnet)) {
                 if let Some((resource, _)) = &mut self.resources[index] {
-                    if let Some(Value::Array(subnets)) = resource.pointer_mut("/properties/subnets") {
-                        subnets.retain(|s| s.get("id").and_then(Value::as_str).map(key) != Some(key(id)));
+                    if let Some(Value::Array(subnets)) = resource.pointer_mut("/properties/subnets")
+                    {
+                        subnets.retain(|s| {
+                            s.get("id").and_then(Value::as_str).map(key) != Some(key(id))
+                        });
                     }
                 }
             }
@@ -275,7 +307,8 @@ impl RawSnapshot {
 }
 
 fn is_subnet(id: &str) -> bool {
-    id.to_ascii_lowercase().contains("/providers/microsoft.network/virtualnetworks/")
+    id.to_ascii_lowercase()
+        .contains("/providers/microsoft.network/virtualnetworks/")
         && id.to_ascii_lowercase().contains("/subnets/")
 }
 
@@ -344,11 +377,17 @@ fn field_text(value: &Value, path: &[&str]) -> Option<String> {
     }
 }
 
-fn set_element(resource: &mut Value, array: &[&str], key_field: &[&str], wanted: &str, item: Option<Value>) {
+fn set_element(
+    resource: &mut Value,
+    array: &[&str],
+    key_field: &[&str],
+    wanted: &str,
+    item: Option<Value>,
+) {
     let items = ensure_array(resource, array);
-    let position = items
-        .iter()
-        .position(|element| field_text(element, key_field).as_deref() == Some(key(wanted).as_str()));
+    let position = items.iter().position(|element| {
+        field_text(element, key_field).as_deref() == Some(key(wanted).as_str())
+    });
     match (position, item) {
         (Some(at), Some(item)) => items[at] = item,
         (None, Some(item)) => items.push(item),
@@ -421,7 +460,8 @@ mod tests {
         }
     }
 
-    const VNET: &str = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/v";
+    const VNET: &str =
+        "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/v";
 
     #[test]
     fn subnet_edits_land_in_the_nested_subnet_and_unknown_ids_stay() {
@@ -440,14 +480,21 @@ mod tests {
         let inventory = raw.into_inventory().unwrap();
         let subnet = &inventory.subnets[&key(&format!("{VNET}/subnets/a"))];
         assert_eq!(
-            subnet.properties.network_security_group.as_ref().unwrap().id.as_deref(),
+            subnet
+                .properties
+                .network_security_group
+                .as_ref()
+                .unwrap()
+                .id
+                .as_deref(),
             Some(crate::source::change::KNOWN_AFTER_APPLY)
         );
     }
 
     #[test]
     fn merge_keeps_unmanaged_fields_and_drops_unknowns_remove_takes_children() {
-        let vm = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm1";
+        let vm =
+            "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm1";
         let mut raw = RawSnapshot::default();
         raw.add_document(
             Path::new("base.json"),
@@ -459,12 +506,21 @@ mod tests {
         let inventory = raw.into_inventory().unwrap();
         let loaded = &inventory.vms[&key(vm)];
         assert!(loaded.properties.instance_view.is_some());
-        assert!(loaded.properties.hardware_profile.as_ref().unwrap().vm_size.is_none());
+        assert!(loaded
+            .properties
+            .hardware_profile
+            .as_ref()
+            .unwrap()
+            .vm_size
+            .is_none());
         assert_eq!(inventory.extensions[&key(vm)].len(), 1);
 
         let mut raw = RawSnapshot::default();
-        raw.add_document(Path::new("b.json"), json!([{ "id": vm, "name": "vm1", "type": "Microsoft.Compute/virtualMachines",
-            "resources": [{ "id": format!("{vm}/extensions/VMSnapshot") }] }]));
+        raw.add_document(
+            Path::new("b.json"),
+            json!([{ "id": vm, "name": "vm1", "type": "Microsoft.Compute/virtualMachines",
+            "resources": [{ "id": format!("{vm}/extensions/VMSnapshot") }] }]),
+        );
         raw.apply(&change(vec![Edit::Remove(vm.into())]));
         let inventory = raw.into_inventory().unwrap();
         assert!(inventory.vms.is_empty() && inventory.extensions.is_empty());

@@ -58,7 +58,12 @@ pub fn render_gate(report: &GateReport, rules: &RuleSet) -> String {
     let mut suites = Vec::new();
     for vm in report.after.vms.iter().filter(|vm| vms.contains(&vm.id)) {
         let mut regressed: BTreeMap<&str, &crate::gate::Regression> = BTreeMap::new();
-        for regression in report.regressions.iter().chain(&report.unknown).filter(|r| r.vm_id == vm.id) {
+        for regression in report
+            .regressions
+            .iter()
+            .chain(&report.unknown)
+            .filter(|r| r.vm_id == vm.id)
+        {
             regressed.insert(regression.finding.rule.as_str(), regression);
         }
         let cases = rules
@@ -67,8 +72,18 @@ pub fn render_gate(report: &GateReport, rules: &RuleSet) -> String {
             .map(|rule| {
                 let outcome = match regressed.get(rule.id.as_str()) {
                     Some(r) => {
-                        let causes: Vec<&str> = r.caused_by.iter().map(|c| c.address.as_str()).collect();
-                        let text = format!("{} (was {}; caused by {})", r.finding.message, r.before, if causes.is_empty() { "no change on the VM's path".to_string() } else { causes.join(", ") });
+                        let causes: Vec<&str> =
+                            r.caused_by.iter().map(|c| c.address.as_str()).collect();
+                        let text = format!(
+                            "{} (was {}; caused by {})",
+                            r.finding.message,
+                            r.before,
+                            if causes.is_empty() {
+                                "no change on the VM's path".to_string()
+                            } else {
+                                causes.join(", ")
+                            }
+                        );
                         outcome_of(&r.finding, text)
                     }
                     None => Outcome::Pass,
@@ -76,7 +91,10 @@ pub fn render_gate(report: &GateReport, rules: &RuleSet) -> String {
                 (vm.id.clone(), rule.id.clone(), outcome)
             })
             .collect();
-        suites.push(Suite { name: vm.name.clone(), cases });
+        suites.push(Suite {
+            name: vm.name.clone(),
+            cases,
+        });
     }
     if !report.expired_suppressions.is_empty() {
         suites.push(Suite {
@@ -85,8 +103,15 @@ pub fn render_gate(report: &GateReport, rules: &RuleSet) -> String {
                 .expired_suppressions
                 .iter()
                 .map(|e| {
-                    let text = format!("the suppression of {} on {} expired on {}", e.rule, e.resource, e.expires);
-                    (e.file.clone(), format!("{} {}", e.rule, e.resource), Outcome::Expired(text))
+                    let text = format!(
+                        "the suppression of {} on {} expired on {}",
+                        e.rule, e.resource, e.expires
+                    );
+                    (
+                        e.file.clone(),
+                        format!("{} {}", e.rule, e.resource),
+                        Outcome::Expired(text),
+                    )
                 })
                 .collect(),
         });
@@ -96,7 +121,10 @@ pub fn render_gate(report: &GateReport, rules: &RuleSet) -> String {
 
 fn outcome_of(finding: &Finding, text: String) -> Outcome<'_> {
     match (&finding.suppressed, finding.status) {
-        (Some(s), _) => Outcome::Skipped(format!("suppressed until {}: {}", s.expires, s.justification)),
+        (Some(s), _) => Outcome::Skipped(format!(
+            "suppressed until {}: {}",
+            s.expires, s.justification
+        )),
         (None, Status::Fail) => Outcome::Failure(finding, text),
         (None, _) => Outcome::Skipped(text),
     }
@@ -104,7 +132,11 @@ fn outcome_of(finding: &Finding, text: String) -> Outcome<'_> {
 
 fn write(name: &str, suites: &[Suite]) -> String {
     let count = |f: &dyn Fn(&Outcome) -> bool| -> usize {
-        suites.iter().flat_map(|s| &s.cases).filter(|(_, _, o)| f(o)).count()
+        suites
+            .iter()
+            .flat_map(|s| &s.cases)
+            .filter(|(_, _, o)| f(o))
+            .count()
     };
     let is_failure = |o: &Outcome| matches!(o, Outcome::Failure(..) | Outcome::Expired(_));
     let is_skipped = |o: &Outcome| matches!(o, Outcome::Skipped(_));
@@ -127,7 +159,11 @@ fn write(name: &str, suites: &[Suite]) -> String {
             suite.cases.len()
         );
         for (class, case, outcome) in &suite.cases {
-            let open = format!("    <testcase classname=\"{}\" name=\"{}\"", escape(class), escape(case));
+            let open = format!(
+                "    <testcase classname=\"{}\" name=\"{}\"",
+                escape(class),
+                escape(case)
+            );
             match outcome {
                 Outcome::Pass => {
                     let _ = writeln!(out, "{open}/>");
@@ -151,7 +187,11 @@ fn write(name: &str, suites: &[Suite]) -> String {
                     );
                 }
                 Outcome::Skipped(text) => {
-                    let _ = writeln!(out, "{open}>\n      <skipped message=\"{}\"/>\n    </testcase>", escape(text));
+                    let _ = writeln!(
+                        out,
+                        "{open}>\n      <skipped message=\"{}\"/>\n    </testcase>",
+                        escape(text)
+                    );
                 }
             }
         }

@@ -15,7 +15,10 @@ pub fn render_gate(report: &GateReport) -> String {
         "incomplete" => ("⚠️", "is incomplete"),
         _ => ("✅", "passes"),
     };
-    let _ = writeln!(out, "## {mark} backup-doctor: this change {verdict} the backup gate\n");
+    let _ = writeln!(
+        out,
+        "## {mark} backup-doctor: this change {verdict} the backup gate\n"
+    );
     let _ = writeln!(
         out,
         "`{}` ({} change{}) over {}: {} VMs evaluated, {} on the path of a change, **{} regression{}**, {} newly unknown, {} fixed, {} suppressed.\n",
@@ -39,16 +42,30 @@ pub fn render_gate(report: &GateReport) -> String {
         out.push('\n');
         out.push_str("<details><summary>How to fix</summary>\n\n");
         let mut seen = Vec::new();
-        for regression in report.regressions.iter().filter(|r| r.finding.suppressed.is_none()) {
+        for regression in report
+            .regressions
+            .iter()
+            .filter(|r| r.finding.suppressed.is_none())
+        {
             if !seen.contains(&regression.finding.rule) {
                 seen.push(regression.finding.rule.clone());
-                let _ = writeln!(out, "- **{}**: {}", regression.finding.rule, cell(regression.finding.remediation.trim()));
+                let _ = writeln!(
+                    out,
+                    "- **{}**: {}",
+                    regression.finding.rule,
+                    cell(regression.finding.remediation.trim())
+                );
             }
         }
         out.push_str("\n</details>\n\n");
     }
     if !report.unknown.is_empty() {
-        let _ = writeln!(out, "<details><summary>{} finding{} unknown until applied</summary>\n", report.unknown.len(), plural(report.unknown.len()));
+        let _ = writeln!(
+            out,
+            "<details><summary>{} finding{} unknown until applied</summary>\n",
+            report.unknown.len(),
+            plural(report.unknown.len())
+        );
         out.push_str("| VM | rule | severity | layer | caused by | why unknown |\n|---|---|---|---|---|---|\n");
         for regression in &report.unknown {
             row(&mut out, regression);
@@ -69,9 +86,17 @@ pub fn render_gate(report: &GateReport) -> String {
         out.push_str("\n</details>\n\n");
     }
     if !report.fixes.is_empty() {
-        out.push_str("### Fixed by this change\n\n| VM | rule | was failing with |\n|---|---|---|\n");
+        out.push_str(
+            "### Fixed by this change\n\n| VM | rule | was failing with |\n|---|---|---|\n",
+        );
         for fix in &report.fixes {
-            let _ = writeln!(out, "| {} | `{}` | {} |", cell(&fix.vm_name), fix.rule, cell(&fix.message));
+            let _ = writeln!(
+                out,
+                "| {} | `{}` | {} |",
+                cell(&fix.vm_name),
+                fix.rule,
+                cell(&fix.message)
+            );
         }
         out.push('\n');
     }
@@ -83,7 +108,16 @@ pub fn render_gate(report: &GateReport) -> String {
         );
     }
     if !report.unmapped.is_empty() {
-        let _ = writeln!(out, "Not evaluated (types the gate does not map): {}\n", report.unmapped.iter().map(|u| format!("`{u}`")).collect::<Vec<_>>().join(", "));
+        let _ = writeln!(
+            out,
+            "Not evaluated (types the gate does not map): {}\n",
+            report
+                .unmapped
+                .iter()
+                .map(|u| format!("`{u}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
     }
     for warning in &report.warnings {
         let _ = writeln!(out, "> ⚠️ {}\n", cell(warning));
@@ -97,11 +131,19 @@ pub fn render_gate(report: &GateReport) -> String {
 fn row(out: &mut String, regression: &Regression) {
     let finding = &regression.finding;
     let severity = match (&finding.suppressed, finding.status) {
-        (Some(s), _) => format!("suppressed until {} ({})", s.expires, cell(&s.justification)),
+        (Some(s), _) => format!(
+            "suppressed until {} ({})",
+            s.expires,
+            cell(&s.justification)
+        ),
         (None, Status::Unknown) => "unknown".into(),
         (None, _) => finding.severity.as_str().to_string(),
     };
-    let causes: Vec<String> = regression.caused_by.iter().map(|c| format!("`{}` ({})", c.address, c.action)).collect();
+    let causes: Vec<String> = regression
+        .caused_by
+        .iter()
+        .map(|c| format!("`{}` ({})", c.address, c.action))
+        .collect();
     let _ = writeln!(
         out,
         "| {} | `{}` | {} | {} | {} | {} |",
@@ -109,7 +151,11 @@ fn row(out: &mut String, regression: &Regression) {
         finding.rule,
         severity,
         finding.cause.as_str(),
-        if causes.is_empty() { "—".into() } else { causes.join("<br>") },
+        if causes.is_empty() {
+            "—".into()
+        } else {
+            causes.join("<br>")
+        },
         cell(&finding.message)
     );
 }
@@ -117,9 +163,23 @@ fn row(out: &mut String, regression: &Regression) {
 pub fn render_scan(report: &Report) -> String {
     let mut out = String::new();
     let s = &report.summary;
-    let mark = if s.fail > 0 { "❌" } else if !report.complete { "⚠️" } else { "✅" };
+    let mark = if s.fail > 0 {
+        "❌"
+    } else if !report.complete {
+        "⚠️"
+    } else {
+        "✅"
+    };
     let _ = writeln!(out, "## {mark} backup-doctor scan\n");
-    let _ = writeln!(out, "{} VMs: {} pass, {} fail, {} unknown{}.\n", s.vms, s.pass, s.fail, s.unknown, if report.complete { "" } else { " (incomplete)" });
+    let _ = writeln!(
+        out,
+        "{} VMs: {} pass, {} fail, {} unknown{}.\n",
+        s.vms,
+        s.pass,
+        s.fail,
+        s.unknown,
+        if report.complete { "" } else { " (incomplete)" }
+    );
     if !s.by_root_cause.is_empty() {
         out.push_str("| root cause | VMs |\n|---|---|\n");
         for (cause, n) in &s.by_root_cause {
@@ -127,7 +187,11 @@ pub fn render_scan(report: &Report) -> String {
         }
         out.push('\n');
     }
-    let failing: Vec<_> = report.vms.iter().filter(|vm| vm.verdict != Status::Pass).collect();
+    let failing: Vec<_> = report
+        .vms
+        .iter()
+        .filter(|vm| vm.verdict != Status::Pass)
+        .collect();
     if !failing.is_empty() {
         out.push_str("| VM | verdict | root cause | findings |\n|---|---|---|---|\n");
         for vm in failing {

@@ -22,7 +22,12 @@ pub fn render_scan(report: &Report, rules: &RuleSet) -> String {
             let location = json!({
                 "logicalLocations": [{ "fullyQualifiedName": vm.id, "name": vm.name, "kind": "resource" }]
             });
-            results.push(result(finding, &vm.name, vec![location], json!({ "vm": vm.id })));
+            results.push(result(
+                finding,
+                &vm.name,
+                vec![location],
+                json!({ "vm": vm.id }),
+            ));
         }
     }
     finish(rules, results, &[], json!({ "complete": report.complete }))
@@ -37,7 +42,12 @@ pub fn render_gate(report: &GateReport, rules: &RuleSet) -> String {
             "before": regression.before,
             "causedBy": regression.caused_by.iter().map(|c| &c.address).collect::<Vec<_>>(),
         });
-        results.push(result(&regression.finding, &regression.vm_name, locations, properties));
+        results.push(result(
+            &regression.finding,
+            &regression.vm_name,
+            locations,
+            properties,
+        ));
     }
     for expired in &report.expired_suppressions {
         results.push(json!({
@@ -55,7 +65,12 @@ pub fn render_gate(report: &GateReport, rules: &RuleSet) -> String {
         "help": { "text": "Fix the finding, or renew the suppression with a new `expires` date and a current justification." },
         "defaultConfiguration": { "level": "error" },
     });
-    finish(rules, results, &[expired_rule], json!({ "result": report.result, "plan": report.file }))
+    finish(
+        rules,
+        results,
+        &[expired_rule],
+        json!({ "result": report.result, "plan": report.file }),
+    )
 }
 
 fn gate_locations(report: &GateReport, regression: &Regression) -> Vec<Value> {
@@ -127,7 +142,10 @@ fn descriptor(rule: &crate::engine::Rule) -> Value {
         .split(['/', '-'])
         .map(|part| {
             let mut chars = part.chars();
-            chars.next().map(|c| c.to_uppercase().collect::<String>() + chars.as_str()).unwrap_or_default()
+            chars
+                .next()
+                .map(|c| c.to_uppercase().collect::<String>() + chars.as_str())
+                .unwrap_or_default()
         })
         .collect();
     let level = match rule.severity {
@@ -149,7 +167,12 @@ fn descriptor(rule: &crate::engine::Rule) -> Value {
     })
 }
 
-fn finish(rules: &RuleSet, mut results: Vec<Value>, extra_rules: &[Value], properties: Value) -> String {
+fn finish(
+    rules: &RuleSet,
+    mut results: Vec<Value>,
+    extra_rules: &[Value],
+    properties: Value,
+) -> String {
     let mut descriptors: Vec<Value> = rules.rules.iter().map(descriptor).collect();
     descriptors.extend(extra_rules.iter().cloned());
     let index: BTreeMap<String, usize> = descriptors

@@ -69,7 +69,9 @@ impl Edit {
     /// The ARM ids this edit writes to.
     pub fn target(&self) -> Option<&str> {
         match self {
-            Edit::Put(value) | Edit::Merge(value) | Edit::Model(value) => value.get("id").and_then(Value::as_str),
+            Edit::Put(value) | Edit::Merge(value) | Edit::Model(value) => {
+                value.get("id").and_then(Value::as_str)
+            }
             Edit::Remove(id) => Some(id),
             Edit::Element { parent, .. } | Edit::Field { parent, .. } => Some(parent),
         }

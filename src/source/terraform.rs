@@ -29,7 +29,11 @@ pub fn load(file: &Path, baseline: Option<&Inventory>) -> Result<ChangeSet, Inpu
     parse(file, &text, baseline)
 }
 
-pub fn parse(file: &Path, text: &str, baseline: Option<&Inventory>) -> Result<ChangeSet, InputError> {
+pub fn parse(
+    file: &Path,
+    text: &str,
+    baseline: Option<&Inventory>,
+) -> Result<ChangeSet, InputError> {
     let document: Value = serde_json::from_str(text).map_err(|e| {
         InputError::new(
             file,
@@ -39,7 +43,12 @@ pub fn parse(file: &Path, text: &str, baseline: Option<&Inventory>) -> Result<Ch
         )
     })?;
     let Value::Object(top) = &document else {
-        return Err(bad(file, "top level", format!("expected the plan object, found {}", kind_of(&document)), FIX_PLAN));
+        return Err(bad(
+            file,
+            "top level",
+            format!("expected the plan object, found {}", kind_of(&document)),
+            FIX_PLAN,
+        ));
     };
     if !top.contains_key("format_version") && !top.contains_key("resource_changes") {
         return Err(bad(
@@ -96,7 +105,8 @@ pub fn parse(file: &Path, text: &str, baseline: Option<&Inventory>) -> Result<Ch
     Ok(set)
 }
 
-const FIX_PLAN: &str = "produce the file with `terraform plan -out tfplan && terraform show -json tfplan > plan.json`";
+const FIX_PLAN: &str =
+    "produce the file with `terraform plan -out tfplan && terraform show -json tfplan > plan.json`";
 
 fn bad(file: &Path, place: &str, problem: impl Into<String>, fix: &str) -> InputError {
     InputError::new(file, Some(place.to_string()), problem, fix)
@@ -126,7 +136,9 @@ impl<'a> Context<'a> {
     ) -> Self {
         let configured = top
             .get("configuration")
-            .and_then(|c| c.pointer("/provider_config/azurerm/expressions/subscription_id/constant_value"))
+            .and_then(|c| {
+                c.pointer("/provider_config/azurerm/expressions/subscription_id/constant_value")
+            })
             .and_then(Value::as_str)
             .map(String::from);
         let mut seen: BTreeMap<String, usize> = BTreeMap::new();
@@ -142,7 +154,9 @@ impl<'a> Context<'a> {
                 }
             }
         }
-        let inferred = (seen.len() == 1).then(|| seen.keys().next().cloned()).flatten();
+        let inferred = (seen.len() == 1)
+            .then(|| seen.keys().next().cloned())
+            .flatten();
         Context {
             file,
             baseline,
@@ -207,8 +221,12 @@ fn references(top: &Map<String, Value>) -> HashMap<String, HashMap<String, Vec<S
         .and_then(|c| c.pointer("/root_module/resources"))
         .and_then(Value::as_array);
     for resource in resources.into_iter().flatten() {
-        let Some(address) = resource.get("address").and_then(Value::as_str) else { continue };
-        let Some(expressions) = resource.get("expressions").and_then(Value::as_object) else { continue };
+        let Some(address) = resource.get("address").and_then(Value::as_str) else {
+            continue;
+        };
+        let Some(expressions) = resource.get("expressions").and_then(Value::as_object) else {
+            continue;
+        };
         for (attribute, expression) in expressions {
             let targets: Vec<String> = expression
                 .get("references")
@@ -218,7 +236,9 @@ fn references(top: &Map<String, Value>) -> HashMap<String, HashMap<String, Vec<S
                 .filter_map(|r| r.as_str().map(String::from))
                 .collect();
             if !targets.is_empty() {
-                out.entry(address.to_string()).or_default().insert(attribute.clone(), targets);
+                out.entry(address.to_string())
+                    .or_default()
+                    .insert(attribute.clone(), targets);
             }
         }
     }
@@ -234,12 +254,22 @@ fn read_change(
 ) -> Result<Option<Change>, InputError> {
     let file = context.file;
     let Value::Object(object) = item else {
-        return Err(bad(file, place, format!("expected a resource change object, found {}", kind_of(item)), FIX_PLAN));
+        return Err(bad(
+            file,
+            place,
+            format!("expected a resource change object, found {}", kind_of(item)),
+            FIX_PLAN,
+        ));
     };
     let string = |field: &str| -> Result<&str, InputError> {
         match object.get(field) {
             Some(Value::String(s)) => Ok(s),
-            Some(other) => Err(bad(file, &join_path(place, field), format!("expected a string, found {}", kind_of(other)), FIX_PLAN)),
+            Some(other) => Err(bad(
+                file,
+                &join_path(place, field),
+                format!("expected a string, found {}", kind_of(other)),
+                FIX_PLAN,
+            )),
             None => Err(bad(file, &join_path(place, field), "missing", FIX_PLAN)),
         }
     };
@@ -250,9 +280,18 @@ fn read_change(
     }
     let change_place = join_path(place, "change");
     let Some(Value::Object(change)) = object.get("change") else {
-        return Err(bad(file, &change_place, "expected the `change` object with `actions`, `before` and `after`", FIX_PLAN));
+        return Err(bad(
+            file,
+            &change_place,
+            "expected the `change` object with `actions`, `before` and `after`",
+            FIX_PLAN,
+        ));
     };
-    let action = match actions(file, &join_path(&change_place, "actions"), change.get("actions"))? {
+    let action = match actions(
+        file,
+        &join_path(&change_place, "actions"),
+        change.get("actions"),
+    )? {
         Some(action) => action,
         None => return Ok(None),
     };
@@ -263,7 +302,12 @@ fn read_change(
         match change.get(name) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::Object(map)) => Ok(Some(map)),
-            Some(other) => Err(bad(file, &join_path(&change_place, name), format!("expected an object or null, found {}", kind_of(other)), FIX_PLAN)),
+            Some(other) => Err(bad(
+                file,
+                &join_path(&change_place, name),
+                format!("expected an object or null, found {}", kind_of(other)),
+                FIX_PLAN,
+            )),
         }
     };
     let before = side("before")?;
@@ -273,17 +317,37 @@ fn read_change(
     let mut unknown_after_apply = Vec::new();
     unknown_paths(after_unknown, "", &mut unknown_after_apply);
     // planned_values repeats the address; the change is the entry under resource_changes.
-    let line = line_of(text, "\"resource_changes\"", &format!("\"address\": \"{address}\""))
-        .or_else(|| line_of(text, "\"resource_changes\"", &format!("\"address\":\"{address}\"")));
+    let line = line_of(
+        text,
+        "\"resource_changes\"",
+        &format!("\"address\": \"{address}\""),
+    )
+    .or_else(|| {
+        line_of(
+            text,
+            "\"resource_changes\"",
+            &format!("\"address\":\"{address}\""),
+        )
+    });
 
     let (state, state_place, unknown) = match (action, after, before) {
         (Action::Delete, _, Some(before)) => (before, join_path(&change_place, "before"), &empty),
         (Action::Delete, _, None) => {
-            return Err(bad(file, &join_path(&change_place, "before"), "a delete needs the `before` state", FIX_PLAN))
+            return Err(bad(
+                file,
+                &join_path(&change_place, "before"),
+                "a delete needs the `before` state",
+                FIX_PLAN,
+            ))
         }
         (_, Some(after), _) => (after, join_path(&change_place, "after"), after_unknown),
         (_, None, _) => {
-            return Err(bad(file, &join_path(&change_place, "after"), "a create or update needs the `after` state", FIX_PLAN))
+            return Err(bad(
+                file,
+                &join_path(&change_place, "after"),
+                "a create or update needs the `after` state",
+                FIX_PLAN,
+            ))
         }
     };
     let references = context.resolved_references(&address);
@@ -322,13 +386,25 @@ fn read_change(
 /// `None` for no-op, read and forget.
 fn actions(file: &Path, place: &str, value: Option<&Value>) -> Result<Option<Action>, InputError> {
     let Some(Value::Array(items)) = value else {
-        return Err(bad(file, place, "expected an array of actions such as [\"create\"]", FIX_PLAN));
+        return Err(bad(
+            file,
+            place,
+            "expected an array of actions such as [\"create\"]",
+            FIX_PLAN,
+        ));
     };
     let mut names = Vec::new();
     for (i, item) in items.iter().enumerate() {
         match item.as_str() {
             Some(name) => names.push(name),
-            None => return Err(bad(file, &format!("{place}[{i}]"), format!("expected a string, found {}", kind_of(item)), FIX_PLAN)),
+            None => {
+                return Err(bad(
+                    file,
+                    &format!("{place}[{i}]"),
+                    format!("expected a string, found {}", kind_of(item)),
+                    FIX_PLAN,
+                ))
+            }
         }
     }
     Ok(match names.as_slice() {
@@ -351,7 +427,11 @@ fn actions(file: &Path, place: &str, value: Option<&Value>) -> Result<Option<Act
 /// Collects the attribute paths `after_unknown` marks `true`.
 fn unknown_paths(value: &Value, prefix: &str, out: &mut Vec<String>) {
     match value {
-        Value::Bool(true) => out.push(if prefix.is_empty() { "(all)".into() } else { prefix.to_string() }),
+        Value::Bool(true) => out.push(if prefix.is_empty() {
+            "(all)".into()
+        } else {
+            prefix.to_string()
+        }),
         Value::Object(map) => {
             for (name, inner) in map {
                 unknown_paths(inner, &join_path(prefix, name), out);
@@ -448,10 +528,14 @@ impl<'a> Attrs<'a> {
                 for (i, item) in items.iter().enumerate() {
                     match item {
                         Value::String(_) => out.push(item.clone()),
-                        Value::Null if unknown.and_then(|u| u.get(i)) == Some(&Value::Bool(true)) => {
+                        Value::Null
+                            if unknown.and_then(|u| u.get(i)) == Some(&Value::Bool(true)) =>
+                        {
                             out.push(unknown_value())
                         }
-                        other => return Err(self.wrong(&format!("{name}[{i}]"), "a string", other)),
+                        other => {
+                            return Err(self.wrong(&format!("{name}[{i}]"), "a string", other))
+                        }
                     }
                 }
                 Ok(Some(out))
@@ -530,11 +614,18 @@ fn whole(action: Action, id: String, resource: Value) -> Mapped {
         Action::Update => Edit::Merge(resource),
         Action::Delete => Edit::Remove(id.clone()),
     };
-    Mapped { id, edits: vec![edit] }
+    Mapped {
+        id,
+        edits: vec![edit],
+    }
 }
 
 /// The resource's ARM id: `id` when known, else built from its name and resource group.
-fn arm_id(context: &Context, attrs: &Attrs, build: impl FnOnce(&str, &str, &str) -> String) -> Result<String, InputError> {
+fn arm_id(
+    context: &Context,
+    attrs: &Attrs,
+    build: impl FnOnce(&str, &str, &str) -> String,
+) -> Result<String, InputError> {
     if let Some(id) = attrs.text("id")? {
         return Ok(id);
     }
@@ -548,19 +639,31 @@ fn provider_id(sub: &str, rg: &str, rest: &str) -> String {
     format!("/subscriptions/{sub}/resourceGroups/{rg}/providers/{rest}")
 }
 
-fn base(id: &str, name: Option<String>, arm_type: &str, location: Option<Value>) -> Map<String, Value> {
+fn base(
+    id: &str,
+    name: Option<String>,
+    arm_type: &str,
+    location: Option<Value>,
+) -> Map<String, Value> {
     let mut object = Map::new();
     object.insert("id".into(), Value::String(id.to_string()));
     object.insert(
         "name".into(),
-        Value::String(name.unwrap_or_else(|| id.rsplit('/').next().unwrap_or_default().to_string())),
+        Value::String(
+            name.unwrap_or_else(|| id.rsplit('/').next().unwrap_or_default().to_string()),
+        ),
     );
     object.insert("type".into(), Value::String(arm_type.to_string()));
     put(&mut object, "location", location);
     object
 }
 
-fn map_resource(context: &Context, kind: &str, a: &Attrs, action: Action) -> Result<Option<Mapped>, InputError> {
+fn map_resource(
+    context: &Context,
+    kind: &str,
+    a: &Attrs,
+    action: Action,
+) -> Result<Option<Mapped>, InputError> {
     Ok(Some(match kind {
         "azurerm_linux_virtual_machine" => vm(context, a, action, "Linux")?,
         "azurerm_windows_virtual_machine" => vm(context, a, action, "Windows")?,
@@ -572,13 +675,27 @@ fn map_resource(context: &Context, kind: &str, a: &Attrs, action: Action) -> Res
         "azurerm_network_interface_security_group_association" => {
             let nic = a.required("network_interface_id")?;
             let nsg = a.string("network_security_group_id")?;
-            association(a, action, nic, &["properties", "networkSecurityGroup"], nsg, "|")?
+            association(
+                a,
+                action,
+                nic,
+                &["properties", "networkSecurityGroup"],
+                nsg,
+                "|",
+            )?
         }
         "azurerm_subnet" => subnet(context, a, action)?,
         "azurerm_subnet_network_security_group_association" => {
             let subnet = a.required("subnet_id")?;
             let nsg = a.string("network_security_group_id")?;
-            association(a, action, subnet, &["properties", "networkSecurityGroup"], nsg, "")?
+            association(
+                a,
+                action,
+                subnet,
+                &["properties", "networkSecurityGroup"],
+                nsg,
+                "",
+            )?
         }
         "azurerm_subnet_route_table_association" => {
             let subnet = a.required("subnet_id")?;
@@ -593,8 +710,15 @@ fn map_resource(context: &Context, kind: &str, a: &Attrs, action: Action) -> Res
         "azurerm_resource_provider_registration" => provider_registration(context, a, action)?,
         "azurerm_private_endpoint" => private_endpoint(context, a, action)?,
         "azurerm_private_dns_zone" => {
-            let id = arm_id(context, a, |s, rg, n| provider_id(s, rg, &format!("Microsoft.Network/privateDnsZones/{n}")))?;
-            let resource = base(&id, a.text("name")?, "Microsoft.Network/privateDnsZones", Some(json!("global")));
+            let id = arm_id(context, a, |s, rg, n| {
+                provider_id(s, rg, &format!("Microsoft.Network/privateDnsZones/{n}"))
+            })?;
+            let resource = base(
+                &id,
+                a.text("name")?,
+                "Microsoft.Network/privateDnsZones",
+                Some(json!("global")),
+            );
             whole(action, id, Value::Object(resource))
         }
         "azurerm_private_dns_zone_virtual_network_link" => dns_link(context, a, action)?,
@@ -610,22 +734,48 @@ fn map_resource(context: &Context, kind: &str, a: &Attrs, action: Action) -> Res
 }
 
 fn vm(context: &Context, a: &Attrs, action: Action, os: &str) -> Result<Mapped, InputError> {
-    let id = arm_id(context, a, |s, rg, n| provider_id(s, rg, &format!("Microsoft.Compute/virtualMachines/{n}")))?;
-    let mut resource = base(&id, a.text("name")?, "Microsoft.Compute/virtualMachines", a.string("location")?);
+    let id = arm_id(context, a, |s, rg, n| {
+        provider_id(s, rg, &format!("Microsoft.Compute/virtualMachines/{n}"))
+    })?;
+    let mut resource = base(
+        &id,
+        a.text("name")?,
+        "Microsoft.Compute/virtualMachines",
+        a.string("location")?,
+    );
     let mut props = Map::new();
-    put(&mut props, "hardwareProfile", a.string("size")?.map(|s| json!({ "vmSize": s })));
+    put(
+        &mut props,
+        "hardwareProfile",
+        a.string("size")?.map(|s| json!({ "vmSize": s })),
+    );
     let mut storage = Map::new();
     if let Some(disk) = a.block("os_disk")? {
         let mut os_disk = Map::new();
         os_disk.insert("osType".into(), json!(os));
         put(&mut os_disk, "name", disk.string("name")?);
         put(&mut os_disk, "diskSizeGB", disk.number("disk_size_gb")?);
-        put(&mut os_disk, "writeAcceleratorEnabled", disk.boolean("write_accelerator_enabled")?);
+        put(
+            &mut os_disk,
+            "writeAcceleratorEnabled",
+            disk.boolean("write_accelerator_enabled")?,
+        );
         let mut managed = Map::new();
-        put(&mut managed, "storageAccountType", disk.string("storage_account_type")?);
-        put(&mut managed, "diskEncryptionSet", id_ref(disk.string("disk_encryption_set_id")?));
+        put(
+            &mut managed,
+            "storageAccountType",
+            disk.string("storage_account_type")?,
+        );
+        put(
+            &mut managed,
+            "diskEncryptionSet",
+            id_ref(disk.string("disk_encryption_set_id")?),
+        );
         if let Some(kind) = disk.text("security_encryption_type")? {
-            managed.insert("securityProfile".into(), json!({ "securityEncryptionType": kind }));
+            managed.insert(
+                "securityProfile".into(),
+                json!({ "securityEncryptionType": kind }),
+            );
         }
         os_disk.insert("managedDisk".into(), Value::Object(managed));
         storage.insert("osDisk".into(), Value::Object(os_disk));
@@ -642,7 +792,11 @@ fn vm(context: &Context, a: &Attrs, action: Action, os: &str) -> Result<Mapped, 
         storage.insert("dataDisks".into(), json!([]));
     }
     props.insert("storageProfile".into(), Value::Object(storage));
-    let configuration = if os == "Linux" { "linuxConfiguration" } else { "windowsConfiguration" };
+    let configuration = if os == "Linux" {
+        "linuxConfiguration"
+    } else {
+        "windowsConfiguration"
+    };
     put(
         &mut props,
         "osProfile",
@@ -651,9 +805,12 @@ fn vm(context: &Context, a: &Attrs, action: Action, os: &str) -> Result<Mapped, 
     );
     put(&mut props, "networkProfile", nic_refs(a)?);
     let mut security = Map::new();
-    let trusted = [a.boolean("secure_boot_enabled")?, a.boolean("vtpm_enabled")?]
-        .iter()
-        .any(|v| v.as_ref().and_then(Value::as_bool) == Some(true));
+    let trusted = [
+        a.boolean("secure_boot_enabled")?,
+        a.boolean("vtpm_enabled")?,
+    ]
+    .iter()
+    .any(|v| v.as_ref().and_then(Value::as_bool) == Some(true));
     let confidential = a
         .block("os_disk")?
         .map(|d| d.text("security_encryption_type"))
@@ -665,7 +822,11 @@ fn vm(context: &Context, a: &Attrs, action: Action, os: &str) -> Result<Mapped, 
     } else if trusted {
         security.insert("securityType".into(), json!("TrustedLaunch"));
     }
-    put(&mut security, "encryptionAtHost", a.boolean("encryption_at_host_enabled")?);
+    put(
+        &mut security,
+        "encryptionAtHost",
+        a.boolean("encryption_at_host_enabled")?,
+    );
     if !security.is_empty() {
         props.insert("securityProfile".into(), Value::Object(security));
     }
@@ -673,7 +834,9 @@ fn vm(context: &Context, a: &Attrs, action: Action, os: &str) -> Result<Mapped, 
         put(
             &mut props,
             "additionalCapabilities",
-            capabilities.boolean("ultra_ssd_enabled")?.map(|v| json!({ "ultraSSDEnabled": v })),
+            capabilities
+                .boolean("ultra_ssd_enabled")?
+                .map(|v| json!({ "ultraSSDEnabled": v })),
         );
     }
     resource.insert("properties".into(), Value::Object(props));
@@ -693,23 +856,42 @@ fn nic_refs(a: &Attrs) -> Result<Option<Value>, InputError> {
 
 /// The legacy `azurerm_virtual_machine`, whose disks are inline blocks.
 fn legacy_vm(context: &Context, a: &Attrs, action: Action) -> Result<Mapped, InputError> {
-    let id = arm_id(context, a, |s, rg, n| provider_id(s, rg, &format!("Microsoft.Compute/virtualMachines/{n}")))?;
-    let mut resource = base(&id, a.text("name")?, "Microsoft.Compute/virtualMachines", a.string("location")?);
+    let id = arm_id(context, a, |s, rg, n| {
+        provider_id(s, rg, &format!("Microsoft.Compute/virtualMachines/{n}"))
+    })?;
+    let mut resource = base(
+        &id,
+        a.text("name")?,
+        "Microsoft.Compute/virtualMachines",
+        a.string("location")?,
+    );
     let mut props = Map::new();
-    put(&mut props, "hardwareProfile", a.string("vm_size")?.map(|s| json!({ "vmSize": s })));
+    put(
+        &mut props,
+        "hardwareProfile",
+        a.string("vm_size")?.map(|s| json!({ "vmSize": s })),
+    );
     let legacy_disk = |disk: &Attrs| -> Result<Value, InputError> {
         let mut out = Map::new();
         put(&mut out, "name", disk.string("name")?);
         put(&mut out, "lun", disk.number("lun")?);
         put(&mut out, "osType", disk.string("os_type")?);
         put(&mut out, "diskSizeGB", disk.number("disk_size_gb")?);
-        put(&mut out, "writeAcceleratorEnabled", disk.boolean("write_accelerator_enabled")?);
+        put(
+            &mut out,
+            "writeAcceleratorEnabled",
+            disk.boolean("write_accelerator_enabled")?,
+        );
         if let Some(uri) = disk.string("vhd_uri")? {
             out.insert("vhd".into(), json!({ "uri": uri }));
         } else {
             let mut managed = Map::new();
             put(&mut managed, "id", disk.string("managed_disk_id")?);
-            put(&mut managed, "storageAccountType", disk.string("managed_disk_type")?);
+            put(
+                &mut managed,
+                "storageAccountType",
+                disk.string("managed_disk_type")?,
+            );
             out.insert("managedDisk".into(), Value::Object(managed));
         }
         Ok(Value::Object(out))
@@ -719,7 +901,10 @@ fn legacy_vm(context: &Context, a: &Attrs, action: Action) -> Result<Mapped, Inp
         storage.insert("osDisk".into(), legacy_disk(&disk)?);
     }
     if let Some(disks) = a.blocks("storage_data_disk")? {
-        let disks = disks.iter().map(&legacy_disk).collect::<Result<Vec<_>, _>>()?;
+        let disks = disks
+            .iter()
+            .map(&legacy_disk)
+            .collect::<Result<Vec<_>, _>>()?;
         storage.insert("dataDisks".into(), Value::Array(disks));
     }
     props.insert("storageProfile".into(), Value::Object(storage));
@@ -737,7 +922,9 @@ fn legacy_vm(context: &Context, a: &Attrs, action: Action) -> Result<Mapped, Inp
         put(
             &mut props,
             "additionalCapabilities",
-            capabilities.boolean("ultra_ssd_enabled")?.map(|v| json!({ "ultraSSDEnabled": v })),
+            capabilities
+                .boolean("ultra_ssd_enabled")?
+                .map(|v| json!({ "ultraSSDEnabled": v })),
         );
     }
     resource.insert("properties".into(), Value::Object(props));
@@ -747,25 +934,51 @@ fn legacy_vm(context: &Context, a: &Attrs, action: Action) -> Result<Mapped, Inp
 fn extension(a: &Attrs, action: Action) -> Result<Mapped, InputError> {
     let vm = a.required("virtual_machine_id")?;
     let name = a.required("name")?;
-    let id = a.text("id")?.unwrap_or_else(|| format!("{vm}/extensions/{name}"));
+    let id = a
+        .text("id")?
+        .unwrap_or_else(|| format!("{vm}/extensions/{name}"));
     let mut props = Map::new();
     put(&mut props, "publisher", a.string("publisher")?);
     put(&mut props, "type", a.string("type")?);
-    put(&mut props, "typeHandlerVersion", a.string("type_handler_version")?);
-    let mut resource = base(&id, Some(name), "Microsoft.Compute/virtualMachines/extensions", None);
+    put(
+        &mut props,
+        "typeHandlerVersion",
+        a.string("type_handler_version")?,
+    );
+    let mut resource = base(
+        &id,
+        Some(name),
+        "Microsoft.Compute/virtualMachines/extensions",
+        None,
+    );
     resource.insert("properties".into(), Value::Object(props));
     // An updated extension is deployed again: its earlier status says nothing about the next run.
     let edit = match action {
         Action::Delete => Edit::Remove(id.clone()),
         _ => Edit::Put(Value::Object(resource)),
     };
-    Ok(Mapped { id, edits: vec![edit] })
+    Ok(Mapped {
+        id,
+        edits: vec![edit],
+    })
 }
 
 fn managed_disk(context: &Context, a: &Attrs, action: Action) -> Result<Mapped, InputError> {
-    let id = arm_id(context, a, |s, rg, n| provider_id(s, rg, &format!("Microsoft.Compute/disks/{n}")))?;
-    let mut resource = base(&id, a.text("name")?, "Microsoft.Compute/disks", a.string("location")?);
-    put(&mut resource, "sku", a.string("storage_account_type")?.map(|s| json!({ "name": s })));
+    let id = arm_id(context, a, |s, rg, n| {
+        provider_id(s, rg, &format!("Microsoft.Compute/disks/{n}"))
+    })?;
+    let mut resource = base(
+        &id,
+        a.text("name")?,
+        "Microsoft.Compute/disks",
+        a.string("location")?,
+    );
+    put(
+        &mut resource,
+        "sku",
+        a.string("storage_account_type")?
+            .map(|s| json!({ "name": s })),
+    );
     let mut props = Map::new();
     put(&mut props, "diskSizeGB", a.number("disk_size_gb")?);
     put(&mut props, "maxShares", a.number("max_shares")?);
@@ -776,7 +989,12 @@ fn managed_disk(context: &Context, a: &Attrs, action: Action) -> Result<Mapped, 
             json!({ "type": "EncryptionAtRestWithCustomerKey", "diskEncryptionSetId": des }),
         );
     }
-    put(&mut props, "securityProfile", a.string("security_type")?.map(|t| json!({ "securityType": t })));
+    put(
+        &mut props,
+        "securityProfile",
+        a.string("security_type")?
+            .map(|t| json!({ "securityType": t })),
+    );
     if let Some(settings) = a.block("encryption_settings")? {
         let mut element = Map::new();
         if let Some(bek) = settings.block("disk_encryption_key")? {
@@ -804,14 +1022,20 @@ fn data_disk_attachment(a: &Attrs, action: Action) -> Result<Mapped, InputError>
     let vm = a.required("virtual_machine_id")?;
     let disk = a.required("managed_disk_id")?;
     let disk_name = disk.rsplit('/').next().unwrap_or_default().to_string();
-    let id = a.text("id")?.unwrap_or_else(|| format!("{vm}/dataDisks/{disk_name}"));
+    let id = a
+        .text("id")?
+        .unwrap_or_else(|| format!("{vm}/dataDisks/{disk_name}"));
     let item = (action != Action::Delete).then(|| -> Result<Value, InputError> {
         let mut item = Map::new();
         put(&mut item, "lun", a.number("lun")?);
         item.insert("name".into(), json!(disk_name));
         item.insert("createOption".into(), json!("Attach"));
         put(&mut item, "caching", a.string("caching")?);
-        put(&mut item, "writeAcceleratorEnabled", a.boolean("write_accelerator_enabled")?);
+        put(
+            &mut item,
+            "writeAcceleratorEnabled",
+            a.boolean("write_accelerator_enabled")?,
+        );
         item.insert("managedDisk".into(), json!({ "id": disk }));
         Ok(Value::Object(item))
     });
@@ -829,14 +1053,25 @@ fn data_disk_attachment(a: &Attrs, action: Action) -> Result<Mapped, InputError>
 }
 
 fn nic(context: &Context, a: &Attrs, action: Action) -> Result<Mapped, InputError> {
-    let id = arm_id(context, a, |s, rg, n| provider_id(s, rg, &format!("Microsoft.Network/networkInterfaces/{n}")))?;
-    let mut resource = base(&id, a.text("name")?, "Microsoft.Network/networkInterfaces", a.string("location")?);
+    let id = arm_id(context, a, |s, rg, n| {
+        provider_id(s, rg, &format!("Microsoft.Network/networkInterfaces/{n}"))
+    })?;
+    let mut resource = base(
+        &id,
+        a.text("name")?,
+        "Microsoft.Network/networkInterfaces",
+        a.string("location")?,
+    );
     let mut configurations = Vec::new();
     if let Some(blocks) = a.blocks("ip_configuration")? {
         for (i, block) in blocks.iter().enumerate() {
             let mut props = Map::new();
             put(&mut props, "subnet", id_ref(block.string("subnet_id")?));
-            put(&mut props, "privateIPAddress", block.string("private_ip_address")?);
+            put(
+                &mut props,
+                "privateIPAddress",
+                block.string("private_ip_address")?,
+            );
             let primary = block.boolean("primary")?.unwrap_or(json!(i == 0));
             props.insert("primary".into(), primary);
             let mut configuration = Map::new();
@@ -845,7 +1080,10 @@ fn nic(context: &Context, a: &Attrs, action: Action) -> Result<Mapped, InputErro
             configurations.push(Value::Object(configuration));
         }
     }
-    resource.insert("properties".into(), json!({ "ipConfigurations": configurations }));
+    resource.insert(
+        "properties".into(),
+        json!({ "ipConfigurations": configurations }),
+    );
     Ok(whole(action, id, Value::Object(resource)))
 }
 
@@ -862,7 +1100,13 @@ fn association(
         if separator.is_empty() {
             parent.clone()
         } else {
-            format!("{parent}{separator}{}", target.as_ref().and_then(Value::as_str).unwrap_or(KNOWN_AFTER_APPLY))
+            format!(
+                "{parent}{separator}{}",
+                target
+                    .as_ref()
+                    .and_then(Value::as_str)
+                    .unwrap_or(KNOWN_AFTER_APPLY)
+            )
         }
     });
     // The id of an NIC association is `{nic}|{nsg}`, not an ARM id: report the NIC.
@@ -873,7 +1117,11 @@ fn association(
     };
     Ok(Mapped {
         id,
-        edits: vec![Edit::Field { parent, path, value }],
+        edits: vec![Edit::Field {
+            parent,
+            path,
+            value,
+        }],
     })
 }
 
@@ -885,10 +1133,19 @@ fn subnet(context: &Context, a: &Attrs, action: Action) -> Result<Mapped, InputE
             let vnet = a.required("virtual_network_name")?;
             let name = a.required("name")?;
             let sub = context.subscription_for(&rg);
-            provider_id(&sub, &rg, &format!("Microsoft.Network/virtualNetworks/{vnet}/subnets/{name}"))
+            provider_id(
+                &sub,
+                &rg,
+                &format!("Microsoft.Network/virtualNetworks/{vnet}/subnets/{name}"),
+            )
         }
     };
-    let mut resource = base(&id, a.text("name")?, "Microsoft.Network/virtualNetworks/subnets", None);
+    let mut resource = base(
+        &id,
+        a.text("name")?,
+        "Microsoft.Network/virtualNetworks/subnets",
+        None,
+    );
     let mut props = Map::new();
     if let Some(prefixes) = a.strings("address_prefixes")? {
         if let Some(first) = prefixes.first() {
@@ -926,8 +1183,14 @@ fn security_rule(rule: &Attrs) -> Result<Value, InputError> {
         }
     }
     for (tf, arm) in [
-        ("source_application_security_group_ids", "sourceApplicationSecurityGroups"),
-        ("destination_application_security_group_ids", "destinationApplicationSecurityGroups"),
+        (
+            "source_application_security_group_ids",
+            "sourceApplicationSecurityGroups",
+        ),
+        (
+            "destination_application_security_group_ids",
+            "destinationApplicationSecurityGroups",
+        ),
     ] {
         if let Some(items) = rule.strings(tf)?.filter(|v| !v.is_empty()) {
             let refs: Vec<Value> = items.into_iter().map(|id| json!({ "id": id })).collect();
@@ -938,12 +1201,25 @@ fn security_rule(rule: &Attrs) -> Result<Value, InputError> {
 }
 
 fn nsg(context: &Context, a: &Attrs, action: Action) -> Result<Mapped, InputError> {
-    let id = arm_id(context, a, |s, rg, n| provider_id(s, rg, &format!("Microsoft.Network/networkSecurityGroups/{n}")))?;
-    let mut resource = base(&id, a.text("name")?, "Microsoft.Network/networkSecurityGroups", a.string("location")?);
+    let id = arm_id(context, a, |s, rg, n| {
+        provider_id(
+            s,
+            rg,
+            &format!("Microsoft.Network/networkSecurityGroups/{n}"),
+        )
+    })?;
+    let mut resource = base(
+        &id,
+        a.text("name")?,
+        "Microsoft.Network/networkSecurityGroups",
+        a.string("location")?,
+    );
     let rules = match a.blocks("security_rule")? {
         Some(rules) => Value::Array(rules.iter().map(security_rule).collect::<Result<_, _>>()?),
         // Rules known only after apply: one undecidable rule stands for them, so no verdict passes.
-        None => json!([{ "name": KNOWN_AFTER_APPLY, "properties": { "priority": 100, "direction": "Outbound", "access": KNOWN_AFTER_APPLY, "protocol": "*", "destinationAddressPrefix": "*", "destinationPortRange": "*", "sourceAddressPrefix": "*", "sourcePortRange": "*" } }]),
+        None => {
+            json!([{ "name": KNOWN_AFTER_APPLY, "properties": { "priority": 100, "direction": "Outbound", "access": KNOWN_AFTER_APPLY, "protocol": "*", "destinationAddressPrefix": "*", "destinationPortRange": "*", "sourceAddressPrefix": "*", "sourcePortRange": "*" } }])
+        }
     };
     resource.insert("properties".into(), json!({ "securityRules": rules }));
     Ok(whole(action, id, Value::Object(resource)))
@@ -955,10 +1231,16 @@ fn nsg_rule(context: &Context, a: &Attrs, action: Action) -> Result<Mapped, Inpu
     let nsg_name = a.required("network_security_group_name")?;
     let parent = match a.text("id")? {
         Some(id) => parent_of(&id, "/securityRules/"),
-        None => provider_id(&context.subscription_for(&rg), &rg, &format!("Microsoft.Network/networkSecurityGroups/{nsg_name}")),
+        None => provider_id(
+            &context.subscription_for(&rg),
+            &rg,
+            &format!("Microsoft.Network/networkSecurityGroups/{nsg_name}"),
+        ),
     };
     let id = format!("{parent}/securityRules/{name}");
-    let item = (action != Action::Delete).then(|| security_rule(a)).transpose()?;
+    let item = (action != Action::Delete)
+        .then(|| security_rule(a))
+        .transpose()?;
     Ok(Mapped {
         id,
         edits: vec![Edit::Element {
@@ -983,16 +1265,30 @@ fn route_entry(route: &Attrs) -> Result<Value, InputError> {
     let mut props = Map::new();
     put(&mut props, "addressPrefix", route.string("address_prefix")?);
     put(&mut props, "nextHopType", route.string("next_hop_type")?);
-    put(&mut props, "nextHopIpAddress", route.string("next_hop_in_ip_address")?);
+    put(
+        &mut props,
+        "nextHopIpAddress",
+        route.string("next_hop_in_ip_address")?,
+    );
     Ok(json!({ "name": route.string("name")?, "properties": props }))
 }
 
 fn route_table(context: &Context, a: &Attrs, action: Action) -> Result<Mapped, InputError> {
-    let id = arm_id(context, a, |s, rg, n| provider_id(s, rg, &format!("Microsoft.Network/routeTables/{n}")))?;
-    let mut resource = base(&id, a.text("name")?, "Microsoft.Network/routeTables", a.string("location")?);
+    let id = arm_id(context, a, |s, rg, n| {
+        provider_id(s, rg, &format!("Microsoft.Network/routeTables/{n}"))
+    })?;
+    let mut resource = base(
+        &id,
+        a.text("name")?,
+        "Microsoft.Network/routeTables",
+        a.string("location")?,
+    );
     let mut props = Map::new();
     if let Some(routes) = a.blocks("route")? {
-        props.insert("routes".into(), Value::Array(routes.iter().map(route_entry).collect::<Result<_, _>>()?));
+        props.insert(
+            "routes".into(),
+            Value::Array(routes.iter().map(route_entry).collect::<Result<_, _>>()?),
+        );
     }
     // azurerm 4 says `bgp_route_propagation_enabled`, azurerm 3 `disable_bgp_route_propagation`.
     if let Some(enabled) = a.boolean("bgp_route_propagation_enabled")? {
@@ -1001,7 +1297,11 @@ fn route_table(context: &Context, a: &Attrs, action: Action) -> Result<Mapped, I
             enabled.as_bool().map(|e| json!(!e)).unwrap_or(enabled),
         );
     } else {
-        put(&mut props, "disableBgpRoutePropagation", a.boolean("disable_bgp_route_propagation")?);
+        put(
+            &mut props,
+            "disableBgpRoutePropagation",
+            a.boolean("disable_bgp_route_propagation")?,
+        );
     }
     resource.insert("properties".into(), Value::Object(props));
     Ok(whole(action, id, Value::Object(resource)))
@@ -1014,11 +1314,17 @@ fn route(context: &Context, a: &Attrs, action: Action) -> Result<Mapped, InputEr
         None => {
             let rg = a.required("resource_group_name")?;
             let table = a.required("route_table_name")?;
-            provider_id(&context.subscription_for(&rg), &rg, &format!("Microsoft.Network/routeTables/{table}"))
+            provider_id(
+                &context.subscription_for(&rg),
+                &rg,
+                &format!("Microsoft.Network/routeTables/{table}"),
+            )
         }
     };
     let id = format!("{parent}/routes/{name}");
-    let item = (action != Action::Delete).then(|| route_entry(a)).transpose()?;
+    let item = (action != Action::Delete)
+        .then(|| route_entry(a))
+        .transpose()?;
     Ok(Mapped {
         id,
         edits: vec![Edit::Element {
@@ -1034,9 +1340,12 @@ fn route(context: &Context, a: &Attrs, action: Action) -> Result<Mapped, InputEr
 fn lock(a: &Attrs, action: Action) -> Result<Mapped, InputError> {
     let scope = a.required("scope")?;
     let name = a.required("name")?;
-    let id = a
-        .text("id")?
-        .unwrap_or_else(|| format!("{}/providers/Microsoft.Authorization/locks/{name}", scope.trim_end_matches('/')));
+    let id = a.text("id")?.unwrap_or_else(|| {
+        format!(
+            "{}/providers/Microsoft.Authorization/locks/{name}",
+            scope.trim_end_matches('/')
+        )
+    });
     let mut resource = base(&id, Some(name), "Microsoft.Authorization/locks", None);
     let mut props = Map::new();
     put(&mut props, "level", a.string("lock_level")?);
@@ -1045,17 +1354,28 @@ fn lock(a: &Attrs, action: Action) -> Result<Mapped, InputError> {
     Ok(whole(action, id, Value::Object(resource)))
 }
 
-fn provider_registration(context: &Context, a: &Attrs, action: Action) -> Result<Mapped, InputError> {
+fn provider_registration(
+    context: &Context,
+    a: &Attrs,
+    action: Action,
+) -> Result<Mapped, InputError> {
     let namespace = a.required("name")?;
     let id = match a.text("id")? {
         Some(id) => id,
         None => format!(
             "/subscriptions/{}/providers/{namespace}",
-            context.default_subscription.clone().unwrap_or_else(|| KNOWN_AFTER_APPLY.into())
+            context
+                .default_subscription
+                .clone()
+                .unwrap_or_else(|| KNOWN_AFTER_APPLY.into())
         ),
     };
     // Destroying the registration resource unregisters the namespace.
-    let state = if action == Action::Delete { "Unregistered" } else { "Registered" };
+    let state = if action == Action::Delete {
+        "Unregistered"
+    } else {
+        "Registered"
+    };
     let resource = json!({ "id": id, "namespace": namespace, "registrationState": state });
     Ok(Mapped {
         id,
@@ -1064,8 +1384,15 @@ fn provider_registration(context: &Context, a: &Attrs, action: Action) -> Result
 }
 
 fn private_endpoint(context: &Context, a: &Attrs, action: Action) -> Result<Mapped, InputError> {
-    let id = arm_id(context, a, |s, rg, n| provider_id(s, rg, &format!("Microsoft.Network/privateEndpoints/{n}")))?;
-    let mut resource = base(&id, a.text("name")?, "Microsoft.Network/privateEndpoints", a.string("location")?);
+    let id = arm_id(context, a, |s, rg, n| {
+        provider_id(s, rg, &format!("Microsoft.Network/privateEndpoints/{n}"))
+    })?;
+    let mut resource = base(
+        &id,
+        a.text("name")?,
+        "Microsoft.Network/privateEndpoints",
+        a.string("location")?,
+    );
     let mut props = Map::new();
     put(&mut props, "subnet", id_ref(a.string("subnet_id")?));
     let mut edits = Vec::new();
@@ -1079,7 +1406,8 @@ fn private_endpoint(context: &Context, a: &Attrs, action: Action) -> Result<Mapp
             }));
             // ARM records the connection on the vault too, which is where the DNS checks start.
             if let Some(vault) = target.as_ref().and_then(Value::as_str).filter(|t| {
-                t.to_ascii_lowercase().contains("/providers/microsoft.recoveryservices/vaults/")
+                t.to_ascii_lowercase()
+                    .contains("/providers/microsoft.recoveryservices/vaults/")
             }) {
                 edits.push(Edit::Element {
                     parent: vault.to_string(),
@@ -1109,20 +1437,44 @@ fn private_endpoint(context: &Context, a: &Attrs, action: Action) -> Result<Mapp
 fn zone_id(context: &Context, a: &Attrs, zone_field: &str) -> Result<String, InputError> {
     let rg = a.required("resource_group_name")?;
     let zone = a.required(zone_field)?;
-    Ok(provider_id(&context.subscription_for(&rg), &rg, &format!("Microsoft.Network/privateDnsZones/{zone}")))
+    Ok(provider_id(
+        &context.subscription_for(&rg),
+        &rg,
+        &format!("Microsoft.Network/privateDnsZones/{zone}"),
+    ))
 }
 
 fn dns_link(context: &Context, a: &Attrs, action: Action) -> Result<Mapped, InputError> {
     let name = a.required("name")?;
     let id = match a.text("id")? {
         Some(id) => id,
-        None => format!("{}/virtualNetworkLinks/{name}", zone_id(context, a, "private_dns_zone_name")?),
+        None => format!(
+            "{}/virtualNetworkLinks/{name}",
+            zone_id(context, a, "private_dns_zone_name")?
+        ),
     };
-    let mut resource = base(&id, Some(name), "Microsoft.Network/privateDnsZones/virtualNetworkLinks", Some(json!("global")));
+    let mut resource = base(
+        &id,
+        Some(name),
+        "Microsoft.Network/privateDnsZones/virtualNetworkLinks",
+        Some(json!("global")),
+    );
     let mut props = Map::new();
-    put(&mut props, "virtualNetwork", id_ref(a.string("virtual_network_id")?));
-    put(&mut props, "registrationEnabled", a.boolean("registration_enabled")?);
-    put(&mut props, "resolutionPolicy", a.string("resolution_policy")?);
+    put(
+        &mut props,
+        "virtualNetwork",
+        id_ref(a.string("virtual_network_id")?),
+    );
+    put(
+        &mut props,
+        "registrationEnabled",
+        a.boolean("registration_enabled")?,
+    );
+    put(
+        &mut props,
+        "resolutionPolicy",
+        a.string("resolution_policy")?,
+    );
     resource.insert("properties".into(), Value::Object(props));
     Ok(whole(action, id, Value::Object(resource)))
 }
@@ -1137,7 +1489,10 @@ fn dns_a_record(context: &Context, a: &Attrs, action: Action) -> Result<Mapped, 
     let mut props = Map::new();
     put(&mut props, "ttl", a.number("ttl")?);
     if let Some(records) = a.strings("records")? {
-        let records: Vec<Value> = records.into_iter().map(|ip| json!({ "ipv4Address": ip })).collect();
+        let records: Vec<Value> = records
+            .into_iter()
+            .map(|ip| json!({ "ipv4Address": ip }))
+            .collect();
         props.insert("aRecords".into(), Value::Array(records));
     }
     resource.insert("properties".into(), Value::Object(props));
@@ -1146,41 +1501,74 @@ fn dns_a_record(context: &Context, a: &Attrs, action: Action) -> Result<Mapped, 
 
 fn access_policy_entry(policy: &Attrs) -> Result<Value, InputError> {
     let mut permissions = Map::new();
-    put(&mut permissions, "keys", policy.strings("key_permissions")?.map(Value::Array));
-    put(&mut permissions, "secrets", policy.strings("secret_permissions")?.map(Value::Array));
-    put(&mut permissions, "certificates", policy.strings("certificate_permissions")?.map(Value::Array));
+    put(
+        &mut permissions,
+        "keys",
+        policy.strings("key_permissions")?.map(Value::Array),
+    );
+    put(
+        &mut permissions,
+        "secrets",
+        policy.strings("secret_permissions")?.map(Value::Array),
+    );
+    put(
+        &mut permissions,
+        "certificates",
+        policy.strings("certificate_permissions")?.map(Value::Array),
+    );
     let mut entry = Map::new();
     put(&mut entry, "tenantId", policy.string("tenant_id")?);
     put(&mut entry, "objectId", policy.string("object_id")?);
-    put(&mut entry, "applicationId", policy.string("application_id")?);
+    put(
+        &mut entry,
+        "applicationId",
+        policy.string("application_id")?,
+    );
     entry.insert("permissions".into(), Value::Object(permissions));
     Ok(Value::Object(entry))
 }
 
 fn key_vault(context: &Context, a: &Attrs, action: Action) -> Result<Mapped, InputError> {
-    let id = arm_id(context, a, |s, rg, n| provider_id(s, rg, &format!("Microsoft.KeyVault/vaults/{n}")))?;
-    let mut resource = base(&id, a.text("name")?, "Microsoft.KeyVault/vaults", a.string("location")?);
+    let id = arm_id(context, a, |s, rg, n| {
+        provider_id(s, rg, &format!("Microsoft.KeyVault/vaults/{n}"))
+    })?;
+    let mut resource = base(
+        &id,
+        a.text("name")?,
+        "Microsoft.KeyVault/vaults",
+        a.string("location")?,
+    );
     let mut props = Map::new();
     put(&mut props, "tenantId", a.string("tenant_id")?);
     put(&mut props, "vaultUri", a.string("vault_uri")?);
-    put(&mut props, "enabledForDiskEncryption", a.boolean("enabled_for_disk_encryption")?);
+    put(
+        &mut props,
+        "enabledForDiskEncryption",
+        a.boolean("enabled_for_disk_encryption")?,
+    );
     // azurerm 4.x renamed `enable_rbac_authorization` to `rbac_authorization_enabled`.
     put(
         &mut props,
         "enableRbacAuthorization",
-        a.boolean("rbac_authorization_enabled")?.or(a.boolean("enable_rbac_authorization")?),
+        a.boolean("rbac_authorization_enabled")?
+            .or(a.boolean("enable_rbac_authorization")?),
     );
-    put(&mut props, "enablePurgeProtection", a.boolean("purge_protection_enabled")?);
+    put(
+        &mut props,
+        "enablePurgeProtection",
+        a.boolean("purge_protection_enabled")?,
+    );
     // Soft delete cannot be turned off on key vaults since 2020; azurerm 3+ has no attribute.
     props.insert("enableSoftDelete".into(), json!(true));
     put(
         &mut props,
         "publicNetworkAccess",
-        a.boolean("public_network_access_enabled")?.map(|v| match v.as_bool() {
-            Some(true) => json!("Enabled"),
-            Some(false) => json!("Disabled"),
-            None => v,
-        }),
+        a.boolean("public_network_access_enabled")?
+            .map(|v| match v.as_bool() {
+                Some(true) => json!("Enabled"),
+                Some(false) => json!("Disabled"),
+                None => v,
+            }),
     );
     match a.blocks("network_acls")? {
         Some(acls) => {
@@ -1188,8 +1576,18 @@ fn key_vault(context: &Context, a: &Attrs, action: Action) -> Result<Mapped, Inp
                 let mut arm = Map::new();
                 put(&mut arm, "defaultAction", acl.string("default_action")?);
                 put(&mut arm, "bypass", acl.string("bypass")?);
-                put(&mut arm, "ipRules", acl.strings("ip_rules")?.map(|ips| ips.into_iter().map(|ip| json!({ "value": ip })).collect()));
-                put(&mut arm, "virtualNetworkRules", acl.strings("virtual_network_subnet_ids")?.map(|ids| ids.into_iter().map(|id| json!({ "id": id })).collect()));
+                put(
+                    &mut arm,
+                    "ipRules",
+                    acl.strings("ip_rules")?
+                        .map(|ips| ips.into_iter().map(|ip| json!({ "value": ip })).collect()),
+                );
+                put(
+                    &mut arm,
+                    "virtualNetworkRules",
+                    acl.strings("virtual_network_subnet_ids")?
+                        .map(|ids| ids.into_iter().map(|id| json!({ "id": id })).collect()),
+                );
                 props.insert("networkAcls".into(), Value::Object(arm));
             }
         }
@@ -1202,7 +1600,10 @@ fn key_vault(context: &Context, a: &Attrs, action: Action) -> Result<Mapped, Inp
             // Policies managed as separate resources appear here too once refreshed; an empty list
             // from a vault that manages none inline says nothing, so it does not erase them.
             if !policies.is_empty() || action != Action::Update {
-                let entries = policies.iter().map(access_policy_entry).collect::<Result<Vec<_>, _>>()?;
+                let entries = policies
+                    .iter()
+                    .map(access_policy_entry)
+                    .collect::<Result<Vec<_>, _>>()?;
                 props.insert("accessPolicies".into(), Value::Array(entries));
             }
         }
@@ -1216,9 +1617,13 @@ fn key_vault(context: &Context, a: &Attrs, action: Action) -> Result<Mapped, Inp
 
 fn access_policy(a: &Attrs, action: Action) -> Result<Mapped, InputError> {
     let vault = a.required("key_vault_id")?;
-    let object_id = a.text("object_id")?.unwrap_or_else(|| KNOWN_AFTER_APPLY.to_string());
+    let object_id = a
+        .text("object_id")?
+        .unwrap_or_else(|| KNOWN_AFTER_APPLY.to_string());
     let id = format!("{vault}/objectId/{object_id}");
-    let item = (action != Action::Delete).then(|| access_policy_entry(a)).transpose()?;
+    let item = (action != Action::Delete)
+        .then(|| access_policy_entry(a))
+        .transpose()?;
     Ok(Mapped {
         id,
         edits: vec![Edit::Element {
@@ -1232,15 +1637,26 @@ fn access_policy(a: &Attrs, action: Action) -> Result<Mapped, InputError> {
 }
 
 fn disk_encryption_set(context: &Context, a: &Attrs, action: Action) -> Result<Mapped, InputError> {
-    let id = arm_id(context, a, |s, rg, n| provider_id(s, rg, &format!("Microsoft.Compute/diskEncryptionSets/{n}")))?;
-    let mut resource = base(&id, a.text("name")?, "Microsoft.Compute/diskEncryptionSets", a.string("location")?);
+    let id = arm_id(context, a, |s, rg, n| {
+        provider_id(s, rg, &format!("Microsoft.Compute/diskEncryptionSets/{n}"))
+    })?;
+    let mut resource = base(
+        &id,
+        a.text("name")?,
+        "Microsoft.Compute/diskEncryptionSets",
+        a.string("location")?,
+    );
     let mut props = Map::new();
     put(&mut props, "encryptionType", a.string("encryption_type")?);
     if let Some(url) = a.string("key_vault_key_id")? {
         let vault = url.as_str().and_then(|u| context.vault_of_key_url(u));
         let mut key_ref = Map::new();
         key_ref.insert("keyUrl".into(), url);
-        put(&mut key_ref, "sourceVault", id_ref(vault.map(Value::String)));
+        put(
+            &mut key_ref,
+            "sourceVault",
+            id_ref(vault.map(Value::String)),
+        );
         props.insert("activeKey".into(), Value::Object(key_ref));
     }
     resource.insert("properties".into(), Value::Object(props));
@@ -1248,18 +1664,30 @@ fn disk_encryption_set(context: &Context, a: &Attrs, action: Action) -> Result<M
 }
 
 fn recovery_vault(context: &Context, a: &Attrs, action: Action) -> Result<Mapped, InputError> {
-    let id = arm_id(context, a, |s, rg, n| provider_id(s, rg, &format!("Microsoft.RecoveryServices/vaults/{n}")))?;
-    let mut resource = base(&id, a.text("name")?, "Microsoft.RecoveryServices/vaults", a.string("location")?);
-    put(&mut resource, "sku", a.string("sku")?.map(|s| json!({ "name": s })));
+    let id = arm_id(context, a, |s, rg, n| {
+        provider_id(s, rg, &format!("Microsoft.RecoveryServices/vaults/{n}"))
+    })?;
+    let mut resource = base(
+        &id,
+        a.text("name")?,
+        "Microsoft.RecoveryServices/vaults",
+        a.string("location")?,
+    );
+    put(
+        &mut resource,
+        "sku",
+        a.string("sku")?.map(|s| json!({ "name": s })),
+    );
     let mut props = Map::new();
     put(
         &mut props,
         "publicNetworkAccess",
-        a.boolean("public_network_access_enabled")?.map(|v| match v.as_bool() {
-            Some(true) => json!("Enabled"),
-            Some(false) => json!("Disabled"),
-            None => v,
-        }),
+        a.boolean("public_network_access_enabled")?
+            .map(|v| match v.as_bool() {
+                Some(true) => json!("Enabled"),
+                Some(false) => json!("Disabled"),
+                None => v,
+            }),
     );
     resource.insert("properties".into(), Value::Object(props));
     Ok(whole(action, id, Value::Object(resource)))
@@ -1268,7 +1696,11 @@ fn recovery_vault(context: &Context, a: &Attrs, action: Action) -> Result<Mapped
 fn vault_id(context: &Context, a: &Attrs) -> Result<String, InputError> {
     let rg = a.required("resource_group_name")?;
     let vault = a.required("recovery_vault_name")?;
-    Ok(provider_id(&context.subscription_for(&rg), &rg, &format!("Microsoft.RecoveryServices/vaults/{vault}")))
+    Ok(provider_id(
+        &context.subscription_for(&rg),
+        &rg,
+        &format!("Microsoft.RecoveryServices/vaults/{vault}"),
+    ))
 }
 
 fn backup_policy(context: &Context, a: &Attrs, action: Action) -> Result<Mapped, InputError> {
@@ -1277,15 +1709,32 @@ fn backup_policy(context: &Context, a: &Attrs, action: Action) -> Result<Mapped,
         Some(id) => id,
         None => format!("{}/backupPolicies/{name}", vault_id(context, a)?),
     };
-    let mut resource = base(&id, Some(name), "Microsoft.RecoveryServices/vaults/backupPolicies", None);
+    let mut resource = base(
+        &id,
+        Some(name),
+        "Microsoft.RecoveryServices/vaults/backupPolicies",
+        None,
+    );
     let mut props = Map::new();
     props.insert("backupManagementType".into(), json!("AzureIaasVM"));
     put(&mut props, "policyType", a.string("policy_type")?);
-    put(&mut props, "instantRpRetentionRangeInDays", a.number("instant_restore_retention_days")?);
+    put(
+        &mut props,
+        "instantRpRetentionRangeInDays",
+        a.number("instant_restore_retention_days")?,
+    );
     if let Some(rg) = a.block("instant_restore_resource_group")? {
         let mut details = Map::new();
-        put(&mut details, "azureBackupRGNamePrefix", rg.string("prefix")?);
-        put(&mut details, "azureBackupRGNameSuffix", rg.string("suffix")?);
+        put(
+            &mut details,
+            "azureBackupRGNamePrefix",
+            rg.string("prefix")?,
+        );
+        put(
+            &mut details,
+            "azureBackupRGNameSuffix",
+            rg.string("suffix")?,
+        );
         props.insert("instantRPDetails".into(), Value::Object(details));
     }
     resource.insert("properties".into(), Value::Object(props));
@@ -1299,7 +1748,11 @@ fn protected_vm(context: &Context, a: &Attrs, action: Action) -> Result<Mapped, 
         parsed.resource_group.unwrap_or_default().to_string(),
         parsed.name.unwrap_or_default().to_string(),
     );
-    let container = format!("iaasvmcontainerv2;{};{}", vm_rg.to_ascii_lowercase(), vm_name.to_ascii_lowercase());
+    let container = format!(
+        "iaasvmcontainerv2;{};{}",
+        vm_rg.to_ascii_lowercase(),
+        vm_name.to_ascii_lowercase()
+    );
     let id = match a.text("id")? {
         Some(id) => id,
         None => format!(
@@ -1307,9 +1760,17 @@ fn protected_vm(context: &Context, a: &Attrs, action: Action) -> Result<Mapped, 
             vault_id(context, a)?
         ),
     };
-    let mut resource = base(&id, None, "Microsoft.RecoveryServices/vaults/backupFabrics/protectionContainers/protectedItems", None);
+    let mut resource = base(
+        &id,
+        None,
+        "Microsoft.RecoveryServices/vaults/backupFabrics/protectionContainers/protectedItems",
+        None,
+    );
     let mut props = Map::new();
-    props.insert("protectedItemType".into(), json!("Microsoft.Compute/virtualMachines"));
+    props.insert(
+        "protectedItemType".into(),
+        json!("Microsoft.Compute/virtualMachines"),
+    );
     props.insert("workloadType".into(), json!("VM"));
     props.insert("friendlyName".into(), json!(vm_name));
     props.insert("containerName".into(), json!(container));
@@ -1352,10 +1813,24 @@ mod tests {
         }]));
         let set = parse(Path::new("p.json"), &text, None).unwrap();
         let change = &set.changes[0];
-        assert_eq!(change.unknown_after_apply, vec!["destination_address_prefix", "id"]);
-        let Edit::Element { parent, item: Some(item), .. } = &change.edits[0] else { panic!() };
-        assert!(parent.ends_with("/resourceGroups/rg/providers/Microsoft.Network/networkSecurityGroups/nsg"));
-        assert_eq!(item["properties"]["destinationAddressPrefix"], json!(KNOWN_AFTER_APPLY));
+        assert_eq!(
+            change.unknown_after_apply,
+            vec!["destination_address_prefix", "id"]
+        );
+        let Edit::Element {
+            parent,
+            item: Some(item),
+            ..
+        } = &change.edits[0]
+        else {
+            panic!()
+        };
+        assert!(parent
+            .ends_with("/resourceGroups/rg/providers/Microsoft.Network/networkSecurityGroups/nsg"));
+        assert_eq!(
+            item["properties"]["destinationAddressPrefix"],
+            json!(KNOWN_AFTER_APPLY)
+        );
         assert_eq!(item["properties"]["priority"], json!(100));
     }
 
@@ -1373,26 +1848,38 @@ mod tests {
         let set = parse(Path::new("p.json"), &text, None).unwrap();
         assert_eq!(set.changes.len(), 1);
         assert_eq!(set.changes[0].action, Action::Replace);
-        assert_eq!(set.changes[0].id, "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/disks/d");
-        let Edit::Put(disk) = &set.changes[0].edits[0] else { panic!() };
+        assert_eq!(
+            set.changes[0].id,
+            "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/disks/d"
+        );
+        let Edit::Put(disk) = &set.changes[0].edits[0] else {
+            panic!()
+        };
         assert_eq!(disk["sku"]["name"], json!("UltraSSD_LRS"));
     }
 
     #[test]
     fn wrong_types_name_the_json_path() {
-        let text = plan(json!([{ "address": "azurerm_managed_disk.d", "type": "azurerm_managed_disk", "mode": "managed",
+        let text = plan(
+            json!([{ "address": "azurerm_managed_disk.d", "type": "azurerm_managed_disk", "mode": "managed",
             "change": { "actions": ["create"], "before": null,
-                        "after": { "name": "d", "resource_group_name": "rg", "disk_size_gb": "64" } } }]));
+                        "after": { "name": "d", "resource_group_name": "rg", "disk_size_gb": "64" } } }]),
+        );
         let error = parse(Path::new("p.json"), &text, None).unwrap_err();
-        assert_eq!(error.place.as_deref(), Some("resource_changes[0].change.after.disk_size_gb"));
+        assert_eq!(
+            error.place.as_deref(),
+            Some("resource_changes[0].change.after.disk_size_gb")
+        );
         let error = parse(Path::new("p.json"), r#"{"resource_changes": {}}"#, None).unwrap_err();
         assert_eq!(error.place.as_deref(), Some("resource_changes"));
     }
 
     #[test]
     fn unmapped_types_are_listed() {
-        let text = plan(json!([{ "address": "azurerm_storage_account.sa", "type": "azurerm_storage_account", "mode": "managed",
-            "change": { "actions": ["create"], "before": null, "after": { "name": "sa" } } }]));
+        let text = plan(
+            json!([{ "address": "azurerm_storage_account.sa", "type": "azurerm_storage_account", "mode": "managed",
+            "change": { "actions": ["create"], "before": null, "after": { "name": "sa" } } }]),
+        );
         let set = parse(Path::new("p.json"), &text, None).unwrap();
         assert_eq!(set.unmapped, vec!["azurerm_storage_account.sa"]);
     }

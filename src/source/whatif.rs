@@ -14,7 +14,12 @@ const FIX: &str = "produce the file with `az deployment group what-if --no-prett
 
 pub fn load(file: &Path) -> Result<ChangeSet, InputError> {
     let text = std::fs::read_to_string(file).map_err(|e| {
-        InputError::new(file, None, format!("cannot read the what-if result: {e}"), FIX)
+        InputError::new(
+            file,
+            None,
+            format!("cannot read the what-if result: {e}"),
+            FIX,
+        )
     })?;
     parse(file, &text)
 }
@@ -28,10 +33,16 @@ pub fn parse(file: &Path, text: &str) -> Result<ChangeSet, InputError> {
             FIX,
         )
     })?;
-    let bad = |place: &str, problem: String| InputError::new(file, Some(place.to_string()), problem, FIX);
+    let bad =
+        |place: &str, problem: String| InputError::new(file, Some(place.to_string()), problem, FIX);
     let changes = match document.get("changes") {
         Some(Value::Array(items)) => items,
-        Some(other) => return Err(bad("changes", format!("expected an array, found {}", kind_of(other)))),
+        Some(other) => {
+            return Err(bad(
+                "changes",
+                format!("expected an array, found {}", kind_of(other)),
+            ))
+        }
         None => {
             return Err(bad(
                 "top level",
@@ -42,7 +53,13 @@ pub fn parse(file: &Path, text: &str) -> Result<ChangeSet, InputError> {
     if let Some(error) = document.get("error").filter(|e| !e.is_null()) {
         return Err(bad(
             "error",
-            format!("the what-if operation failed: {}", error.get("message").and_then(Value::as_str).unwrap_or("(no message)")),
+            format!(
+                "the what-if operation failed: {}",
+                error
+                    .get("message")
+                    .and_then(Value::as_str)
+                    .unwrap_or("(no message)")
+            ),
         ));
     }
     let mut set = ChangeSet {
@@ -55,12 +72,18 @@ pub fn parse(file: &Path, text: &str) -> Result<ChangeSet, InputError> {
     for (index, item) in changes.iter().enumerate() {
         let place = format!("changes[{index}]");
         let Value::Object(object) = item else {
-            return Err(bad(&place, format!("expected a change object, found {}", kind_of(item))));
+            return Err(bad(
+                &place,
+                format!("expected a change object, found {}", kind_of(item)),
+            ));
         };
         let string = |field: &str| -> Result<&str, InputError> {
             match object.get(field) {
                 Some(Value::String(s)) => Ok(s),
-                Some(other) => Err(bad(&join_path(&place, field), format!("expected a string, found {}", kind_of(other)))),
+                Some(other) => Err(bad(
+                    &join_path(&place, field),
+                    format!("expected a string, found {}", kind_of(other)),
+                )),
                 None => Err(bad(&join_path(&place, field), "missing".into())),
             }
         };
@@ -86,7 +109,10 @@ pub fn parse(file: &Path, text: &str) -> Result<ChangeSet, InputError> {
             match object.get(name) {
                 None | Some(Value::Null) => Ok(None),
                 Some(v @ Value::Object(_)) => Ok(Some(v.clone())),
-                Some(other) => Err(bad(&join_path(&place, name), format!("expected an object or null, found {}", kind_of(other)))),
+                Some(other) => Err(bad(
+                    &join_path(&place, name),
+                    format!("expected an object or null, found {}", kind_of(other)),
+                )),
             }
         };
         let after_place = join_path(&place, "after");
@@ -95,7 +121,12 @@ pub fn parse(file: &Path, text: &str) -> Result<ChangeSet, InputError> {
         let state = match (action, after, before) {
             (Action::Delete, _, before) => before.unwrap_or_else(|| json!({ "id": resource_id })),
             (_, Some(after), _) => after,
-            (_, None, _) => return Err(bad(&after_place, "a Create, Modify or Deploy needs the `after` resource".into())),
+            (_, None, _) => {
+                return Err(bad(
+                    &after_place,
+                    "a Create, Modify or Deploy needs the `after` resource".into(),
+                ))
+            }
         };
         let mut unknown_after_apply = Vec::new();
         let state = mark_expressions(state, "", &mut unknown_after_apply);
@@ -103,8 +134,18 @@ pub fn parse(file: &Path, text: &str) -> Result<ChangeSet, InputError> {
             set.unmapped.push(resource_id);
             continue;
         };
-        let line = line_of(text, "\"changes\"", &format!("\"resourceId\": \"{resource_id}\""))
-            .or_else(|| line_of(text, "\"changes\"", &format!("\"resourceId\":\"{resource_id}\"")));
+        let line = line_of(
+            text,
+            "\"changes\"",
+            &format!("\"resourceId\": \"{resource_id}\""),
+        )
+        .or_else(|| {
+            line_of(
+                text,
+                "\"changes\"",
+                &format!("\"resourceId\":\"{resource_id}\""),
+            )
+        });
         set.changes.push(Change {
             address: resource_id.clone(),
             action,
@@ -177,7 +218,10 @@ fn edits_for(id: &str, action: Action, state: Value) -> Option<Vec<Edit>> {
         let item = (action != Action::Delete).then(|| {
             let mut item = Map::new();
             item.insert("name".into(), json!(name));
-            item.insert("properties".into(), state.get("properties").cloned().unwrap_or(json!({})));
+            item.insert(
+                "properties".into(),
+                state.get("properties").cloned().unwrap_or(json!({})),
+            );
             Value::Object(item)
         });
         Some(vec![Edit::Element {
@@ -207,7 +251,11 @@ fn edits_for(id: &str, action: Action, state: Value) -> Option<Vec<Edit>> {
                     parent: vault.clone(),
                     array: &["properties", "accessPolicies"],
                     key_field: &["objectId"],
-                    key: policy.get("objectId").and_then(Value::as_str).unwrap_or(KNOWN_AFTER_APPLY).to_string(),
+                    key: policy
+                        .get("objectId")
+                        .and_then(Value::as_str)
+                        .unwrap_or(KNOWN_AFTER_APPLY)
+                        .to_string(),
                     item: (!remove).then_some(policy),
                 })
                 .collect()
@@ -246,17 +294,29 @@ mod tests {
         .to_string();
         let set = parse(Path::new("w.json"), &text).unwrap();
         assert_eq!(set.changes.len(), 2);
-        let Edit::Element { parent, .. } = &set.changes[0].edits[0] else { panic!() };
+        let Edit::Element { parent, .. } = &set.changes[0].edits[0] else {
+            panic!()
+        };
         assert!(parent.ends_with("/routeTables/rt"));
-        assert_eq!(set.changes[1].unknown_after_apply, vec!["properties.diskSizeGB"]);
-        assert_eq!(arm_type(&set.changes[0].id), "Microsoft.Network/routeTables/routes");
+        assert_eq!(
+            set.changes[1].unknown_after_apply,
+            vec!["properties.diskSizeGB"]
+        );
+        assert_eq!(
+            arm_type(&set.changes[0].id),
+            "Microsoft.Network/routeTables/routes"
+        );
     }
 
     #[test]
     fn bad_shapes_name_the_place() {
         let error = parse(Path::new("w.json"), r#"{"changes": [{"resourceId": 3}]}"#).unwrap_err();
         assert_eq!(error.place.as_deref(), Some("changes[0].resourceId"));
-        let error = parse(Path::new("w.json"), r#"{"changes": [{"resourceId": "/x", "changeType": "Teleport"}]}"#).unwrap_err();
+        let error = parse(
+            Path::new("w.json"),
+            r#"{"changes": [{"resourceId": "/x", "changeType": "Teleport"}]}"#,
+        )
+        .unwrap_err();
         assert_eq!(error.place.as_deref(), Some("changes[0].changeType"));
     }
 }
