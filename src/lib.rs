@@ -7,6 +7,7 @@ pub mod codes;
 pub mod emulator;
 pub mod engine;
 pub mod error;
+pub mod gate;
 pub mod inventory;
 pub mod live;
 pub mod network;
@@ -15,6 +16,7 @@ pub mod report;
 pub mod resolve;
 pub mod source;
 pub mod store;
+pub mod suppress;
 pub mod synth;
 
 use codes::CodeBook;

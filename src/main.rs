@@ -7,10 +7,11 @@ use backup_doctor::live::auth::{AuthKind, Cloud, Endpoints};
 use backup_doctor::live::{self, LiveOptions};
 use backup_doctor::report::changes::{Changes, PreviousScan};
 use backup_doctor::report::history::{self, History};
-use backup_doctor::report::{console, json};
+use backup_doctor::report::{console, json, junit, markdown, sarif};
 use backup_doctor::resolve::Options;
 use backup_doctor::store::{ScanMeta, Store};
-use backup_doctor::{scan, source};
+use backup_doctor::suppress::Suppressions;
+use backup_doctor::{gate, scan, source};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -43,6 +44,9 @@ enum Command {
     /// Readiness check before enabling backup: for VMs not protected yet, would the first
     /// backup work if backup were enabled now with this vault and policy?
     Check(CheckArgs),
+    /// CI gate: lay a Terraform plan (`terraform show -json`) or an ARM what-if over a baseline
+    /// snapshot, run the rules before and after, and fail on the VMs whose backup the change breaks.
+    Gate(GateArgs),
     /// Read the tenant live and write it as a snapshot directory (DESIGN §3), to scan offline,
     /// replay later, or attach to a bug report.
     Collect(CollectArgs),
@@ -107,6 +111,9 @@ struct ScanArgs {
     /// Show what is new, resolved and persisting since the previous scan in --store.
     #[arg(long, requires = "store")]
     since_last: bool,
+    /// Accepted findings: TOML [[suppression]] entries with rule, resource, justification, expires.
+    #[arg(long, value_name = "FILE")]
+    suppressions: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -144,6 +151,35 @@ struct CheckArgs {
     /// Extra rule directories to load besides the built-in rules.
     #[arg(long = "rules", value_name = "DIR")]
     rule_dirs: Vec<PathBuf>,
+    /// The tenant's object id of the Backup Management Service (when the snapshot has no Graph data).
+    #[arg(long, value_name = "GUID")]
+    backup_service_object_id: Option<String>,
+}
+
+#[derive(Args)]
+#[command(group(clap::ArgGroup::new("change").required(true).args(["plan", "what_if"])))]
+struct GateArgs {
+    /// The current state as a snapshot (repeatable, like `scan --snapshot`). Without it, the
+    /// plan's resources are evaluated alone and everything outside them is unknown.
+    #[arg(long, value_name = "PATH")]
+    baseline: Vec<PathBuf>,
+    /// The JSON of `terraform show -json tfplan` (azurerm provider).
+    #[arg(long, value_name = "TFPLAN.json")]
+    plan: Option<PathBuf>,
+    /// The JSON of `az deployment group|sub what-if --no-pretty-print -o json`.
+    #[arg(long = "what-if", value_name = "WHATIF.json")]
+    what_if: Option<PathBuf>,
+    /// Accepted findings: TOML [[suppression]] entries with rule, resource, justification, expires.
+    #[arg(long, value_name = "FILE")]
+    suppressions: Option<PathBuf>,
+    #[command(flatten)]
+    output: OutputArgs,
+    /// Extra rule directories to load besides the built-in rules.
+    #[arg(long = "rules", value_name = "DIR")]
+    rule_dirs: Vec<PathBuf>,
+    /// "Now" for job windows and suppression expiry (RFC 3339); defaults to the current time.
+    #[arg(long, value_name = "TIME")]
+    now: Option<String>,
     /// The tenant's object id of the Backup Management Service (when the snapshot has no Graph data).
     #[arg(long, value_name = "GUID")]
     backup_service_object_id: Option<String>,
@@ -243,6 +279,12 @@ struct OutputArgs {
 enum Format {
     Console,
     Json,
+    /// SARIF 2.1.0, for code-scanning uploads.
+    Sarif,
+    /// JUnit XML, for CI test reports.
+    Junit,
+    /// Markdown, for a pull-request comment.
+    Markdown,
     /// One self-contained page (no network): chart, filters, per-VM pipeline and fixes.
     Html,
     /// One row per VM and finding, for spreadsheets.
@@ -256,6 +298,9 @@ impl Format {
             Format::Json => "json",
             Format::Html => "html",
             Format::Csv => "csv",
+            Format::Sarif => "sarif",
+            Format::Junit => "junit",
+            Format::Markdown => "markdown",
         }
     }
 }
@@ -286,6 +331,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Scan(args) => run_scan(args),
         Command::Check(args) => run_check(args),
+        Command::Gate(args) => run_gate(args),
         Command::Collect(args) => run_collect(args),
         Command::Facts(args) => run_facts(args),
         Command::History(args) => run_history(args),
@@ -414,21 +460,7 @@ fn run_collect(args: CollectArgs) -> Result<u8, InputError> {
 }
 
 fn run_scan(args: ScanArgs) -> Result<u8, InputError> {
-    let now = args
-        .now
-        .as_deref()
-        .map(|text| {
-            time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
-                .map_err(|e| {
-                    InputError::new(
-                        std::path::Path::new("--now"),
-                        None,
-                        format!("`{text}` is not an RFC 3339 time: {e}"),
-                        "write it like 2026-11-24T06:00:00Z",
-                    )
-                })
-        })
-        .transpose()?;
+    let now = parse_now(args.now.as_deref())?;
     let codes = CodeBook::builtin()?;
     let engine = Engine::new(RuleSet::load(&args.rule_dirs)?);
     // Opened before the scan: a bad store should stop the run before a long live collection.
@@ -455,24 +487,21 @@ fn run_scan(args: ScanArgs) -> Result<u8, InputError> {
         let id = store.record(&report, &meta)?;
         tracing::info!(scan = id, store = %store.path().display(), "scan kept in the store");
     }
-    let fail_on = match args.output.fail_on {
-        FailOn::Error => Some(Severity::Error),
-        FailOn::Warning => Some(Severity::Warning),
-        FailOn::Never => None,
-    };
-    let to_terminal = args.output.output.is_none() && std::io::stdout().is_terminal();
-    let colour = match args.output.color {
-        Colour::Always => true,
-        Colour::Never => false,
-        Colour::Auto => to_terminal && std::env::var_os("NO_COLOR").is_none(),
-    };
+    if let Some(path) = &args.suppressions {
+        let today = now.unwrap_or_else(time::OffsetDateTime::now_utc).date();
+        Suppressions::load(path, today)?.apply_to_report(&mut report);
+    }
+    let fail_on = args.output.fail_on.severity();
     let text = match args.output.format {
-        Format::Console => console::render(&report, colour),
+        Format::Console => console::render(&report, args.output.colour()),
         Format::Json => json::render(&report),
         Format::Html => {
             backup_doctor::report::html::render(&report, &subscription_names(&inventory))
         }
         Format::Csv => backup_doctor::report::csv::render(&report),
+        Format::Sarif => sarif::render_scan(&report, &engine.rules),
+        Format::Junit => junit::render_scan(&report, &engine.rules),
+        Format::Markdown => markdown::render_scan(&report),
     };
     emit(args.output.output.as_ref(), &text)?;
     Ok(report.exit_code(fail_on) as u8)
@@ -585,6 +614,104 @@ fn run_check(args: CheckArgs) -> Result<u8, InputError> {
         FailOn::Never => None,
     };
     Ok(report.exit_code(fail_on) as u8)
+}
+
+fn parse_now(text: Option<&str>) -> Result<Option<time::OffsetDateTime>, InputError> {
+    text.map(|text| {
+        time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).map_err(
+            |e| {
+                InputError::new(
+                    std::path::Path::new("--now"),
+                    None,
+                    format!("`{text}` is not an RFC 3339 time: {e}"),
+                    "write it like 2026-11-24T06:00:00Z",
+                )
+            },
+        )
+    })
+    .transpose()
+}
+
+impl FailOn {
+    fn severity(self) -> Option<Severity> {
+        match self {
+            FailOn::Error => Some(Severity::Error),
+            FailOn::Warning => Some(Severity::Warning),
+            FailOn::Never => None,
+        }
+    }
+}
+
+impl OutputArgs {
+    fn colour(&self) -> bool {
+        let to_terminal = self.output.is_none() && std::io::stdout().is_terminal();
+        match self.color {
+            Colour::Always => true,
+            Colour::Never => false,
+            Colour::Auto => to_terminal && std::env::var_os("NO_COLOR").is_none(),
+        }
+    }
+}
+
+fn run_gate(args: GateArgs) -> Result<u8, InputError> {
+    let now = parse_now(args.now.as_deref())?;
+    let codes = CodeBook::builtin()?;
+    let engine = Engine::new(RuleSet::load(&args.rule_dirs)?);
+    let before = if args.baseline.is_empty() {
+        backup_doctor::inventory::Inventory::default()
+    } else {
+        source::snapshot::load_layers(&args.baseline)?
+    };
+    let changes = match (&args.plan, &args.what_if) {
+        (Some(plan), _) => source::terraform::load(plan, Some(&before))?,
+        (None, Some(what_if)) => source::whatif::load(what_if)?,
+        (None, None) => unreachable!("clap requires --plan or --what-if"),
+    };
+    let today = now.unwrap_or_else(time::OffsetDateTime::now_utc).date();
+    let suppressions = args
+        .suppressions
+        .as_deref()
+        .map(|path| Suppressions::load(path, today))
+        .transpose()?;
+    let options = Options {
+        now,
+        backup_service_object_id: args.backup_service_object_id,
+        ..Options::default()
+    };
+    let fail_on = args.output.fail_on.severity();
+    let report = gate::run(
+        gate::GateRun {
+            baseline: &args.baseline,
+            changes,
+            engine: &engine,
+            codes: &codes,
+            options: &options,
+            suppressions: suppressions.as_ref(),
+            fail_on,
+        },
+        before,
+    )?;
+    let text = match args.output.format {
+        Format::Console => gate::console::render(&report, args.output.colour()),
+        Format::Json => {
+            serde_json::to_string_pretty(&report)
+                .expect("the gate report holds only strings, numbers and maps")
+                + "\n"
+        }
+        Format::Sarif => sarif::render_gate(&report, &engine.rules),
+        Format::Junit => junit::render_gate(&report, &engine.rules),
+        Format::Markdown => markdown::render_gate(&report),
+        other => {
+            return Err(InputError::new(
+                std::path::Path::new("--format"),
+                None,
+                format!("`gate` does not write {}", other.name()),
+                "use --format console, json, sarif, junit or markdown",
+            ))
+        }
+    };
+    emit(args.output.output.as_ref(), &text)?;
+    Ok(report.exit_code() as u8)
 }
 
 fn run_facts(args: FactsArgs) -> Result<u8, InputError> {

@@ -59,6 +59,9 @@ pub struct Finding {
     pub docs: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unknown_facts: Vec<UnknownFact>,
+    /// Set when a suppression (`--suppressions`) accepts this finding; it stays reported.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suppressed: Option<crate::suppress::Suppressed>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -208,6 +211,7 @@ pub fn evaluate_vm(engine: &Engine, facts: VmFacts) -> VmEvaluation {
             remediation,
             docs,
             unknown_facts,
+            suppressed: None,
         });
     }
     let layers = layer_statuses(engine, &facts, &findings);

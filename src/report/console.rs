@@ -128,6 +128,15 @@ fn render_vm(out: &mut String, vm: &VmReport, paint: &Paint) {
             finding.rule,
             finding.message
         );
+        if let Some(suppressed) = &finding.suppressed {
+            let _ = writeln!(
+                out,
+                "     {} until {}: {}",
+                paint.dim("suppressed"),
+                suppressed.expires,
+                suppressed.justification
+            );
+        }
         if !finding.explains.is_empty() {
             let _ = writeln!(out, "     explains: {}", finding.explains.join(", "));
         }

@@ -7,6 +7,9 @@ pub mod history;
 pub mod csv;
 pub mod html;
 pub mod json;
+pub mod junit;
+pub mod markdown;
+pub mod sarif;
 
 use crate::codes::CodeBook;
 use crate::engine::eval::{LayerStatus, Status, VmEvaluation};
@@ -179,10 +182,9 @@ impl Report {
     /// DESIGN §4: 1 when a finding at or above `fail_on` fails, else 3 when incomplete, else 0.
     pub fn exit_code(&self, fail_on: Option<Severity>) -> i32 {
         let failing = fail_on.is_some_and(|threshold| {
-            self.vms
-                .iter()
-                .flat_map(|vm| &vm.findings)
-                .any(|f| f.status == Status::Fail && f.severity <= threshold)
+            self.vms.iter().flat_map(|vm| &vm.findings).any(|f| {
+                f.status == Status::Fail && f.severity <= threshold && f.suppressed.is_none()
+            })
         });
         if failing {
             1

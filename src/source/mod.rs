@@ -1,4 +1,7 @@
 //! Where inventories come from. Only the snapshot loader exists offline; the live collector
 //! writes snapshots, so both paths share it.
 
+pub mod change;
 pub mod snapshot;
+pub mod terraform;
+pub mod whatif;

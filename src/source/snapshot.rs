@@ -90,7 +90,7 @@ fn parse_in_parallel(files: &[PathBuf]) -> Vec<Parsed> {
         .collect()
 }
 
-fn read(file: &Path) -> Result<Vec<u8>, InputError> {
+pub(crate) fn read(file: &Path) -> Result<Vec<u8>, InputError> {
     std::fs::read(file).map_err(|e| {
         InputError::new(
             file,
@@ -654,7 +654,7 @@ fn finish(inventory: &mut Inventory) {
     }
 }
 
-fn json_files(path: &Path) -> Result<Vec<PathBuf>, InputError> {
+pub(crate) fn json_files(path: &Path) -> Result<Vec<PathBuf>, InputError> {
     let metadata = std::fs::metadata(path).map_err(|e| {
         InputError::new(
             path,

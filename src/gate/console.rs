@@ -1,0 +1,167 @@
+//! The gate result on the console: the verdict first, then each regression with the change that
+//! caused it and the fix, then what became unknown, what the change fixes, and what was not
+//! evaluated.
+
+use super::{GateReport, Regression};
+use std::fmt::Write;
+
+pub fn render(report: &GateReport, colour: bool) -> String {
+    let paint = |code: &str, text: &str| {
+        if colour {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    };
+    let mut out = String::new();
+    let headline = match report.result {
+        "fail" => paint("31;1", "GATE FAIL"),
+        "incomplete" => paint("33;1", "GATE INCOMPLETE"),
+        _ => paint("32;1", "GATE PASS"),
+    };
+    let _ = writeln!(
+        out,
+        "{headline}: {} ({} change{}) over {}",
+        report.file,
+        report.summary.changes,
+        plural(report.summary.changes),
+        report
+            .baseline
+            .as_deref()
+            .unwrap_or("no baseline (the plan alone)")
+    );
+    let _ = writeln!(
+        out,
+        "  {} VMs evaluated, {} on the path of a change; {} regression{}, {} newly unknown, {} fixed, {} suppressed\n",
+        report.summary.vms_evaluated,
+        report.summary.vms_affected,
+        report.summary.regressions,
+        plural(report.summary.regressions),
+        report.summary.unknown,
+        report.summary.fixes,
+        report.summary.suppressed
+    );
+    if !report.regressions.is_empty() {
+        let _ = writeln!(
+            out,
+            "{}",
+            paint("1", "Regressions (the change breaks backup):")
+        );
+        for regression in &report.regressions {
+            render_regression(&mut out, regression, &paint);
+        }
+    }
+    if !report.unknown.is_empty() {
+        let _ = writeln!(
+            out,
+            "{}",
+            paint(
+                "1",
+                "Unknown until applied (the change makes these undecidable):"
+            )
+        );
+        for regression in &report.unknown {
+            render_regression(&mut out, regression, &paint);
+            for known in &regression.known_after_apply {
+                let _ = writeln!(
+                    out,
+                    "      known only after apply: {} ({})",
+                    known.address,
+                    known.attributes.join(", ")
+                );
+            }
+        }
+    }
+    if !report.fixes.is_empty() {
+        let _ = writeln!(out, "{}", paint("1", "Fixed by the change:"));
+        for fix in &report.fixes {
+            let by: Vec<&str> = fix.fixed_by.iter().map(|c| c.address.as_str()).collect();
+            let _ = writeln!(
+                out,
+                "  {} {} [{}]: {}",
+                paint("32", "FIXED"),
+                fix.vm_name,
+                fix.rule,
+                fix.message
+            );
+            if !by.is_empty() {
+                let _ = writeln!(out, "      by: {}", by.join(", "));
+            }
+        }
+        out.push('\n');
+    }
+    for expired in &report.expired_suppressions {
+        let _ = writeln!(
+            out,
+            "{} suppression of {} on {} expired {} ({}): renew it with a new date or fix the finding",
+            paint("31", "EXPIRED"),
+            expired.rule,
+            expired.resource,
+            expired.expires,
+            expired.file
+        );
+    }
+    if !report.unmapped.is_empty() {
+        let _ = writeln!(
+            out,
+            "Not evaluated (resource types the gate does not map): {}",
+            report.unmapped.join(", ")
+        );
+    }
+    for warning in &report.warnings {
+        let _ = writeln!(out, "warning: {warning}");
+    }
+    if report.regressions.is_empty() && report.unknown.is_empty() {
+        let _ = writeln!(out, "No VM's backup gets worse with this change.");
+    }
+    out
+}
+
+fn render_regression(
+    out: &mut String,
+    regression: &Regression,
+    paint: &impl Fn(&str, &str) -> String,
+) {
+    let finding = &regression.finding;
+    let label = match (&finding.suppressed, finding.status) {
+        (Some(_), _) => paint("2", "SUPPRESSED"),
+        (None, crate::engine::eval::Status::Fail) => paint("31", finding.severity.as_str()),
+        (None, _) => paint("33", "unknown"),
+    };
+    let _ = writeln!(
+        out,
+        "  {label} {} [{}] ({} layer, was {}): {}",
+        regression.vm_name,
+        finding.rule,
+        finding.cause.as_str(),
+        regression.before,
+        finding.message
+    );
+    if regression.caused_by.is_empty() {
+        let _ = writeln!(
+            out,
+            "      caused by: no changed resource on this VM's path explains it"
+        );
+    } else {
+        for cause in &regression.caused_by {
+            let _ = writeln!(out, "      caused by: {} ({})", cause.address, cause.action);
+        }
+    }
+    if let Some(suppressed) = &finding.suppressed {
+        let _ = writeln!(
+            out,
+            "      suppressed until {}: {}",
+            suppressed.expires, suppressed.justification
+        );
+    } else if finding.status == crate::engine::eval::Status::Fail {
+        let _ = writeln!(out, "      fix: {}", finding.remediation.trim());
+    }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}

@@ -1,0 +1,238 @@
+//! Markdown for a pull-request comment (GitHub, Azure DevOps): the verdict in the first line, the
+//! regressions as a table with the change that caused each and the fix, then what became unknown,
+//! what the change fixes and what was not evaluated. A scan renders as a fleet summary and a
+//! table of the failing VMs.
+
+use super::Report;
+use crate::engine::eval::Status;
+use crate::gate::{GateReport, Regression};
+use std::fmt::Write;
+
+pub fn render_gate(report: &GateReport) -> String {
+    let mut out = String::new();
+    let (mark, verdict) = match report.result {
+        "fail" => ("❌", "fails"),
+        "incomplete" => ("⚠️", "is incomplete"),
+        _ => ("✅", "passes"),
+    };
+    let _ = writeln!(
+        out,
+        "## {mark} backup-doctor: this change {verdict} the backup gate\n"
+    );
+    let _ = writeln!(
+        out,
+        "`{}` ({} change{}) over {}: {} VMs evaluated, {} on the path of a change, **{} regression{}**, {} newly unknown, {} fixed, {} suppressed.\n",
+        report.file,
+        report.summary.changes,
+        plural(report.summary.changes),
+        report.baseline.as_deref().map(|b| format!("`{b}`")).unwrap_or_else(|| "no baseline (the plan alone)".into()),
+        report.summary.vms_evaluated,
+        report.summary.vms_affected,
+        report.summary.regressions,
+        plural(report.summary.regressions),
+        report.summary.unknown,
+        report.summary.fixes,
+        report.summary.suppressed
+    );
+    if !report.regressions.is_empty() {
+        out.push_str("### Regressions\n\n| VM | rule | severity | layer | caused by | what breaks |\n|---|---|---|---|---|---|\n");
+        for regression in &report.regressions {
+            row(&mut out, regression);
+        }
+        out.push('\n');
+        out.push_str("<details><summary>How to fix</summary>\n\n");
+        let mut seen = Vec::new();
+        for regression in report
+            .regressions
+            .iter()
+            .filter(|r| r.finding.suppressed.is_none())
+        {
+            if !seen.contains(&regression.finding.rule) {
+                seen.push(regression.finding.rule.clone());
+                let _ = writeln!(
+                    out,
+                    "- **{}**: {}",
+                    regression.finding.rule,
+                    cell(regression.finding.remediation.trim())
+                );
+            }
+        }
+        out.push_str("\n</details>\n\n");
+    }
+    if !report.unknown.is_empty() {
+        let _ = writeln!(
+            out,
+            "<details><summary>{} finding{} unknown until applied</summary>\n",
+            report.unknown.len(),
+            plural(report.unknown.len())
+        );
+        out.push_str("| VM | rule | severity | layer | caused by | why unknown |\n|---|---|---|---|---|---|\n");
+        for regression in &report.unknown {
+            row(&mut out, regression);
+        }
+        let mut after_apply: Vec<String> = report
+            .unknown
+            .iter()
+            .flat_map(|r| &r.known_after_apply)
+            .map(|k| format!("- `{}`: {}", k.address, k.attributes.join(", ")))
+            .collect();
+        after_apply.sort();
+        after_apply.dedup();
+        if !after_apply.is_empty() {
+            out.push_str("\nKnown only after apply:\n\n");
+            out.push_str(&after_apply.join("\n"));
+            out.push('\n');
+        }
+        out.push_str("\n</details>\n\n");
+    }
+    if !report.fixes.is_empty() {
+        out.push_str(
+            "### Fixed by this change\n\n| VM | rule | was failing with |\n|---|---|---|\n",
+        );
+        for fix in &report.fixes {
+            let _ = writeln!(
+                out,
+                "| {} | `{}` | {} |",
+                cell(&fix.vm_name),
+                fix.rule,
+                cell(&fix.message)
+            );
+        }
+        out.push('\n');
+    }
+    for expired in &report.expired_suppressions {
+        let _ = writeln!(
+            out,
+            "> ❌ The suppression of `{}` on `{}` expired on {} ({}): renew it with a new date or fix the finding.\n",
+            expired.rule, expired.resource, expired.expires, expired.file
+        );
+    }
+    if !report.unmapped.is_empty() {
+        let _ = writeln!(
+            out,
+            "Not evaluated (types the gate does not map): {}\n",
+            report
+                .unmapped
+                .iter()
+                .map(|u| format!("`{u}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    for warning in &report.warnings {
+        let _ = writeln!(out, "> ⚠️ {}\n", cell(warning));
+    }
+    if report.regressions.is_empty() && report.unknown.is_empty() {
+        out.push_str("No VM's backup gets worse with this change.\n");
+    }
+    out
+}
+
+fn row(out: &mut String, regression: &Regression) {
+    let finding = &regression.finding;
+    let severity = match (&finding.suppressed, finding.status) {
+        (Some(s), _) => format!(
+            "suppressed until {} ({})",
+            s.expires,
+            cell(&s.justification)
+        ),
+        (None, Status::Unknown) => "unknown".into(),
+        (None, _) => finding.severity.as_str().to_string(),
+    };
+    let causes: Vec<String> = regression
+        .caused_by
+        .iter()
+        .map(|c| format!("`{}` ({})", c.address, c.action))
+        .collect();
+    let _ = writeln!(
+        out,
+        "| {} | `{}` | {} | {} | {} | {} |",
+        cell(&regression.vm_name),
+        finding.rule,
+        severity,
+        finding.cause.as_str(),
+        if causes.is_empty() {
+            "—".into()
+        } else {
+            causes.join("<br>")
+        },
+        cell(&finding.message)
+    );
+}
+
+pub fn render_scan(report: &Report) -> String {
+    let mut out = String::new();
+    let s = &report.summary;
+    let mark = if s.fail > 0 {
+        "❌"
+    } else if !report.complete {
+        "⚠️"
+    } else {
+        "✅"
+    };
+    let _ = writeln!(out, "## {mark} backup-doctor scan\n");
+    let _ = writeln!(
+        out,
+        "{} VMs: {} pass, {} fail, {} unknown{}.\n",
+        s.vms,
+        s.pass,
+        s.fail,
+        s.unknown,
+        if report.complete { "" } else { " (incomplete)" }
+    );
+    if !s.by_root_cause.is_empty() {
+        out.push_str("| root cause | VMs |\n|---|---|\n");
+        for (cause, n) in &s.by_root_cause {
+            let _ = writeln!(out, "| {cause} | {n} |");
+        }
+        out.push('\n');
+    }
+    let failing: Vec<_> = report
+        .vms
+        .iter()
+        .filter(|vm| vm.verdict != Status::Pass)
+        .collect();
+    if !failing.is_empty() {
+        out.push_str("| VM | verdict | root cause | findings |\n|---|---|---|---|\n");
+        for vm in failing {
+            let findings: Vec<String> = vm
+                .findings
+                .iter()
+                .map(|f| {
+                    let tag = match (&f.suppressed, f.status) {
+                        (Some(_), _) => " (suppressed)",
+                        (None, Status::Unknown) => " (unknown)",
+                        _ => "",
+                    };
+                    format!("`{}`{tag}: {}", f.rule, cell(&f.message))
+                })
+                .collect();
+            let verdict = match vm.verdict {
+                Status::Fail => "fail",
+                Status::Unknown => "unknown",
+                Status::Pass => "pass",
+            };
+            let _ = writeln!(
+                out,
+                "| {} | {verdict} | {} | {} |",
+                cell(&vm.name),
+                vm.root_cause.map(|c| c.as_str()).unwrap_or("—"),
+                findings.join("<br>")
+            );
+        }
+    }
+    out
+}
+
+/// Text safe inside a table cell: no pipes or line breaks.
+fn cell(text: &str) -> String {
+    text.replace('|', "\\|").replace(['\n', '\r'], " ")
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
