@@ -141,7 +141,9 @@ async fn token_endpoints() {
     let federated = format!(
         "{}.{}.c2lnbmF0dXJl",
         jwt_part(r#"{"alg":"RS256","typ":"JWT"}"#),
-        jwt_part(r#"{"iss":"https://token.actions.githubusercontent.com","sub":"repo:o/r:ref:refs/heads/main"}"#)
+        jwt_part(
+            r#"{"iss":"https://token.actions.githubusercontent.com","sub":"repo:o/r:ref:refs/heads/main"}"#
+        )
     );
     for (assertion, expected) in [
         (federated.as_str(), StatusCode::OK),

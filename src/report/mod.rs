@@ -3,8 +3,8 @@
 pub mod changes;
 pub mod console;
 pub mod correlation;
-pub mod history;
 pub mod csv;
+pub mod history;
 pub mod html;
 pub mod json;
 pub mod junit;
