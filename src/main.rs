@@ -291,6 +291,16 @@ enum Format {
     Csv,
 }
 
+/// A format the command has no renderer for: bad usage (exit 2), naming the ones it has.
+fn unsupported_format(command: &str, format: Format, supported: &str) -> InputError {
+    InputError::new(
+        std::path::Path::new("--format"),
+        None,
+        format!("`{command}` does not write {}", format.name()),
+        format!("use --format {supported}"),
+    )
+}
+
 impl Format {
     fn name(self) -> &'static str {
         match self {
@@ -589,31 +599,13 @@ fn run_check(args: CheckArgs) -> Result<u8, InputError> {
         ..Options::default()
     };
     let report = check::check(&inventory, &engine, &codes, &options, &proposal, &vms);
-    let to_terminal = args.output.output.is_none() && std::io::stdout().is_terminal();
-    let colour = match args.output.color {
-        Colour::Always => true,
-        Colour::Never => false,
-        Colour::Auto => to_terminal && std::env::var_os("NO_COLOR").is_none(),
-    };
     let text = match args.output.format {
-        Format::Console => check::render::console(&report, colour),
+        Format::Console => check::render::console(&report, args.output.colour()),
         Format::Json => check::render::json(&report),
-        other => {
-            return Err(InputError::new(
-                std::path::Path::new("--format"),
-                None,
-                format!("`check` does not write {}", other.name()),
-                "use --format console or --format json",
-            ))
-        }
+        other => return Err(unsupported_format("check", other, "console or json")),
     };
     emit(args.output.output.as_ref(), &text)?;
-    let fail_on = match args.output.fail_on {
-        FailOn::Error => Some(Severity::Error),
-        FailOn::Warning => Some(Severity::Warning),
-        FailOn::Never => None,
-    };
-    Ok(report.exit_code(fail_on) as u8)
+    Ok(report.exit_code(args.output.fail_on.severity()) as u8)
 }
 
 fn parse_now(text: Option<&str>) -> Result<Option<time::OffsetDateTime>, InputError> {
@@ -702,11 +694,10 @@ fn run_gate(args: GateArgs) -> Result<u8, InputError> {
         Format::Junit => junit::render_gate(&report, &engine.rules),
         Format::Markdown => markdown::render_gate(&report),
         other => {
-            return Err(InputError::new(
-                std::path::Path::new("--format"),
-                None,
-                format!("`gate` does not write {}", other.name()),
-                "use --format console, json, sarif, junit or markdown",
+            return Err(unsupported_format(
+                "gate",
+                other,
+                "console, json, sarif, junit or markdown",
             ))
         }
     };
