@@ -42,6 +42,17 @@ impl Query {
     }
 }
 
+/// A response body, serialised. Lists are written straight from the store's values: copying a
+/// big fleet's pages into new JSON trees first cost the emulator more CPU than the collector it
+/// serves spends decoding them, on the same cores.
+pub(crate) struct Body(pub Vec<u8>);
+
+impl From<Value> for Body {
+    fn from(value: Value) -> Body {
+        Body(serde_json::to_vec(&value).unwrap_or_default())
+    }
+}
+
 /// What a list or get needs beyond the path.
 pub(crate) struct Ctx<'a> {
     pub store: &'a Store,
@@ -53,7 +64,7 @@ pub(crate) struct Ctx<'a> {
 }
 
 /// Answers `GET` on an ARM path given as lower-cased, percent-decoded segments.
-pub(crate) fn get(ctx: &Ctx, segs: &[&str]) -> Result<Value, ArmError> {
+pub(crate) fn get(ctx: &Ctx, segs: &[&str]) -> Result<Body, ArmError> {
     let store = ctx.store;
     if segs.first() == Some(&"subscriptions") {
         if let Some(sub) = segs.get(1) {
@@ -67,27 +78,27 @@ pub(crate) fn get(ctx: &Ctx, segs: &[&str]) -> Result<Value, ArmError> {
         }
     }
     match segs {
-        ["subscriptions"] => return paged(ctx, store.subscriptions.iter().collect(), Clone::clone),
+        ["subscriptions"] => return paged_as_is(ctx, store.subscriptions.iter().collect()),
         ["subscriptions", sub, "resourcegroups"] => {
             let prefix = format!("/subscriptions/{sub}/");
             let items = store
                 .of_type(RESOURCE_GROUP_TYPE, &prefix)
                 .map(|e| &e.value);
-            return paged(ctx, items.collect(), Clone::clone);
+            return paged_as_is(ctx, items.collect());
         }
         ["subscriptions", sub, "providers"] => {
             let prefix = format!("/subscriptions/{sub}/providers/");
-            return paged(ctx, store.providers_under(&prefix).collect(), Clone::clone);
+            return paged_as_is(ctx, store.providers_under(&prefix).collect());
         }
         ["subscriptions", sub, "providers", "microsoft.network", "locations", loc, "servicetags"] =>
         {
-            return service_tags(store, sub, loc);
+            return service_tags(store, sub, loc).map(Body::from);
         }
         _ => {}
     }
     let path = join(segs);
     if let Some((type_, value)) = store.get(&path) {
-        return Ok(single(ctx, type_, value));
+        return Ok(single(ctx, type_, value).into());
     }
     let n = segs.len();
     if n >= 5 && segs[n - 3] == "providers" {
@@ -140,7 +151,7 @@ fn single(ctx: &Ctx, type_: &str, value: &Value) -> Value {
 }
 
 /// `GET {scope}/providers/{Namespace}/{type}`: every resource of that type at or below the scope.
-fn type_list(ctx: &Ctx, scope: &[&str], type_: &str) -> Result<Value, ArmError> {
+fn type_list(ctx: &Ctx, scope: &[&str], type_: &str) -> Result<Body, ArmError> {
     let store = ctx.store;
     let scope_path = join(scope);
     if let ["subscriptions", sub, "resourcegroups", rg] = scope {
@@ -171,7 +182,7 @@ fn type_list(ctx: &Ctx, scope: &[&str], type_: &str) -> Result<Value, ArmError> 
         }
         return paged(ctx, items, without_instance_view);
     }
-    paged(ctx, items, Clone::clone)
+    paged_as_is(ctx, items)
 }
 
 /// `GET {parentId}/{child}`.
@@ -181,7 +192,7 @@ fn child_list(
     parent_type: &str,
     parent_value: &Value,
     child: &str,
-) -> Result<Value, ArmError> {
+) -> Result<Body, ArmError> {
     let store = ctx.store;
     match (parent_type, child) {
         (VM_TYPE, "instanceview") => Ok(parent_value
@@ -189,14 +200,15 @@ fn child_list(
             .cloned()
             // Without a captured instance view the client must see no agent facts at all,
             // rather than an empty status list that would read as "agent reported nothing".
-            .unwrap_or_else(|| json!({}))),
-        (VM_TYPE, "extensions") => Ok(vm_extensions(store, parent, parent_value)),
+            .unwrap_or_else(|| json!({}))
+            .into()),
+        (VM_TYPE, "extensions") => Ok(vm_extensions(store, parent, parent_value).into()),
         (VAULT_TYPE, "backupprotecteditems") => {
             let prefix = format!("{parent}/");
             let items = store
                 .of_type(PROTECTED_ITEM_TYPE, &prefix)
                 .map(|e| &e.value);
-            paged(ctx, items.collect(), Clone::clone)
+            paged_as_is(ctx, items.collect())
         }
         (DNS_ZONE_TYPE, "all") => {
             let prefix = format!("{parent}/");
@@ -205,7 +217,7 @@ fn child_list(
                     .is_some_and(|rest| !rest.contains('/') && rest != "virtualnetworklinks")
             };
             let items = store.matching(&prefix, record_set);
-            paged(ctx, items.iter().map(|e| &e.value).collect(), Clone::clone)
+            paged_as_is(ctx, items.iter().map(|e| &e.value).collect())
         }
         // backupJobs takes a `$filter` (startTime/endTime/status...); the emulator ignores it and
         // returns every job of the vault, which is a superset of any filtered answer.
@@ -216,7 +228,7 @@ fn child_list(
                 .children(parent, &type_)
                 .filter(|e| e.id.starts_with(&prefix))
                 .map(|e| &e.value);
-            paged(ctx, items.collect(), Clone::clone)
+            paged_as_is(ctx, items.collect())
         }
     }
 }
@@ -273,11 +285,28 @@ fn service_tags(store: &Store, sub: &str, loc: &str) -> Result<Value, ArmError> 
 }
 
 pub(crate) fn without_instance_view(vm: &Value) -> Value {
-    let mut vm = vm.clone();
-    if let Some(props) = vm.get_mut("properties").and_then(Value::as_object_mut) {
-        props.remove("instanceView");
-    }
-    vm
+    // Copies all but the instance view, rather than copying it and then dropping it: it is most
+    // of a running VM's JSON.
+    let Some(object) = vm.as_object() else {
+        return vm.clone();
+    };
+    let copy = object
+        .iter()
+        .map(|(key, value)| {
+            let value = match (key.as_str(), value.as_object()) {
+                ("properties", Some(properties)) => Value::Object(
+                    properties
+                        .iter()
+                        .filter(|(name, _)| name.as_str() != "instanceView")
+                        .map(|(name, v)| (name.clone(), v.clone()))
+                        .collect(),
+                ),
+                _ => value.clone(),
+            };
+            (key.clone(), value)
+        })
+        .collect();
+    Value::Object(copy)
 }
 
 /// The `statusOnly=true` shape: identity fields and a reduced instance view.
@@ -342,7 +371,23 @@ pub(crate) fn next_link(base_url: &str, raw_path: &str, raw_query: &str, next: u
     link
 }
 
-fn paged(ctx: &Ctx, items: Vec<&Value>, map: impl Fn(&Value) -> Value) -> Result<Value, ArmError> {
+/// One page of `items`, each changed by `map` (a VM list's statusOnly or model-only shape).
+fn paged(ctx: &Ctx, items: Vec<&Value>, map: impl Fn(&Value) -> Value) -> Result<Body, ArmError> {
+    let (page, next_link) = page_of(ctx, &items)?;
+    let mapped: Vec<Value> = page.iter().map(|v| map(v)).collect();
+    Ok(page_body(&mapped, next_link))
+}
+
+/// One page of `items` as the store holds them, serialised from the store without a copy.
+fn paged_as_is(ctx: &Ctx, items: Vec<&Value>) -> Result<Body, ArmError> {
+    let (page, next_link) = page_of(ctx, &items)?;
+    Ok(page_body(page, next_link))
+}
+
+fn page_of<'a, 'v>(
+    ctx: &Ctx,
+    items: &'a [&'v Value],
+) -> Result<(&'a [&'v Value], Option<String>), ArmError> {
     let offset = match ctx.query.get("$skiptoken") {
         None => 0,
         Some(token) => token.trim().parse::<usize>().map_err(|_| {
@@ -354,13 +399,25 @@ fn paged(ctx: &Ctx, items: Vec<&Value>, map: impl Fn(&Value) -> Value) -> Result
         })?,
     };
     let (start, end, next) = page_bounds(items.len(), offset, ctx.page_size);
-    let page: Vec<Value> = items[start..end].iter().map(|v| map(v)).collect();
-    let mut body = json!({ "value": page });
-    if let Some(next) = next {
-        body["nextLink"] =
-            Value::String(next_link(ctx.base_url, ctx.raw_path, &ctx.query.raw, next));
+    let next_link = next.map(|next| next_link(ctx.base_url, ctx.raw_path, &ctx.query.raw, next));
+    Ok((&items[start..end], next_link))
+}
+
+/// `{"value": [...], "nextLink": "..."}`, ARM's list shape.
+fn page_body<T: serde::Serialize>(items: &[T], next_link: Option<String>) -> Body {
+    #[derive(serde::Serialize)]
+    struct Page<'a, T> {
+        value: &'a [T],
+        #[serde(rename = "nextLink", skip_serializing_if = "Option::is_none")]
+        next_link: Option<String>,
     }
-    Ok(body)
+    Body(
+        serde_json::to_vec(&Page {
+            value: items,
+            next_link,
+        })
+        .unwrap_or_default(),
+    )
 }
 
 /// `POST /providers/Microsoft.ResourceGraph/resources`.
@@ -633,6 +690,10 @@ mod tests {
     }
 
     fn run(store: &Store, path: &str, query: &str) -> Result<Value, ArmError> {
+        run_body(store, path, query).map(|body| serde_json::from_slice(&body.0).unwrap())
+    }
+
+    fn run_body(store: &Store, path: &str, query: &str) -> Result<Body, ArmError> {
         let q = Query::parse(query);
         let ctx = Ctx {
             store,

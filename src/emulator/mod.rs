@@ -537,7 +537,9 @@ impl Shared {
             return denied.outcome();
         }
         let result = match segs {
-            ["v1.0", "serviceprincipals"] => arm::service_principals(&self.store, query),
+            ["v1.0", "serviceprincipals"] => {
+                arm::service_principals(&self.store, query).map(arm::Body::from)
+            }
             _ => Err(ArmError::new(
                 404,
                 "Request_ResourceNotFound",
@@ -580,6 +582,7 @@ impl Shared {
                         self.config.graph_page_size.unwrap_or(self.config.page_size),
                         body,
                     )
+                    .map(arm::Body::from)
                 } else {
                     let ctx = arm::Ctx {
                         store: &self.store,
@@ -744,11 +747,15 @@ impl Shared {
     }
 
     /// Turns a route result into an outcome, truncating the body of a `malformed` path.
-    fn finish(&self, raw_path: &str, result: Result<Value, ArmError>) -> Outcome {
+    fn finish(&self, raw_path: &str, result: Result<arm::Body, ArmError>) -> Outcome {
         match result {
             Err(e) => e.outcome(),
-            Ok(value) => {
-                let mut out = Outcome::json(200, &value);
+            Ok(body) => {
+                let mut out = Outcome {
+                    status: 200,
+                    body: body.0,
+                    headers: Vec::new(),
+                };
                 let path = percent_decode(raw_path).to_lowercase();
                 let malformed = self
                     .config
