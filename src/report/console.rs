@@ -7,7 +7,6 @@ use super::correlation::Correlation;
 use super::{Report, VmReport};
 use crate::engine::eval::{LayerStatus, Status};
 use crate::engine::{Cause, Severity};
-use std::collections::BTreeMap;
 use std::fmt::Write;
 
 struct Paint {
@@ -260,27 +259,7 @@ fn render_summary(out: &mut String, report: &Report, paint: &Paint) {
         render_correlation(out, &s.correlation);
     }
     if !report.complete {
-        let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
-        for vm in &report.vms {
-            for finding in vm.findings.iter().filter(|f| f.status == Status::Unknown) {
-                for unknown in &finding.unknown_facts {
-                    *reasons
-                        .entry(format!("{}: {}", unknown.fact, unknown.reason))
-                        .or_default() += 1;
-                }
-            }
-            for layer in vm
-                .layers
-                .iter()
-                .filter(|l| l.status == LayerStatus::Unknown)
-            {
-                if let Some(reason) = &layer.reason {
-                    *reasons
-                        .entry(format!("{} layer: {reason}", layer.cause.as_str()))
-                        .or_default() += 1;
-                }
-            }
-        }
+        let reasons = report.unknown_reasons();
         let _ = writeln!(
             out,
             "{} some facts could not be read, so some checks are unknown (not passed):",

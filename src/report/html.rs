@@ -248,32 +248,6 @@ fn jobs_section(report: &Report) -> Markup {
     }
 }
 
-/// Why the run is incomplete: gaps in what was read, and the facts undecided checks missed.
-fn unknown_reasons(report: &Report) -> BTreeMap<String, usize> {
-    let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
-    for vm in &report.vms {
-        for finding in vm.findings.iter().filter(|f| f.status == Status::Unknown) {
-            for unknown in &finding.unknown_facts {
-                *reasons
-                    .entry(format!("{}: {}", unknown.fact, unknown.reason))
-                    .or_default() += 1;
-            }
-        }
-        for layer in vm
-            .layers
-            .iter()
-            .filter(|l| l.status == LayerStatus::Unknown)
-        {
-            if let Some(reason) = &layer.reason {
-                *reasons
-                    .entry(format!("{} layer: {reason}", layer.cause.as_str()))
-                    .or_default() += 1;
-            }
-        }
-    }
-    reasons
-}
-
 fn completeness_section(report: &Report) -> Markup {
     html! {
         section.panel #completeness-details {
@@ -290,7 +264,7 @@ fn completeness_section(report: &Report) -> Markup {
                         }
                     }
                 }
-                @let reasons = unknown_reasons(report);
+                @let reasons = report.unknown_reasons();
                 @if !reasons.is_empty() {
                     h3 { "Undecided checks, by missing fact" }
                     ul #unknown-reasons {

@@ -179,6 +179,33 @@ impl Report {
         }
     }
 
+    /// Why the run is incomplete, besides its gaps: each missing fact or unknown layer with the
+    /// number of checks it left undecided.
+    pub fn unknown_reasons(&self) -> BTreeMap<String, usize> {
+        let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
+        for vm in &self.vms {
+            for finding in vm.findings.iter().filter(|f| f.status == Status::Unknown) {
+                for unknown in &finding.unknown_facts {
+                    *reasons
+                        .entry(format!("{}: {}", unknown.fact, unknown.reason))
+                        .or_default() += 1;
+                }
+            }
+            for layer in vm
+                .layers
+                .iter()
+                .filter(|l| l.status == LayerStatus::Unknown)
+            {
+                if let Some(reason) = &layer.reason {
+                    *reasons
+                        .entry(format!("{} layer: {reason}", layer.cause.as_str()))
+                        .or_default() += 1;
+                }
+            }
+        }
+        reasons
+    }
+
     /// DESIGN §4: 1 when a finding at or above `fail_on` fails, else 3 when incomplete, else 0.
     pub fn exit_code(&self, fail_on: Option<Severity>) -> i32 {
         let failing = fail_on.is_some_and(|threshold| {
