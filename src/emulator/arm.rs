@@ -4,6 +4,7 @@
 
 use super::store::{Entry, Store};
 use super::ArmError;
+use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
 
 const VM_TYPE: &str = "microsoft.compute/virtualmachines";
@@ -51,6 +52,41 @@ impl From<Value> for Body {
     fn from(value: Value) -> Body {
         Body(serde_json::to_vec(&value).unwrap_or_default())
     }
+}
+
+/// A resource serialised once, in the forms list pages serve: the copy of a big fleet's JSON
+/// for every page would otherwise be the emulator's largest cost, on the cores the collector
+/// under test needs.
+#[derive(Debug)]
+pub(crate) struct Served {
+    /// As a list returns it (a VM without its instance view).
+    pub listed: Box<RawValue>,
+    /// A VM in the `statusOnly=true` list: with the agent, and without it.
+    pub status_only: Option<[Box<RawValue>; 2]>,
+}
+
+impl Served {
+    pub(crate) fn of(type_lower: &str, value: &Value) -> Served {
+        if type_lower == VM_TYPE {
+            Served {
+                listed: raw(&without_instance_view(value)),
+                status_only: Some([
+                    raw(&status_only_vm(value, true)),
+                    raw(&status_only_vm(value, false)),
+                ]),
+            }
+        } else {
+            Served {
+                listed: raw(value),
+                status_only: None,
+            }
+        }
+    }
+}
+
+fn raw(value: &Value) -> Box<RawValue> {
+    // Serialising a `Value` cannot fail (its map keys are strings).
+    serde_json::value::to_raw_value(value).unwrap_or_else(|_| RawValue::NULL.to_owned())
 }
 
 /// What a list or get needs beyond the path.
@@ -170,19 +206,21 @@ fn type_list(ctx: &Ctx, scope: &[&str], type_: &str) -> Result<Body, ArmError> {
         }
     }
     let prefix = format!("{scope_path}/");
-    let items: Vec<&Value> = store.of_type(type_, &prefix).map(|e| &e.value).collect();
-    if type_ == VM_TYPE {
-        let status_only = ctx
+    let entries: Vec<&Entry> = store.of_type(type_, &prefix).collect();
+    let status_only = type_ == VM_TYPE
+        && ctx
             .query
             .get("statusonly")
             .is_some_and(|v| v.eq_ignore_ascii_case("true"));
-        if status_only {
-            let agent = ctx.status_only_includes_agent;
-            return paged(ctx, items, |vm| status_only_vm(vm, agent));
-        }
-        return paged(ctx, items, without_instance_view);
-    }
-    paged_as_is(ctx, items)
+    let form = usize::from(!ctx.status_only_includes_agent);
+    let items: Vec<&RawValue> = entries
+        .iter()
+        .map(|e| match (&e.served.status_only, status_only) {
+            (Some(forms), true) => &*forms[form],
+            _ => &*e.served.listed,
+        })
+        .collect();
+    paged_raw(ctx, items)
 }
 
 /// `GET {parentId}/{child}`.
@@ -371,23 +409,20 @@ pub(crate) fn next_link(base_url: &str, raw_path: &str, raw_query: &str, next: u
     link
 }
 
-/// One page of `items`, each changed by `map` (a VM list's statusOnly or model-only shape).
-fn paged(ctx: &Ctx, items: Vec<&Value>, map: impl Fn(&Value) -> Value) -> Result<Body, ArmError> {
-    let (page, next_link) = page_of(ctx, &items)?;
-    let mapped: Vec<Value> = page.iter().map(|v| map(v)).collect();
-    Ok(page_body(&mapped, next_link))
+/// One page of resources already serialised.
+fn paged_raw(ctx: &Ctx, items: Vec<&RawValue>) -> Result<Body, ArmError> {
+    let (start, end, next_link) = page_range(ctx, items.len())?;
+    Ok(page_body(&items[start..end], next_link))
 }
 
 /// One page of `items` as the store holds them, serialised from the store without a copy.
 fn paged_as_is(ctx: &Ctx, items: Vec<&Value>) -> Result<Body, ArmError> {
-    let (page, next_link) = page_of(ctx, &items)?;
-    Ok(page_body(page, next_link))
+    let (start, end, next_link) = page_range(ctx, items.len())?;
+    Ok(page_body(&items[start..end], next_link))
 }
 
-fn page_of<'a, 'v>(
-    ctx: &Ctx,
-    items: &'a [&'v Value],
-) -> Result<(&'a [&'v Value], Option<String>), ArmError> {
+/// The slice of a list of `len` items the request's skip token asks for, and the link to the rest.
+fn page_range(ctx: &Ctx, len: usize) -> Result<(usize, usize, Option<String>), ArmError> {
     let offset = match ctx.query.get("$skiptoken") {
         None => 0,
         Some(token) => token.trim().parse::<usize>().map_err(|_| {
@@ -398,9 +433,9 @@ fn page_of<'a, 'v>(
             )
         })?,
     };
-    let (start, end, next) = page_bounds(items.len(), offset, ctx.page_size);
+    let (start, end, next) = page_bounds(len, offset, ctx.page_size);
     let next_link = next.map(|next| next_link(ctx.base_url, ctx.raw_path, &ctx.query.raw, next));
-    Ok((&items[start..end], next_link))
+    Ok((start, end, next_link))
 }
 
 /// `{"value": [...], "nextLink": "..."}`, ARM's list shape.

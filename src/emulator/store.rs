@@ -16,6 +16,8 @@ pub(crate) struct Entry {
     pub id: String,
     pub type_: String,
     pub value: Value,
+    /// The resource as list pages serve it, serialised when it was read.
+    pub served: super::arm::Served,
 }
 
 /// What an id resolves to for a single `GET {id}`.
@@ -166,6 +168,8 @@ impl Store {
                     }
                     self.by_type.entry(type_).or_default().push(i);
                 }
+                let current_type = self.entries[i].type_.clone();
+                self.entries[i].served = super::arm::Served::of(&current_type, &item);
                 self.entries[i].value = item;
             }
             _ => {
@@ -175,10 +179,12 @@ impl Store {
                     self.by_parent.entry(parent.to_owned()).or_default().push(i);
                 }
                 self.by_type.entry(type_.clone()).or_default().push(i);
+                let served = super::arm::Served::of(&type_, &item);
                 self.entries.push(Entry {
                     id,
                     type_,
                     value: item,
+                    served,
                 });
             }
         }
