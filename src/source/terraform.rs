@@ -1226,26 +1226,57 @@ fn nsg(context: &Context, a: &Attrs, action: Action) -> Result<Mapped, InputErro
 }
 
 fn nsg_rule(context: &Context, a: &Attrs, action: Action) -> Result<Mapped, InputError> {
+    named_child(
+        context,
+        a,
+        action,
+        &ChildArray {
+            parent_type: "Microsoft.Network/networkSecurityGroups",
+            parent_name: "network_security_group_name",
+            segment: "securityRules",
+            array: &["properties", "securityRules"],
+        },
+        security_rule,
+    )
+}
+
+/// Where a separately declared child lives in its parent's ARM JSON: an NSG's rules, a route
+/// table's routes. The plan changes the parent's array element with the child's name.
+struct ChildArray {
+    parent_type: &'static str,
+    /// The attribute naming the parent when the child's id is not known yet.
+    parent_name: &'static str,
+    segment: &'static str,
+    array: &'static [&'static str],
+}
+
+fn named_child(
+    context: &Context,
+    a: &Attrs,
+    action: Action,
+    child: &ChildArray,
+    entry: fn(&Attrs) -> Result<Value, InputError>,
+) -> Result<Mapped, InputError> {
     let name = a.required("name")?;
-    let rg = a.required("resource_group_name")?;
-    let nsg_name = a.required("network_security_group_name")?;
     let parent = match a.text("id")? {
-        Some(id) => parent_of(&id, "/securityRules/"),
-        None => provider_id(
-            &context.subscription_for(&rg),
-            &rg,
-            &format!("Microsoft.Network/networkSecurityGroups/{nsg_name}"),
-        ),
+        Some(id) => parent_of(&id, &format!("/{}/", child.segment)),
+        None => {
+            let rg = a.required("resource_group_name")?;
+            let parent_name = a.required(child.parent_name)?;
+            provider_id(
+                &context.subscription_for(&rg),
+                &rg,
+                &format!("{}/{parent_name}", child.parent_type),
+            )
+        }
     };
-    let id = format!("{parent}/securityRules/{name}");
-    let item = (action != Action::Delete)
-        .then(|| security_rule(a))
-        .transpose()?;
+    let id = format!("{parent}/{}/{name}", child.segment);
+    let item = (action != Action::Delete).then(|| entry(a)).transpose()?;
     Ok(Mapped {
         id,
         edits: vec![Edit::Element {
             parent,
-            array: &["properties", "securityRules"],
+            array: child.array,
             key_field: &["name"],
             key: name,
             item,
@@ -1308,33 +1339,18 @@ fn route_table(context: &Context, a: &Attrs, action: Action) -> Result<Mapped, I
 }
 
 fn route(context: &Context, a: &Attrs, action: Action) -> Result<Mapped, InputError> {
-    let name = a.required("name")?;
-    let parent = match a.text("id")? {
-        Some(id) => parent_of(&id, "/routes/"),
-        None => {
-            let rg = a.required("resource_group_name")?;
-            let table = a.required("route_table_name")?;
-            provider_id(
-                &context.subscription_for(&rg),
-                &rg,
-                &format!("Microsoft.Network/routeTables/{table}"),
-            )
-        }
-    };
-    let id = format!("{parent}/routes/{name}");
-    let item = (action != Action::Delete)
-        .then(|| route_entry(a))
-        .transpose()?;
-    Ok(Mapped {
-        id,
-        edits: vec![Edit::Element {
-            parent,
+    named_child(
+        context,
+        a,
+        action,
+        &ChildArray {
+            parent_type: "Microsoft.Network/routeTables",
+            parent_name: "route_table_name",
+            segment: "routes",
             array: &["properties", "routes"],
-            key_field: &["name"],
-            key: name,
-            item,
-        }],
-    })
+        },
+        route_entry,
+    )
 }
 
 fn lock(a: &Attrs, action: Action) -> Result<Mapped, InputError> {
