@@ -448,3 +448,57 @@ fn custom_rules_say_where_they_apply() {
         &["r.toml", "vm.readiness", "applies_to = \"readiness\""],
     );
 }
+
+#[test]
+fn a_deny_policy_on_what_backup_creates_makes_the_vm_not_ready() {
+    // The default naming finds AzureBackupRG_eastus_1 in place and the untagged restore point
+    // collection there is exempted, so no deny applies.
+    let (standard, _) = check_json(&["--vm", "vm-cluster-02", "--policy", "standard"]);
+    assert!(!rules(vm(&standard, "vm-cluster-02")).contains(&"snapshot/deny-policy"));
+
+    // A policy with its own resource group naming makes Backup create a new, untagged group,
+    // and the restore point collection in it is not exempted: two assignments deny.
+    let (custom, code) = check_json(&["--vm", "vm-cluster-02", "--policy", "Daily-CustomRG"]);
+    assert_eq!(code, 1);
+    let cluster = vm(&custom, "vm-cluster-02");
+    assert_eq!(cluster["status"], "not-ready");
+    assert_eq!(fix_order(cluster)[0], "snapshot/deny-policy", "{cluster:#}");
+    let finding = cluster["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "snapshot/deny-policy")
+        .unwrap();
+    let message = finding["message"].as_str().unwrap();
+    for expected in [
+        "resource group rg-dev-restorepoints-1",
+        "Resource groups need an owner tag",
+        "restore point collection AzureBackup_vm-cluster-02_1",
+        "Deny resources without an owner tag",
+    ] {
+        assert!(
+            message.contains(expected),
+            "{expected} missing from {message}"
+        );
+    }
+    // The management-group assignments (allowed regions, costCenter tag for Corp only, an
+    // audit-only initiative) and the prod subscription's DoNotEnforce trial do not deny.
+    for not_expected in [
+        "approved regions",
+        "costCenter",
+        "tag governance",
+        "North Europe",
+    ] {
+        assert!(
+            !message.contains(not_expected),
+            "{not_expected} in {message}"
+        );
+    }
+    assert!(
+        !custom["not_checked"]
+            .to_string()
+            .contains("policy assignments are not read"),
+        "{}",
+        custom["not_checked"]
+    );
+}

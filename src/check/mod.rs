@@ -23,7 +23,7 @@ pub const SCHEMA: &str = "backup-doctor/check/v1";
 /// What a readiness check cannot judge from the control plane, said in every report so that
 /// "ready" is read for what it covers.
 pub const NOT_CHECKED: &[&str] = &[
-    "Azure Policy deny assignments: policy assignments are not read, and a Deny on resource group creation, tags or restore point collections blocks the first backup (UserErrorRequestDisallowedByPolicy)",
+    "Azure Policy conditions the control plane cannot settle (aliases of the created resource, count expressions, assignment overrides): a deny that depends on them makes the answer 'cannot tell', not 'ready'",
     "guest-only prerequisites (VSS writers, fsfreeze, pre/post scripts, antivirus in the VM): they show only once a backup ran",
 ];
 

@@ -36,6 +36,12 @@ pub struct Inventory {
     pub private_dns_a_records: HashMap<String, GenericResource>,
     pub service_tags: Option<ServiceTags>,
     pub locks: HashMap<String, Lock>,
+    pub policy_assignments: HashMap<String, PolicyAssignment>,
+    pub policy_definitions: HashMap<String, PolicyDefinition>,
+    pub policy_set_definitions: HashMap<String, PolicySetDefinition>,
+    pub policy_exemptions: HashMap<String, PolicyExemption>,
+    /// Restore point collection ids keyed by the key of the VM they hold points of.
+    pub restore_point_collections: HashMap<String, Vec<String>>,
     pub role_assignments: HashMap<String, RoleAssignment>,
     pub role_definitions: HashMap<String, RoleDefinition>,
     pub key_vaults: HashMap<String, KeyVault>,

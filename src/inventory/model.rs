@@ -34,6 +34,26 @@ pub struct Subscription {
     pub display_name: Option<String>,
     #[serde(default)]
     pub state: Option<String>,
+    /// Present on Resource Graph `resourcecontainers` rows (`GET /subscriptions` has no
+    /// `properties`): the management groups the subscription sits under.
+    #[serde(default)]
+    pub properties: Option<SubscriptionContainerProperties>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SubscriptionContainerProperties {
+    /// Nearest parent first, the tenant root group last.
+    #[serde(default)]
+    pub management_group_ancestors_chain: Option<Vec<ManagementGroupRef>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ManagementGroupRef {
+    pub name: String,
+    #[serde(default)]
+    pub display_name: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -645,6 +665,168 @@ pub struct ServiceTagProperties {
     pub region: Option<String>,
     #[serde(default)]
     pub address_prefixes: Vec<String>,
+}
+
+// ---------------------------------------------------------------- Azure Policy
+
+/// A parameter value as assignments and set-definition members give it: `{"value": ...}`.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct PolicyParameterValue {
+    #[serde(default)]
+    pub value: Option<serde_json::Value>,
+}
+
+/// A parameter as a definition declares it; only the default matters for evaluation.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PolicyParameterDefinition {
+    #[serde(default)]
+    pub default_value: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PolicyAssignment {
+    pub id: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub properties: PolicyAssignmentProperties,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PolicyAssignmentProperties {
+    #[serde(default)]
+    pub display_name: Option<String>,
+    #[serde(default)]
+    pub policy_definition_id: Option<String>,
+    #[serde(default)]
+    pub scope: Option<String>,
+    #[serde(default)]
+    pub not_scopes: Option<Vec<String>>,
+    #[serde(default)]
+    pub parameters: Option<std::collections::BTreeMap<String, PolicyParameterValue>>,
+    /// `Default` or `DoNotEnforce`.
+    #[serde(default)]
+    pub enforcement_mode: Option<String>,
+    /// Newer assignments can change the effect per selector (API 2022-06-01 and later); kept
+    /// raw because only their presence is judged.
+    #[serde(default)]
+    pub overrides: Option<serde_json::Value>,
+    #[serde(default)]
+    pub resource_selectors: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PolicyDefinition {
+    pub id: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub properties: PolicyDefinitionProperties,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PolicyDefinitionProperties {
+    #[serde(default)]
+    pub display_name: Option<String>,
+    /// `All`, `Indexed`, or a resource provider mode (`Microsoft.KeyVault.Data`, ...).
+    #[serde(default)]
+    pub mode: Option<String>,
+    #[serde(default)]
+    pub parameters: Option<std::collections::BTreeMap<String, PolicyParameterDefinition>>,
+    /// `{"if": ..., "then": {"effect": ...}}`, evaluated by `resolve::policy_rule`.
+    #[serde(default)]
+    pub policy_rule: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PolicySetDefinition {
+    pub id: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub properties: PolicySetDefinitionProperties,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PolicySetDefinitionProperties {
+    #[serde(default)]
+    pub display_name: Option<String>,
+    #[serde(default)]
+    pub parameters: Option<std::collections::BTreeMap<String, PolicyParameterDefinition>>,
+    #[serde(default)]
+    pub policy_definitions: Vec<PolicyDefinitionReference>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PolicyDefinitionReference {
+    #[serde(default)]
+    pub policy_definition_id: Option<String>,
+    #[serde(default)]
+    pub policy_definition_reference_id: Option<String>,
+    #[serde(default)]
+    pub parameters: Option<std::collections::BTreeMap<String, PolicyParameterValue>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PolicyExemption {
+    pub id: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub properties: PolicyExemptionProperties,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PolicyExemptionProperties {
+    #[serde(default)]
+    pub display_name: Option<String>,
+    #[serde(default)]
+    pub policy_assignment_id: Option<String>,
+    #[serde(default)]
+    pub policy_definition_reference_ids: Option<Vec<String>>,
+    #[serde(default)]
+    pub exemption_category: Option<String>,
+    #[serde(default)]
+    pub expires_on: Option<String>,
+}
+
+/// The scope an Azure Policy object applies at: the part of its id before
+/// `/providers/Microsoft.Authorization/<kind>/`.
+pub fn policy_object_scope<'a>(id: &'a str, kind: &str) -> &'a str {
+    let needle = format!(
+        "/providers/microsoft.authorization/{}/",
+        kind.to_ascii_lowercase()
+    );
+    match id.to_ascii_lowercase().find(&needle) {
+        Some(at) => &id[..at],
+        None => id,
+    }
+}
+
+/// A restore point collection: where a VM's instant restore points live.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RestorePointCollection {
+    pub id: String,
+    #[serde(default)]
+    pub properties: RestorePointCollectionProperties,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RestorePointCollectionProperties {
+    #[serde(default)]
+    pub source: Option<IdRef>,
 }
 
 // ---------------------------------------------------------------- authorization

@@ -43,6 +43,10 @@ pub struct VmFacts {
     pub locks: Option<LockFacts>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub restore_point_rg: Option<RestorePointRgFacts>,
+    /// The Azure Policy assignments whose Deny would stop Backup creating the restore-point
+    /// resource group or the VM's restore point collection; empty when none would.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy_denials: Option<Vec<PolicyDenialFact>>,
     /// Registration state by provider namespace, for the VM's subscription.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub providers: Option<BTreeMap<String, String>>,
@@ -186,6 +190,24 @@ pub struct LockFacts {
     /// when that resource group's name is unknown.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub restore_point_rg: Option<Vec<LockFact>>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PolicyDenialFact {
+    /// The assignment's display name (or name).
+    pub assignment: String,
+    pub assignment_id: String,
+    /// The display name of the definition that denies (a set's member, for an initiative).
+    pub definition: String,
+    pub definition_id: String,
+    /// The member's reference id inside an initiative.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reference_id: Option<String>,
+    /// Where the assignment is made (management group, subscription or resource group).
+    pub scope: String,
+    /// What Backup would be denied creating: its type and name.
+    pub resource_type: String,
+    pub resource: String,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]

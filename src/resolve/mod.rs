@@ -9,6 +9,8 @@ pub mod facts;
 pub mod keyvault;
 pub mod locks;
 pub mod network;
+pub mod policy;
+pub mod policy_rule;
 pub mod protection;
 pub mod readiness;
 
@@ -63,6 +65,7 @@ pub struct Index<'a> {
     pub backup_service_object_id: Option<String>,
     /// Parsed NSGs, routes and verdicts shared by the VMs of a subnet.
     pub network: network::NetworkCache<'a>,
+    pub policy: policy::PolicyIndex<'a>,
 }
 
 impl<'a> Index<'a> {
@@ -159,6 +162,7 @@ impl<'a> Index<'a> {
             items_by_vm,
             workload_items_by_vm,
             network: network::NetworkCache::new(inventory),
+            policy: policy::PolicyIndex::new(inventory),
             jobs_by_container,
             jobs_by_entity,
             locks_by_scope,
@@ -252,6 +256,7 @@ pub fn resolve_vm_for(
         }
     }
     locks::resolve(index, &mut facts);
+    policy::resolve(index, &mut facts);
     keyvault::resolve(index, vm, &mut facts);
     network::resolve(index, vm, &mut facts);
     facts

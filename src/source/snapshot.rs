@@ -194,6 +194,11 @@ enum Resource {
     PrivateDnsARecord(GenericResource),
     ServiceTags(ServiceTags),
     Lock(Lock),
+    PolicyAssignment(PolicyAssignment),
+    PolicyDefinition(PolicyDefinition),
+    PolicySetDefinition(PolicySetDefinition),
+    PolicyExemption(PolicyExemption),
+    RestorePointCollection(RestorePointCollection),
     RoleAssignment(RoleAssignment),
     RoleDefinition(RoleDefinition),
     KeyVault(KeyVault),
@@ -227,6 +232,11 @@ enum Kind {
     PrivateDnsARecord,
     ServiceTags,
     Lock,
+    PolicyAssignment,
+    PolicyDefinition,
+    PolicySetDefinition,
+    PolicyExemption,
+    RestorePointCollection,
     RoleAssignment,
     RoleDefinition,
     KeyVault,
@@ -269,6 +279,26 @@ const KINDS_BY_TYPE: &[(&str, Kind)] = &[
     ),
     ("microsoft.network/servicetags", Kind::ServiceTags),
     ("microsoft.authorization/locks", Kind::Lock),
+    (
+        "microsoft.authorization/policyassignments",
+        Kind::PolicyAssignment,
+    ),
+    (
+        "microsoft.authorization/policydefinitions",
+        Kind::PolicyDefinition,
+    ),
+    (
+        "microsoft.authorization/policysetdefinitions",
+        Kind::PolicySetDefinition,
+    ),
+    (
+        "microsoft.authorization/policyexemptions",
+        Kind::PolicyExemption,
+    ),
+    (
+        "microsoft.compute/restorepointcollections",
+        Kind::RestorePointCollection,
+    ),
     (
         "microsoft.authorization/roleassignments",
         Kind::RoleAssignment,
@@ -399,6 +429,13 @@ fn parse_resource(
         Kind::PrivateDnsARecord => Resource::PrivateDnsARecord(typed(file, place, value)?),
         Kind::ServiceTags => Resource::ServiceTags(typed(file, place, value)?),
         Kind::Lock => Resource::Lock(typed(file, place, value)?),
+        Kind::PolicyAssignment => Resource::PolicyAssignment(typed(file, place, value)?),
+        Kind::PolicyDefinition => Resource::PolicyDefinition(typed(file, place, value)?),
+        Kind::PolicySetDefinition => Resource::PolicySetDefinition(typed(file, place, value)?),
+        Kind::PolicyExemption => Resource::PolicyExemption(typed(file, place, value)?),
+        Kind::RestorePointCollection => {
+            Resource::RestorePointCollection(typed(file, place, value)?)
+        }
         Kind::RoleAssignment => Resource::RoleAssignment(typed(file, place, value)?),
         Kind::RoleDefinition => Resource::RoleDefinition(typed(file, place, value)?),
         Kind::KeyVault => Resource::KeyVault(typed(file, place, value)?),
@@ -416,13 +453,7 @@ fn add(inventory: &mut Inventory, resource: Resource, file: &Path) -> Result<(),
     let warnings = &mut inventory.warnings;
     match resource {
         Resource::Manifest(manifest) => inventory.manifest = Some(manifest),
-        Resource::Subscription(sub) => insert(
-            &mut inventory.subscriptions,
-            warnings,
-            key(&sub.subscription_id),
-            sub,
-            file,
-        ),
+        Resource::Subscription(sub) => add_subscription(inventory, sub, file),
         Resource::Provider(provider) => {
             let subscription = provider
                 .id
@@ -504,6 +535,43 @@ fn add(inventory: &mut Inventory, resource: Resource, file: &Path) -> Result<(),
         ),
         Resource::ServiceTags(tags) => inventory.service_tags = Some(tags),
         Resource::Lock(r) => insert(&mut inventory.locks, warnings, key(&r.id), r, file),
+        Resource::PolicyAssignment(r) => insert(
+            &mut inventory.policy_assignments,
+            warnings,
+            key(&r.id),
+            r,
+            file,
+        ),
+        Resource::PolicyDefinition(r) => insert(
+            &mut inventory.policy_definitions,
+            warnings,
+            key(&r.id),
+            r,
+            file,
+        ),
+        Resource::PolicySetDefinition(r) => insert(
+            &mut inventory.policy_set_definitions,
+            warnings,
+            key(&r.id),
+            r,
+            file,
+        ),
+        Resource::PolicyExemption(r) => insert(
+            &mut inventory.policy_exemptions,
+            warnings,
+            key(&r.id),
+            r,
+            file,
+        ),
+        Resource::RestorePointCollection(r) => {
+            if let Some(vm) = r.properties.source.as_ref().and_then(|s| s.id.as_deref()) {
+                inventory
+                    .restore_point_collections
+                    .entry(key(vm))
+                    .or_default()
+                    .push(r.id);
+            }
+        }
         Resource::RoleAssignment(r) => insert(
             &mut inventory.role_assignments,
             warnings,
@@ -553,6 +621,38 @@ fn add(inventory: &mut Inventory, resource: Resource, file: &Path) -> Result<(),
         Resource::BackupJob(r) => insert(&mut inventory.backup_jobs, warnings, key(&r.id), r, file),
     }
     Ok(())
+}
+
+/// A subscription can arrive twice: as `GET /subscriptions` lists it and as its Resource Graph
+/// `resourcecontainers` row (which alone knows its management groups). The two complete each
+/// other; only two copies of the same shape are a duplicate.
+fn add_subscription(inventory: &mut Inventory, sub: Subscription, file: &Path) {
+    let id = key(&sub.subscription_id);
+    let Some(existing) = inventory.subscriptions.get_mut(&id) else {
+        inventory.subscriptions.insert(id, sub);
+        return;
+    };
+    if existing.properties.is_some() == sub.properties.is_some() {
+        duplicate(
+            &mut inventory.warnings,
+            &format!("/subscriptions/{}", sub.subscription_id),
+            file,
+        );
+        *existing = sub;
+        return;
+    }
+    let Subscription {
+        display_name,
+        state,
+        properties,
+        ..
+    } = sub;
+    if properties.is_some() {
+        existing.properties = properties;
+    } else {
+        existing.display_name = display_name.or(existing.display_name.take());
+        existing.state = state.or(existing.state.take());
+    }
 }
 
 trait Insert<T> {
