@@ -636,6 +636,142 @@ async fn resource_graph_pages_with_skip_tokens() {
     emu.shutdown().await;
 }
 
+/// The demo fleet's policy objects over HTTP: prod sits under mg-corp and mg-contoso, dev under
+/// mg-sandbox and mg-contoso (its `tenant/resourceContainers.json`).
+#[tokio::test(flavor = "multi_thread")]
+async fn policy_routes_and_subscription_containers() {
+    let (emu, client, token) = start(EmulatorConfig {
+        page_size: 2,
+        ..demo()
+    })
+    .await;
+    let names = |items: &[Value]| {
+        let mut names: Vec<String> = items
+            .iter()
+            .map(|v| v["name"].as_str().unwrap().to_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    let list = |sub: &str, kind: &str| {
+        format!(
+            "{}/subscriptions/{sub}/providers/Microsoft.Authorization/{kind}?api-version=2023-04-01",
+            emu.url()
+        )
+    };
+    let (prod, pages) = collect(&emu, &client, &token, &list(SUB_PROD, "policyAssignments")).await;
+    assert_eq!(pages, 2);
+    assert_eq!(
+        names(&prod),
+        [
+            "allowed-rg-locations",
+            "north-europe-only",
+            "rg-costcenter-tag",
+            "tag-governance"
+        ]
+    );
+    let (dev, _) = collect(&emu, &client, &token, &list(SUB_DEV, "policyAssignments")).await;
+    assert_eq!(
+        names(&dev),
+        [
+            "allowed-rg-locations",
+            "deny-untagged-resources",
+            "rg-owner-tag",
+            "tag-governance"
+        ]
+    );
+    let (exemptions, _) = collect(&emu, &client, &token, &list(SUB_DEV, "policyExemptions")).await;
+    assert_eq!(
+        names(&exemptions),
+        ["backup-restore-points", "backup-restore-points-wus2"]
+    );
+    let (none, _) = collect(&emu, &client, &token, &list(SUB_PROD, "policyExemptions")).await;
+    assert!(none.is_empty());
+
+    // Definitions by id, at each of the three scopes a definition can live at.
+    for id in [
+        "/providers/Microsoft.Authorization/policyDefinitions/e765b5de-1225-4ba3-bd56-1ac6695af988",
+        "/providers/Microsoft.Management/managementGroups/mg-contoso/providers/Microsoft.Authorization/policySetDefinitions/tag-governance",
+        "/providers/Microsoft.Management/managementGroups/mg-contoso/providers/Microsoft.Authorization/policyDefinitions/require-tag-on-resources",
+        "/subscriptions/9200a15f-69ff-4a7b-aebd-c582c1ca746a/providers/Microsoft.Authorization/policyDefinitions/deny-untagged-resources",
+    ] {
+        let (status, _, body) =
+            get(&client, &token, &format!("{}{id}?api-version=2021-06-01", emu.url())).await;
+        assert_eq!(status, StatusCode::OK, "{id}: {body}");
+        assert_eq!(body["id"], id);
+    }
+    let missing = format!(
+        "{}/providers/Microsoft.Authorization/policyDefinitions/nope?api-version=2021-06-01",
+        emu.url()
+    );
+    let (status, _, _) = get(&client, &token, &missing).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let rsp = client
+        .put(list(SUB_DEV, "policyAssignments"))
+        .bearer_auth(&token)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rsp.status(), StatusCode::METHOD_NOT_ALLOWED);
+
+    // The container rows answer Resource Graph and leave ARM's subscription objects alone.
+    let graph = format!(
+        "{}/providers/Microsoft.ResourceGraph/resources?api-version=2022-10-01",
+        emu.url()
+    );
+    let rsp = client
+        .post(&graph)
+        .bearer_auth(&token)
+        .json(&json!({
+            "subscriptions": [SUB_PROD, SUB_DEV],
+            "query": "resourcecontainers | where type =~ 'microsoft.resources/subscriptions' | project id, name, type, tenantId, subscriptionId, properties",
+            "options": {"$top": 1000, "resultFormat": "objectArray"},
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rsp.status(), StatusCode::OK);
+    let page: Value = rsp.json().await.unwrap();
+    let rows = page["data"].as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    assert!(rows
+        .iter()
+        .all(|r| r["properties"]["managementGroupAncestorsChain"].is_array()));
+    let rsp = client
+        .post(&graph)
+        .bearer_auth(&token)
+        .json(&json!({"query": "resourcecontainers | where type =~ 'microsoft.resources/subscriptions/resourcegroups'"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rsp.status(), StatusCode::BAD_REQUEST);
+    let (subs, _) = collect(
+        &emu,
+        &client,
+        &token,
+        &format!("{}/subscriptions?api-version=2021-01-01", emu.url()),
+    )
+    .await;
+    assert_eq!(subs.len(), 2);
+    assert!(subs
+        .iter()
+        .all(|s| s.get("properties").is_none() && s["authorizationSource"] == "RoleBased"));
+    let (status, _, sub) = get(
+        &client,
+        &token,
+        &format!(
+            "{}/subscriptions/{SUB_PROD}?api-version=2021-01-01",
+            emu.url()
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(sub["displayName"], "contoso-prod");
+    assert!(sub.get("properties").is_none());
+    emu.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn graph_service_principals() {
     let (emu, client, token) = start(demo()).await;

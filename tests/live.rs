@@ -5,6 +5,7 @@
 use assert_cmd::Command;
 use backup_doctor::emulator::{Bucket, Emulator, EmulatorConfig};
 use serde_json::Value;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -12,6 +13,16 @@ const DEMO: &str = "fixtures/fleets/demo";
 const NOW: &str = "2026-11-24T06:00:00Z";
 const CLIENT_ID: &str = "backup-doctor-test";
 const SECRET: &str = "emulator-secret-5f1e0c";
+const SUB_PROD: &str = "3f0c9931-918c-40bf-9670-c342c6cce996";
+const SUB_DEV: &str = "9200a15f-69ff-4a7b-aebd-c582c1ca746a";
+/// The Azure Policy objects of a snapshot, and the subscriptions' Resource Graph container rows.
+const POLICY_TYPES: &[&str] = &[
+    "Microsoft.Authorization/policyAssignments",
+    "Microsoft.Authorization/policyDefinitions",
+    "Microsoft.Authorization/policySetDefinitions",
+    "Microsoft.Authorization/policyExemptions",
+    "microsoft.resources/subscriptions",
+];
 
 fn config() -> EmulatorConfig {
     EmulatorConfig {
@@ -94,7 +105,70 @@ fn report_of(snapshot: &Path) -> (Value, i32) {
         )
     });
     report.as_object_mut().unwrap().remove("snapshot_created");
+    // Warnings name the file they come from; two snapshots of the same fleet differ in their
+    // root only.
+    let root = snapshot.display().to_string();
+    if let Some(Value::Array(warnings)) = report.get_mut("warnings") {
+        for warning in warnings {
+            if let Some(text) = warning.as_str() {
+                *warning = Value::String(text.replace(&root, "<snapshot>"));
+            }
+        }
+    }
     (report, output.status.code().unwrap_or(-1))
+}
+
+/// Every object of ARM type `type_` in a snapshot directory, by lower-cased id, with the file
+/// (relative to `dir`) it is in. An id in two files fails: the snapshot holds each object once.
+fn objects_of(dir: &Path, type_: &str) -> BTreeMap<String, (String, Value)> {
+    fn files(dir: &Path, out: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                files(&path, out);
+            } else if path.extension().is_some_and(|e| e == "json") {
+                out.push(path);
+            }
+        }
+    }
+    let mut paths = Vec::new();
+    files(dir, &mut paths);
+    let mut found = BTreeMap::new();
+    for path in paths {
+        let document: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap())
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let items = match document {
+            Value::Array(items) => items,
+            Value::Object(mut object) if !object.contains_key("type") => {
+                match object.remove("value") {
+                    Some(Value::Array(items)) => items,
+                    _ => Vec::new(),
+                }
+            }
+            object => vec![object],
+        };
+        let file = path.strip_prefix(dir).unwrap().display().to_string();
+        for item in items {
+            let of_type = item["type"]
+                .as_str()
+                .is_some_and(|t| t.eq_ignore_ascii_case(type_));
+            if !of_type {
+                continue;
+            }
+            let id = item["id"].as_str().unwrap().to_ascii_lowercase();
+            if let Some((earlier, _)) = found.insert(id.clone(), (file.clone(), item)) {
+                panic!("{id} is in {earlier} and in {file}");
+            }
+        }
+    }
+    found
+}
+
+/// The `gaps` of a snapshot's manifest.
+fn manifest_gaps(dir: &Path) -> Vec<Value> {
+    let manifest: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("snapshot.json")).unwrap()).unwrap();
+    manifest["gaps"].as_array().unwrap().clone()
 }
 
 /// `collect --live --out DIR` in a blocking thread, so the emulator keeps serving.
@@ -147,6 +221,139 @@ async fn a_live_collection_of_the_demo_fleet_scans_like_the_demo_fleet() {
         !requests.iter().any(|r| r.path.ends_with("/instanceView")),
         "per-VM instance views were read although statusOnly carried them"
     );
+    emulator.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_collection_reads_the_demo_fleets_policy_objects_into_the_same_files() {
+    let emulator = Emulator::start(config()).await.unwrap();
+    let (out, output, _dir) = collect(&emulator, SECRET, &[]).await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    // Same ids, same JSON, in the same file: management-group assignments in
+    // tenant/Microsoft.Authorization.policyAssignments.json once although both subscriptions
+    // list them, built-in and management-group definitions in tenant/, the custom subscription
+    // definition and the exemptions in the subscription's folder, the container rows in
+    // tenant/resourceContainers.json.
+    for type_ in POLICY_TYPES {
+        let live = objects_of(&out, type_);
+        let demo = objects_of(Path::new(DEMO), type_);
+        assert!(!demo.is_empty(), "{type_}");
+        assert_eq!(
+            live.keys().collect::<Vec<_>>(),
+            demo.keys().collect::<Vec<_>>(),
+            "{type_}"
+        );
+        for (id, (file, object)) in &demo {
+            let (live_file, live_object) = &live[id];
+            assert_eq!(live_file, file, "{id}");
+            assert_eq!(live_object, object, "{id}");
+        }
+    }
+    let tenant_assignments = objects_of(&out, "Microsoft.Authorization/policyAssignments")
+        .into_values()
+        .filter(|(file, _)| file.starts_with("tenant"))
+        .count();
+    assert_eq!(tenant_assignments, 3);
+
+    // One list of each per subscription, one GET per distinct definition (the set's member too).
+    let requests = emulator.requests();
+    let count = |needle: &str| {
+        requests
+            .iter()
+            .filter(|r| r.path.to_ascii_lowercase().contains(needle))
+            .count()
+    };
+    assert_eq!(count("/microsoft.authorization/policyassignments"), 2);
+    assert_eq!(count("/microsoft.authorization/policyexemptions"), 2);
+    let definition_reads: Vec<String> = requests
+        .iter()
+        .filter(|r| r.path.to_ascii_lowercase().contains("definitions/"))
+        .filter(|r| !r.path.to_ascii_lowercase().contains("roledefinitions"))
+        .map(|r| r.path.to_ascii_lowercase())
+        .collect();
+    let distinct: std::collections::BTreeSet<&String> = definition_reads.iter().collect();
+    assert_eq!(definition_reads.len(), 6, "{definition_reads:?}");
+    assert_eq!(distinct.len(), 6, "{definition_reads:?}");
+    emulator.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forbidden_policy_reads_are_gaps_and_the_collection_goes_on() {
+    let set = "/providers/Microsoft.Management/managementGroups/mg-contoso/providers/Microsoft.Authorization/policySetDefinitions/tag-governance";
+    let emulator = Emulator::start(EmulatorConfig {
+        forbidden: vec![
+            format!(
+                "/subscriptions/{SUB_PROD}/providers/Microsoft.Authorization/policyAssignments"
+            ),
+            set.to_owned(),
+        ],
+        ..config()
+    })
+    .await
+    .unwrap();
+    let (out, output, _dir) = collect(&emulator, SECRET, &[]).await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(3), "{stderr}");
+    let gaps = manifest_gaps(&out);
+    let brief: Vec<(&str, &str)> = gaps
+        .iter()
+        .map(|g| (g["scope"].as_str().unwrap(), g["what"].as_str().unwrap()))
+        .collect();
+    let prod_scope = format!("/subscriptions/{SUB_PROD}");
+    assert_eq!(
+        brief,
+        [
+            (set, "Microsoft.Authorization/policySetDefinitions"),
+            (
+                prod_scope.as_str(),
+                "Microsoft.Authorization/policyAssignments"
+            ),
+        ]
+    );
+    assert!(gaps
+        .iter()
+        .all(|g| g["reason"].as_str().unwrap().contains("HTTP 403")));
+
+    // Everything else of prod was read, its exemptions included.
+    for file in [
+        "Microsoft.Compute.virtualMachines.json",
+        "Microsoft.Authorization.locks.json",
+    ] {
+        let live = std::fs::read_to_string(out.join(SUB_PROD).join(file)).unwrap();
+        assert!(live.contains("\"id\""), "{file}");
+    }
+    assert!(out
+        .join(SUB_PROD)
+        .join("Microsoft.Authorization.policyExemptions.json")
+        .exists());
+    // Dev's list still brings the management-group assignments above dev (mg-corp's is above
+    // prod only), and the definitions dev's assignments reference.
+    let assignments = objects_of(&out, "Microsoft.Authorization/policyAssignments");
+    let names: Vec<&str> = assignments
+        .values()
+        .map(|(_, a)| a["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names.len(), 4, "{names:?}");
+    assert!(!names.contains(&"rg-costcenter-tag") && !names.contains(&"north-europe-only"));
+    assert!(assignments
+        .values()
+        .all(|(file, _)| file.starts_with("tenant") || file.starts_with(SUB_DEV)));
+    let definitions = objects_of(&out, "Microsoft.Authorization/policyDefinitions");
+    let names: Vec<&str> = definitions
+        .values()
+        .map(|(_, d)| d["name"].as_str().unwrap())
+        .collect();
+    // Not the prod-only built-in, nor the member of the set that could not be read.
+    assert_eq!(
+        names,
+        [
+            "96670d01-0a4d-4649-9c89-2d3abc0a5025",
+            "e765b5de-1225-4ba3-bd56-1ac6695af988",
+            "deny-untagged-resources"
+        ]
+    );
+    assert!(objects_of(&out, "Microsoft.Authorization/policySetDefinitions").is_empty());
     emulator.shutdown().await;
 }
 

@@ -15,6 +15,7 @@ const PROTECTED_ITEM_TYPE: &str =
 const DNS_ZONE_TYPE: &str = "microsoft.network/privatednszones";
 const RESOURCE_GROUP_TYPE: &str = "microsoft.resources/resourcegroups";
 const SERVICE_TAGS_TYPE: &str = "microsoft.network/servicetags";
+const SUBSCRIPTION_TYPE: &str = "microsoft.resources/subscriptions";
 
 /// The query string of a request: the raw text (to rebuild nextLinks) and decoded pairs with
 /// lower-cased keys (ARM matches parameter names case-insensitively).
@@ -130,6 +131,10 @@ pub(crate) fn get(ctx: &Ctx, segs: &[&str]) -> Result<Body, ArmError> {
         {
             return service_tags(store, sub, loc).map(Body::from);
         }
+        ["subscriptions", sub, "providers", "microsoft.authorization", kind @ ("policyassignments" | "policyexemptions")] =>
+        {
+            return inherited_policy_list(ctx, sub, &format!("microsoft.authorization/{kind}"));
+        }
         _ => {}
     }
     let path = join(segs);
@@ -219,6 +224,26 @@ fn type_list(ctx: &Ctx, scope: &[&str], type_: &str) -> Result<Body, ArmError> {
             (Some(forms), true) => &*forms[form],
             _ => &*e.served.listed,
         })
+        .collect();
+    paged_raw(ctx, items)
+}
+
+/// `GET /subscriptions/{s}/providers/Microsoft.Authorization/policy{Assignments,Exemptions}`,
+/// unfiltered: ARM answers with those of every management group above the subscription (from
+/// its Resource Graph container row), nearest first, then those at and inside the subscription.
+fn inherited_policy_list(ctx: &Ctx, sub: &str, type_: &str) -> Result<Body, ArmError> {
+    let store = ctx.store;
+    let groups: Vec<String> = store
+        .management_groups_of(sub)
+        .into_iter()
+        .map(|mg| format!("/providers/microsoft.management/managementgroups/{mg}/"))
+        .collect();
+    let own = format!("/subscriptions/{sub}/");
+    let items: Vec<&RawValue> = groups
+        .iter()
+        .chain(std::iter::once(&own))
+        .flat_map(|prefix| store.of_type(type_, prefix))
+        .map(|e| &*e.served.listed)
         .collect();
     paged_raw(ctx, items)
 }
@@ -478,12 +503,12 @@ pub(crate) fn resource_graph(
                 "The request body has no 'query'.".to_owned(),
             )
         })?;
-    let type_ = parse_graph_query(query).ok_or_else(|| {
+    let parsed = parse_graph_query(query).ok_or_else(|| {
         ArmError::new(
             400,
             "BadRequest",
             format!(
-                "Unsupported query '{query}': the emulator answers only \"resources | where type =~ '<type>'\" (optionally followed by '| project ...')."
+                "Unsupported query '{query}': the emulator answers only \"resources | where type =~ '<type>'\" and \"resourcecontainers | where type =~ 'microsoft.resources/subscriptions'\" (optionally followed by '| project ...')."
             ),
         )
     })?;
@@ -509,22 +534,36 @@ pub(crate) fn resource_graph(
     };
     let top = option("$top").and_then(Value::as_u64).map(|t| t as usize);
     let size = top.map_or(page_size, |t| t.min(page_size));
-    let matches: Vec<&Entry> = store
-        .of_type(&type_, "/")
-        .filter(|e| subs.is_empty() || subs.iter().any(|s| e.id.starts_with(s.as_str())))
-        .collect();
+    let in_scope = |id_lower: &str| {
+        // A container row's id is the subscription itself: `/subscriptions/{s}` + '/'.
+        let id = format!("{id_lower}/");
+        subs.is_empty() || subs.iter().any(|s| id.starts_with(s.as_str()))
+    };
+    let matches: Vec<Value> = match parsed {
+        GraphQuery::Resources(type_) => store
+            .of_type(&type_, "/")
+            .filter(|e| in_scope(&e.id))
+            .map(|e| {
+                // Resource Graph rows never carry a VM's instance view.
+                if e.type_ == VM_TYPE {
+                    without_instance_view(&e.value)
+                } else {
+                    e.value.clone()
+                }
+            })
+            .collect(),
+        GraphQuery::SubscriptionContainers => store
+            .containers
+            .iter()
+            .filter(|row| {
+                let id = row.get("id").and_then(Value::as_str).unwrap_or_default();
+                in_scope(&id.to_lowercase())
+            })
+            .cloned()
+            .collect(),
+    };
     let (start, end, next) = page_bounds(matches.len(), offset, size);
-    let data: Vec<Value> = matches[start..end]
-        .iter()
-        .map(|e| {
-            // Resource Graph rows never carry a VM's instance view.
-            if e.type_ == VM_TYPE {
-                without_instance_view(&e.value)
-            } else {
-                e.value.clone()
-            }
-        })
-        .collect();
+    let data = &matches[start..end];
     let mut answer = json!({
         "totalRecords": matches.len(),
         "count": data.len(),
@@ -547,12 +586,28 @@ fn parse_graph_skip_token(token: &str) -> Option<usize> {
     token.strip_prefix("emu-skip-")?.parse().ok()
 }
 
-/// Parses `resources | where type =~ '<type>' [| project ...]` into the lower-cased type.
-pub(crate) fn parse_graph_query(query: &str) -> Option<String> {
+/// The Resource Graph queries the emulator answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum GraphQuery {
+    /// `resources | where type =~ '<type>'`, with the lower-cased type.
+    Resources(String),
+    /// `resourcecontainers | where type =~ 'microsoft.resources/subscriptions'`: the snapshot
+    /// holds no other containers (resource groups, management groups) in Resource Graph's shape.
+    SubscriptionContainers,
+}
+
+/// Parses `resources | where type =~ '<type>' [| project ...]`, and the same over
+/// `resourcecontainers` for the subscriptions' rows.
+pub(crate) fn parse_graph_query(query: &str) -> Option<GraphQuery> {
     let mut parts = query.split('|').map(str::trim);
-    if !parts.next()?.eq_ignore_ascii_case("resources") {
+    let table = parts.next()?;
+    let containers = if table.eq_ignore_ascii_case("resources") {
+        false
+    } else if table.eq_ignore_ascii_case("resourcecontainers") {
+        true
+    } else {
         return None;
-    }
+    };
     let clause = parts.next()?;
     let rest = strip_keyword(clause, "where")?;
     let rest = strip_keyword(rest, "type")?;
@@ -567,7 +622,11 @@ pub(crate) fn parse_graph_query(query: &str) -> Option<String> {
     for part in parts {
         strip_keyword(part, "project")?;
     }
-    Some(type_)
+    match (containers, type_ == SUBSCRIPTION_TYPE) {
+        (false, _) => Some(GraphQuery::Resources(type_)),
+        (true, true) => Some(GraphQuery::SubscriptionContainers),
+        (true, false) => None,
+    }
 }
 
 /// `keyword` at the start of `s` (case-insensitive) followed by whitespace, an operator or the
@@ -673,11 +732,41 @@ mod tests {
             parse_graph_query(
                 "resources | where type =~ 'Microsoft.Compute/virtualMachines/extensions'"
             ),
-            Some("microsoft.compute/virtualmachines/extensions".to_owned())
+            Some(GraphQuery::Resources(
+                "microsoft.compute/virtualmachines/extensions".to_owned()
+            ))
         );
         assert_eq!(
             parse_graph_query("Resources|where type=~\"A/B\" | project id, name"),
-            Some("a/b".to_owned())
+            Some(GraphQuery::Resources("a/b".to_owned()))
+        );
+        assert_eq!(
+            parse_graph_query(
+                "resourcecontainers | where type =~ 'microsoft.resources/subscriptions' | project id, name, properties"
+            ),
+            Some(GraphQuery::SubscriptionContainers)
+        );
+        assert_eq!(
+            parse_graph_query(
+                "ResourceContainers | where type =~ \"Microsoft.Resources/Subscriptions\""
+            ),
+            Some(GraphQuery::SubscriptionContainers)
+        );
+        assert_eq!(
+            parse_graph_query(
+                "resourcecontainers | where type =~ 'microsoft.resources/subscriptions/resourcegroups'"
+            ),
+            None
+        );
+        assert_eq!(
+            parse_graph_query("resourcecontainers | where type =~ 'microsoft.resources/subscriptions' | summarize count()"),
+            None
+        );
+        assert_eq!(
+            parse_graph_query(
+                "advisorresources | where type =~ 'microsoft.resources/subscriptions'"
+            ),
+            None
         );
         assert_eq!(parse_graph_query("resources | where name =~ 'x'"), None);
         assert_eq!(
@@ -741,6 +830,179 @@ mod tests {
         let lower = path.to_lowercase();
         let segs: Vec<&str> = lower.trim_matches('/').split('/').collect();
         get(&ctx, &segs)
+    }
+
+    fn policy_store() -> Store {
+        let mut s = Store::default();
+        let mg = "/providers/Microsoft.Management/managementGroups";
+        let auth = "providers/Microsoft.Authorization";
+        s.add_document(json!({"value": [
+            {"id": "/subscriptions/s1", "type": "microsoft.resources/subscriptions", "subscriptionId": "s1",
+             "properties": {"managementGroupAncestorsChain": [{"name": "MG-A"}, {"name": "root"}]}},
+            {"id": "/subscriptions/s2", "type": "microsoft.resources/subscriptions", "subscriptionId": "s2",
+             "properties": {"managementGroupAncestorsChain": [{"name": "mg-b"}, {"name": "root"}]}},
+        ]}));
+        s.add_document(json!({"value": [
+            {"id": "/subscriptions/s1", "subscriptionId": "s1", "displayName": "one"},
+            {"id": "/subscriptions/s2", "subscriptionId": "s2", "displayName": "two"},
+        ]}));
+        s.add_document(json!([
+            {"id": format!("{mg}/root/{auth}/policyAssignments/at-root"), "type": "Microsoft.Authorization/policyAssignments"},
+            {"id": format!("{mg}/mg-a/{auth}/policyAssignments/at-a"), "type": "Microsoft.Authorization/policyAssignments"},
+            {"id": format!("{mg}/mg-b/{auth}/policyAssignments/at-b"), "type": "Microsoft.Authorization/policyAssignments"},
+            {"id": format!("/subscriptions/s1/{auth}/policyAssignments/at-s1"), "type": "Microsoft.Authorization/policyAssignments"},
+            {"id": format!("/subscriptions/s1/resourceGroups/rg/{auth}/policyAssignments/in-rg"), "type": "Microsoft.Authorization/policyAssignments"},
+            {"id": format!("/subscriptions/s2/{auth}/policyAssignments/at-s2"), "type": "Microsoft.Authorization/policyAssignments"},
+            {"id": format!("{mg}/mg-a/{auth}/policyExemptions/x-a"), "type": "Microsoft.Authorization/policyExemptions"},
+            {"id": format!("/subscriptions/s2/resourceGroups/rg/{auth}/policyExemptions/x-s2"), "type": "Microsoft.Authorization/policyExemptions"},
+            {"id": format!("/{auth}/policyDefinitions/builtin"), "type": "Microsoft.Authorization/policyDefinitions", "n": 1},
+            {"id": format!("{mg}/mg-a/{auth}/policySetDefinitions/set"), "type": "Microsoft.Authorization/policySetDefinitions", "n": 2},
+            {"id": format!("/subscriptions/s1/{auth}/policyDefinitions/custom"), "type": "Microsoft.Authorization/policyDefinitions", "n": 3},
+        ]));
+        s.finish();
+        s
+    }
+
+    fn names(list: &Value) -> Vec<String> {
+        list["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| {
+                v["id"]
+                    .as_str()
+                    .unwrap()
+                    .rsplit('/')
+                    .next()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn policy_lists_include_what_management_groups_above_assign() {
+        let s = policy_store();
+        let list = |sub: &str, kind: &str| {
+            run(
+                &s,
+                &format!("/subscriptions/{sub}/providers/Microsoft.Authorization/{kind}"),
+                "api-version=2023-04-01",
+            )
+            .unwrap()
+        };
+        assert_eq!(
+            names(&list("s1", "policyAssignments")),
+            vec!["at-a", "at-root", "at-s1", "in-rg"]
+        );
+        assert_eq!(
+            names(&list("S2", "policyassignments")),
+            vec!["at-b", "at-root", "at-s2"]
+        );
+        assert_eq!(names(&list("s1", "policyExemptions")), vec!["x-a"]);
+        assert_eq!(names(&list("s2", "policyExemptions")), vec!["x-s2"]);
+        // Pages like every list.
+        let q = Query::parse("api-version=1");
+        let ctx = Ctx {
+            store: &s,
+            base_url: "http://e",
+            raw_path: "/subscriptions/s1/providers/Microsoft.Authorization/policyAssignments",
+            query: &q,
+            page_size: 3,
+            status_only_includes_agent: true,
+        };
+        let segs = [
+            "subscriptions",
+            "s1",
+            "providers",
+            "microsoft.authorization",
+            "policyassignments",
+        ];
+        let first: Value = serde_json::from_slice(&get(&ctx, &segs).unwrap().0).unwrap();
+        assert_eq!(names(&first).len(), 3);
+        assert!(first["nextLink"]
+            .as_str()
+            .unwrap()
+            .ends_with("$skiptoken=3"));
+    }
+
+    #[test]
+    fn definitions_are_read_by_id_outside_and_inside_subscriptions() {
+        let s = policy_store();
+        for (path, n) in [
+            ("/providers/Microsoft.Authorization/policyDefinitions/BUILTIN", 1),
+            (
+                "/providers/Microsoft.Management/managementGroups/MG-A/providers/Microsoft.Authorization/policySetDefinitions/set",
+                2,
+            ),
+            (
+                "/subscriptions/s1/providers/Microsoft.Authorization/policyDefinitions/custom",
+                3,
+            ),
+        ] {
+            assert_eq!(run(&s, path, "").unwrap()["n"], n, "{path}");
+        }
+        assert_eq!(
+            run(
+                &s,
+                "/providers/Microsoft.Authorization/policyDefinitions/missing",
+                ""
+            )
+            .unwrap_err()
+            .status,
+            404
+        );
+        // The container rows do not replace the subscription objects ARM answers with.
+        let sub = run(&s, "/subscriptions/s1", "").unwrap();
+        assert_eq!(sub["displayName"], "one");
+        assert!(sub.get("properties").is_none());
+        let subs = run(&s, "/subscriptions", "").unwrap();
+        assert!(subs["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|v| v.get("properties").is_none() && v.get("displayName").is_some()));
+    }
+
+    #[test]
+    fn resource_graph_answers_subscription_containers() {
+        let s = policy_store();
+        let query = |subs: Value| {
+            let body = json!({
+                "subscriptions": subs,
+                "query": "resourcecontainers | where type =~ 'microsoft.resources/subscriptions' | project id, properties",
+                "options": {"$top": 1000, "resultFormat": "objectArray"},
+            });
+            resource_graph(&s, 100, body.to_string().as_bytes())
+        };
+        let all = query(json!(["s1", "S2"])).unwrap();
+        assert_eq!(all["totalRecords"], 2);
+        assert_eq!(
+            all["data"][0]["properties"]["managementGroupAncestorsChain"][0]["name"],
+            "MG-A"
+        );
+        let one = query(json!(["s2"])).unwrap();
+        assert_eq!(one["count"], 1);
+        assert_eq!(one["data"][0]["id"], "/subscriptions/s2");
+        let paged = resource_graph(
+            &s,
+            1,
+            json!({"query": "resourcecontainers | where type =~ 'microsoft.resources/subscriptions'"})
+                .to_string()
+                .as_bytes(),
+        )
+        .unwrap();
+        assert_eq!(paged["count"], 1);
+        assert!(paged["$skipToken"].is_string());
+        let other = resource_graph(
+            &s,
+            100,
+            json!({"query": "resourcecontainers | where type =~ 'microsoft.management/managementgroups'"})
+                .to_string()
+                .as_bytes(),
+        )
+        .unwrap_err();
+        assert_eq!(other.status, 400);
     }
 
     #[test]

@@ -40,6 +40,9 @@ pub(crate) struct Store {
     by_parent: HashMap<String, Vec<usize>>,
     by_id: HashMap<String, Slot>,
     pub subscriptions: Vec<Value>,
+    /// Resource Graph `resourcecontainers` rows of subscriptions, apart from `subscriptions`:
+    /// they share the subscription's id but are not what `GET /subscriptions` answers.
+    pub containers: Vec<Value>,
     providers: Vec<(String, Value)>,
     pub principals: Vec<Value>,
     /// Lower-cased ids of every subscription the snapshot mentions, from subscription objects or
@@ -115,6 +118,29 @@ impl Store {
             .and_then(Value::as_str)
             .map(str::to_lowercase);
         let is_subscription_type = type_.as_deref() == Some("microsoft.resources/subscriptions");
+        // ARM's subscription objects carry no `properties`; Resource Graph's rows of the same
+        // subscriptions do (the management group ancestry among them).
+        if is_subscription_type && obj.get("properties").is_some_and(Value::is_object) {
+            let sub = obj
+                .get("subscriptionId")
+                .and_then(Value::as_str)
+                .map(str::to_lowercase)
+                .or_else(|| id.as_deref().and_then(subscription_of).map(str::to_owned));
+            if let Some(sub) = sub {
+                self.known_subscriptions.insert(sub);
+            }
+            let same =
+                |row: &Value| row.get("id").and_then(Value::as_str).map(str::to_lowercase) == id;
+            match self
+                .containers
+                .iter_mut()
+                .find(|row| id.is_some() && same(row))
+            {
+                Some(row) => *row = item,
+                None => self.containers.push(item),
+            }
+            return;
+        }
         if obj.contains_key("subscriptionId") && (type_.is_none() || is_subscription_type) {
             let sub = obj
                 .get("subscriptionId")
@@ -190,7 +216,7 @@ impl Store {
         }
     }
 
-    fn finish(&mut self) {
+    pub(crate) fn finish(&mut self) {
         let from_ids: Vec<String> = self
             .entries
             .iter()
@@ -235,6 +261,28 @@ impl Store {
             }
             Slot::Provider(i) => Some(("microsoft.resources/providers", &self.providers[*i].1)),
         }
+    }
+
+    /// The lower-cased names of the management groups above a subscription, nearest first, as its
+    /// Resource Graph container row says; none without a row.
+    pub(crate) fn management_groups_of(&self, sub_lower: &str) -> Vec<String> {
+        let id = format!("/subscriptions/{sub_lower}");
+        self.containers
+            .iter()
+            .filter(|row| {
+                row.get("id")
+                    .and_then(Value::as_str)
+                    .is_some_and(|i| i.eq_ignore_ascii_case(&id))
+            })
+            .flat_map(|row| {
+                row.pointer("/properties/managementGroupAncestorsChain")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+            })
+            .filter_map(|group| group.get("name").and_then(Value::as_str))
+            .map(str::to_lowercase)
+            .collect()
     }
 
     /// Resources of type `type_lower` whose id starts with `prefix_lower`, in read order.
@@ -387,6 +435,37 @@ mod tests {
         ]);
         let ns: Vec<_> = s.of_type("t", "/").map(|e| e.value["n"].clone()).collect();
         assert_eq!(ns, vec![json!(3), json!(2)]);
+    }
+
+    #[test]
+    fn container_rows_are_kept_apart_from_subscriptions() {
+        let row = |n: u32| {
+            json!({"id": "/subscriptions/S1", "type": "microsoft.resources/subscriptions",
+                   "subscriptionId": "S1", "name": "one", "n": n,
+                   "properties": {"managementGroupAncestorsChain": [
+                       {"name": "MG-Near", "displayName": "Near"}, {"name": "root"}]}})
+        };
+        // Rows first, as `tenant/resourceContainers.json` sorts before `subscriptions.json`.
+        let s = store(vec![
+            json!({"value": [row(1)]}),
+            json!({"value": [{"id": "/subscriptions/S1", "subscriptionId": "S1", "displayName": "one"}]}),
+            json!([row(2)]),
+        ]);
+        assert_eq!(s.subscriptions.len(), 1);
+        assert!(s.subscriptions[0].get("properties").is_none());
+        assert_eq!(s.containers.len(), 1);
+        assert_eq!(s.containers[0]["n"], 2);
+        let (t, v) = s.get("/subscriptions/s1").unwrap();
+        assert_eq!(t, "microsoft.resources/subscriptions");
+        assert_eq!(v["displayName"], "one");
+        assert_eq!(s.management_groups_of("s1"), vec!["mg-near", "root"]);
+        assert!(s.management_groups_of("s2").is_empty());
+
+        // Rows alone still make their subscriptions known and listable.
+        let s = store(vec![json!({"value": [row(1)]})]);
+        assert!(s.known_subscriptions.contains("s1"));
+        assert_eq!(s.subscriptions.len(), 1);
+        assert!(s.subscriptions[0].get("properties").is_none());
     }
 
     #[test]

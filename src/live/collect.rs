@@ -4,6 +4,10 @@
 //! carry. Extensions come from one Resource Graph query for all subscriptions, because ARM has no
 //! list of extensions wider than a single VM.
 //!
+//! Azure Policy is read per subscription (its assignments and exemptions lists), plus one GET per
+//! definition the assignments reference: the built-in definitions number in the thousands, so
+//! they are never listed.
+//!
 //! Every failure of a type at a scope becomes a gap (scope, type, reason) and the rest goes on.
 
 use super::progress::Progress;
@@ -14,13 +18,27 @@ use azure_core::auth::TokenCredential;
 use futures::stream::StreamExt;
 use serde::Serialize;
 use serde_json::{json, Value};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 use tokio::sync::Semaphore;
 
 /// The api-version of the backup item, policy and job reads (the SDK crate's default package).
 const BACKUP_API: &str = "2024-04-01";
+
+/// The policy assignments list is read at 2023-04-01, the first api-version whose answer carries
+/// `overrides` and `resourceSelectors` (both can change what an assignment's effect is).
+const POLICY_ASSIGNMENTS_API: &str = "2023-04-01";
+/// The exemptions list is read at 2022-07-01-preview, which adds `resourceSelectors` and
+/// `assignmentScopeValidation` to what the SDK's 2020-07-01-preview model knows.
+const POLICY_EXEMPTIONS_API: &str = "2022-07-01-preview";
+const POLICY_ASSIGNMENTS: &str = "Microsoft.Authorization/policyAssignments";
+const POLICY_DEFINITIONS: &str = "Microsoft.Authorization/policyDefinitions";
+const POLICY_SET_DEFINITIONS: &str = "Microsoft.Authorization/policySetDefinitions";
+const POLICY_EXEMPTIONS: &str = "Microsoft.Authorization/policyExemptions";
+/// The Resource Graph `resourcecontainers` rows of the subscriptions: the only read that says
+/// which management groups a subscription sits under.
+pub const RESOURCE_CONTAINERS: &str = "resourceContainers";
 
 /// The Backup Management Service's well-known application id (DESIGN §3).
 pub const BACKUP_MANAGEMENT_SERVICE_APP_ID: &str = "262044b1-e2ce-469f-a196-69ab7ada62d3";
@@ -38,6 +56,10 @@ pub struct Collector {
     permits: Semaphore,
     out: Mutex<Collected>,
     progress: Arc<dyn Progress>,
+    /// What one subscription's task has taken on for the whole tenant (a management group's
+    /// assignment, a definition): the other subscriptions see the same ones and must not write
+    /// or read them again.
+    claimed: Mutex<HashSet<String>>,
 }
 
 /// What every SDK client is built from.
@@ -136,6 +158,7 @@ impl Collector {
             permits: Semaphore::new(concurrency.max(1)),
             out: Mutex::new(Collected::default()),
             progress,
+            claimed: Mutex::new(HashSet::new()),
         }
     }
 
@@ -186,9 +209,26 @@ impl Collector {
         });
     }
 
+    /// True the first time `key` is claimed in this run.
+    fn claim(&self, key: String) -> bool {
+        let mut claimed = self.claimed.lock().unwrap_or_else(|p| p.into_inner());
+        claimed.insert(key)
+    }
+
     /// Runs one list call under the concurrency limit; its items land in `folder` under `what`,
     /// or a gap is recorded at `scope`. Returns the items' ids, for collectors that go deeper.
     async fn list<F>(&self, folder: &str, scope: &str, what: &str, call: F) -> Option<Vec<String>>
+    where
+        F: Future<Output = Result<Vec<Value>, azure_core::Error>>,
+    {
+        let items = self.read(folder, scope, what, call).await?;
+        let ids = items.iter().map(|item| id_of(item).to_owned()).collect();
+        self.put(folder, what, items);
+        Some(ids)
+    }
+
+    /// As `list`, leaving the items to the caller; `folder` names the progress bar.
+    async fn read<F>(&self, folder: &str, scope: &str, what: &str, call: F) -> Option<Vec<Value>>
     where
         F: Future<Output = Result<Vec<Value>, azure_core::Error>>,
     {
@@ -201,9 +241,7 @@ impl Collector {
         match result {
             Ok(items) => {
                 tracing::debug!(scope, what, items = items.len(), "listed");
-                let ids = items.iter().map(|item| id_of(item).to_owned()).collect();
-                self.put(folder, what, items);
-                Some(ids)
+                Some(items)
             }
             Err(error) => {
                 self.gap(scope, what, &error);
@@ -371,6 +409,10 @@ impl Collector {
             settings,
             azure_mgmt_recoveryservicesbackup::package_2024_04::Client
         );
+        let policy = client!(
+            settings,
+            azure_mgmt_resources::package_policy_2021_06::Client
+        );
 
         let groups = self.list(&s, &scope, "Microsoft.Resources/resourceGroups", async {
             self.drain(
@@ -504,6 +546,7 @@ impl Collector {
             },
         );
         let recovery = self.recovery_vaults(&s, &scope, &vaults, &backup, options);
+        let policies = self.policies(&s, &scope, &policy);
         futures::join!(
             groups,
             providers,
@@ -521,8 +564,181 @@ impl Collector {
             key_vaults,
             assignments,
             definitions,
-            recovery
+            recovery,
+            policies
         );
+    }
+
+    /// The subscription's policy assignments and exemptions, then every definition and set
+    /// definition the assignments reference that no other subscription has read yet.
+    async fn policies(
+        &self,
+        s: &str,
+        scope: &str,
+        policy: &azure_mgmt_resources::package_policy_2021_06::Client,
+    ) {
+        // The unfiltered lists: what is assigned at the subscription, inside it, and at every
+        // management group above it. Both are read without the SDK's package-policy-2021-06
+        // models: its assignment model predates `overrides` and `resourceSelectors`, which can
+        // change an assignment's effect, and its exemption model drops `resourceSelectors`;
+        // re-encoding through them would silently lose those fields.
+        let assignments = async {
+            let Some(items) = self
+                .read(
+                    s,
+                    scope,
+                    POLICY_ASSIGNMENTS,
+                    self.raw_list(
+                        format!("{scope}/providers/{POLICY_ASSIGNMENTS}"),
+                        POLICY_ASSIGNMENTS_API,
+                        None,
+                    ),
+                )
+                .await
+            else {
+                return;
+            };
+            let referenced: Vec<String> = items
+                .iter()
+                .filter_map(|a| a.pointer("/properties/policyDefinitionId"))
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect();
+            self.put_by_scope(s, POLICY_ASSIGNMENTS, items);
+            self.policy_definitions(s, policy, referenced).await;
+        };
+        let exemptions = async {
+            let items = self
+                .read(
+                    s,
+                    scope,
+                    POLICY_EXEMPTIONS,
+                    self.raw_list(
+                        format!("{scope}/providers/{POLICY_EXEMPTIONS}"),
+                        POLICY_EXEMPTIONS_API,
+                        None,
+                    ),
+                )
+                .await;
+            if let Some(items) = items {
+                self.put_by_scope(s, POLICY_EXEMPTIONS, items);
+            }
+        };
+        futures::join!(assignments, exemptions);
+    }
+
+    /// Files a subscription's list: what sits at a management group goes to `tenant/` once (every
+    /// subscription under that group lists it again), the rest to the subscription's folder.
+    fn put_by_scope(&self, s: &str, what: &str, items: Vec<Value>) {
+        let (groups, own): (Vec<Value>, Vec<Value>) = items
+            .into_iter()
+            .partition(|item| at_management_group(id_of(item)));
+        let groups: Vec<Value> = groups
+            .into_iter()
+            .filter(|item| self.claim(format!("{what} {}", id_of(item).to_ascii_lowercase())))
+            .collect();
+        if !groups.is_empty() {
+            self.put("tenant", what, groups);
+        }
+        self.put(s, what, own);
+    }
+
+    /// GETs each referenced definition once per run, then the members of each set definition.
+    async fn policy_definitions(
+        &self,
+        s: &str,
+        policy: &azure_mgmt_resources::package_policy_2021_06::Client,
+        mut pending: Vec<String>,
+    ) {
+        while !pending.is_empty() {
+            let wave: Vec<String> = pending
+                .drain(..)
+                .filter(|id| self.claim(format!("definition {}", id.to_ascii_lowercase())))
+                .collect();
+            let members = futures::future::join_all(
+                wave.iter().map(|id| self.policy_definition(s, policy, id)),
+            )
+            .await;
+            pending.extend(members.into_iter().flatten());
+        }
+    }
+
+    /// One definition or set definition by id; returns a set definition's member definition ids.
+    async fn policy_definition(
+        &self,
+        s: &str,
+        policy: &azure_mgmt_resources::package_policy_2021_06::Client,
+        id: &str,
+    ) -> Vec<String> {
+        let Some(parsed) = DefinitionId::parse(id) else {
+            let what = if id.to_ascii_lowercase().contains("/policysetdefinitions/") {
+                POLICY_SET_DEFINITIONS
+            } else {
+                POLICY_DEFINITIONS
+            };
+            self.record_gap(
+                id,
+                what,
+                "not a policy definition id this collector can read (built-in, subscription or management group)".into(),
+            );
+            return Vec::new();
+        };
+        let what = if parsed.set {
+            POLICY_SET_DEFINITIONS
+        } else {
+            POLICY_DEFINITIONS
+        };
+        // The SDK builds and signs the request, but its body is read as JSON, not through the
+        // package-policy-2021-06 models: their `ParameterDefinitions` and `ParameterValues` are
+        // empty structs, so re-encoding would drop every parameter definition (the default that
+        // often decides the effect) and every value a set passes to its members.
+        let call = async {
+            let definitions = policy.policy_definitions_client();
+            let sets = policy.policy_set_definitions_client();
+            let name = parsed.name;
+            let response: azure_core::Response = match (parsed.set, parsed.scope) {
+                (false, DefinitionScope::BuiltIn) => {
+                    definitions.get_built_in(name).send().await?.into()
+                }
+                (false, DefinitionScope::Subscription(sub)) => {
+                    definitions.get(name, sub).send().await?.into()
+                }
+                (false, DefinitionScope::ManagementGroup(mg)) => definitions
+                    .get_at_management_group(name, mg)
+                    .send()
+                    .await?
+                    .into(),
+                (true, DefinitionScope::BuiltIn) => sets.get_built_in(name).send().await?.into(),
+                (true, DefinitionScope::Subscription(sub)) => {
+                    sets.get(name, sub).send().await?.into()
+                }
+                (true, DefinitionScope::ManagementGroup(mg)) => {
+                    sets.get_at_management_group(name, mg).send().await?.into()
+                }
+            };
+            let definition: Value = response.json().await?;
+            Ok(vec![definition])
+        };
+        let Some(mut fetched) = self.read(s, id, what, call).await else {
+            return Vec::new();
+        };
+        let definition = fetched.pop().unwrap_or_default();
+        let members: Vec<String> = definition
+            .pointer("/properties/policyDefinitions")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|member| member.get("policyDefinitionId").and_then(Value::as_str))
+            .map(str::to_owned)
+            .collect();
+        let folder = match parsed.scope {
+            // The subscription's folder under the spelling of the scan's subscription list.
+            DefinitionScope::Subscription(sub) if sub.eq_ignore_ascii_case(s) => s,
+            DefinitionScope::Subscription(sub) => sub,
+            DefinitionScope::BuiltIn | DefinitionScope::ManagementGroup(_) => "tenant",
+        };
+        self.put(folder, what, vec![definition]);
+        members
     }
 
     /// The VM models, then their run-time status from the `statusOnly` list, merged by id into
@@ -792,6 +1008,74 @@ impl Collector {
 
     async fn extensions_by_graph(&self, subscriptions: &[String]) {
         const WHAT: &str = "Microsoft.Compute/virtualMachines/extensions";
+        let rows = match self
+            .graph_rows(
+                "resources | where type =~ 'microsoft.compute/virtualmachines/extensions'",
+                subscriptions,
+            )
+            .await
+        {
+            Ok(rows) => rows,
+            Err(error) => {
+                for s in subscriptions {
+                    self.gap(&format!("/subscriptions/{s}"), WHAT, &error);
+                }
+                return;
+            }
+        };
+        let mut by_subscription: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+        for row in &rows {
+            let subscription = row
+                .get("subscriptionId")
+                .and_then(Value::as_str)
+                .map(str::to_ascii_lowercase)
+                .or_else(|| super::throttle::scope_of(id_of(row)).into())
+                .unwrap_or_default();
+            by_subscription
+                .entry(subscription)
+                .or_default()
+                .push(arm_shape(row));
+        }
+        for s in subscriptions {
+            let items = by_subscription
+                .remove(&s.to_ascii_lowercase())
+                .unwrap_or_default();
+            self.put(s, WHAT, items);
+        }
+    }
+
+    /// The subscriptions' Resource Graph container rows, in one query for all of them: ARM's own
+    /// subscription objects do not say which management groups hold a subscription, and policy
+    /// assigned at a management group applies through them. The rows are kept as Resource Graph
+    /// returns them (`managementGroupAncestorsChain`, nearest parent first).
+    pub async fn resource_containers(&self, subscriptions: &[String]) {
+        self.progress.list_started("tenant");
+        let result = self
+            .graph_rows(
+                "resourcecontainers | where type =~ 'microsoft.resources/subscriptions' \
+                 | project id, name, type, tenantId, subscriptionId, properties",
+                subscriptions,
+            )
+            .await;
+        self.progress.list_finished("tenant", result.is_err());
+        match result {
+            Ok(rows) => self.put("tenant", RESOURCE_CONTAINERS, rows),
+            Err(error) => {
+                // Per subscription, as for extensions: each one's ancestry is what is unknown.
+                for s in subscriptions {
+                    self.gap(&format!("/subscriptions/{s}"), RESOURCE_CONTAINERS, &error);
+                }
+            }
+        }
+    }
+
+    /// Every row of a Resource Graph query over `subscriptions`, paged by skip token, 1,000 rows
+    /// a page (Resource Graph's most).
+    async fn graph_rows(
+        &self,
+        query: &str,
+        subscriptions: &[String],
+    ) -> Result<Vec<Value>, azure_core::Error> {
         let graph = client!(
             self.options,
             azure_mgmt_resourcegraph::package_preview_2023_09::Client
@@ -800,52 +1084,26 @@ impl Collector {
             query_request_options::ResultFormat, QueryRequest, QueryRequestOptions,
         };
         let mut skip_token: Option<String> = None;
-        let mut by_subscription: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+        let mut rows = Vec::new();
         loop {
-            let mut request = QueryRequest::new(
-                "resources | where type =~ 'microsoft.compute/virtualmachines/extensions'".into(),
-            );
+            let mut request = QueryRequest::new(query.to_owned());
             request.subscriptions = subscriptions.to_vec();
             let mut query_options = QueryRequestOptions::new();
             query_options.top = Some(1000);
             query_options.skip_token = skip_token.clone();
             query_options.result_format = Some(ResultFormat::ObjectArray);
             request.options = Some(query_options);
-            let response = {
+            let mut response = {
                 let _permit = self.permits.acquire().await;
-                graph.resources(request).await
+                graph.resources(request).await?
             };
-            let response = match response {
-                Ok(response) => response,
-                Err(error) => {
-                    for s in subscriptions {
-                        self.gap(&format!("/subscriptions/{s}"), WHAT, &error);
-                    }
-                    return;
-                }
-            };
-            for row in response.data.as_array().into_iter().flatten() {
-                let subscription = row
-                    .get("subscriptionId")
-                    .and_then(Value::as_str)
-                    .map(str::to_ascii_lowercase)
-                    .or_else(|| super::throttle::scope_of(id_of(row)).into())
-                    .unwrap_or_default();
-                by_subscription
-                    .entry(subscription)
-                    .or_default()
-                    .push(arm_shape(row));
+            if let Value::Array(page) = response.data.take() {
+                rows.extend(page);
             }
             skip_token = response.skip_token.filter(|t| !t.is_empty());
             if skip_token.is_none() {
-                break;
+                return Ok(rows);
             }
-        }
-        for s in subscriptions {
-            let items = by_subscription
-                .remove(&s.to_ascii_lowercase())
-                .unwrap_or_default();
-            self.put(s, WHAT, items);
         }
     }
 
@@ -932,6 +1190,68 @@ fn needs_own_instance_view(view: &Value) -> bool {
     matches!(power, None | Some("running") | Some("starting"))
 }
 
+/// Whether an ARM id sits at a management group (outside every subscription).
+fn at_management_group(id: &str) -> bool {
+    id.get(..MANAGEMENT_GROUPS.len())
+        .is_some_and(|head| head.eq_ignore_ascii_case(MANAGEMENT_GROUPS))
+}
+
+const MANAGEMENT_GROUPS: &str = "/providers/Microsoft.Management/managementGroups/";
+
+/// Where a policy definition lives, as its id says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DefinitionScope<'a> {
+    BuiltIn,
+    Subscription(&'a str),
+    ManagementGroup(&'a str),
+}
+
+/// A policy definition or set definition id, taken apart for the SDK's get calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct DefinitionId<'a> {
+    scope: DefinitionScope<'a>,
+    set: bool,
+    name: &'a str,
+}
+
+impl<'a> DefinitionId<'a> {
+    /// `/providers/Microsoft.Authorization/policy[Set]Definitions/{name}` (built-in),
+    /// `/subscriptions/{s}/providers/...` or
+    /// `/providers/Microsoft.Management/managementGroups/{mg}/providers/...`.
+    fn parse(id: &'a str) -> Option<DefinitionId<'a>> {
+        let parts: Vec<&str> = id.strip_prefix('/')?.split('/').collect();
+        let is = |part: &str, word: &str| part.eq_ignore_ascii_case(word);
+        let (scope, rest) = match parts.as_slice() {
+            [p, m, g, mg, rest @ ..]
+                if is(p, "providers")
+                    && is(m, "Microsoft.Management")
+                    && is(g, "managementGroups")
+                    && !mg.is_empty() =>
+            {
+                (DefinitionScope::ManagementGroup(mg), rest)
+            }
+            [sub_word, sub, rest @ ..] if is(sub_word, "subscriptions") && !sub.is_empty() => {
+                (DefinitionScope::Subscription(sub), rest)
+            }
+            rest => (DefinitionScope::BuiltIn, rest),
+        };
+        let [p, namespace, kind, name] = rest else {
+            return None;
+        };
+        if !is(p, "providers") || !is(namespace, "Microsoft.Authorization") || name.is_empty() {
+            return None;
+        }
+        let set = if is(kind, "policySetDefinitions") {
+            true
+        } else if is(kind, "policyDefinitions") {
+            false
+        } else {
+            return None;
+        };
+        Some(DefinitionId { scope, set, name })
+    }
+}
+
 /// A Resource Graph row as the ARM resource it describes: the columns ARM does not return
 /// (`subscriptionId`, `resourceGroup`, `tenantId`, …) are dropped.
 fn arm_shape(row: &Value) -> Value {
@@ -962,4 +1282,61 @@ pub fn file_name(what: &str) -> String {
 
 pub fn list_body(items: Vec<Value>) -> Value {
     json!({ "value": items })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn definition_ids_by_scope() {
+        let parse = DefinitionId::parse;
+        assert_eq!(
+            parse("/providers/Microsoft.Authorization/policyDefinitions/e56962a6"),
+            Some(DefinitionId {
+                scope: DefinitionScope::BuiltIn,
+                set: false,
+                name: "e56962a6"
+            })
+        );
+        assert_eq!(
+            parse("/subscriptions/S1/providers/microsoft.authorization/POLICYSETDEFINITIONS/x"),
+            Some(DefinitionId {
+                scope: DefinitionScope::Subscription("S1"),
+                set: true,
+                name: "x"
+            })
+        );
+        assert_eq!(
+            parse("/providers/Microsoft.Management/managementGroups/mg-contoso/providers/Microsoft.Authorization/policyDefinitions/require-tag"),
+            Some(DefinitionId {
+                scope: DefinitionScope::ManagementGroup("mg-contoso"),
+                set: false,
+                name: "require-tag"
+            })
+        );
+        for bad in [
+            "",
+            "providers/Microsoft.Authorization/policyDefinitions/x",
+            "/providers/Microsoft.Authorization/policyAssignments/x",
+            "/providers/Microsoft.Authorization/policyDefinitions/",
+            "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Authorization/policyDefinitions/x",
+            "/providers/Microsoft.Management/managementGroups/mg/providers/Microsoft.Authorization/policyDefinitions/x/versions/1",
+        ] {
+            assert_eq!(parse(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn management_group_ids() {
+        assert!(at_management_group(
+            "/providers/microsoft.management/MANAGEMENTGROUPS/mg/providers/Microsoft.Authorization/policyAssignments/a"
+        ));
+        assert!(!at_management_group(
+            "/subscriptions/s/providers/Microsoft.Authorization/policyAssignments/a"
+        ));
+        assert!(!at_management_group(
+            "/providers/Microsoft.Authorization/policyDefinitions/d"
+        ));
+    }
 }

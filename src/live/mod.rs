@@ -162,6 +162,7 @@ pub async fn collect(options: &LiveOptions) -> Result<Collection, LiveError> {
         }
     };
     let extensions = collector.extensions(&ids);
+    let containers = collector.resource_containers(&ids);
     let principal = async {
         if options.backup_service_object_id.is_none() {
             collector
@@ -169,7 +170,7 @@ pub async fn collect(options: &LiveOptions) -> Result<Collection, LiveError> {
                 .await;
         }
     };
-    futures::join!(subscriptions_done, extensions, principal);
+    futures::join!(subscriptions_done, extensions, containers, principal);
     if let Some(first) = ids.first() {
         let location = collector
             .first_vm_location()
