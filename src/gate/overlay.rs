@@ -37,6 +37,7 @@ const TYPES_OUTSIDE_A_PLAN: &[&str] = &[
     "Microsoft.RecoveryServices/vaults/backupJobs",
     "Microsoft.Authorization/roleAssignments",
     "Microsoft.Network/privateDnsZones",
+    "Microsoft.Authorization/policyAssignments",
 ];
 
 impl RawSnapshot {
@@ -120,6 +121,12 @@ impl RawSnapshot {
                 }
                 self.add_resource(file, format!("{}.resources[{i}]", origin.place), extension);
             }
+        }
+        // A subscription's Resource Graph row shares its id with the subscription object it
+        // completes (the loader merges the two), so it must not replace it here.
+        if is_subscription_container(&value) {
+            self.documents.push((value, origin));
+            return;
         }
         match value.get("id").and_then(Value::as_str).map(key) {
             Some(id) => self.upsert(id, value, origin),
@@ -304,6 +311,13 @@ impl RawSnapshot {
         }
         Ok(inventory)
     }
+}
+
+fn is_subscription_container(value: &Value) -> bool {
+    value
+        .get("type")
+        .and_then(Value::as_str)
+        .is_some_and(|t| t.eq_ignore_ascii_case("microsoft.resources/subscriptions"))
 }
 
 fn is_subnet(id: &str) -> bool {

@@ -1170,6 +1170,10 @@ pub struct Manifest {
     pub gaps: Vec<Gap>,
 }
 
+/// The `what` of a gap in reading the subscriptions' Resource Graph `resourcecontainers` rows
+/// (their management-group ancestry), which is no ARM resource type.
+pub const RESOURCE_CONTAINERS: &str = "resourceContainers";
+
 /// Something the collector could not read: facts that depend on it become unknown.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Deserialize, serde::Serialize)]
 pub struct Gap {

@@ -38,7 +38,7 @@ const POLICY_SET_DEFINITIONS: &str = "Microsoft.Authorization/policySetDefinitio
 const POLICY_EXEMPTIONS: &str = "Microsoft.Authorization/policyExemptions";
 /// The Resource Graph `resourcecontainers` rows of the subscriptions: the only read that says
 /// which management groups a subscription sits under.
-pub const RESOURCE_CONTAINERS: &str = "resourceContainers";
+pub use crate::inventory::model::RESOURCE_CONTAINERS;
 
 /// The Backup Management Service's well-known application id (DESIGN §3).
 pub const BACKUP_MANAGEMENT_SERVICE_APP_ID: &str = "262044b1-e2ce-469f-a196-69ab7ada62d3";

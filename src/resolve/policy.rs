@@ -16,6 +16,7 @@ use crate::inventory::id::{is_within, resource_group_id, subscription_id};
 use crate::inventory::key;
 use crate::inventory::model::{
     policy_object_scope, PolicyAssignment, PolicyParameterDefinition, PolicyParameterValue,
+    RESOURCE_CONTAINERS,
 };
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
@@ -264,9 +265,18 @@ fn covers(index: &Index, scope: &str, request: &Request) -> Truth {
         return match index.policy.ancestors.get(&key(&request.subscription_id)) {
             Some(chain) if chain.iter().any(|g| g == group) => Truth::Yes,
             Some(_) => Truth::No,
-            None => Truth::Unknown(format!(
-                "it is assigned at management group '{group}', and the subscription's management groups are not in the snapshot (Resource Graph resourcecontainers)"
-            )),
+            None => {
+                let subscription = format!("/subscriptions/{}", request.subscription_id);
+                Truth::Unknown(match index.inventory.gap_for(&subscription, RESOURCE_CONTAINERS) {
+                    Some(gap) => format!(
+                        "it is assigned at management group '{group}', and the subscription's management groups could not be read: {}",
+                        gap.reason
+                    ),
+                    None => format!(
+                        "it is assigned at management group '{group}', and the subscription's management groups are not in the snapshot (Resource Graph resourcecontainers)"
+                    ),
+                })
+            }
         };
     }
     if is_within(&request.id, scope) {
