@@ -349,7 +349,59 @@ fn filters_from_the_url_hash_hide_the_other_vms() {
         format!("subscription: contoso-dev ({NETWORK_SUBSCRIPTION}), root cause: network · network path")
     );
 
+    // The subscription scopes the counts and the chart, recounted from that subscription's VMs;
+    // the cause filter narrows only the list.
+    let in_subscription: Vec<&Value> = vms
+        .iter()
+        .filter(|vm| vm["subscription"] == NETWORK_SUBSCRIPTION)
+        .collect();
+    assert!(in_subscription.len() < vms.len());
+    let card = |id: &str| text(one(&dom, &format!("#{id} .number")));
+    assert_eq!(card("count-vms"), in_subscription.len().to_string());
+    for verdict in ["pass", "fail", "unknown"] {
+        let expected = in_subscription
+            .iter()
+            .filter(|vm| vm["verdict"] == verdict)
+            .count();
+        assert_eq!(
+            card(&format!("count-{verdict}")),
+            expected.to_string(),
+            "{verdict}"
+        );
+    }
+    let jobs: usize = in_subscription
+        .iter()
+        .map(|vm| vm["failed_jobs"].as_array().map_or(0, Vec::len))
+        .sum();
+    assert!(
+        card("count-jobs").ends_with(&format!("/ {jobs}")),
+        "{}",
+        card("count-jobs")
+    );
+    for bar in select(&dom, "#chart .bar") {
+        let cause = attr(bar, "data-cause");
+        let expected = in_subscription
+            .iter()
+            .filter(|vm| vm["root_cause"] == cause)
+            .count();
+        assert_eq!(attr(bar, "data-count"), expected.to_string(), "{cause}");
+        assert_eq!(
+            text(one_in(bar, ".bar-count")),
+            expected.to_string(),
+            "{cause}"
+        );
+        let width: f64 = attr(one_in(bar, ".bar-fill"), "width").parse().unwrap();
+        assert_eq!(width > 0.0, expected > 0, "{cause} bar drawn iff counted");
+    }
+    assert!(text(one(&dom, "#chart-scope")).contains("contoso-dev"));
+
     let dom = rendered(&browser, &page, "#verdict=pass");
+    assert_eq!(
+        text(one(&dom, "#count-vms .number")),
+        vms.len().to_string(),
+        "no subscription: the whole fleet"
+    );
+    assert_eq!(text(one(&dom, "#chart-scope")), "");
     assert_eq!(
         sorted(visible_vms(&dom)),
         names_where(&|vm| vm["verdict"] == "pass")

@@ -160,9 +160,10 @@ fn chart_section(report: &Report) -> Markup {
     let width = LABEL_WIDTH + BAR_SPACE + 50.0;
     html! {
         section.panel #root-causes {
-            h2 #chart-title { "Root causes, in pipeline order" }
-            p.hint { "The first broken layer of each failing VM. Fix it first: later layers cannot work while it is broken. Click a bar to show those VMs." }
-            svg #chart role="img" aria-labelledby="chart-title" viewBox={ "0 0 " (width) " " (height) } width=(width) height=(height) {
+            h2 #chart-title { "Root causes, in pipeline order" span #chart-scope {} }
+            p.hint { "The first broken layer of each failing VM. Fix it first: later layers cannot work while it is broken. Click a bar to show those VMs. The subscription filter scopes this chart and the counts above." }
+            svg #chart role="img" aria-labelledby="chart-title" viewBox={ "0 0 " (width) " " (height) } width=(width) height=(height)
+                data-label-width=(LABEL_WIDTH) data-bar-space=(BAR_SPACE) {
                 @for (row, (cause, count)) in counts.iter().enumerate() {
                     @let y = 5.0 + ROW * row as f64;
                     @let bar = if *count == 0 { 0.0 } else { (BAR_SPACE * *count as f64 / max as f64).max(3.0) };
@@ -349,7 +350,9 @@ fn vm_card(index: usize, vm: &VmReport, names: &SubscriptionNames) -> Markup {
             data-name=(vm.name) data-vm-id=(vm.id)
             data-subscription=(vm.subscription.to_ascii_lowercase())
             data-cause=(vm.root_cause.map(Cause::as_str).unwrap_or("none"))
-            data-verdict=(verdict) {
+            data-verdict=(verdict)
+            data-failed-jobs=(vm.failed_jobs.len())
+            data-predicted-jobs=(vm.failed_jobs.iter().filter(|j| !j.explained_by.is_empty()).count()) {
             header.vm-header {
                 span class={ "verdict-badge " (verdict) } { (verdict.to_uppercase()) }
                 h3.vm-name { (vm.name) }

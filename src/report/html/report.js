@@ -46,7 +46,58 @@
     }
   }
 
+  var labelWidth = Number(chart.dataset.labelWidth);
+  var barSpace = Number(chart.dataset.barSpace);
+  var chartScope = document.getElementById("chart-scope");
+
+  function setCard(id, text) {
+    document.querySelector("#" + id + " .number").textContent = text;
+  }
+
+  // The summary cards and the chart describe the VMs of the chosen subscription (all of them
+  // without one): a bar that kept the whole fleet's count would mislead next to a filtered list.
+  // They are recounted from the VM cards, the same rule the server used: a VM's root cause and
+  // verdict. The bar geometry mirrors chart_section in html.rs.
+  function rescope() {
+    var subscription = filters[0].select;
+    var inScope = vms.filter(function (vm) {
+      return !subscription.value || vm.dataset.subscription === subscription.value;
+    });
+    var byVerdict = { pass: 0, fail: 0, unknown: 0 };
+    var byCause = {};
+    var jobs = 0;
+    var predicted = 0;
+    inScope.forEach(function (vm) {
+      byVerdict[vm.dataset.verdict] = (byVerdict[vm.dataset.verdict] || 0) + 1;
+      byCause[vm.dataset.cause] = (byCause[vm.dataset.cause] || 0) + 1;
+      jobs += Number(vm.dataset.failedJobs || 0);
+      predicted += Number(vm.dataset.predictedJobs || 0);
+    });
+    setCard("count-vms", String(inScope.length));
+    setCard("count-pass", String(byVerdict.pass));
+    setCard("count-fail", String(byVerdict.fail));
+    setCard("count-unknown", String(byVerdict.unknown));
+    setCard("count-jobs", predicted + " / " + jobs);
+    var max = Math.max(1, Math.max.apply(null, bars.map(function (bar) {
+      return byCause[bar.dataset.cause] || 0;
+    })));
+    bars.forEach(function (bar) {
+      var count = byCause[bar.dataset.cause] || 0;
+      var length = count === 0 ? 0 : Math.max(3, barSpace * count / max);
+      bar.dataset.count = String(count);
+      bar.querySelector(".bar-fill").setAttribute("width", length.toFixed(1));
+      var label = bar.querySelector(".bar-count");
+      label.textContent = String(count);
+      label.setAttribute("x", String(labelWidth + length + 8));
+      bar.querySelector("title").textContent = bar.dataset.cause + ": " + count + " VMs";
+    });
+    chartScope.textContent = subscription.value
+      ? " · " + subscription.options[subscription.selectedIndex].text
+      : "";
+  }
+
   function apply() {
+    rescope();
     var shown = 0;
     vms.forEach(function (vm) {
       var visible = filters.every(function (filter) {
