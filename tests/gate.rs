@@ -86,6 +86,15 @@ const SCENARIOS: &[Scenario] = &[
         ],
     },
     Scenario {
+        name: "deny-policy",
+        exit: 1,
+        regressions: &[
+            ("vm-analytics-01", "snapshot/deny-policy"),
+            ("vm-app-01", "snapshot/deny-policy"),
+            ("vm-app-02", "snapshot/deny-policy"),
+        ],
+    },
+    Scenario {
         name: "harmless",
         exit: 0,
         regressions: &[],

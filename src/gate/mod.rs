@@ -304,6 +304,9 @@ fn backup_paths(
                 add(&lock.id);
             }
         }
+        for denial in facts.policy_denials.iter().flatten() {
+            add(&denial.assignment_id);
+        }
         for namespace in facts.providers.iter().flat_map(|p| p.keys()) {
             add(&format!(
                 "/subscriptions/{}/providers/{namespace}",

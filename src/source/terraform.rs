@@ -707,6 +707,25 @@ fn map_resource(
         "azurerm_route_table" => route_table(context, a, action)?,
         "azurerm_route" => route(context, a, action)?,
         "azurerm_management_lock" => lock(a, action)?,
+        "azurerm_subscription_policy_assignment" => {
+            policy_assignment(a, action, "subscription_id")?
+        }
+        "azurerm_resource_group_policy_assignment" => {
+            policy_assignment(a, action, "resource_group_id")?
+        }
+        "azurerm_management_group_policy_assignment" => {
+            policy_assignment(a, action, "management_group_id")?
+        }
+        "azurerm_resource_policy_assignment" => policy_assignment(a, action, "resource_id")?,
+        "azurerm_policy_definition" => policy_definition(context, a, action)?,
+        "azurerm_subscription_policy_exemption" => policy_exemption(a, action, "subscription_id")?,
+        "azurerm_resource_group_policy_exemption" => {
+            policy_exemption(a, action, "resource_group_id")?
+        }
+        "azurerm_management_group_policy_exemption" => {
+            policy_exemption(a, action, "management_group_id")?
+        }
+        "azurerm_resource_policy_exemption" => policy_exemption(a, action, "resource_id")?,
         "azurerm_resource_provider_registration" => provider_registration(context, a, action)?,
         "azurerm_private_endpoint" => private_endpoint(context, a, action)?,
         "azurerm_private_dns_zone" => {
@@ -1370,6 +1389,163 @@ fn lock(a: &Attrs, action: Action) -> Result<Mapped, InputError> {
     Ok(whole(action, id, Value::Object(resource)))
 }
 
+/// A JSON document the provider holds as a string (`parameters`, `policy_rule`): parsed, or
+/// [`KNOWN_AFTER_APPLY`] while unknown.
+fn json_document(a: &Attrs, name: &str) -> Result<Option<Value>, InputError> {
+    let Some(value) = a.string(name)? else {
+        return Ok(None);
+    };
+    match value.as_str() {
+        Some(KNOWN_AFTER_APPLY) | None => Ok(Some(value)),
+        Some(text) => serde_json::from_str(text).map(Some).map_err(|e| {
+            InputError::new(
+                a.file,
+                Some(join_path(&a.place, name)),
+                format!("`{name}` is not valid JSON: {e}"),
+                "the azurerm provider keeps this attribute as a JSON string (jsonencode(...)); regenerate the plan with `terraform show -json`",
+            )
+        }),
+    }
+}
+
+/// A policy assignment at the scope `scope_attribute` names (azurerm has one resource type per
+/// scope kind). `enforce = false` is ARM's `DoNotEnforce`; overrides and resource selectors are
+/// kept only as present, which is all the evaluation judges.
+fn policy_assignment(
+    a: &Attrs,
+    action: Action,
+    scope_attribute: &str,
+) -> Result<Mapped, InputError> {
+    let scope = a.required(scope_attribute)?;
+    let name = a.required("name")?;
+    let id = a.text("id")?.unwrap_or_else(|| {
+        format!(
+            "{}/providers/Microsoft.Authorization/policyAssignments/{name}",
+            scope.trim_end_matches('/')
+        )
+    });
+    let mut resource = base(
+        &id,
+        Some(name),
+        "Microsoft.Authorization/policyAssignments",
+        a.string("location")?,
+    );
+    let mut props = Map::new();
+    put(&mut props, "displayName", a.string("display_name")?);
+    put(
+        &mut props,
+        "policyDefinitionId",
+        a.string("policy_definition_id")?,
+    );
+    put(&mut props, "scope", Some(Value::String(scope)));
+    put(
+        &mut props,
+        "notScopes",
+        a.strings("not_scopes")?.map(Value::Array),
+    );
+    put(&mut props, "parameters", json_document(a, "parameters")?);
+    let enforce = a.boolean("enforce")?;
+    put(
+        &mut props,
+        "enforcementMode",
+        match enforce {
+            Some(Value::Bool(false)) => Some(json!("DoNotEnforce")),
+            Some(Value::Bool(true)) | None => Some(json!("Default")),
+            unknown => unknown,
+        },
+    );
+    for (attribute, field) in [
+        ("overrides", "overrides"),
+        ("resource_selectors", "resourceSelectors"),
+    ] {
+        match a.blocks(attribute)? {
+            Some(blocks) if blocks.is_empty() => {}
+            Some(blocks) => put(
+                &mut props,
+                field,
+                Some(json!(vec![json!({}); blocks.len()])),
+            ),
+            None => put(&mut props, field, Some(unknown_value())),
+        }
+    }
+    resource.insert("properties".into(), Value::Object(props));
+    Ok(whole(action, id, Value::Object(resource)))
+}
+
+fn policy_definition(context: &Context, a: &Attrs, action: Action) -> Result<Mapped, InputError> {
+    let name = a.required("name")?;
+    let id = match (a.text("id")?, a.text("management_group_id")?) {
+        (Some(id), _) => id,
+        (None, Some(group)) => format!(
+            "{}/providers/Microsoft.Authorization/policyDefinitions/{name}",
+            group.trim_end_matches('/')
+        ),
+        (None, None) => format!(
+            "/subscriptions/{}/providers/Microsoft.Authorization/policyDefinitions/{name}",
+            context
+                .default_subscription
+                .clone()
+                .unwrap_or_else(|| KNOWN_AFTER_APPLY.into())
+        ),
+    };
+    let mut resource = base(
+        &id,
+        Some(name),
+        "Microsoft.Authorization/policyDefinitions",
+        None,
+    );
+    let mut props = Map::new();
+    put(&mut props, "displayName", a.string("display_name")?);
+    put(&mut props, "policyType", a.string("policy_type")?);
+    put(&mut props, "mode", a.string("mode")?);
+    put(&mut props, "parameters", json_document(a, "parameters")?);
+    put(&mut props, "policyRule", json_document(a, "policy_rule")?);
+    resource.insert("properties".into(), Value::Object(props));
+    Ok(whole(action, id, Value::Object(resource)))
+}
+
+fn policy_exemption(
+    a: &Attrs,
+    action: Action,
+    scope_attribute: &str,
+) -> Result<Mapped, InputError> {
+    let scope = a.required(scope_attribute)?;
+    let name = a.required("name")?;
+    let id = a.text("id")?.unwrap_or_else(|| {
+        format!(
+            "{}/providers/Microsoft.Authorization/policyExemptions/{name}",
+            scope.trim_end_matches('/')
+        )
+    });
+    let mut resource = base(
+        &id,
+        Some(name),
+        "Microsoft.Authorization/policyExemptions",
+        None,
+    );
+    let mut props = Map::new();
+    put(&mut props, "displayName", a.string("display_name")?);
+    put(
+        &mut props,
+        "policyAssignmentId",
+        a.string("policy_assignment_id")?,
+    );
+    put(
+        &mut props,
+        "exemptionCategory",
+        a.string("exemption_category")?,
+    );
+    put(&mut props, "expiresOn", a.string("expires_on")?);
+    put(
+        &mut props,
+        "policyDefinitionReferenceIds",
+        a.strings("policy_definition_reference_ids")?
+            .map(Value::Array),
+    );
+    resource.insert("properties".into(), Value::Object(props));
+    Ok(whole(action, id, Value::Object(resource)))
+}
+
 fn provider_registration(
     context: &Context,
     a: &Attrs,
@@ -1848,6 +2024,54 @@ mod tests {
             json!(KNOWN_AFTER_APPLY)
         );
         assert_eq!(item["properties"]["priority"], json!(100));
+    }
+
+    #[test]
+    fn policy_assignments_carry_scope_parameters_and_enforcement() {
+        let assignment = |after: Value, unknown: Value| {
+            plan(json!([{
+                "address": "azurerm_management_group_policy_assignment.a",
+                "mode": "managed", "type": "azurerm_management_group_policy_assignment", "name": "a",
+                "change": { "actions": ["create"], "before": null, "after": after, "after_unknown": unknown }
+            }]))
+        };
+        let text = assignment(
+            json!({ "name": "tags", "management_group_id": "/providers/Microsoft.Management/managementGroups/mg1",
+                    "policy_definition_id": "/providers/Microsoft.Authorization/policyDefinitions/d",
+                    "parameters": "{\"tagName\":{\"value\":\"owner\"}}", "enforce": false,
+                    "not_scopes": ["/subscriptions/s2"], "overrides": [{ "value": "Audit" }], "resource_selectors": [] }),
+            json!({ "id": true }),
+        );
+        let set = parse(Path::new("p.json"), &text, None).unwrap();
+        let Edit::Put(resource) = &set.changes[0].edits[0] else {
+            panic!()
+        };
+        assert_eq!(
+            resource["id"],
+            json!("/providers/Microsoft.Management/managementGroups/mg1/providers/Microsoft.Authorization/policyAssignments/tags")
+        );
+        let props = &resource["properties"];
+        assert_eq!(props["parameters"]["tagName"]["value"], json!("owner"));
+        assert_eq!(props["enforcementMode"], json!("DoNotEnforce"));
+        assert_eq!(props["notScopes"], json!(["/subscriptions/s2"]));
+        assert_eq!(props["overrides"].as_array().map(Vec::len), Some(1));
+        assert!(props.get("resourceSelectors").is_none());
+
+        let broken = assignment(
+            json!({ "name": "tags", "management_group_id": "/providers/Microsoft.Management/managementGroups/mg1",
+                    "parameters": "{not json" }),
+            json!({}),
+        );
+        let error = parse(Path::new("p.json"), &broken, None).unwrap_err();
+        assert!(
+            error.problem.contains("`parameters` is not valid JSON"),
+            "{error:?}"
+        );
+        assert!(error
+            .place
+            .as_deref()
+            .unwrap_or_default()
+            .contains("parameters"));
     }
 
     #[test]
