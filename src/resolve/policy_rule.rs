@@ -111,10 +111,10 @@ impl Context<'_> {
             return Truth::Unknown(format!("a policy condition is not an object: {node}"));
         };
         if let Some(all) = object.get("allOf") {
-            return self.all_of(all);
+            return self.junction(all, true);
         }
         if let Some(any) = object.get("anyOf") {
-            return self.any_of(any);
+            return self.junction(any, false);
         }
         if let Some(inner) = object.get("not") {
             return self.condition(inner).negate();
@@ -145,32 +145,25 @@ impl Context<'_> {
         }
     }
 
-    fn all_of(&self, list: &Value) -> Truth {
+    /// `allOf` (`all`) or `anyOf`: the first decisive member settles it (false for allOf, true
+    /// for anyOf); otherwise any unknown member leaves it unknown.
+    fn junction(&self, list: &Value, all: bool) -> Truth {
+        let (decisive, otherwise) = if all {
+            (Truth::No, Truth::Yes)
+        } else {
+            (Truth::Yes, Truth::No)
+        };
         let mut unknown = None;
         for item in list.as_array().into_iter().flatten() {
             match self.condition(item) {
-                Truth::No => return Truth::No,
                 Truth::Unknown(reason) => {
                     unknown.get_or_insert(reason);
                 }
-                Truth::Yes => {}
+                truth if truth == decisive => return decisive,
+                _ => {}
             }
         }
-        unknown.map_or(Truth::Yes, Truth::Unknown)
-    }
-
-    fn any_of(&self, list: &Value) -> Truth {
-        let mut unknown = None;
-        for item in list.as_array().into_iter().flatten() {
-            match self.condition(item) {
-                Truth::Yes => return Truth::Yes,
-                Truth::Unknown(reason) => {
-                    unknown.get_or_insert(reason);
-                }
-                Truth::No => {}
-            }
-        }
-        unknown.map_or(Truth::No, Truth::Unknown)
+        unknown.map_or(otherwise, Truth::Unknown)
     }
 
     /// The value of a field of the request; `None` when the resource has no such field.

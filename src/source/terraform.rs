@@ -1373,20 +1373,33 @@ fn route(context: &Context, a: &Attrs, action: Action) -> Result<Mapped, InputEr
 }
 
 fn lock(a: &Attrs, action: Action) -> Result<Mapped, InputError> {
-    let scope = a.required("scope")?;
-    let name = a.required("name")?;
-    let id = a.text("id")?.unwrap_or_else(|| {
-        format!(
-            "{}/providers/Microsoft.Authorization/locks/{name}",
-            scope.trim_end_matches('/')
-        )
-    });
-    let mut resource = base(&id, Some(name), "Microsoft.Authorization/locks", None);
+    let (_, id, mut resource) = scoped_resource(a, "scope", "Microsoft.Authorization/locks", None)?;
     let mut props = Map::new();
     put(&mut props, "level", a.string("lock_level")?);
     put(&mut props, "notes", a.string("notes")?);
     resource.insert("properties".into(), Value::Object(props));
     Ok(whole(action, id, Value::Object(resource)))
+}
+
+/// An extension resource (lock, policy assignment or exemption) placed at the scope the
+/// `scope_attribute` names: its id is `{scope}/providers/{arm_type}/{name}` unless the plan knows
+/// it. Returns the scope, the id and the resource's envelope.
+fn scoped_resource(
+    a: &Attrs,
+    scope_attribute: &str,
+    arm_type: &str,
+    location: Option<Value>,
+) -> Result<(String, String, Map<String, Value>), InputError> {
+    let scope = a.required(scope_attribute)?;
+    let name = a.required("name")?;
+    let id = a.text("id")?.unwrap_or_else(|| {
+        format!(
+            "{}/providers/{arm_type}/{name}",
+            scope.trim_end_matches('/')
+        )
+    });
+    let resource = base(&id, Some(name), arm_type, location);
+    Ok((scope, id, resource))
 }
 
 /// A JSON document the provider holds as a string (`parameters`, `policy_rule`): parsed, or
@@ -1416,20 +1429,12 @@ fn policy_assignment(
     action: Action,
     scope_attribute: &str,
 ) -> Result<Mapped, InputError> {
-    let scope = a.required(scope_attribute)?;
-    let name = a.required("name")?;
-    let id = a.text("id")?.unwrap_or_else(|| {
-        format!(
-            "{}/providers/Microsoft.Authorization/policyAssignments/{name}",
-            scope.trim_end_matches('/')
-        )
-    });
-    let mut resource = base(
-        &id,
-        Some(name),
+    let (scope, id, mut resource) = scoped_resource(
+        a,
+        scope_attribute,
         "Microsoft.Authorization/policyAssignments",
         a.string("location")?,
-    );
+    )?;
     let mut props = Map::new();
     put(&mut props, "displayName", a.string("display_name")?);
     put(
@@ -1509,20 +1514,12 @@ fn policy_exemption(
     action: Action,
     scope_attribute: &str,
 ) -> Result<Mapped, InputError> {
-    let scope = a.required(scope_attribute)?;
-    let name = a.required("name")?;
-    let id = a.text("id")?.unwrap_or_else(|| {
-        format!(
-            "{}/providers/Microsoft.Authorization/policyExemptions/{name}",
-            scope.trim_end_matches('/')
-        )
-    });
-    let mut resource = base(
-        &id,
-        Some(name),
+    let (_, id, mut resource) = scoped_resource(
+        a,
+        scope_attribute,
         "Microsoft.Authorization/policyExemptions",
         None,
-    );
+    )?;
     let mut props = Map::new();
     put(&mut props, "displayName", a.string("display_name")?);
     put(
