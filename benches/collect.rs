@@ -42,6 +42,8 @@ fn fleet(spec: &FleetSpec) -> PathBuf {
 }
 
 fn main() {
+    // The same allocator settings as the binary's.
+    backup_doctor::allocator::keep_freed_memory();
     // BD_BENCH_LOG=backup_doctor=debug shows when each list finished, to see what the wall time waits on.
     if let Ok(filter) = tracing_subscriber::EnvFilter::try_from_env("BD_BENCH_LOG") {
         tracing_subscriber::fmt()

@@ -2,6 +2,7 @@
 //! which layer of the backup pipeline breaks it, the documented error code it produces and the
 //! fix, in pipeline order. See DESIGN.md for the architecture and the contracts.
 
+pub mod allocator;
 pub mod check;
 pub mod codes;
 pub mod emulator;

@@ -336,6 +336,7 @@ enum Colour {
 }
 
 fn main() -> ExitCode {
+    backup_doctor::allocator::keep_freed_memory();
     let cli = Cli::parse();
     init_logging(cli.verbose, cli.log_format);
     let result = match cli.command {
