@@ -118,10 +118,8 @@ pub(crate) fn get(ctx: &Ctx, segs: &[&str]) -> Result<Body, ArmError> {
         ["subscriptions"] => return paged_as_is(ctx, store.subscriptions.iter().collect()),
         ["subscriptions", sub, "resourcegroups"] => {
             let prefix = format!("/subscriptions/{sub}/");
-            let items = store
-                .of_type(RESOURCE_GROUP_TYPE, &prefix)
-                .map(|e| &e.value);
-            return paged_as_is(ctx, items.collect());
+            let items = store.of_type(RESOURCE_GROUP_TYPE, &prefix).map(as_held);
+            return paged_raw(ctx, items.collect());
         }
         ["subscriptions", sub, "providers"] => {
             let prefix = format!("/subscriptions/{sub}/providers/");
@@ -268,10 +266,8 @@ fn child_list(
         (VM_TYPE, "extensions") => Ok(vm_extensions(store, parent, parent_value).into()),
         (VAULT_TYPE, "backupprotecteditems") => {
             let prefix = format!("{parent}/");
-            let items = store
-                .of_type(PROTECTED_ITEM_TYPE, &prefix)
-                .map(|e| &e.value);
-            paged_as_is(ctx, items.collect())
+            let items = store.of_type(PROTECTED_ITEM_TYPE, &prefix).map(as_held);
+            paged_raw(ctx, items.collect())
         }
         (DNS_ZONE_TYPE, "all") => {
             let prefix = format!("{parent}/");
@@ -280,7 +276,7 @@ fn child_list(
                     .is_some_and(|rest| !rest.contains('/') && rest != "virtualnetworklinks")
             };
             let items = store.matching(&prefix, record_set);
-            paged_as_is(ctx, items.iter().map(|e| &e.value).collect())
+            paged_raw(ctx, items.iter().map(|e| as_held(e)).collect())
         }
         // backupJobs takes a `$filter` (startTime/endTime/status...); the emulator ignores it and
         // returns every job of the vault, which is a superset of any filtered answer.
@@ -290,8 +286,8 @@ fn child_list(
             let items = store
                 .children(parent, &type_)
                 .filter(|e| e.id.starts_with(&prefix))
-                .map(|e| &e.value);
-            paged_as_is(ctx, items.collect())
+                .map(as_held);
+            paged_raw(ctx, items.collect())
         }
     }
 }
@@ -434,6 +430,16 @@ pub(crate) fn next_link(base_url: &str, raw_path: &str, raw_query: &str, next: u
     link
 }
 
+/// A resource exactly as the snapshot holds it, from the bytes serialised at load: for every type
+/// but VMs (whose lists drop the instance view) that is the form lists serve.
+fn as_held(entry: &Entry) -> &RawValue {
+    debug_assert_ne!(
+        entry.type_, VM_TYPE,
+        "a VM is served without its instance view"
+    );
+    &entry.served.listed
+}
+
 /// One page of resources already serialised.
 fn paged_raw(ctx: &Ctx, items: Vec<&RawValue>) -> Result<Body, ArmError> {
     let (start, end, next_link) = page_range(ctx, items.len())?;
@@ -485,7 +491,7 @@ pub(crate) fn resource_graph(
     store: &Store,
     page_size: usize,
     body: &[u8],
-) -> Result<Value, ArmError> {
+) -> Result<Body, ArmError> {
     let request: Value = serde_json::from_slice(body).map_err(|e| {
         ArmError::new(
             400,
@@ -539,43 +545,55 @@ pub(crate) fn resource_graph(
         let id = format!("{id_lower}/");
         subs.is_empty() || subs.iter().any(|s| id.starts_with(s.as_str()))
     };
-    let matches: Vec<Value> = match parsed {
+    // Rows are written from the bytes serialised at load: Resource Graph rows never carry a VM's
+    // instance view, which is the form VM lists serve too. Container rows are few and served as
+    // the snapshot holds them.
+    let containers: Vec<Box<RawValue>>;
+    let matches: Vec<&RawValue> = match parsed {
         GraphQuery::Resources(type_) => store
             .of_type(&type_, "/")
             .filter(|e| in_scope(&e.id))
-            .map(|e| {
-                // Resource Graph rows never carry a VM's instance view.
-                if e.type_ == VM_TYPE {
-                    without_instance_view(&e.value)
-                } else {
-                    e.value.clone()
-                }
-            })
+            .map(|e| &*e.served.listed)
             .collect(),
-        GraphQuery::SubscriptionContainers => store
-            .containers
-            .iter()
-            .filter(|row| {
-                let id = row.get("id").and_then(Value::as_str).unwrap_or_default();
-                in_scope(&id.to_lowercase())
-            })
-            .cloned()
-            .collect(),
+        GraphQuery::SubscriptionContainers => {
+            containers = store
+                .containers
+                .iter()
+                .filter(|row| {
+                    let id = row.get("id").and_then(Value::as_str).unwrap_or_default();
+                    in_scope(&id.to_lowercase())
+                })
+                .map(raw)
+                .collect();
+            containers.iter().map(|row| &**row).collect()
+        }
     };
     let (start, end, next) = page_bounds(matches.len(), offset, size);
     let data = &matches[start..end];
-    let mut answer = json!({
-        "totalRecords": matches.len(),
-        "count": data.len(),
-        "data": data,
-        "resultTruncated": "false",
-        "facets": [],
-    });
-    if let Some(next) = next {
+    #[derive(serde::Serialize)]
+    struct Answer<'a> {
+        #[serde(rename = "totalRecords")]
+        total_records: usize,
+        count: usize,
+        data: &'a [&'a RawValue],
+        #[serde(rename = "resultTruncated")]
+        result_truncated: &'static str,
+        facets: [(); 0],
         // The REST API (and the SDK's QueryResponse) name this field `$skipToken`.
-        answer["$skipToken"] = Value::String(graph_skip_token(next));
+        #[serde(rename = "$skipToken", skip_serializing_if = "Option::is_none")]
+        skip_token: Option<String>,
     }
-    Ok(answer)
+    Ok(Body(
+        serde_json::to_vec(&Answer {
+            total_records: matches.len(),
+            count: data.len(),
+            data,
+            result_truncated: "false",
+            facets: [],
+            skip_token: next.map(graph_skip_token),
+        })
+        .unwrap_or_default(),
+    ))
 }
 
 fn graph_skip_token(offset: usize) -> String {
@@ -967,13 +985,17 @@ mod tests {
     #[test]
     fn resource_graph_answers_subscription_containers() {
         let s = policy_store();
+        let graph = |size: usize, body: Value| {
+            resource_graph(&s, size, body.to_string().as_bytes())
+                .map(|answer| serde_json::from_slice::<Value>(&answer.0).unwrap())
+        };
         let query = |subs: Value| {
             let body = json!({
                 "subscriptions": subs,
                 "query": "resourcecontainers | where type =~ 'microsoft.resources/subscriptions' | project id, properties",
                 "options": {"$top": 1000, "resultFormat": "objectArray"},
             });
-            resource_graph(&s, 100, body.to_string().as_bytes())
+            graph(100, body)
         };
         let all = query(json!(["s1", "S2"])).unwrap();
         assert_eq!(all["totalRecords"], 2);
@@ -984,22 +1006,16 @@ mod tests {
         let one = query(json!(["s2"])).unwrap();
         assert_eq!(one["count"], 1);
         assert_eq!(one["data"][0]["id"], "/subscriptions/s2");
-        let paged = resource_graph(
-            &s,
+        let paged = graph(
             1,
-            json!({"query": "resourcecontainers | where type =~ 'microsoft.resources/subscriptions'"})
-                .to_string()
-                .as_bytes(),
+            json!({"query": "resourcecontainers | where type =~ 'microsoft.resources/subscriptions'"}),
         )
         .unwrap();
         assert_eq!(paged["count"], 1);
         assert!(paged["$skipToken"].is_string());
-        let other = resource_graph(
-            &s,
+        let other = graph(
             100,
-            json!({"query": "resourcecontainers | where type =~ 'microsoft.management/managementgroups'"})
-                .to_string()
-                .as_bytes(),
+            json!({"query": "resourcecontainers | where type =~ 'microsoft.management/managementgroups'"}),
         )
         .unwrap_err();
         assert_eq!(other.status, 400);

@@ -582,7 +582,6 @@ impl Shared {
                         self.config.graph_page_size.unwrap_or(self.config.page_size),
                         body,
                     )
-                    .map(arm::Body::from)
                 } else {
                     let ctx = arm::Ctx {
                         store: &self.store,

@@ -34,6 +34,10 @@ pub(crate) struct Store {
     /// their pages are stable between requests.
     entries: Vec<Entry>,
     by_type: HashMap<String, Vec<usize>>,
+    /// `by_type` split by subscription (type → subscription → indices), so that a list in one
+    /// subscription does not scan the resources of every other: a big fleet's list pages asked
+    /// for one subscription each went through all 10,000 VMs of the fleet.
+    by_type_in_subscription: HashMap<String, HashMap<String, Vec<usize>>>,
     /// Resources by their id minus the last two segments (`{parent}/{child}/{name}` → parent), so
     /// a per-VM or per-vault child list does not scan every resource of the type: collecting a
     /// large fleet asks for one such list per VM.
@@ -192,6 +196,16 @@ impl Store {
                     if let Some(list) = self.by_type.get_mut(&old_type) {
                         list.retain(|&j| j != i);
                     }
+                    if let Some(sub) = subscription_of(&id) {
+                        if let Some(list) = self
+                            .by_type_in_subscription
+                            .get_mut(&old_type)
+                            .and_then(|subs| subs.get_mut(sub))
+                        {
+                            list.retain(|&j| j != i);
+                        }
+                        self.index_in_subscription(&type_, sub, i);
+                    }
                     self.by_type.entry(type_).or_default().push(i);
                 }
                 let current_type = self.entries[i].type_.clone();
@@ -205,6 +219,9 @@ impl Store {
                     self.by_parent.entry(parent.to_owned()).or_default().push(i);
                 }
                 self.by_type.entry(type_.clone()).or_default().push(i);
+                if let Some(sub) = subscription_of(&id) {
+                    self.index_in_subscription(&type_, sub, i);
+                }
                 let served = super::arm::Served::of(&type_, &item);
                 self.entries.push(Entry {
                     id,
@@ -214,6 +231,15 @@ impl Store {
                 });
             }
         }
+    }
+
+    fn index_in_subscription(&mut self, type_: &str, sub: &str, i: usize) {
+        self.by_type_in_subscription
+            .entry(type_.to_owned())
+            .or_default()
+            .entry(sub.to_owned())
+            .or_default()
+            .push(i);
     }
 
     pub(crate) fn finish(&mut self) {
@@ -291,8 +317,15 @@ impl Store {
         type_lower: &str,
         prefix_lower: &'a str,
     ) -> impl Iterator<Item = &'a Entry> + 'a {
-        self.by_type
-            .get(type_lower)
+        let indices = match subscription_of(prefix_lower) {
+            // Every id under `/subscriptions/{s}/...` is in that subscription's index.
+            Some(sub) if prefix_lower.len() > "/subscriptions/".len() + sub.len() => self
+                .by_type_in_subscription
+                .get(type_lower)
+                .and_then(|subs| subs.get(sub)),
+            _ => self.by_type.get(type_lower),
+        };
+        indices
             .map(Vec::as_slice)
             .unwrap_or_default()
             .iter()
