@@ -6,6 +6,7 @@
 //! Files are parsed in parallel (parsing is most of a scan's time), then added to the inventory
 //! one file at a time in path order, so "the last one read wins" means the same on every run.
 
+use super::change::kind_of;
 use crate::error::InputError;
 use crate::inventory::model::*;
 use crate::inventory::{key, ArmId, Inventory};
@@ -818,17 +819,6 @@ fn join(prefix: &str, field: &str) -> String {
         (true, _) => field.to_string(),
         (false, true) => format!("{prefix}{field}"),
         (false, false) => format!("{prefix}.{field}"),
-    }
-}
-
-fn kind_of(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }
 
