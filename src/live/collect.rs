@@ -32,13 +32,12 @@ const POLICY_ASSIGNMENTS_API: &str = "2023-04-01";
 /// The exemptions list is read at 2022-07-01-preview, which adds `resourceSelectors` and
 /// `assignmentScopeValidation` to what the SDK's 2020-07-01-preview model knows.
 const POLICY_EXEMPTIONS_API: &str = "2022-07-01-preview";
-const POLICY_ASSIGNMENTS: &str = "Microsoft.Authorization/policyAssignments";
-const POLICY_DEFINITIONS: &str = "Microsoft.Authorization/policyDefinitions";
-const POLICY_SET_DEFINITIONS: &str = "Microsoft.Authorization/policySetDefinitions";
-const POLICY_EXEMPTIONS: &str = "Microsoft.Authorization/policyExemptions";
 /// The Resource Graph `resourcecontainers` rows of the subscriptions: the only read that says
 /// which management groups a subscription sits under.
 pub use crate::inventory::model::RESOURCE_CONTAINERS;
+use crate::inventory::model::{
+    POLICY_ASSIGNMENTS, POLICY_DEFINITIONS, POLICY_EXEMPTIONS, POLICY_SET_DEFINITIONS,
+};
 
 /// The Backup Management Service's well-known application id (DESIGN §3).
 pub const BACKUP_MANAGEMENT_SERVICE_APP_ID: &str = "262044b1-e2ce-469f-a196-69ab7ada62d3";

@@ -16,16 +16,13 @@ use crate::inventory::id::{is_within, resource_group_id, subscription_id};
 use crate::inventory::key;
 use crate::inventory::model::{
     policy_object_scope, PolicyAssignment, PolicyParameterDefinition, PolicyParameterValue,
+    POLICY_ASSIGNMENTS, POLICY_DEFINITIONS, POLICY_EXEMPTIONS, POLICY_SET_DEFINITIONS,
     RESOURCE_CONTAINERS,
 };
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use time::OffsetDateTime;
 
-pub const ASSIGNMENTS_TYPE: &str = "Microsoft.Authorization/policyAssignments";
-pub const DEFINITIONS_TYPE: &str = "Microsoft.Authorization/policyDefinitions";
-pub const SET_DEFINITIONS_TYPE: &str = "Microsoft.Authorization/policySetDefinitions";
-pub const EXEMPTIONS_TYPE: &str = "Microsoft.Authorization/policyExemptions";
 const RESTORE_POINTS_TYPE: &str = "Microsoft.Compute/restorePointCollections";
 const RESOURCE_GROUP_TYPE: &str = "Microsoft.Resources/subscriptions/resourceGroups";
 const MANAGEMENT_GROUP_PREFIX: &str = "/providers/microsoft.management/managementgroups/";
@@ -93,7 +90,7 @@ pub fn resolve(index: &Index, facts: &mut VmFacts) {
         facts.mark_unknown("vm.policy_denials", "the VM has no location");
         return;
     };
-    for what in [ASSIGNMENTS_TYPE, EXEMPTIONS_TYPE] {
+    for what in [POLICY_ASSIGNMENTS, POLICY_EXEMPTIONS] {
         if let Some(gap) = index.inventory.gap_for(&subscription, what) {
             facts.mark_unknown(
                 "vm.policy_denials",
@@ -333,7 +330,7 @@ fn set_members(
         .policy_set_definitions
         .get(&key(definition_id))
     else {
-        return Err(not_read(index, definition_id, SET_DEFINITIONS_TYPE));
+        return Err(not_read(index, definition_id, POLICY_SET_DEFINITIONS));
     };
     let set_parameters = with_defaults(assigned.clone(), set.properties.parameters.as_ref());
     // Members' parameter values are expressions over the set's parameters.
@@ -386,7 +383,7 @@ fn judge_member(
         .policy_definitions
         .get(&key(&member.definition_id))
     else {
-        return Err(not_read(index, &member.definition_id, DEFINITIONS_TYPE));
+        return Err(not_read(index, &member.definition_id, POLICY_DEFINITIONS));
     };
     let props = &definition.properties;
     let mode = props.mode.as_deref().unwrap_or("Indexed");
