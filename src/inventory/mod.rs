@@ -4,6 +4,7 @@
 
 pub mod id;
 pub mod model;
+pub mod types;
 
 use model::*;
 use std::collections::{BTreeMap, HashMap};

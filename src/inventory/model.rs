@@ -1170,16 +1170,10 @@ pub struct Manifest {
     pub gaps: Vec<Gap>,
 }
 
-/// The ARM types of Azure Policy objects: what the collector names its gaps and the policy
-/// evaluation looks them up by.
-pub const POLICY_ASSIGNMENTS: &str = "Microsoft.Authorization/policyAssignments";
-pub const POLICY_DEFINITIONS: &str = "Microsoft.Authorization/policyDefinitions";
-pub const POLICY_SET_DEFINITIONS: &str = "Microsoft.Authorization/policySetDefinitions";
-pub const POLICY_EXEMPTIONS: &str = "Microsoft.Authorization/policyExemptions";
-
-/// The `what` of a gap in reading the subscriptions' Resource Graph `resourcecontainers` rows
-/// (their management-group ancestry), which is no ARM resource type.
-pub const RESOURCE_CONTAINERS: &str = "resourceContainers";
+pub use super::types::{
+    POLICY_ASSIGNMENTS, POLICY_DEFINITIONS, POLICY_EXEMPTIONS, POLICY_SET_DEFINITIONS,
+    RESOURCE_CONTAINERS,
+};
 
 /// Something the collector could not read: facts that depend on it become unknown.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Deserialize, serde::Serialize)]
