@@ -439,32 +439,47 @@ fn walk(expr: &IdedExpr, bound: &mut HashMap<String, String>, out: &mut Vec<Stri
 /// A rule's documentation as `rules show` prints it; docs/rules.md comes from the same fields,
 /// so the two cannot disagree.
 pub fn render_doc(rule: &Rule) -> String {
-    let explains = if rule.explains.is_empty() {
-        "(no documented code)".to_string()
-    } else {
-        rule.explains.join(", ")
-    };
+    let mut facts = rule_facts(rule, str::to_string);
+    // The terminal page lists the condition among the facts, before the file.
+    facts.insert(4, ("condition", rule.when_source.trim().to_string()));
+    let facts: String = facts
+        .iter()
+        .map(|(label, value)| format!("{:<13}{value}\n", format!("{label}:")))
+        .collect();
     format!(
-        "{id} — {title}\n\nlayer:       {cause} ({layer})\nseverity:    {severity}\napplies to:  {applies}\nexplains:    {explains}\ncondition:   {when}\nfile:        {file}\n\nWhy:\n{docs}\n\nFix:\n{remediation}\n",
-        id = rule.id,
-        title = rule.title,
-        cause = rule.cause.as_str(),
-        layer = rule.cause.title(),
-        severity = rule.severity.as_str(),
-        applies = applies_to_text(rule.applies_to),
-        when = rule.when_source.trim(),
-        file = rule.file.display(),
-        docs = rule.docs,
-        remediation = rule.remediation,
+        "{} — {}\n\n{facts}\nWhy:\n{}\n\nFix:\n{}\n",
+        rule.id, rule.title, rule.docs, rule.remediation
     )
 }
 
-fn applies_to_text(applies_to: AppliesTo) -> &'static str {
-    match applies_to {
+/// What `rules show` and docs/rules.md both say about a rule besides its condition and texts;
+/// `code` marks up identifiers (plain on a terminal, code spans in Markdown).
+fn rule_facts(rule: &Rule, code: fn(&str) -> String) -> Vec<(&'static str, String)> {
+    let explains = if rule.explains.is_empty() {
+        "(no documented code)".to_string()
+    } else {
+        let codes: Vec<String> = rule.explains.iter().map(|c| code(c)).collect();
+        codes.join(", ")
+    };
+    let applies_to = match rule.applies_to {
         AppliesTo::All => "scans and readiness checks",
         AppliesTo::ExistingProtection => "scans only (judges an existing protection)",
         AppliesTo::Readiness => "readiness checks only (judges a proposed protection)",
-    }
+    };
+    vec![
+        (
+            "layer",
+            format!("{} ({})", code(rule.cause.as_str()), rule.cause.title()),
+        ),
+        ("severity", rule.severity.as_str().to_string()),
+        ("applies to", applies_to.to_string()),
+        ("explains", explains),
+        ("file", code(&rule.file.display().to_string())),
+    ]
+}
+
+fn code_span(text: &str) -> String {
+    format!("`{text}`")
 }
 
 /// The rule reference, docs/rules.md (`backup-doctor rules markdown`): a table of every rule in
@@ -501,27 +516,17 @@ pub fn markdown_reference(rules: &RuleSet) -> String {
 }
 
 fn markdown_section(rule: &Rule) -> String {
+    let facts: String = rule_facts(rule, code_span)
+        .iter()
+        .map(|(label, value)| format!("- **{label}:** {value}\n"))
+        .collect();
     format!(
-        "\n## {id}\n\n{title}\n\n\
-         - **Layer:** `{cause}` ({layer})\n\
-         - **Severity:** {severity}\n\
-         - **Runs in:** {applies}\n\
-         - **Explains:** {explains}\n\
-         - **File:** `{file}`\n\n\
-         **Condition**\n\n```cel\n{when}\n```\n\n\
-         **Why**\n\n{docs}\n\n\
-         **Fix**\n\n{remediation}\n",
-        id = rule.id,
-        title = rule.title,
-        cause = rule.cause.as_str(),
-        layer = rule.cause.title(),
-        severity = rule.severity.as_str(),
-        applies = applies_to_text(rule.applies_to),
-        explains = markdown_codes(&rule.explains),
-        file = rule.file.display(),
-        when = rule.when_source.trim(),
-        docs = markdown_text(rule.docs.trim()),
-        remediation = markdown_text(rule.remediation.trim()),
+        "\n## {}\n\n{}\n\n{facts}\n**Condition**\n\n```cel\n{}\n```\n\n**Why**\n\n{}\n\n**Fix**\n\n{}\n",
+        rule.id,
+        rule.title,
+        rule.when_source.trim(),
+        markdown_text(rule.docs.trim()),
+        markdown_text(rule.remediation.trim()),
     )
 }
 
@@ -544,15 +549,13 @@ fn markdown_text(text: &str) -> String {
         .join("`")
 }
 
+/// The table's short form: a dash where a rule explains no documented code.
 fn markdown_codes(codes: &[String]) -> String {
     if codes.is_empty() {
         return "—".to_string();
     }
-    codes
-        .iter()
-        .map(|c| format!("`{c}`"))
-        .collect::<Vec<_>>()
-        .join(", ")
+    let spans: Vec<String> = codes.iter().map(|c| code_span(c)).collect();
+    spans.join(", ")
 }
 
 /// The anchor GitHub gives a `## agent/not-ready` heading: lower case, punctuation other than
