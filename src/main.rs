@@ -75,7 +75,7 @@ enum RulesAction {
     Facts,
     /// The documented error codes backup-doctor recognises in backup jobs.
     Codes,
-    /// The rule table of the README, as Markdown.
+    /// The rule reference (docs/rules.md), as Markdown.
     Markdown,
 }
 
@@ -795,7 +795,9 @@ fn run_rules(action: RulesAction, rule_dirs: &[PathBuf]) -> Result<u8, InputErro
                 ));
             }
         }
-        RulesAction::Markdown => out.push_str(&backup_doctor::engine::rule::markdown_table(&rules)),
+        RulesAction::Markdown => {
+            out.push_str(&backup_doctor::engine::rule::markdown_reference(&rules))
+        }
         RulesAction::Codes => {
             let codes = CodeBook::builtin()?;
             for code in codes.all() {

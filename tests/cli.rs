@@ -517,28 +517,24 @@ fn rules_list_and_show() {
     assert_eq!(run(&["rules", "show", "agent/nope"]).code, 2);
 }
 
-/// The README's rule table is generated from the rule files; regenerate it with
-/// `UPDATE_README=1 cargo test --test cli readme`.
+/// docs/rules.md is generated from the rule files by `rules markdown`; regenerate it with
+/// `cargo run -- rules markdown > docs/rules.md` (or `UPDATE_RULES_DOC=1 cargo test --test cli
+/// rules_reference`).
 #[test]
-fn readme_rule_table_is_current() {
-    let table = run(&["rules", "markdown"]).stdout;
-    let path = root().join("README.md");
-    let readme = std::fs::read_to_string(&path).unwrap();
-    let (start, end) = ("<!-- rules:start -->\n", "<!-- rules:end -->");
-    let from = readme
-        .find(start)
-        .expect("README has the rules:start marker")
-        + start.len();
-    let to = readme.find(end).expect("README has the rules:end marker");
-    if readme[from..to] != table {
-        if std::env::var_os("UPDATE_README").is_some() {
-            std::fs::write(
-                &path,
-                format!("{}{}{}", &readme[..from], table, &readme[to..]),
-            )
-            .unwrap();
+fn rules_reference_is_current() {
+    let out = run(&["rules", "markdown"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let generated = out.stdout;
+    let path = root().join("docs/rules.md");
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    if committed != generated {
+        if std::env::var_os("UPDATE_RULES_DOC").is_some() {
+            std::fs::write(&path, generated).unwrap();
         } else {
-            panic!("README.md's rule table is stale: run `UPDATE_README=1 cargo test --test cli readme`");
+            panic!(
+                "docs/rules.md is missing or stale (a rule file changed): regenerate it with \
+                 `cargo run -- rules markdown > docs/rules.md`"
+            );
         }
     }
 }

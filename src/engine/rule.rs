@@ -436,54 +436,153 @@ fn walk(expr: &IdedExpr, bound: &mut HashMap<String, String>, out: &mut Vec<Stri
     }
 }
 
-/// A rule's documentation as `rules show` prints it; the README's table comes from the same
-/// fields, so the two cannot disagree.
+/// A rule's documentation as `rules show` prints it; docs/rules.md comes from the same fields,
+/// so the two cannot disagree.
 pub fn render_doc(rule: &Rule) -> String {
-    let explains = if rule.explains.is_empty() {
-        "(no documented code)".to_string()
-    } else {
-        rule.explains.join(", ")
-    };
+    let mut facts = rule_facts(rule, str::to_string);
+    // The terminal page lists the condition among the facts, before the file.
+    facts.insert(4, ("condition", rule.when_source.trim().to_string()));
+    let facts: String = facts
+        .iter()
+        .map(|(label, value)| format!("{:<13}{value}\n", format!("{label}:")))
+        .collect();
     format!(
-        "{id} — {title}\n\nlayer:       {cause} ({layer})\nseverity:    {severity}\napplies to:  {applies}\nexplains:    {explains}\ncondition:   {when}\nfile:        {file}\n\nWhy:\n{docs}\n\nFix:\n{remediation}\n",
-        id = rule.id,
-        title = rule.title,
-        cause = rule.cause.as_str(),
-        layer = rule.cause.title(),
-        severity = rule.severity.as_str(),
-        applies = match rule.applies_to {
-            AppliesTo::All => "scans and readiness checks",
-            AppliesTo::ExistingProtection => "scans only (judges an existing protection)",
-            AppliesTo::Readiness => "readiness checks only (judges a proposed protection)",
-        },
-        when = rule.when_source.trim(),
-        file = rule.file.display(),
-        docs = rule.docs,
-        remediation = rule.remediation,
+        "{} — {}\n\n{facts}\nWhy:\n{}\n\nFix:\n{}\n",
+        rule.id, rule.title, rule.docs, rule.remediation
     )
 }
 
-/// The README's rule table, in pipeline order (`backup-doctor rules markdown`).
-pub fn markdown_table(rules: &RuleSet) -> String {
-    let mut out = String::from("| rule | layer | severity | what it catches | error codes it explains |\n|---|---|---|---|---|\n");
+/// What `rules show` and docs/rules.md both say about a rule besides its condition and texts;
+/// `code` marks up identifiers (plain on a terminal, code spans in Markdown).
+fn rule_facts(rule: &Rule, code: fn(&str) -> String) -> Vec<(&'static str, String)> {
+    let explains = if rule.explains.is_empty() {
+        "(no documented code)".to_string()
+    } else {
+        let codes: Vec<String> = rule.explains.iter().map(|c| code(c)).collect();
+        codes.join(", ")
+    };
+    let applies_to = match rule.applies_to {
+        AppliesTo::All => "scans and readiness checks",
+        AppliesTo::ExistingProtection => "scans only (judges an existing protection)",
+        AppliesTo::Readiness => "readiness checks only (judges a proposed protection)",
+    };
+    vec![
+        (
+            "layer",
+            format!("{} ({})", code(rule.cause.as_str()), rule.cause.title()),
+        ),
+        ("severity", rule.severity.as_str().to_string()),
+        ("applies to", applies_to.to_string()),
+        ("explains", explains),
+        ("file", code(&rule.file.display().to_string())),
+    ]
+}
+
+fn code_span(text: &str) -> String {
+    format!("`{text}`")
+}
+
+/// The rule reference, docs/rules.md (`backup-doctor rules markdown`): a table of every rule in
+/// pipeline order, then one section per rule with everything `rules show` prints. A test keeps
+/// docs/rules.md equal to this output, so the reference cannot drift from the rule files.
+pub fn markdown_reference(rules: &RuleSet) -> String {
+    let mut out = String::from(
+        "<!-- Generated from the rule files by `backup-doctor rules markdown`; do not edit.\n     \
+         Regenerate it with: cargo run -- rules markdown > docs/rules.md -->\n\
+         # Rule reference\n\n\
+         Every rule, in pipeline order: the layer it judges, its severity, what it catches and the\n\
+         documented Azure Backup error codes its findings explain, then one section per rule with\n\
+         its condition, why it matters and the fix. Rules are data, one TOML file each under\n\
+         `rules/<cause>/<slug>.toml`; [writing-rules.md](writing-rules.md) describes the format.\n\
+         `backup-doctor rules show <id>` prints a rule's section in the terminal.\n\n\
+         | rule | layer | severity | what it catches | error codes it explains |\n\
+         |---|---|---|---|---|\n",
+    );
     for rule in &rules.rules {
-        let explains = if rule.explains.is_empty() {
-            "—".to_string()
-        } else {
-            rule.explains
-                .iter()
-                .map(|c| format!("`{c}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
         out.push_str(&format!(
-            "| `{}` | {} | {} | {} | {} |\n",
-            rule.id,
-            rule.cause.as_str(),
-            rule.severity.as_str(),
-            rule.title,
-            explains
+            "| [`{id}`](#{anchor}) | {cause} | {severity} | {title} | {explains} |\n",
+            id = rule.id,
+            anchor = markdown_anchor(&rule.id),
+            cause = rule.cause.as_str(),
+            severity = rule.severity.as_str(),
+            title = rule.title,
+            explains = markdown_codes(&rule.explains),
         ));
     }
+    for rule in &rules.rules {
+        out.push_str(&markdown_section(rule));
+    }
     out
+}
+
+fn markdown_section(rule: &Rule) -> String {
+    let facts: String = rule_facts(rule, code_span)
+        .iter()
+        .map(|(label, value)| format!("- **{label}:** {value}\n"))
+        .collect();
+    format!(
+        "\n## {}\n\n{}\n\n{facts}\n**Condition**\n\n```cel\n{}\n```\n\n**Why**\n\n{}\n\n**Fix**\n\n{}\n",
+        rule.id,
+        rule.title,
+        rule.when_source.trim(),
+        markdown_text(rule.docs.trim()),
+        markdown_text(rule.remediation.trim()),
+    )
+}
+
+/// Rule texts are plain text with `code` spans; a `<placeholder>` outside a code span would be
+/// taken for an HTML tag by Markdown renderers and vanish, so it is escaped there.
+fn markdown_text(text: &str) -> String {
+    if text.matches('`').count() % 2 != 0 {
+        return text.replace('<', "&lt;");
+    }
+    text.split('`')
+        .enumerate()
+        .map(|(i, part)| {
+            if i % 2 == 1 {
+                part.to_string()
+            } else {
+                part.replace('<', "&lt;")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("`")
+}
+
+/// The table's short form: a dash where a rule explains no documented code.
+fn markdown_codes(codes: &[String]) -> String {
+    if codes.is_empty() {
+        return "—".to_string();
+    }
+    let spans: Vec<String> = codes.iter().map(|c| code_span(c)).collect();
+    spans.join(", ")
+}
+
+/// The anchor GitHub gives a `## agent/not-ready` heading: lower case, punctuation other than
+/// `-` and `_` dropped.
+fn markdown_anchor(heading: &str) -> String {
+    heading
+        .to_lowercase()
+        .chars()
+        .filter(|c| c.is_alphanumeric() || *c == '-' || *c == '_')
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markdown_escapes_placeholders_outside_code_spans_only() {
+        assert_eq!(
+            markdown_text("zone privatelink.<geo>.x, run `az -g <rg>`"),
+            "zone privatelink.&lt;geo>.x, run `az -g <rg>`"
+        );
+    }
+
+    #[test]
+    fn anchors_match_the_headings_github_renders() {
+        assert_eq!(markdown_anchor("agent/not-ready"), "agentnot-ready");
+        assert_eq!(markdown_anchor("snapshot/vm_Odd"), "snapshotvm_odd");
+    }
 }
