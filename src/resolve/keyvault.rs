@@ -2,6 +2,7 @@
 //! encryption keys; disk encryption set keys), whether the Backup Management Service can read
 //! what backup needs from them (access policies or RBAC), and whether the keys are usable.
 
+use super::fact_path;
 use super::facts::*;
 use super::Index;
 use crate::inventory::id::is_within;
@@ -182,7 +183,7 @@ fn vault_facts(
     };
     let Some(vault) = index.inventory.key_vaults.get(vault_key) else {
         facts.mark_unknown(
-            "vm.encryption.key_vaults",
+            fact_path::ENCRYPTION_KEY_VAULTS,
             format!(
                 "key vault {name} is not in the snapshot (another subscription, or not readable)"
             ),
@@ -217,7 +218,7 @@ fn vault_facts(
                 out.only_secret_backup_missing = Some(only_secret_backup);
                 out.missing_permissions = Some(missing);
             }
-            Err(reason) => facts.mark_unknown("vm.encryption.key_vaults", reason),
+            Err(reason) => facts.mark_unknown(fact_path::ENCRYPTION_KEY_VAULTS, reason),
         }
     }
     match usable_items(index, vault, dependency) {
@@ -225,7 +226,7 @@ fn vault_facts(
             out.keys_usable = Some(unusable.is_empty());
             out.unusable_items = Some(unusable);
         }
-        Err(reason) => facts.mark_unknown("vm.encryption.key_vaults", reason),
+        Err(reason) => facts.mark_unknown(fact_path::ENCRYPTION_KEY_VAULTS, reason),
     }
     out
 }

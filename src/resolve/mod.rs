@@ -5,6 +5,8 @@
 
 pub mod compute;
 pub mod dns;
+pub mod fact_path;
+pub mod fact_schema;
 pub mod facts;
 pub mod keyvault;
 pub mod locks;
