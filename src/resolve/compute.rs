@@ -2,7 +2,7 @@
 
 use super::fact_path;
 use super::facts::*;
-use super::Index;
+use super::{with_default, Index};
 use crate::inventory::key;
 use crate::inventory::model::*;
 
@@ -41,12 +41,12 @@ pub fn resolve(index: &Index, vm: &VirtualMachine, facts: &mut VmFacts) {
         fact_path::PROVISIONING_STATE,
         "the VM model has no properties.provisioningState",
     );
-    facts.security_type = Some(
+    facts.security_type = with_default(
         props
             .security_profile
             .as_ref()
-            .and_then(|s| s.security_type.clone())
-            .unwrap_or_else(|| "Standard".into()),
+            .and_then(|s| s.security_type.clone()),
+        "Standard",
     );
     let provision_vm_agent = props
         .os_profile
@@ -415,18 +415,10 @@ fn disk_facts(index: &Index, role: &str, disk: &VmDisk) -> DiskFacts {
             .as_ref()
             .and_then(|s| s.security_type.clone())
             .or(facts.security_type);
-        facts.data_access_auth_mode = Some(
-            props
-                .data_access_auth_mode
-                .clone()
-                .unwrap_or_else(|| "None".into()),
-        );
-        facts.encryption_type = Some(
-            props
-                .encryption
-                .as_ref()
-                .and_then(|e| e.kind.clone())
-                .unwrap_or_else(|| "EncryptionAtRestWithPlatformKey".into()),
+        facts.data_access_auth_mode = with_default(props.data_access_auth_mode.clone(), "None");
+        facts.encryption_type = with_default(
+            props.encryption.as_ref().and_then(|e| e.kind.clone()),
+            "EncryptionAtRestWithPlatformKey",
         );
         facts.ade = props
             .encryption_settings_collection

@@ -70,13 +70,8 @@ pub fn private_dns(
                 );
                 continue;
             };
-            for config in endpoint
-                .properties
-                .get("customDnsConfigs")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
+            let configs = endpoint.properties.get("customDnsConfigs");
+            for config in configs.and_then(Value::as_array).into_iter().flatten() {
                 let Some(fqdn) = config.get("fqdn").and_then(Value::as_str) else {
                     continue;
                 };
