@@ -77,7 +77,8 @@ pub trait FactFields {
     fn fields(path: &str, out: &mut Vec<Fact>);
 }
 
-fn record(path: &str, kind: FactKind, doc: &str, out: &mut Vec<Fact>) {
+/// Records one fact.
+pub fn record(path: &str, kind: FactKind, doc: &str, out: &mut Vec<Fact>) {
     out.push(Fact {
         path: path.to_string(),
         kind,
@@ -178,7 +179,8 @@ pub fn doc_text(lines: &[&str]) -> String {
 /// Declares fact structs: `pub struct`s whose fields are all public (so written without `pub`),
 /// each field with its doc comment (the fact's doc), then optionally `#[each = "…"]` (the doc of
 /// a list's elements or a map's values, where those are not fact structs with a doc of their
-/// own), then at most one `#[serde(rename = "…")]`, `#[serde(skip)]` or `#[serde(flatten)]`.
+/// own), then at most one serde attribute: `rename = "…"`, `skip`, `skip_serializing`,
+/// `skip_serializing_if = "…"` or `flatten`.
 /// An `Option` field is left out of the serialised value when `None`: a fact that could not be
 /// established is absent, so a rule reading it cannot evaluate and is `unknown`.
 macro_rules! fact_structs {
@@ -234,11 +236,8 @@ macro_rules! fact_structs {
                 _each: Option<&str>,
                 out: &mut Vec<$crate::resolve::fact_schema::Fact>,
             ) {
-                out.push($crate::resolve::fact_schema::Fact {
-                    path: path.to_string(),
-                    kind: $crate::resolve::fact_schema::FactKind::Map,
-                    doc: doc.to_string(),
-                });
+                let map = $crate::resolve::fact_schema::FactKind::Map;
+                $crate::resolve::fact_schema::record(path, map, doc, out);
                 <Self as $crate::resolve::fact_schema::FactFields>::fields(path, out);
             }
 
@@ -261,22 +260,25 @@ macro_rules! fact_structs {
         }
     };
     (@sample ($ty:ty) $docs:tt $each:tt [skip]) => { Default::default() };
+    (@sample ($ty:ty) $docs:tt $each:tt [skip_serializing]) => { Default::default() };
     (@sample ($ty:ty) $docs:tt $each:tt $serde:tt) => {
         <$ty as $crate::resolve::fact_schema::FactShape>::sample()
     };
     (@describe $path:ident $out:ident $field:ident ($ty:ty) $docs:tt $each:tt [skip]) => {};
+    (@describe $path:ident $out:ident $field:ident ($ty:ty) $docs:tt $each:tt [skip_serializing]) => {};
     (@describe $path:ident $out:ident $field:ident ($ty:ty) $docs:tt $each:tt [flatten]) => {
         <$ty as $crate::resolve::fact_schema::FactFields>::fields($path, $out)
     };
     (@describe $path:ident $out:ident $field:ident ($ty:ty) $docs:tt $each:tt [rename = $name:literal]) => {
         $crate::resolve::fact_schema::fact_structs!(@child $path $out $name ($ty) $docs $each)
     };
-    (@describe $path:ident $out:ident $field:ident ($ty:ty) $docs:tt $each:tt []) => {
+    (@describe $path:ident $out:ident $field:ident ($ty:ty) $docs:tt $each:tt [$(skip_serializing_if = $when:literal)?]) => {
         $crate::resolve::fact_schema::fact_structs!(@child $path $out (stringify!($field)) ($ty) $docs $each)
     };
     (@describe $path:ident $out:ident $field:ident ($ty:ty) $docs:tt $each:tt [$($serde:tt)*]) => {
         compile_error!(concat!(
-            "the facts schema follows #[serde(rename)], #[serde(skip)] and #[serde(flatten)] only, not #[serde(",
+            "the facts schema follows #[serde(rename)], #[serde(skip)], #[serde(skip_serializing)], ",
+            "#[serde(skip_serializing_if)] and #[serde(flatten)] only, not #[serde(",
             stringify!($($serde)*),
             ")]"
         ))
@@ -366,8 +368,15 @@ pub(crate) mod tests {
             /// States by key.
             #[each = "A state."]
             states: BTreeMap<String, String>,
+            /// Notes, written when there are some.
+            #[each = "A note."]
+            #[serde(skip_serializing_if = "Vec::is_empty")]
+            notes: Vec<String>,
             #[serde(flatten)]
             lifted: Lifted,
+            /// Read, never written.
+            #[serde(skip_serializing)]
+            input_only: String,
             /// Not a fact.
             #[serde(skip)]
             bookkeeping: Vec<String>,
@@ -396,13 +405,15 @@ pub(crate) mod tests {
                 "tiny.names[] string A name.",
                 "tiny.states map States by key.",
                 "tiny.states{} string A state.",
+                "tiny.notes list Notes, written when there are some.",
+                "tiny.notes[] string A note.",
                 "tiny.lifted int A lifted number.",
             ]
         );
         let sample = Tiny::sample();
         assert!(
-            sample.bookkeeping.is_empty(),
-            "a skipped field keeps its default: its type need not be a fact"
+            sample.bookkeeping.is_empty() && sample.input_only.is_empty(),
+            "a field never serialised keeps its default: its type need not be a fact"
         );
         let sample = serde_json::to_value(sample).unwrap();
         assert_eq!(
