@@ -788,7 +788,7 @@ fn run_rules(action: RulesAction, rule_dirs: &[PathBuf]) -> Result<u8, InputErro
             out.push_str(&backup_doctor::engine::rule::render_doc(rule));
         }
         RulesAction::Facts => {
-            for fact in schema::FACTS {
+            for fact in schema::facts() {
                 out.push_str(&format!(
                     "{:<58} {:<7} {}\n",
                     fact.path, fact.kind, fact.doc

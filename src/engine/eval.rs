@@ -357,6 +357,7 @@ fn layer_statuses(engine: &Engine, facts: &VmFacts, findings: &[Finding]) -> Vec
 mod tests {
     use super::*;
     use crate::engine::rule::{cel_env, compile, RuleSet};
+    use crate::resolve::fact_path;
     use std::path::Path;
 
     fn engine(rules: &[(&str, &str, &str)]) -> Engine {
@@ -384,7 +385,7 @@ mod tests {
             power_state: Some("running".into()),
             ..VmFacts::default()
         };
-        facts.mark_unknown("vm.agent", "instance view not collected");
+        facts.mark_unknown(fact_path::AGENT, "instance view not collected");
         facts
     }
 

@@ -333,13 +333,13 @@ fn check_paths(
     for path in paths {
         if !schema::is_known(&path) {
             let (line, _) = line_column(text, source.span().start);
-            let near = schema::FACTS
+            let near = schema::facts()
                 .iter()
                 .filter(|f| {
                     f.path
                         .starts_with(path.rsplit_once('.').map(|(p, _)| p).unwrap_or("vm"))
                 })
-                .map(|f| f.path)
+                .map(|f| f.path.as_str())
                 .take(8)
                 .collect::<Vec<_>>();
             return Err(InputError::new(

@@ -1,7 +1,8 @@
 //! Facts from the VM model, its instance view, its extensions and its disks.
 
+use super::fact_path;
 use super::facts::*;
-use super::Index;
+use super::{with_default, Index};
 use crate::inventory::key;
 use crate::inventory::model::*;
 
@@ -14,13 +15,11 @@ const BACKUP_EXTENSION_PUBLISHERS: [&str; 2] = [
 
 pub fn resolve(index: &Index, vm: &VirtualMachine, facts: &mut VmFacts) {
     let props = &vm.properties;
-    facts.os = os_of(vm);
-    if facts.os.is_none() {
-        facts.mark_unknown(
-            "vm.os",
-            "the VM model has no storageProfile.osDisk.osType and no OS configuration",
-        );
-    }
+    facts.os = facts.or_unknown(
+        os_of(vm),
+        fact_path::OS,
+        "the VM model has no storageProfile.osDisk.osType and no OS configuration",
+    );
     facts.size = props
         .hardware_profile
         .as_ref()
@@ -37,21 +36,19 @@ pub fn resolve(index: &Index, vm: &VirtualMachine, facts: &mut VmFacts) {
                 i.sku.as_deref()?
             ))
         });
-    facts.provisioning_state = props.provisioning_state.clone();
-    if facts.provisioning_state.is_none() {
-        facts.mark_unknown(
-            "vm.provisioning_state",
-            "the VM model has no properties.provisioningState",
-        );
-    }
-    facts.security_type = Some(
+    facts.provisioning_state = facts.or_unknown(
+        props.provisioning_state.clone(),
+        fact_path::PROVISIONING_STATE,
+        "the VM model has no properties.provisioningState",
+    );
+    facts.security_type = with_default(
         props
             .security_profile
             .as_ref()
-            .and_then(|s| s.security_type.clone())
-            .unwrap_or_else(|| "Standard".into()),
+            .and_then(|s| s.security_type.clone()),
+        "Standard",
     );
-    facts.provision_vm_agent = props
+    let provision_vm_agent = props
         .os_profile
         .as_ref()
         .and_then(|os| {
@@ -60,19 +57,18 @@ pub fn resolve(index: &Index, vm: &VirtualMachine, facts: &mut VmFacts) {
                 .or(os.linux_configuration.as_ref())
         })
         .and_then(|c| c.provision_vm_agent);
-    if facts.provision_vm_agent.is_none() {
-        facts.mark_unknown(
-            "vm.provision_vm_agent",
-            "the VM model has no osProfile (VMs created from a specialized disk have none)",
-        );
-    }
+    facts.provision_vm_agent = facts.or_unknown(
+        provision_vm_agent,
+        fact_path::PROVISION_VM_AGENT,
+        "the VM model has no osProfile (VMs created from a specialized disk have none)",
+    );
 
     match &props.instance_view {
         Some(view) => resolve_instance_view(view, facts),
         None => {
             let reason = "the VM's instance view is not in the snapshot (collect it with $expand=instanceView)";
-            facts.mark_unknown("vm.agent", reason);
-            facts.mark_unknown("vm.power_state", reason);
+            facts.mark_unknown(fact_path::AGENT, reason);
+            facts.mark_unknown(fact_path::POWER_STATE, reason);
         }
     }
     resolve_extensions(index, vm, facts);
@@ -100,19 +96,18 @@ fn os_of(vm: &VirtualMachine) -> Option<String> {
 }
 
 fn resolve_instance_view(view: &VmInstanceView, facts: &mut VmFacts) {
-    facts.power_state = view
+    let power_state = view
         .statuses
         .iter()
         .flatten()
         .filter_map(|s| s.code.as_deref())
         .find_map(|code| strip_prefix_ci(code, "PowerState/"))
         .map(str::to_ascii_lowercase);
-    if facts.power_state.is_none() {
-        facts.mark_unknown(
-            "vm.power_state",
-            "the instance view reports no PowerState status (it can be missing mid-transition)",
-        );
-    }
+    facts.power_state = facts.or_unknown(
+        power_state,
+        fact_path::POWER_STATE,
+        "the instance view reports no PowerState status (it can be missing mid-transition)",
+    );
     let agent_status = view
         .vm_agent
         .as_ref()
@@ -122,26 +117,25 @@ fn resolve_instance_view(view: &VmInstanceView, facts: &mut VmFacts) {
         (Some(agent), Some(status)) => {
             facts.agent = AgentFacts {
                 reported: Some(true),
-                status: status.display_status.clone(),
+                status: facts.or_unknown(
+                    status.display_status.clone(),
+                    fact_path::AGENT_STATUS,
+                    "the agent status has no displayStatus",
+                ),
                 status_code: status.code.clone(),
-                version: agent.vm_agent_version.clone(),
+                version: facts.or_unknown(
+                    agent.vm_agent_version.clone(),
+                    fact_path::AGENT_VERSION,
+                    "the instance view reports no vmAgentVersion",
+                ),
                 message: status.message.clone(),
             };
-            if facts.agent.status.is_none() {
-                facts.mark_unknown("vm.agent.status", "the agent status has no displayStatus");
-            }
-            if facts.agent.version.is_none() {
-                facts.mark_unknown(
-                    "vm.agent.version",
-                    "the instance view reports no vmAgentVersion",
-                );
-            }
         }
         _ => {
             facts.agent.reported = Some(false);
             let reason = "the instance view has no VM agent status: the agent is not installed or not reporting";
-            facts.mark_unknown("vm.agent.status", reason);
-            facts.mark_unknown("vm.agent.version", reason);
+            facts.mark_unknown(fact_path::AGENT_STATUS, reason);
+            facts.mark_unknown(fact_path::AGENT_VERSION, reason);
         }
     }
 }
@@ -154,8 +148,8 @@ fn resolve_extensions(index: &Index, vm: &VirtualMachine, facts: &mut VmFacts) {
         view.and_then(|v| v.extensions.as_deref()).unwrap_or(&[]);
     if resources.is_none() && view.is_none() {
         let reason = "neither the VM's extensions nor its instance view are in the snapshot";
-        facts.mark_unknown("vm.extensions", reason);
-        facts.mark_unknown("vm.backup_extension", reason);
+        facts.mark_unknown(fact_path::EXTENSIONS, reason);
+        facts.mark_unknown(fact_path::BACKUP_EXTENSION, reason);
         return;
     }
     // A stopped or deallocated VM's agent reports nothing, so its extensions have no current
@@ -249,13 +243,13 @@ fn resolve_extensions(index: &Index, vm: &VirtualMachine, facts: &mut VmFacts) {
         .unwrap_or_default();
     if status_missing {
         facts.mark_unknown(
-            "vm.backup_extension.status",
+            fact_path::BACKUP_EXTENSION_STATUS,
             "the backup extension's instance view status is not in the snapshot",
         );
     }
     if state_missing {
         facts.mark_unknown(
-            "vm.backup_extension.provisioning_state",
+            fact_path::BACKUP_EXTENSION_PROVISIONING_STATE,
             "the backup extension resource is not in the snapshot, only its instance view",
         );
     }
@@ -329,8 +323,11 @@ fn status_of(view: &ExtensionInstanceView) -> (Option<String>, Option<String>) {
 
 fn resolve_disks(index: &Index, vm: &VirtualMachine, facts: &mut VmFacts) {
     let Some(storage) = vm.properties.storage_profile.as_ref() else {
-        facts.mark_unknown("vm.disks", "the VM model has no storageProfile");
-        facts.mark_unknown("vm.data_disk_count", "the VM model has no storageProfile");
+        facts.mark_unknown(fact_path::DISKS, "the VM model has no storageProfile");
+        facts.mark_unknown(
+            fact_path::DATA_DISK_COUNT,
+            "the VM model has no storageProfile",
+        );
         return;
     };
     let data_disks = storage.data_disks.as_deref().unwrap_or(&[]);
@@ -351,7 +348,7 @@ fn resolve_disks(index: &Index, vm: &VirtualMachine, facts: &mut VmFacts) {
     }
     if !unresolved.is_empty() {
         facts.mark_unknown(
-            "vm.disks",
+            fact_path::DISKS,
             format!("the managed disk resources {} are not in the snapshot (SKU, sharing and auth mode unknown)", unresolved.join(", ")),
         );
     }
@@ -418,18 +415,10 @@ fn disk_facts(index: &Index, role: &str, disk: &VmDisk) -> DiskFacts {
             .as_ref()
             .and_then(|s| s.security_type.clone())
             .or(facts.security_type);
-        facts.data_access_auth_mode = Some(
-            props
-                .data_access_auth_mode
-                .clone()
-                .unwrap_or_else(|| "None".into()),
-        );
-        facts.encryption_type = Some(
-            props
-                .encryption
-                .as_ref()
-                .and_then(|e| e.kind.clone())
-                .unwrap_or_else(|| "EncryptionAtRestWithPlatformKey".into()),
+        facts.data_access_auth_mode = with_default(props.data_access_auth_mode.clone(), "None");
+        facts.encryption_type = with_default(
+            props.encryption.as_ref().and_then(|e| e.kind.clone()),
+            "EncryptionAtRestWithPlatformKey",
         );
         facts.ade = props
             .encryption_settings_collection

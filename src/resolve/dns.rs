@@ -3,6 +3,7 @@
 //! from the VM's VNet, to the endpoint's address: the privatelink zone exists, is linked to that
 //! VNet, and holds an A record with the address.
 
+use super::fact_path;
 use super::facts::*;
 use super::Index;
 use crate::inventory::model::*;
@@ -61,7 +62,7 @@ pub fn private_dns(
             };
             let Some(endpoint) = inventory.private_endpoints.get(&key(pe_id)) else {
                 facts.mark_unknown(
-                    "vm.network.private_dns",
+                    fact_path::NETWORK_PRIVATE_DNS,
                     format!(
                         "private endpoint {pe_id} of vault {} is not in the snapshot",
                         vault.name
@@ -69,13 +70,8 @@ pub fn private_dns(
                 );
                 continue;
             };
-            for config in endpoint
-                .properties
-                .get("customDnsConfigs")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
+            let configs = endpoint.properties.get("customDnsConfigs");
+            for config in configs.and_then(Value::as_array).into_iter().flatten() {
                 let Some(fqdn) = config.get("fqdn").and_then(Value::as_str) else {
                     continue;
                 };
@@ -136,7 +132,7 @@ fn dns_check(
     };
     if !custom_dns.is_empty() {
         facts.mark_unknown(
-            "vm.network.private_dns",
+            fact_path::NETWORK_PRIVATE_DNS,
             format!("the VM's virtual network uses custom DNS servers ({}): whether they forward {zone_name} to Azure DNS cannot be read", custom_dns.join(", ")),
         );
         return check;

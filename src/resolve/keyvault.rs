@@ -2,8 +2,9 @@
 //! encryption keys; disk encryption set keys), whether the Backup Management Service can read
 //! what backup needs from them (access policies or RBAC), and whether the keys are usable.
 
+use super::fact_path;
 use super::facts::*;
-use super::Index;
+use super::{with_default, Index};
 use crate::inventory::id::is_within;
 use crate::inventory::model::*;
 use crate::inventory::{key, ArmId};
@@ -70,29 +71,22 @@ fn dependencies_of(index: &Index, vm: &VirtualMachine) -> BTreeMap<String, Depen
         .chain(storage.data_disks.iter().flatten());
     let mut cmk: Vec<&KeyRef> = Vec::new();
     let mut add_ade = |bek: Option<&SecretRef>, kek: Option<&KeyRef>| {
-        if let Some(bek) = bek {
-            if let Some(vault) = bek.source_vault.as_ref().and_then(|v| v.id.as_deref()) {
-                let entry = found.entry(key(vault)).or_insert_with(|| Dependency {
-                    role: "ade",
-                    ..Dependency::default()
-                });
-                entry.bek = true;
-                entry
-                    .secrets
-                    .extend(bek.secret_url.as_deref().and_then(item_name));
-            }
+        let vault_of = |vault: &Option<IdRef>| Some(key(vault.as_ref()?.id.as_deref()?));
+        let bek = bek.and_then(|b| Some((vault_of(&b.source_vault)?, b.secret_url.as_deref())));
+        let kek = kek.and_then(|k| Some((vault_of(&k.source_vault)?, k.key_url.as_deref())));
+        let ade = || Dependency {
+            role: "ade",
+            ..Dependency::default()
+        };
+        if let Some((vault, url)) = bek {
+            let entry = found.entry(vault).or_insert_with(ade);
+            entry.bek = true;
+            entry.secrets.extend(url.and_then(item_name));
         }
-        if let Some(kek) = kek {
-            if let Some(vault) = kek.source_vault.as_ref().and_then(|v| v.id.as_deref()) {
-                let entry = found.entry(key(vault)).or_insert_with(|| Dependency {
-                    role: "ade",
-                    ..Dependency::default()
-                });
-                entry.kek = true;
-                entry
-                    .keys
-                    .extend(kek.key_url.as_deref().and_then(item_name));
-            }
+        if let Some((vault, url)) = kek {
+            let entry = found.entry(vault).or_insert_with(ade);
+            entry.kek = true;
+            entry.keys.extend(url.and_then(item_name));
         }
     };
     for disk in disks {
@@ -182,7 +176,7 @@ fn vault_facts(
     };
     let Some(vault) = index.inventory.key_vaults.get(vault_key) else {
         facts.mark_unknown(
-            "vm.encryption.key_vaults",
+            fact_path::ENCRYPTION_KEY_VAULTS,
             format!(
                 "key vault {name} is not in the snapshot (another subscription, or not readable)"
             ),
@@ -196,20 +190,10 @@ fn vault_facts(
     out.rbac = Some(props.enable_rbac_authorization.unwrap_or(false));
     out.soft_delete = Some(props.enable_soft_delete.unwrap_or(true));
     out.purge_protection = Some(props.enable_purge_protection.unwrap_or(false));
-    out.firewall_default_action = Some(
-        props
-            .network_acls
-            .as_ref()
-            .and_then(|a| a.default_action.clone())
-            .unwrap_or_else(|| "Allow".into()),
-    );
-    out.firewall_bypass = Some(
-        props
-            .network_acls
-            .as_ref()
-            .and_then(|a| a.bypass.clone())
-            .unwrap_or_else(|| "AzureServices".into()),
-    );
+    let acls = props.network_acls.as_ref();
+    out.firewall_default_action =
+        with_default(acls.and_then(|a| a.default_action.clone()), "Allow");
+    out.firewall_bypass = with_default(acls.and_then(|a| a.bypass.clone()), "AzureServices");
     if dependency.role == "ade" {
         match backup_access(index, vault, dependency) {
             Ok((missing, only_secret_backup)) => {
@@ -217,7 +201,7 @@ fn vault_facts(
                 out.only_secret_backup_missing = Some(only_secret_backup);
                 out.missing_permissions = Some(missing);
             }
-            Err(reason) => facts.mark_unknown("vm.encryption.key_vaults", reason),
+            Err(reason) => facts.mark_unknown(fact_path::ENCRYPTION_KEY_VAULTS, reason),
         }
     }
     match usable_items(index, vault, dependency) {
@@ -225,7 +209,7 @@ fn vault_facts(
             out.keys_usable = Some(unusable.is_empty());
             out.unusable_items = Some(unusable);
         }
-        Err(reason) => facts.mark_unknown("vm.encryption.key_vaults", reason),
+        Err(reason) => facts.mark_unknown(fact_path::ENCRYPTION_KEY_VAULTS, reason),
     }
     out
 }
@@ -480,19 +464,30 @@ mod tests {
 
     #[test]
     fn wildcard_actions() {
-        assert!(action_matches(
-            "Microsoft.KeyVault/vaults/*",
-            "Microsoft.KeyVault/vaults/secrets/backup/action"
-        ));
-        assert!(action_matches("*", "Microsoft.KeyVault/vaults/keys/read"));
-        assert!(action_matches(
-            "microsoft.keyvault/vaults/keys/*/action",
-            "Microsoft.KeyVault/vaults/keys/backup/action"
-        ));
-        assert!(!action_matches(
-            "Microsoft.KeyVault/vaults/keys/*",
-            "Microsoft.KeyVault/vaults/secrets/getSecret/action"
-        ));
+        for (pattern, action, matches) in [
+            (
+                "Microsoft.KeyVault/vaults/*",
+                "Microsoft.KeyVault/vaults/secrets/backup/action",
+                true,
+            ),
+            ("*", "Microsoft.KeyVault/vaults/keys/read", true),
+            (
+                "microsoft.keyvault/vaults/keys/*/action",
+                "Microsoft.KeyVault/vaults/keys/backup/action",
+                true,
+            ),
+            (
+                "Microsoft.KeyVault/vaults/keys/*",
+                "Microsoft.KeyVault/vaults/secrets/getSecret/action",
+                false,
+            ),
+        ] {
+            assert_eq!(
+                action_matches(pattern, action),
+                matches,
+                "{pattern} ~ {action}"
+            );
+        }
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Subscription-scope facts: resource locks that apply to the VM, its resource group, the
 //! subscription and the restore-point resource group, and resource provider registration.
 
+use super::fact_path;
 use super::facts::*;
 use super::Index;
 use crate::inventory::id::{resource_group_id, subscription_id};
@@ -20,11 +21,11 @@ pub fn resolve(index: &Index, facts: &mut VmFacts) {
 /// `<prefix><n><suffix>` when the policy names it (reference §2.4).
 fn resolve_restore_point_rg(index: &Index, facts: &mut VmFacts) {
     // A readiness check may already know the naming cannot be told (a named policy not found).
-    if facts.unknown.contains_key("vm.restore_point_rg") {
+    if facts.is_unknown(fact_path::RESTORE_POINT_RG) {
         return;
     }
     let Some(location) = facts.location.clone() else {
-        facts.mark_unknown("vm.restore_point_rg", "the VM has no location");
+        facts.mark_unknown(fact_path::RESTORE_POINT_RG, "the VM has no location");
         return;
     };
     let custom = facts.restore_point_rg_override.as_ref().and_then(|d| {
@@ -74,7 +75,7 @@ fn resolve_locks(index: &Index, facts: &mut VmFacts) {
     let subscription = subscription_id(&facts.subscription);
     if let Some(gap) = index.inventory.gap_for(&subscription, LOCKS_TYPE) {
         facts.mark_unknown(
-            "vm.locks",
+            fact_path::LOCKS,
             format!("locks could not be read for {}: {}", gap.scope, gap.reason),
         );
         return;
@@ -125,7 +126,7 @@ fn resolve_providers(index: &Index, facts: &mut VmFacts) {
     let subscription = subscription_id(&facts.subscription);
     if let Some(gap) = index.inventory.gap_for(&subscription, PROVIDERS_TYPE) {
         facts.mark_unknown(
-            "vm.providers",
+            fact_path::PROVIDERS,
             format!("resource providers could not be read: {}", gap.reason),
         );
         return;
@@ -148,7 +149,7 @@ fn resolve_providers(index: &Index, facts: &mut VmFacts) {
         }
         // ARM always lists every provider, so an empty list means it was not collected.
         None => facts.mark_unknown(
-            "vm.providers",
+            fact_path::PROVIDERS,
             "the subscription's resource providers are not in the snapshot",
         ),
     }

@@ -5,6 +5,8 @@
 
 pub mod compute;
 pub mod dns;
+pub mod fact_path;
+pub mod fact_schema;
 pub mod facts;
 pub mod keyvault;
 pub mod locks;
@@ -173,6 +175,11 @@ impl<'a> Index<'a> {
 }
 
 /// Whether a protected item protects a whole VM (not a database inside it).
+/// A property Azure documents a default for: the default where the resource leaves it out.
+fn with_default(value: Option<String>, default: &str) -> Option<String> {
+    Some(value.unwrap_or_else(|| default.to_string()))
+}
+
 fn is_vm_item(item: &crate::inventory::model::ProtectedItem) -> bool {
     let props = &item.properties;
     let workload = props

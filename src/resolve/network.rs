@@ -3,6 +3,7 @@
 //! vault resolve from its virtual network. NSGs, routes and verdicts depend on the subnet and NSG
 //! pair, not the VM, so they are computed once per pair and shared ([`NetworkCache`]).
 
+use super::fact_path;
 use super::facts::*;
 use super::Index;
 use crate::inventory::model::*;
@@ -304,12 +305,15 @@ pub fn resolve(index: &Index, vm: &VirtualMachine, facts: &mut VmFacts) {
             .or(nics.first())
     });
     let Some(nic_id) = nic_ref.and_then(|n| n.id.clone()) else {
-        facts.mark_unknown("vm.network", "the VM model lists no network interface");
+        facts.mark_unknown(
+            fact_path::NETWORK,
+            "the VM model lists no network interface",
+        );
         return;
     };
     let Some(nic) = index.inventory.nics.get(&key(&nic_id)) else {
         facts.mark_unknown(
-            "vm.network",
+            fact_path::NETWORK,
             format!("network interface {nic_id} is not in the snapshot"),
         );
         return;
@@ -325,7 +329,7 @@ pub fn resolve(index: &Index, vm: &VirtualMachine, facts: &mut VmFacts) {
         .and_then(|s| s.id.clone())
     else {
         facts.mark_unknown(
-            "vm.network",
+            fact_path::NETWORK,
             format!(
                 "network interface {} has no IP configuration with a subnet",
                 nic.name.as_deref().unwrap_or(&nic_id)
@@ -337,7 +341,7 @@ pub fn resolve(index: &Index, vm: &VirtualMachine, facts: &mut VmFacts) {
     let subnet = match subnet.as_ref() {
         Ok(subnet) => subnet,
         Err(reason) => {
-            facts.mark_unknown("vm.network", reason.clone());
+            facts.mark_unknown(fact_path::NETWORK, reason.clone());
             return;
         }
     };
@@ -444,7 +448,7 @@ fn requirement(
         } else {
             "the snapshot has no service tags document (Microsoft.Network/serviceTags)".to_string()
         };
-        facts.mark_unknown("vm.network.requirements", reason);
+        facts.mark_unknown(fact_path::NETWORK_REQUIREMENTS, reason);
         return out;
     };
     out.destination = destination.clone();
@@ -460,9 +464,9 @@ fn requirement(
         Ok((nic, sub))
     })();
     match (nsg_levels, private_ip) {
-        (Err(reason), _) => facts.mark_unknown("vm.network.requirements", reason),
+        (Err(reason), _) => facts.mark_unknown(fact_path::NETWORK_REQUIREMENTS, reason),
         (Ok(_), None) => facts.mark_unknown(
-            "vm.network.requirements",
+            fact_path::NETWORK_REQUIREMENTS,
             "the NIC has no IPv4 private address",
         ),
         (Ok((nic, sub)), Some(ip)) => {
@@ -520,13 +524,15 @@ fn requirement(
                         out.nsg_evidence.push(format!("blocks {blocked_pieces} of {pieces} address/port ranges of {destination}"));
                     }
                 }
-                Verdict::Unknown(reason) => facts.mark_unknown("vm.network.requirements", reason),
+                Verdict::Unknown(reason) => {
+                    facts.mark_unknown(fact_path::NETWORK_REQUIREMENTS, reason)
+                }
             }
         }
     }
 
     match &subnet.routes {
-        Err(reason) => facts.mark_unknown("vm.network.requirements", reason.clone()),
+        Err(reason) => facts.mark_unknown(fact_path::NETWORK_REQUIREMENTS, reason.clone()),
         Ok(routes) => {
             let chosen = routes::routes_for(routes, addresses);
             let describe = |filter: &dyn Fn(&Route) -> bool| {
@@ -549,7 +555,7 @@ fn requirement(
             // A gateway-learned route can be longer than any user route, so while the gateway
             // may propagate routes, no decision here is certain.
             match &subnet.bgp_unknown {
-                Some(reason) => facts.mark_unknown("vm.network.requirements", reason.clone()),
+                Some(reason) => facts.mark_unknown(fact_path::NETWORK_REQUIREMENTS, reason.clone()),
                 None => {
                     out.route_drops = Some(!out.drop_routes.is_empty());
                     out.route_via_appliance = Some(!out.appliance_routes.is_empty());

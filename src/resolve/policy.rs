@@ -9,6 +9,7 @@
 //! entry contains it, enforcement is `Default`, and no unexpired exemption covers it. A set
 //! definition is evaluated member by member with the parameters the set passes on.
 
+use super::fact_path;
 use super::facts::{PolicyDenialFact, VmFacts};
 use super::policy_rule::{self, Parameters, Request, Truth};
 use super::Index;
@@ -81,19 +82,19 @@ pub fn resolve(index: &Index, facts: &mut VmFacts) {
     let subscription = subscription_id(&facts.subscription);
     let Some(rg) = facts.restore_point_rg.clone() else {
         facts.mark_unknown(
-            "vm.policy_denials",
+            fact_path::POLICY_DENIALS,
             "the restore-point resource group's name is not known",
         );
         return;
     };
     let Some(location) = facts.location.clone() else {
-        facts.mark_unknown("vm.policy_denials", "the VM has no location");
+        facts.mark_unknown(fact_path::POLICY_DENIALS, "the VM has no location");
         return;
     };
     for what in [POLICY_ASSIGNMENTS, POLICY_EXEMPTIONS] {
         if let Some(gap) = index.inventory.gap_for(&subscription, what) {
             facts.mark_unknown(
-                "vm.policy_denials",
+                fact_path::POLICY_DENIALS,
                 format!("{what} could not be read for {}: {}", gap.scope, gap.reason),
             );
             return;
@@ -123,7 +124,7 @@ pub fn resolve(index: &Index, facts: &mut VmFacts) {
     if !has_collection {
         if let Some(gap) = index.inventory.gap_for(&subscription, RESTORE_POINTS_TYPE) {
             facts.mark_unknown(
-                "vm.policy_denials",
+                fact_path::POLICY_DENIALS,
                 format!(
                     "restore point collections could not be read for {}: {}",
                     gap.scope, gap.reason
@@ -161,7 +162,7 @@ pub fn resolve(index: &Index, facts: &mut VmFacts) {
     }
     match unknown {
         // A definite denial fails the VM whatever else is unknown.
-        Some(reason) if denials.is_empty() => facts.mark_unknown("vm.policy_denials", reason),
+        Some(reason) if denials.is_empty() => facts.mark_unknown(fact_path::POLICY_DENIALS, reason),
         _ => facts.policy_denials = Some(denials),
     }
 }
@@ -536,7 +537,7 @@ mod tests {
         facts
             .policy_denials
             .clone()
-            .ok_or_else(|| facts.unknown["vm.policy_denials"].clone())
+            .ok_or_else(|| facts.unknown[&fact_path::POLICY_DENIALS].clone())
     }
 
     fn assignment(name: &str, definition: &str, extra: Value) -> Value {

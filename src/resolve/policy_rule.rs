@@ -325,6 +325,8 @@ impl Context<'_> {
                 other => Err(format!("{name}() needs a string, got {other:?}")),
             }
         };
+        // `and` and `or` read every argument, so a malformed one is an error whatever the others.
+        let truths = || values.iter().map(truthy).collect::<Eval<Vec<bool>>>();
         let request = self.request;
         Ok(match lower.as_str() {
             "parameters" => {
@@ -376,22 +378,8 @@ impl Context<'_> {
                 _ => return Err("equals() takes two arguments".into()),
             }),
             "not" => Value::Bool(!truthy(values.first().unwrap_or(&Value::Null))?),
-            "and" => Value::Bool(
-                values
-                    .iter()
-                    .map(truthy)
-                    .collect::<Eval<Vec<_>>>()?
-                    .iter()
-                    .all(|b| *b),
-            ),
-            "or" => Value::Bool(
-                values
-                    .iter()
-                    .map(truthy)
-                    .collect::<Eval<Vec<_>>>()?
-                    .iter()
-                    .any(|b| *b),
-            ),
+            "and" => Value::Bool(truths()?.iter().all(|b| *b)),
+            "or" => Value::Bool(truths()?.iter().any(|b| *b)),
             "empty" => Value::Bool(match values.first() {
                 None | Some(Value::Null) => true,
                 Some(Value::String(s)) => s.is_empty(),

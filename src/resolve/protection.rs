@@ -1,6 +1,7 @@
 //! Protection facts: which vault and policy protect the VM, in what state, and the failed backup
 //! jobs of the window with the documented codes they carry.
 
+use super::fact_path;
 use super::facts::*;
 use super::Index;
 use crate::inventory::model::*;
@@ -36,7 +37,7 @@ pub fn resolve(index: &Index, vm: &VirtualMachine, facts: &mut VmFacts) {
             "Microsoft.RecoveryServices/vaults/backupFabrics/protectionContainers/protectedItems",
         ) {
             Some(gap) => facts.mark_unknown(
-                "vm.protection.protected",
+                fact_path::PROTECTION_PROTECTED,
                 format!("protected items could not be read: {}", gap.reason),
             ),
             None => facts.protection.protected = Some(false),
@@ -57,7 +58,6 @@ pub fn resolve(index: &Index, vm: &VirtualMachine, facts: &mut VmFacts) {
     protection.vault_subscription = ArmId::parse(&vault_id).subscription.map(String::from);
     protection.vault_location = vault.and_then(|v| v.location.clone());
     protection.vault_id = Some(vault_id.clone());
-    protection.protection_state = props.protection_state.clone();
     protection.health_status = props.health_status.clone();
     protection.last_backup_status = props.last_backup_status.clone();
     protection.disk_exclusion = Some(
@@ -78,23 +78,20 @@ pub fn resolve(index: &Index, vm: &VirtualMachine, facts: &mut VmFacts) {
     let policy_type = policy
         .map(|p| p.properties.policy_type.as_deref())
         .or(Some(props.policy_type.as_deref()).filter(|t| t.is_some()));
-    protection.policy_type = policy_type.map(|t| policy_type_name(t).to_string());
+    facts.protection.policy_type = facts.or_unknown(
+        policy_type.map(|t| policy_type_name(t).to_string()),
+        fact_path::PROTECTION_POLICY_TYPE,
+        "the item's backup policy is not in the snapshot",
+    );
+    facts.protection.protection_state = facts.or_unknown(
+        props.protection_state.clone(),
+        fact_path::PROTECTION_STATE,
+        "the protected item has no protectionState",
+    );
     if vault.is_none() {
         facts.mark_unknown(
-            "vm.protection.vault_location",
+            fact_path::PROTECTION_VAULT_LOCATION,
             format!("the Recovery Services vault {vault_id} is not in the snapshot"),
-        );
-    }
-    if facts.protection.policy_type.is_none() {
-        facts.mark_unknown(
-            "vm.protection.policy_type",
-            "the item's backup policy is not in the snapshot",
-        );
-    }
-    if facts.protection.protection_state.is_none() {
-        facts.mark_unknown(
-            "vm.protection.protection_state",
-            "the protected item has no protectionState",
         );
     }
     let policy_rg = policy.and_then(|p| p.properties.instant_rp_details.clone());
@@ -122,7 +119,7 @@ fn resolve_jobs(index: &Index, item: &ProtectedItem, vault_id: &str, facts: &mut
             .gap_for(vault_id, "Microsoft.RecoveryServices/vaults/backupJobs")
         {
             facts.mark_unknown(
-                "vm.jobs",
+                fact_path::JOBS,
                 format!("backup jobs could not be read: {}", gap.reason),
             );
             return;

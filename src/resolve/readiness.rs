@@ -3,6 +3,7 @@
 //! written where an existing protection's would be (`vm.protection`), so the rules that judge a
 //! protection judge the proposed one the same way; `vm.readiness` says how it was chosen.
 
+use super::fact_path;
 use super::facts::{ReadinessFacts, VmFacts};
 use super::protection::vault_of;
 use super::Index;
@@ -113,7 +114,7 @@ pub fn apply(index: &Index, proposal: &Proposal, facts: &mut VmFacts) {
         policy: proposal.policy.label(),
     });
     if let Some(reason) = unknown_vaults {
-        facts.mark_unknown("vm.readiness.vaults_in_region", reason);
+        facts.mark_unknown(fact_path::READINESS_VAULTS_IN_REGION, reason);
     }
 
     let vault = match &proposal.vault {
@@ -128,10 +129,10 @@ pub fn apply(index: &Index, proposal: &Proposal, facts: &mut VmFacts) {
         let reason =
             "no Recovery Services vault in the VM's region and subscription to protect it with";
         for fact in [
-            "vm.protection.vault_id",
-            "vm.protection.vault_name",
-            "vm.protection.vault_location",
-            "vm.protection.vault_subscription",
+            fact_path::PROTECTION_VAULT_ID,
+            fact_path::PROTECTION_VAULT_NAME,
+            fact_path::PROTECTION_VAULT_LOCATION,
+            fact_path::PROTECTION_VAULT_SUBSCRIPTION,
         ] {
             facts.mark_unknown(fact, reason);
         }
@@ -144,7 +145,7 @@ pub fn apply(index: &Index, proposal: &Proposal, facts: &mut VmFacts) {
     protection.vault_location = vault.location.clone();
     if vault.location.is_none() {
         facts.mark_unknown(
-            "vm.protection.vault_location",
+            fact_path::PROTECTION_VAULT_LOCATION,
             format!("vault {} has no location in the snapshot", vault.name),
         );
     }
@@ -208,18 +209,18 @@ fn apply_policy(
                         Some(gap) => format!("backup policies could not be read: {}", gap.reason),
                         None => format!("vault {} has no backup policy named {name}", vault.name),
                     };
-                    facts.mark_unknown("vm.protection.policy_type", reason.clone());
-                    facts.mark_unknown("vm.restore_point_rg", reason);
+                    facts.mark_unknown(fact_path::PROTECTION_POLICY_TYPE, reason.clone());
+                    facts.mark_unknown(fact_path::RESTORE_POINT_RG, reason);
                 }
                 (None, None) => {
                     facts.mark_unknown(
-                        "vm.protection.policy_type",
+                        fact_path::PROTECTION_POLICY_TYPE,
                         format!(
                             "policy {name} belongs to a vault, and no vault was found for the VM"
                         ),
                     );
                     facts.mark_unknown(
-                        "vm.restore_point_rg",
+                        fact_path::RESTORE_POINT_RG,
                         "the policy's restore-point resource group naming is unknown without a vault",
                     );
                 }
