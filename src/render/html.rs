@@ -10,9 +10,9 @@
 //! Every piece of text comes from Azure (names, messages, job errors) and goes through maud's
 //! escaping; the script reads its data from the DOM, never from text spliced into it.
 
-use super::{FailedJobReport, Report, VmReport};
-use crate::engine::eval::{LayerStatus, Status};
-use crate::engine::{Cause, Finding, Severity};
+use crate::outcome::{
+    Cause, FailedJobReport, Finding, LayerStatus, Report, Severity, Status, VmReport,
+};
 use base64::Engine as _;
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 use sha2::{Digest, Sha256};
@@ -25,7 +25,7 @@ const SCRIPT: &str = include_str!("html/report.js");
 /// name is not known.
 pub type SubscriptionNames = BTreeMap<String, String>;
 
-pub fn render(report: &Report, names: &SubscriptionNames) -> String {
+pub fn scan(report: &Report, names: &SubscriptionNames) -> String {
     let names: SubscriptionNames = names
         .iter()
         .map(|(id, name)| (id.to_ascii_lowercase(), name.clone()))
@@ -320,14 +320,6 @@ fn filters(report: &Report, names: &SubscriptionNames) -> Markup {
     }
 }
 
-fn status_word(status: Status) -> &'static str {
-    match status {
-        Status::Pass => "pass",
-        Status::Fail => "fail",
-        Status::Unknown => "unknown",
-    }
-}
-
 fn vm_card(index: usize, vm: &VmReport, names: &SubscriptionNames) -> Markup {
     let workloads =
         (!vm.workloads.is_empty()).then(|| format!("{} backup", vm.workloads.join(" and ")));
@@ -344,7 +336,7 @@ fn vm_card(index: usize, vm: &VmReport, names: &SubscriptionNames) -> Markup {
     .into_iter()
     .flatten()
     .collect();
-    let verdict = status_word(vm.verdict);
+    let verdict = vm.verdict.as_str();
     html! {
         article class={ "vm verdict-" (verdict) } id={ "vm-" (index + 1) }
             data-name=(vm.name) data-vm-id=(vm.id)
@@ -437,7 +429,7 @@ fn finding_item(vm: &VmReport, finding: &Finding) -> Markup {
         && finding.severity == Severity::Error
         && vm.root_cause.is_some_and(|root| root != finding.cause);
     html! {
-        li class={ "finding status-" (status_word(finding.status)) " severity-" (finding.severity.as_str()) }
+        li class={ "finding status-" (finding.status.as_str()) " severity-" (finding.severity.as_str()) }
             data-rule=(finding.rule) data-layer=(finding.cause.as_str()) {
             div.finding-head {
                 span class={ "severity " (finding.severity.as_str()) } { (finding.severity.as_str()) }
