@@ -148,13 +148,7 @@ fn run_once(dir: &Path, files: &[PathBuf], engine: &Engine, codes: &CodeBook) ->
 
     let started = Instant::now();
     let vms = evaluations.len();
-    let report = report::build(
-        evaluations,
-        inventory.gaps().to_vec(),
-        codes,
-        None,
-        Vec::new(),
-    );
+    let report = report::build(evaluations, &inventory, codes);
     let rendered = backup_doctor::render::json::render(&report);
     let report_time = started.elapsed();
     assert!(rendered.len() > vms);

@@ -2,8 +2,8 @@
 //! several commands share declared once, and how they become the commands' plain options.
 
 use backup_doctor::commands::{
-    ChangeFile, CheckOptions, CollectOptions, FactsOptions, GateOptions, LiveSource, ScanOptions,
-    Source,
+    ChangeFile, CheckOptions, CollectOptions, FactsOptions, GateOptions, Judging, LiveSource,
+    ScanOptions, Source,
 };
 use backup_doctor::live::auth::{AuthKind, Cloud};
 use backup_doctor::outcome::Severity;
@@ -186,11 +186,14 @@ pub struct LiveArgs {
 
 #[derive(Args)]
 pub struct RuleDirs {
+    // Global so that `rules` takes it after its own subcommand too (`rules list --rules DIR`);
+    // the other commands have no subcommand for it to reach.
     /// Extra rule directories to load besides the built-in rules.
     #[arg(long = "rules", value_name = "DIR", global = true)]
     pub rule_dirs: Vec<PathBuf>,
 }
 
+/// `collect` and `facts` replace the help with what the id does for them.
 #[derive(Args)]
 pub struct ServiceObjectId {
     /// The tenant's object id of the Backup Management Service (when the snapshot has no Graph data).
@@ -233,6 +236,13 @@ pub enum Colour {
     Never,
 }
 
+fn judging(rules: &RuleDirs, service: &ServiceObjectId) -> Judging {
+    Judging {
+        rule_dirs: rules.rule_dirs.clone(),
+        backup_service_object_id: service.backup_service_object_id.clone(),
+    }
+}
+
 impl SourceArgs {
     fn source(&self) -> Source {
         if self.live {
@@ -262,10 +272,9 @@ impl ScanArgs {
     pub fn options(&self) -> ScanOptions {
         ScanOptions {
             source: self.source.source(),
-            rule_dirs: self.rules.rule_dirs.clone(),
+            judging: judging(&self.rules, &self.service),
             job_window_days: self.job_window_days,
             now: self.now.clone(),
-            backup_service_object_id: self.service.backup_service_object_id.clone(),
             store: self.store.clone(),
             since_last: self.since_last,
             suppressions: self.suppressions.clone(),
@@ -277,12 +286,11 @@ impl CheckArgs {
     pub fn options(&self) -> CheckOptions {
         CheckOptions {
             source: self.source.source(),
+            judging: judging(&self.rules, &self.service),
             vms: self.vm.clone(),
             resource_groups: self.resource_group.clone(),
             vault: self.vault.clone(),
             policy: self.policy.clone(),
-            rule_dirs: self.rules.rule_dirs.clone(),
-            backup_service_object_id: self.service.backup_service_object_id.clone(),
         }
     }
 }
@@ -297,10 +305,9 @@ impl GateArgs {
         GateOptions {
             baseline: self.baseline.clone(),
             change,
+            judging: judging(&self.rules, &self.service),
             suppressions: self.suppressions.clone(),
-            rule_dirs: self.rules.rule_dirs.clone(),
             now: self.now.clone(),
-            backup_service_object_id: self.service.backup_service_object_id.clone(),
             fail_on: self.output.fail_on(),
         }
     }

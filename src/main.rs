@@ -111,9 +111,10 @@ fn main() -> ExitCode {
 fn run(command: Command) -> Result<u8, Error> {
     match command {
         Command::Scan(args) => {
-            let outcome = commands::scan(&args.options())?;
-            write(&args.output, &outcome.document())?;
-            Ok(outcome.report.exit_code(args.output.fail_on()) as u8)
+            let scan = commands::scan(&args.options())?;
+            let (report, rules) = (&scan.report, &scan.rules);
+            write(&args.output, &Document::Scan { report, rules })?;
+            Ok(report.exit_code(args.output.fail_on()) as u8)
         }
         Command::Check(args) => {
             let report = commands::check(&args.options())?;
@@ -121,9 +122,10 @@ fn run(command: Command) -> Result<u8, Error> {
             Ok(report.exit_code(args.output.fail_on()) as u8)
         }
         Command::Gate(args) => {
-            let outcome = commands::gate(&args.options())?;
-            write(&args.output, &outcome.document())?;
-            Ok(outcome.report.exit_code() as u8)
+            let gate = commands::gate(&args.options())?;
+            let (report, rules) = (&gate.report, &gate.rules);
+            write(&args.output, &Document::Gate { report, rules })?;
+            Ok(report.exit_code() as u8)
         }
         Command::Collect(args) => {
             let collection = commands::collect(&args.options())?;

@@ -13,11 +13,12 @@ pub mod scan;
 pub use check::{check, CheckOptions};
 pub use collect::{collect, CollectOptions};
 pub use facts::{facts, FactsOptions};
-pub use gate::{gate, ChangeFile, GateOptions, GateOutcome};
+pub use gate::{gate, ChangeFile, GateOptions};
 pub use history::history;
 pub use rules::{rules, RulesQuery};
-pub use scan::{scan, ScanOptions, ScanOutcome};
+pub use scan::{scan, ScanOptions};
 
+use crate::engine::RuleSet;
 use crate::error::Error;
 use crate::inventory::Inventory;
 use crate::live::auth::{AuthKind, Cloud, Endpoints};
@@ -26,6 +27,27 @@ use crate::source;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use time::OffsetDateTime;
+
+/// A report with the rules that judged it, which SARIF and JUnit list (passing ones too).
+pub struct Judged<R> {
+    pub report: R,
+    pub rules: RuleSet,
+}
+
+/// How the commands that judge VMs load rules and resolve facts.
+#[derive(Debug, Clone, Default)]
+pub struct Judging {
+    /// Rule directories loaded besides the built-in rules.
+    pub rule_dirs: Vec<PathBuf>,
+    /// The tenant's object id of the Backup Management Service, when the data has no Graph answer.
+    pub backup_service_object_id: Option<String>,
+}
+
+impl Judging {
+    fn rules(&self) -> Result<RuleSet, Error> {
+        Ok(RuleSet::load(&self.rule_dirs)?)
+    }
+}
 
 /// Where a command reads the tenant from.
 #[derive(Debug, Clone)]

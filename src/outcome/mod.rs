@@ -18,5 +18,5 @@ pub use correlation::{CauseCorrelation, Correlation};
 pub use finding::{Finding, Layer, LayerStatus, Status, Suppressed, UnknownFact};
 pub use gate::{Expired, GateReport, Regression};
 pub use history::{History, ScanRow};
-pub use scan::{FailedJobReport, JobCode, Report, Summary, VmReport};
+pub use scan::{FailedJobReport, JobCode, Report, SubscriptionNames, Summary, VmReport};
 pub use vocabulary::{Cause, Severity};

@@ -11,6 +11,9 @@ use std::collections::BTreeMap;
 
 pub const SCHEMA: &str = "backup-doctor/report/v1";
 
+/// Subscription display names by subscription id (any case).
+pub type SubscriptionNames = BTreeMap<String, String>;
+
 #[derive(Debug, Serialize)]
 pub struct Report {
     pub schema: &'static str,
@@ -26,6 +29,9 @@ pub struct Report {
     /// What changed since the previous stored scan (`scan --store FILE --since-last`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub changes: Option<Changes>,
+    /// The names of the subscriptions read, for labels; renderers show ids where none is known.
+    #[serde(skip)]
+    pub subscription_names: SubscriptionNames,
 }
 
 #[derive(Debug, Serialize)]

@@ -11,7 +11,8 @@
 //! escaping; the script reads its data from the DOM, never from text spliced into it.
 
 use crate::outcome::{
-    Cause, FailedJobReport, Finding, LayerStatus, Report, Severity, Status, VmReport,
+    Cause, FailedJobReport, Finding, LayerStatus, Report, Severity, Status, SubscriptionNames,
+    VmReport,
 };
 use base64::Engine as _;
 use maud::{html, Markup, PreEscaped, DOCTYPE};
@@ -21,12 +22,10 @@ use std::collections::BTreeMap;
 const STYLE: &str = include_str!("html/report.css");
 const SCRIPT: &str = include_str!("html/report.js");
 
-/// Subscription display names by subscription id (any case), for labels; ids are shown when a
-/// name is not known.
-pub type SubscriptionNames = BTreeMap<String, String>;
-
-pub fn scan(report: &Report, names: &SubscriptionNames) -> String {
-    let names: SubscriptionNames = names
+pub fn scan(report: &Report) -> String {
+    // Ids are compared in lower case: ARM echoes them in varying case.
+    let names: SubscriptionNames = report
+        .subscription_names
         .iter()
         .map(|(id, name)| (id.to_ascii_lowercase(), name.clone()))
         .collect();

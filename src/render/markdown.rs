@@ -3,7 +3,7 @@
 //! what the change fixes and what was not evaluated. A scan renders as a fleet summary and a
 //! table of the failing VMs.
 
-use super::plural;
+use super::{gate_counts, gate_subject, plural};
 use crate::outcome::{GateReport, Regression, Report, Status};
 use std::fmt::Write;
 
@@ -20,18 +20,9 @@ pub fn gate(report: &GateReport) -> String {
     );
     let _ = writeln!(
         out,
-        "`{}` ({} change{}) over {}: {} VMs evaluated, {} on the path of a change, **{} regression{}**, {} newly unknown, {} fixed, {} suppressed.\n",
-        report.file,
-        report.summary.changes,
-        plural(report.summary.changes),
-        report.baseline.as_deref().map(|b| format!("`{b}`")).unwrap_or_else(|| "no baseline (the plan alone)".into()),
-        report.summary.vms_evaluated,
-        report.summary.vms_affected,
-        report.summary.regressions,
-        plural(report.summary.regressions),
-        report.summary.unknown,
-        report.summary.fixes,
-        report.summary.suppressed
+        "{}: {}.\n",
+        gate_subject(report, "`"),
+        gate_counts(report, ",", "**")
     );
     if !report.regressions.is_empty() {
         out.push_str("### Regressions\n\n| VM | rule | severity | layer | caused by | what breaks |\n|---|---|---|---|---|---|\n");

@@ -12,7 +12,6 @@ pub mod sarif;
 use crate::engine::RuleSet;
 use crate::error::Error;
 use crate::outcome::{CheckReport, GateReport, History, Report};
-use html::SubscriptionNames;
 
 /// The output formats (`--format`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -45,13 +44,12 @@ impl Format {
     }
 }
 
-/// A report to render, with what its renderers need besides it: the rules (SARIF and JUnit list
-/// every rule, passing ones too) and the subscriptions' display names (HTML labels).
+/// A report to render, with the rules that judged it where a format needs them (SARIF and JUnit
+/// list every rule, passing ones too).
 pub enum Document<'a> {
     Scan {
         report: &'a Report,
         rules: &'a RuleSet,
-        subscription_names: &'a SubscriptionNames,
     },
     Gate {
         report: &'a GateReport,
@@ -95,14 +93,7 @@ fn renderer<'a>(document: &'a Document, format: Format) -> Option<Renderer<'a>> 
             Box::new(|_| junit::scan(report, rules))
         }
         (Document::Scan { report, .. }, Format::Markdown) => Box::new(|_| markdown::scan(report)),
-        (
-            Document::Scan {
-                report,
-                subscription_names,
-                ..
-            },
-            Format::Html,
-        ) => Box::new(|_| html::scan(report, subscription_names)),
+        (Document::Scan { report, .. }, Format::Html) => Box::new(|_| html::scan(report)),
         (Document::Scan { report, .. }, Format::Csv) => Box::new(|_| csv::scan(report)),
         (Document::Gate { report, .. }, Format::Console) => Box::new(|c| console::gate(report, c)),
         (Document::Gate { report, .. }, Format::Json) => Box::new(|_| json::render(report)),
@@ -136,6 +127,35 @@ fn unsupported(document: &Document, format: Format) -> Error {
         "--format",
         format!("`{}` does not write {}", document.command(), format.name()),
         format!("use --format {list}"),
+    )
+}
+
+/// The gate's file, its number of changes and the baseline, file names in `quote`s.
+fn gate_subject(report: &GateReport, quote: &str) -> String {
+    let baseline = match &report.baseline {
+        Some(baseline) => format!("{quote}{baseline}{quote}"),
+        None => "no baseline (the plan alone)".into(),
+    };
+    let changes = report.summary.changes;
+    let file = &report.file;
+    format!(
+        "{quote}{file}{quote} ({changes} change{}) over {baseline}",
+        plural(changes)
+    )
+}
+
+/// The gate's counts in one sentence: `separator` after the VMs, the regressions in `strong`.
+fn gate_counts(report: &GateReport, separator: &str, strong: &str) -> String {
+    let s = &report.summary;
+    format!(
+        "{} VMs evaluated, {} on the path of a change{separator} {strong}{} regression{}{strong}, {} newly unknown, {} fixed, {} suppressed",
+        s.vms_evaluated,
+        s.vms_affected,
+        s.regressions,
+        plural(s.regressions),
+        s.unknown,
+        s.fixes,
+        s.suppressed
     )
 }
 

@@ -262,13 +262,19 @@ mod tests {
         assert_eq!(jobs as usize, report.summary.failed_jobs);
     }
 
-    #[test]
-    fn a_write_that_fails_midway_leaves_the_store_as_it_was() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("history.db");
+    /// A new store in `dir` with the demo scan recorded, and the scan's report.
+    fn store_with_one_scan(dir: &Path) -> (PathBuf, Store, Report) {
+        let path = dir.join("history.db");
         let report = demo_report();
         let mut store = Store::open(&path).unwrap();
         store.record(&report, &meta()).unwrap();
+        (path, store, report)
+    }
+
+    #[test]
+    fn a_write_that_fails_midway_leaves_the_store_as_it_was() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, mut store, _) = store_with_one_scan(dir.path());
         let before = table_rows(&path);
 
         // The same VM twice (ids differ only in case, as ARM echoes them): the second insert
@@ -293,10 +299,7 @@ mod tests {
     #[test]
     fn a_scan_not_committed_is_never_seen_and_leaves_nothing() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("history.db");
-        let report = demo_report();
-        let mut store = Store::open(&path).unwrap();
-        store.record(&report, &meta()).unwrap();
+        let (path, mut store, report) = store_with_one_scan(dir.path());
         let before = table_rows(&path);
 
         let staged = store.stage(&report, &meta()).unwrap();

@@ -7,9 +7,9 @@
 
 mod select;
 
-use super::Source;
+use super::{Judging, Source};
 use crate::codes::CodeBook;
-use crate::engine::{evaluate_vm, Engine, RuleSet, VmEvaluation};
+use crate::engine::{evaluate_vm, Engine, VmEvaluation};
 use crate::error::Error;
 use crate::inventory::model::VirtualMachine;
 use crate::inventory::Inventory;
@@ -20,10 +20,10 @@ use crate::outcome::{CheckReport, CheckedVm, LayerStatus, Readiness, Severity, S
 use crate::resolve::facts::{ProtectionFacts, VmFacts};
 use crate::resolve::readiness::Proposal;
 use crate::resolve::{resolve_vm_for, Index, Options};
-use std::path::PathBuf;
 
 pub struct CheckOptions {
     pub source: Source,
+    pub judging: Judging,
     /// VMs by name or ARM id.
     pub vms: Vec<String>,
     /// Every VM of these resource groups.
@@ -32,23 +32,18 @@ pub struct CheckOptions {
     pub vault: Option<String>,
     /// `standard`, `enhanced`, or the name of a backup policy of the vault.
     pub policy: String,
-    /// Rule directories loaded besides the built-in rules.
-    pub rule_dirs: Vec<PathBuf>,
-    /// The Backup Management Service's object id, when the data has no Graph answer.
-    pub backup_service_object_id: Option<String>,
 }
 
 pub fn check(options: &CheckOptions) -> Result<CheckReport, Error> {
     let codes = CodeBook::builtin()?;
-    let engine = Engine::for_readiness_check(RuleSet::load(&options.rule_dirs)?);
+    let engine = Engine::for_readiness_check(options.judging.rules()?);
+    let backup_service_object_id = options.judging.backup_service_object_id.clone();
     // Job history does not enter a readiness answer; one day keeps a live collection small.
-    let inventory = options
-        .source
-        .load(1, options.backup_service_object_id.clone())?;
+    let inventory = options.source.load(1, backup_service_object_id.clone())?;
     let vms = select::vms(&inventory, &options.vms, &options.resource_groups)?;
     let proposal = select::proposal(&inventory, options.vault.as_deref(), &options.policy)?;
     let resolve_options = Options {
-        backup_service_object_id: options.backup_service_object_id.clone(),
+        backup_service_object_id,
         ..Options::default()
     };
     Ok(evaluate(
@@ -116,20 +111,19 @@ fn answer(engine: &Engine, facts: VmFacts) -> CheckedVm {
             let protection = &facts.protection;
             vm.status = Readiness::AlreadyProtected;
             set_protection(&mut vm, protection);
+            // A name with its detail in brackets: `rsv-prod (westeurope)`, `Gold (Enhanced)`.
+            let named = |name: &Option<String>, detail: &Option<String>| {
+                let detail = detail.as_deref().map(|d| format!(" ({d})"));
+                format!(
+                    "{}{}",
+                    name.as_deref().unwrap_or("(unknown)"),
+                    detail.unwrap_or_default()
+                )
+            };
             vm.answer = format!(
-                "already protected by vault {}{} with policy {}{}; `backup-doctor scan` diagnoses it",
-                protection.vault_name.as_deref().unwrap_or("(unknown)"),
-                protection
-                    .vault_location
-                    .as_deref()
-                    .map(|l| format!(" ({l})"))
-                    .unwrap_or_default(),
-                protection.policy_name.as_deref().unwrap_or("(unknown)"),
-                protection
-                    .policy_type
-                    .as_deref()
-                    .map(|t| format!(" ({t})"))
-                    .unwrap_or_default(),
+                "already protected by vault {} with policy {}; `backup-doctor scan` diagnoses it",
+                named(&protection.vault_name, &protection.vault_location),
+                named(&protection.policy_name, &protection.policy_type),
             );
         }
         _ => {

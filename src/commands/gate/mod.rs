@@ -6,14 +6,13 @@
 mod diff;
 mod paths;
 
-use super::parse_now;
 use super::scan::evaluate;
+use super::{parse_now, Judged, Judging};
 use crate::codes::CodeBook;
-use crate::engine::{Engine, RuleSet};
+use crate::engine::Engine;
 use crate::error::Error;
 use crate::inventory::Inventory;
 use crate::outcome::{GateReport, Severity};
-use crate::render::Document;
 use crate::resolve::Options;
 use crate::source::{self, change::ChangeSet, overlay::RawSnapshot};
 use crate::suppress::Suppressions;
@@ -32,37 +31,19 @@ pub struct GateOptions {
     /// The current state as snapshot layers; empty: the change's resources are evaluated alone.
     pub baseline: Vec<PathBuf>,
     pub change: ChangeFile,
+    pub judging: Judging,
     /// A file of accepted findings.
     pub suppressions: Option<PathBuf>,
-    /// Rule directories loaded besides the built-in rules.
-    pub rule_dirs: Vec<PathBuf>,
     /// "Now" (RFC 3339) for job windows and suppression expiry; the clock when absent.
     pub now: Option<String>,
-    /// The Backup Management Service's object id, when the data has no Graph answer.
-    pub backup_service_object_id: Option<String>,
     /// The severity from which a regression fails the gate; `None`: nothing fails it.
     pub fail_on: Option<Severity>,
 }
 
-pub struct GateOutcome {
-    pub report: GateReport,
-    /// The rules the gate ran.
-    pub rules: RuleSet,
-}
-
-impl GateOutcome {
-    pub fn document(&self) -> Document<'_> {
-        Document::Gate {
-            report: &self.report,
-            rules: &self.rules,
-        }
-    }
-}
-
-pub fn gate(options: &GateOptions) -> Result<GateOutcome, Error> {
+pub fn gate(options: &GateOptions) -> Result<Judged<GateReport>, Error> {
     let now = parse_now(options.now.as_deref())?;
     let codes = CodeBook::builtin()?;
-    let engine = Engine::new(RuleSet::load(&options.rule_dirs)?);
+    let engine = Engine::new(options.judging.rules()?);
     let before = if options.baseline.is_empty() {
         Inventory::default()
     } else {
@@ -80,7 +61,7 @@ pub fn gate(options: &GateOptions) -> Result<GateOutcome, Error> {
         .transpose()?;
     let resolve_options = Options {
         now,
-        backup_service_object_id: options.backup_service_object_id.clone(),
+        backup_service_object_id: options.judging.backup_service_object_id.clone(),
         ..Options::default()
     };
     let report = compare(
@@ -92,7 +73,7 @@ pub fn gate(options: &GateOptions) -> Result<GateOutcome, Error> {
         &codes,
         &resolve_options,
     )?;
-    Ok(GateOutcome {
+    Ok(Judged {
         report,
         rules: engine.rules,
     })

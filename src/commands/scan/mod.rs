@@ -6,15 +6,13 @@ mod changes;
 mod correlation;
 pub mod report;
 
-use super::{parse_now, Source};
+use super::{parse_now, Judged, Judging, Source};
 use crate::codes::CodeBook;
-use crate::engine::{evaluate_vm, Engine, RuleSet};
+use crate::engine::{evaluate_vm, Engine};
 use crate::error::Error;
 use crate::inventory::Inventory;
 use crate::outcome::{Changes, PreviousScan, Report};
 use crate::parallel;
-use crate::render::html::SubscriptionNames;
-use crate::render::Document;
 use crate::resolve::{self, Index, Options};
 use crate::store::{ScanMeta, Store};
 use crate::suppress::Suppressions;
@@ -23,14 +21,11 @@ use time::OffsetDateTime;
 
 pub struct ScanOptions {
     pub source: Source,
-    /// Rule directories loaded besides the built-in rules.
-    pub rule_dirs: Vec<PathBuf>,
+    pub judging: Judging,
     /// How many days of failed backup jobs count as evidence.
     pub job_window_days: i64,
     /// "Now" (RFC 3339) for the job window; the snapshot's creation time when absent.
     pub now: Option<String>,
-    /// The Backup Management Service's object id, when the data has no Graph answer.
-    pub backup_service_object_id: Option<String>,
     /// The history store to keep the scan in.
     pub store: Option<PathBuf>,
     /// Compare with the previous scan in `store`.
@@ -39,37 +34,20 @@ pub struct ScanOptions {
     pub suppressions: Option<PathBuf>,
 }
 
-pub struct ScanOutcome {
-    pub report: Report,
-    /// The rules the scan ran.
-    pub rules: RuleSet,
-    pub subscription_names: SubscriptionNames,
-}
-
-impl ScanOutcome {
-    pub fn document(&self) -> Document<'_> {
-        Document::Scan {
-            report: &self.report,
-            rules: &self.rules,
-            subscription_names: &self.subscription_names,
-        }
-    }
-}
-
-pub fn scan(options: &ScanOptions) -> Result<ScanOutcome, Error> {
+pub fn scan(options: &ScanOptions) -> Result<Judged<Report>, Error> {
     let now = parse_now(options.now.as_deref())?;
     let codes = CodeBook::builtin()?;
-    let engine = Engine::new(RuleSet::load(&options.rule_dirs)?);
+    let engine = Engine::new(options.judging.rules()?);
     // Opened before the scan: a bad store should stop the run before a long live collection.
     let mut store = options.store.as_deref().map(Store::open).transpose()?;
-    let inventory = options.source.load(
-        options.job_window_days,
-        options.backup_service_object_id.clone(),
-    )?;
+    let backup_service_object_id = options.judging.backup_service_object_id.clone();
+    let inventory = options
+        .source
+        .load(options.job_window_days, backup_service_object_id.clone())?;
     let resolve_options = Options {
         job_window_days: options.job_window_days,
         now,
-        backup_service_object_id: options.backup_service_object_id.clone(),
+        backup_service_object_id,
     };
     let mut report = evaluate(&inventory, &engine, &codes, &resolve_options);
     if let Some(store) = store.as_mut() {
@@ -86,10 +64,9 @@ pub fn scan(options: &ScanOptions) -> Result<ScanOutcome, Error> {
             suppressions.apply(&vm.id, &mut vm.findings);
         }
     }
-    Ok(ScanOutcome {
+    Ok(Judged {
         report,
         rules: engine.rules,
-        subscription_names: subscription_names(&inventory),
     })
 }
 
@@ -105,13 +82,7 @@ pub fn evaluate(
     let evaluations = parallel::map(&vms, |vm| {
         evaluate_vm(engine, resolve::resolve_vm(&index, vm))
     });
-    report::build(
-        evaluations,
-        inventory.gaps().to_vec(),
-        codes,
-        inventory.manifest.as_ref().and_then(|m| m.created.clone()),
-        inventory.warnings.clone(),
-    )
+    report::build(evaluations, inventory, codes)
 }
 
 /// Compares the report with the latest scan in the store, before this one is added.
@@ -148,12 +119,4 @@ fn scan_meta(options: &ScanOptions, report: &Report) -> ScanMeta {
             .join(" + "),
     };
     ScanMeta { time, source }
-}
-
-fn subscription_names(inventory: &Inventory) -> SubscriptionNames {
-    inventory
-        .subscriptions
-        .values()
-        .filter_map(|s| Some((s.subscription_id.clone(), s.display_name.clone()?)))
-        .collect()
 }

@@ -4,20 +4,16 @@
 use super::correlation::{code_cause, summarise};
 use crate::codes::CodeBook;
 use crate::engine::VmEvaluation;
-use crate::inventory::model::Gap;
+use crate::inventory::Inventory;
 use crate::outcome::scan::SCHEMA;
 use crate::outcome::{
     Correlation, FailedJobReport, Finding, JobCode, LayerStatus, Report, Status, Summary, VmReport,
 };
 use std::collections::BTreeMap;
 
-pub fn build(
-    evaluations: Vec<VmEvaluation>,
-    gaps: Vec<Gap>,
-    codes: &CodeBook,
-    snapshot_created: Option<String>,
-    warnings: Vec<String>,
-) -> Report {
+/// The report of the evaluations of the VMs of `inventory`.
+pub fn build(evaluations: Vec<VmEvaluation>, inventory: &Inventory, codes: &CodeBook) -> Report {
+    let gaps = inventory.gaps().to_vec();
     let mut summary = Summary {
         vms: evaluations.len(),
         pass: 0,
@@ -82,9 +78,14 @@ pub fn build(
         gaps,
         summary,
         vms,
-        snapshot_created,
-        warnings,
+        snapshot_created: inventory.manifest.as_ref().and_then(|m| m.created.clone()),
+        warnings: inventory.warnings.clone(),
         changes: None,
+        subscription_names: inventory
+            .subscriptions
+            .values()
+            .filter_map(|s| Some((s.subscription_id.clone(), s.display_name.clone()?)))
+            .collect(),
     }
 }
 

@@ -4,7 +4,7 @@
 
 use super::Paint;
 use crate::outcome::{GateReport, Regression, Status};
-use crate::render::plural;
+use crate::render::{gate_counts, gate_subject};
 use std::fmt::Write;
 
 pub fn gate(report: &GateReport, colour: bool) -> String {
@@ -15,54 +15,24 @@ pub fn gate(report: &GateReport, colour: bool) -> String {
         "incomplete" => paint.wrap("33;1", "GATE INCOMPLETE"),
         _ => paint.wrap("32;1", "GATE PASS"),
     };
-    let _ = writeln!(
-        out,
-        "{headline}: {} ({} change{}) over {}",
-        report.file,
-        report.summary.changes,
-        plural(report.summary.changes),
-        report
-            .baseline
-            .as_deref()
-            .unwrap_or("no baseline (the plan alone)")
-    );
-    let _ = writeln!(
-        out,
-        "  {} VMs evaluated, {} on the path of a change; {} regression{}, {} newly unknown, {} fixed, {} suppressed\n",
-        report.summary.vms_evaluated,
-        report.summary.vms_affected,
-        report.summary.regressions,
-        plural(report.summary.regressions),
-        report.summary.unknown,
-        report.summary.fixes,
-        report.summary.suppressed
-    );
-    if !report.regressions.is_empty() {
-        let _ = writeln!(
-            out,
-            "{}",
-            paint.bold("Regressions (the change breaks backup):")
-        );
-        for regression in &report.regressions {
-            render_regression(&mut out, regression, &paint);
+    let _ = writeln!(out, "{headline}: {}", gate_subject(report, ""));
+    let _ = writeln!(out, "  {}\n", gate_counts(report, ";", ""));
+    let sections = [
+        (
+            "Regressions (the change breaks backup):",
+            &report.regressions,
+        ),
+        (
+            "Unknown until applied (the change makes these undecidable):",
+            &report.unknown,
+        ),
+    ];
+    for (title, regressions) in sections {
+        if !regressions.is_empty() {
+            let _ = writeln!(out, "{}", paint.bold(title));
         }
-    }
-    if !report.unknown.is_empty() {
-        let _ = writeln!(
-            out,
-            "{}",
-            paint.bold("Unknown until applied (the change makes these undecidable):")
-        );
-        for regression in &report.unknown {
+        for regression in regressions {
             render_regression(&mut out, regression, &paint);
-            for known in &regression.known_after_apply {
-                let _ = writeln!(
-                    out,
-                    "      known only after apply: {} ({})",
-                    known.address,
-                    known.attributes.join(", ")
-                );
-            }
         }
     }
     if !report.fixes.is_empty() {
@@ -144,5 +114,13 @@ fn render_regression(out: &mut String, regression: &Regression, paint: &Paint) {
         );
     } else if finding.status == Status::Fail {
         let _ = writeln!(out, "      fix: {}", finding.remediation.trim());
+    }
+    for known in &regression.known_after_apply {
+        let _ = writeln!(
+            out,
+            "      known only after apply: {} ({})",
+            known.address,
+            known.attributes.join(", ")
+        );
     }
 }

@@ -62,7 +62,7 @@ fn write_fix(out: &mut String, remediation: &str) {
     );
 }
 
-/// A finding that could not be decided, with the reason in its message.
+/// A finding that could not be decided; `message` (which says why) as the command styles it.
 fn write_undecided(out: &mut String, paint: &Paint, finding: &Finding, message: &str) {
     let _ = writeln!(
         out,

@@ -5,6 +5,7 @@ use super::{context, write_fix, write_gaps, write_undecided, Paint};
 use crate::outcome::{
     Cause, Changes, Correlation, LayerStatus, Report, Severity, Status, VmReport,
 };
+use std::collections::BTreeMap;
 use std::fmt::Write;
 
 pub fn scan(report: &Report, colour: bool) -> String {
@@ -184,16 +185,14 @@ fn render_summary(out: &mut String, report: &Report, paint: &Paint) {
     );
     if !s.by_root_cause.is_empty() {
         let _ = writeln!(out, "Root causes, in pipeline order:");
-        for cause in Cause::ALL {
-            if let Some(count) = s.by_root_cause.get(cause.as_str()) {
-                let _ = writeln!(
-                    out,
-                    "  {:<11} {:>5}  {}",
-                    cause.as_str(),
-                    count,
-                    cause.title()
-                );
-            }
+        for (cause, count) in in_pipeline_order(&s.by_root_cause) {
+            let _ = writeln!(
+                out,
+                "  {:<11} {:>5}  {}",
+                cause.as_str(),
+                count,
+                cause.title()
+            );
         }
     }
     if s.failed_jobs > 0 {
@@ -262,19 +261,17 @@ fn render_correlation(out: &mut String, correlation: &Correlation) {
         out,
         "Failed jobs against predictions, by the layer of the job's error code:"
     );
-    for cause in Cause::ALL {
-        if let Some(c) = correlation.by_cause.get(cause.as_str()) {
-            let _ = writeln!(
-                out,
-                "  {:<11} {:>5} job(s): {} predicted ({}), {} at the VM's root cause ({})",
-                cause.as_str(),
-                c.jobs,
-                c.predicted,
-                percent(c.rate),
-                c.agree_with_root_cause,
-                percent(c.agreement_rate)
-            );
-        }
+    for (cause, c) in in_pipeline_order(&correlation.by_cause) {
+        let _ = writeln!(
+            out,
+            "  {:<11} {:>5} job(s): {} predicted ({}), {} at the VM's root cause ({})",
+            cause.as_str(),
+            c.jobs,
+            c.predicted,
+            percent(c.rate),
+            c.agree_with_root_cause,
+            percent(c.agreement_rate)
+        );
     }
     if correlation.unrecognised > 0 {
         let _ = writeln!(
@@ -293,4 +290,13 @@ fn render_correlation(out: &mut String, correlation: &Correlation) {
             percent(rate)
         );
     }
+}
+
+/// The entries of a map keyed by layer id, in pipeline order.
+fn in_pipeline_order<'a, T>(
+    by_cause: &'a BTreeMap<&str, T>,
+) -> impl Iterator<Item = (Cause, &'a T)> {
+    Cause::ALL
+        .into_iter()
+        .filter_map(|cause| Some((cause, by_cause.get(cause.as_str())?)))
 }
