@@ -3,7 +3,7 @@
 
 use backup_doctor::commands::{
     ChangeFile, CheckOptions, CollectOptions, FactsOptions, GateOptions, Judging, LiveSource,
-    ScanOptions, Source,
+    ScanOptions, Source, StoreOptions,
 };
 use backup_doctor::live::auth::{AuthKind, Cloud};
 use backup_doctor::outcome::Severity;
@@ -275,8 +275,10 @@ impl ScanArgs {
             judging: judging(&self.rules, &self.service),
             job_window_days: self.job_window_days,
             now: self.now.clone(),
-            store: self.store.clone(),
-            since_last: self.since_last,
+            store: self.store.clone().map(|path| StoreOptions {
+                path,
+                since_last: self.since_last,
+            }),
             suppressions: self.suppressions.clone(),
         }
     }

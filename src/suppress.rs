@@ -187,14 +187,20 @@ mod tests {
 
     #[test]
     fn globs() {
-        assert!(glob(
-            "/subscriptions/*/resourceGroups/RG-SQL-PROD/*",
-            "/subscriptions/x/resourcegroups/rg-sql-prod/providers/a/b"
-        ));
-        assert!(glob("network/*", "network/nsg-blocks-required-path"));
-        assert!(!glob("network/*", "snapshot/shared-disk"));
-        assert!(glob("vm-sql-0?", "vm-sql-02"));
-        assert!(!glob("vm-sql-0?", "vm-sql-012"));
+        let cases = [
+            (
+                "/subscriptions/*/resourceGroups/RG-SQL-PROD/*",
+                "/subscriptions/x/resourcegroups/rg-sql-prod/providers/a/b",
+                true,
+            ),
+            ("network/*", "network/nsg-blocks-required-path", true),
+            ("network/*", "snapshot/shared-disk", false),
+            ("vm-sql-0?", "vm-sql-02", true),
+            ("vm-sql-0?", "vm-sql-012", false),
+        ];
+        for (pattern, text, matches) in cases {
+            assert_eq!(glob(pattern, text), matches, "{pattern} on {text}");
+        }
     }
 
     #[test]

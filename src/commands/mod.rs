@@ -16,7 +16,7 @@ pub use facts::{facts, FactsOptions};
 pub use gate::{gate, ChangeFile, GateOptions};
 pub use history::history;
 pub use rules::{rules, RulesQuery};
-pub use scan::{scan, ScanOptions};
+pub use scan::{scan, ScanOptions, StoreOptions};
 
 use crate::engine::RuleSet;
 use crate::error::Error;

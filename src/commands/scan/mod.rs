@@ -27,11 +27,15 @@ pub struct ScanOptions {
     /// "Now" (RFC 3339) for the job window; the snapshot's creation time when absent.
     pub now: Option<String>,
     /// The history store to keep the scan in.
-    pub store: Option<PathBuf>,
-    /// Compare with the previous scan in `store`.
-    pub since_last: bool,
+    pub store: Option<StoreOptions>,
     /// A file of accepted findings.
     pub suppressions: Option<PathBuf>,
+}
+
+pub struct StoreOptions {
+    pub path: PathBuf,
+    /// Compare with the latest scan in the store before adding this one.
+    pub since_last: bool,
 }
 
 pub fn scan(options: &ScanOptions) -> Result<Judged<Report>, Error> {
@@ -39,7 +43,11 @@ pub fn scan(options: &ScanOptions) -> Result<Judged<Report>, Error> {
     let codes = CodeBook::builtin()?;
     let engine = Engine::new(options.judging.rules()?);
     // Opened before the scan: a bad store should stop the run before a long live collection.
-    let mut store = options.store.as_deref().map(Store::open).transpose()?;
+    let mut store = options
+        .store
+        .as_ref()
+        .map(|kept| Store::open(&kept.path))
+        .transpose()?;
     let backup_service_object_id = options.judging.backup_service_object_id.clone();
     let inventory = options
         .source
@@ -50,8 +58,8 @@ pub fn scan(options: &ScanOptions) -> Result<Judged<Report>, Error> {
         backup_service_object_id,
     };
     let mut report = evaluate(&inventory, &engine, &codes, &resolve_options);
-    if let Some(store) = store.as_mut() {
-        if options.since_last {
+    if let (Some(store), Some(kept)) = (store.as_mut(), &options.store) {
+        if kept.since_last {
             report.changes = Some(changes_since_last(store, &report)?);
         }
         let id = store.record(&report, &scan_meta(options, &report))?;
