@@ -7,9 +7,9 @@
 //! statistics over hundreds of iterations would take minutes for no extra insight.
 
 use backup_doctor::codes::CodeBook;
+use backup_doctor::commands::scan::report;
 use backup_doctor::engine::{evaluate_vm, Engine, RuleSet};
 use backup_doctor::parallel;
-use backup_doctor::report::Report;
 use backup_doctor::resolve::{resolve_vm, Index, Options};
 use backup_doctor::source::snapshot;
 use backup_doctor::synth::{generate, FleetSpec};
@@ -148,14 +148,8 @@ fn run_once(dir: &Path, files: &[PathBuf], engine: &Engine, codes: &CodeBook) ->
 
     let started = Instant::now();
     let vms = evaluations.len();
-    let report = Report::build(
-        evaluations,
-        inventory.gaps().to_vec(),
-        codes,
-        None,
-        Vec::new(),
-    );
-    let rendered = backup_doctor::report::json::render(&report);
+    let report = report::build(evaluations, &inventory, codes);
+    let rendered = backup_doctor::render::json::render(&report);
     let report_time = started.elapsed();
     assert!(rendered.len() > vms);
     let peak = PEAK.load(Ordering::Relaxed) - baseline;

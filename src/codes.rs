@@ -2,8 +2,8 @@
 //! code, its spelling variants, the pipeline layer it belongs to, and the fix. Codes are matched
 //! case-insensitively because Microsoft spells several of them more than one way.
 
-use crate::engine::Cause;
-use crate::error::InputError;
+use crate::error::{toml_error, InputError};
+use crate::outcome::Cause;
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::path::Path;
@@ -47,8 +47,7 @@ impl CodeBook {
     }
 
     pub fn parse(file: &Path, text: &str) -> Result<CodeBook, InputError> {
-        let parsed: CodeFile =
-            toml::from_str(text).map_err(|e| crate::engine::toml_error(file, text, &e))?;
+        let parsed: CodeFile = toml::from_str(text).map_err(|e| toml_error(file, text, &e))?;
         let mut book = CodeBook::default();
         for (index, code) in parsed.code.into_iter().enumerate() {
             for name in std::iter::once(&code.code).chain(&code.variants) {

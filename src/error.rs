@@ -1,8 +1,55 @@
-//! Errors that end a run with exit code 2: bad usage or bad input. Each names the file, the place
-//! in it, what is wrong and what to do, because the user has to fix the input, not the tool.
+//! Errors that end a run with exit code 2: bad usage, bad input, or a failure around the run. Each
+//! names the file (or flag), the place in it, what is wrong and what to do, because the user has
+//! to fix the input or the environment, not the tool.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+
+/// Why a run ended early. Every kind carries the same description (where, what, what to do) and
+/// ends the command line with exit code 2; the kinds tell a caller such as a service whether the
+/// request was wrong (usage, input) or the run failed around it (runtime).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Error {
+    /// An argument the command cannot use: a flag value, a format, a name that matches nothing.
+    Usage(InputError),
+    /// A file or the data read is wrong: a snapshot, a plan, a rule file, a store.
+    Input(InputError),
+    /// The run failed for a reason outside its input: the tenant, the disk, the runtime.
+    Runtime(InputError),
+}
+
+impl Error {
+    /// A usage error about a flag (`--format`, `--now`).
+    pub fn usage(flag: &str, problem: impl Into<String>, fix: impl Into<String>) -> Error {
+        Error::Usage(InputError::new(Path::new(flag), None, problem, fix))
+    }
+
+    /// A runtime failure at `place` (a file written, or the flag whose work failed).
+    pub fn runtime(place: &Path, problem: impl Into<String>, fix: impl Into<String>) -> Error {
+        Error::Runtime(InputError::new(place, None, problem, fix))
+    }
+
+    /// What went wrong, where, and the fix.
+    pub fn detail(&self) -> &InputError {
+        match self {
+            Error::Usage(detail) | Error::Input(detail) | Error::Runtime(detail) => detail,
+        }
+    }
+}
+
+impl From<InputError> for Error {
+    fn from(error: InputError) -> Error {
+        Error::Input(error)
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.detail().fmt(f)
+    }
+}
+
+impl std::error::Error for Error {}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InputError {
@@ -44,3 +91,19 @@ impl fmt::Display for InputError {
 }
 
 impl std::error::Error for InputError {}
+
+/// Turns a TOML parse error into an input error with the line and column.
+pub fn toml_error(file: &Path, text: &str, error: &toml::de::Error) -> InputError {
+    let place = error.span().map(|span| {
+        let (line, column) = line_column(text, span.start);
+        format!("line {line}, column {column}")
+    });
+    InputError::new(file, place, error.message().trim().to_string(), "see DESIGN §6 for the rule file format (`backup-doctor rules show agent/not-ready` prints a working example)")
+}
+
+pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.len() - before.rfind('\n').map(|i| i + 1).unwrap_or(0) + 1;
+    (line, column)
+}

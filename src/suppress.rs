@@ -11,10 +11,9 @@
 //! expires = 2026-06-30
 //! ```
 
-use crate::engine::Finding;
-use crate::error::InputError;
-use crate::report::Report;
-use serde::{Deserialize, Serialize};
+use crate::error::{toml_error, InputError};
+use crate::outcome::{Expired, Finding, Suppressed};
+use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use time::Date;
 
@@ -34,26 +33,6 @@ struct Entry {
     resource: String,
     justification: String,
     expires: toml::value::Datetime,
-}
-
-/// How a finding is marked when a suppression covers it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Suppressed {
-    pub justification: String,
-    pub expires: String,
-    /// The pattern that matched.
-    pub resource: String,
-    pub file: String,
-}
-
-/// A suppression past its date.
-#[derive(Debug, Clone, Serialize)]
-pub struct Expired {
-    pub rule: String,
-    pub resource: String,
-    pub justification: String,
-    pub expires: String,
-    pub file: String,
 }
 
 #[derive(Debug)]
@@ -77,7 +56,7 @@ impl Suppressions {
     }
 
     pub fn parse(file: &Path, text: &str, today: Date) -> Result<Suppressions, InputError> {
-        let parsed: File = toml::from_str(text).map_err(|e| crate::engine::toml_error(file, text, &e))
+        let parsed: File = toml::from_str(text).map_err(|e| toml_error(file, text, &e))
             .map_err(|mut e| {
                 e.fix = "each [[suppression]] needs rule, resource, justification and expires = YYYY-MM-DD".into();
                 e
@@ -169,12 +148,11 @@ impl Suppressions {
             })
     }
 
-    /// Marks the report's findings that an active suppression covers.
-    pub fn apply_to_report(&self, report: &mut Report) {
-        for vm in &mut report.vms {
-            for finding in &mut vm.findings {
-                finding.suppressed = self.matching(finding, &vm.id, &[]);
-            }
+    /// Marks the findings of the VM `vm_id` that an active suppression covers (and unmarks the
+    /// others).
+    pub fn apply(&self, vm_id: &str, findings: &mut [Finding]) {
+        for finding in findings {
+            finding.suppressed = self.matching(finding, vm_id, &[]);
         }
     }
 }
@@ -209,14 +187,20 @@ mod tests {
 
     #[test]
     fn globs() {
-        assert!(glob(
-            "/subscriptions/*/resourceGroups/RG-SQL-PROD/*",
-            "/subscriptions/x/resourcegroups/rg-sql-prod/providers/a/b"
-        ));
-        assert!(glob("network/*", "network/nsg-blocks-required-path"));
-        assert!(!glob("network/*", "snapshot/shared-disk"));
-        assert!(glob("vm-sql-0?", "vm-sql-02"));
-        assert!(!glob("vm-sql-0?", "vm-sql-012"));
+        let cases = [
+            (
+                "/subscriptions/*/resourceGroups/RG-SQL-PROD/*",
+                "/subscriptions/x/resourcegroups/rg-sql-prod/providers/a/b",
+                true,
+            ),
+            ("network/*", "network/nsg-blocks-required-path", true),
+            ("network/*", "snapshot/shared-disk", false),
+            ("vm-sql-0?", "vm-sql-02", true),
+            ("vm-sql-0?", "vm-sql-012", false),
+        ];
+        for (pattern, text, matches) in cases {
+            assert_eq!(glob(pattern, text), matches, "{pattern} on {text}");
+        }
     }
 
     #[test]

@@ -7,11 +7,10 @@
 //! of every VM the case leaves unprotected, with the vault and policy `proposal.json` gives the
 //! case (`{"fail.json": {"vault": "<id>", "policy": "enhanced"}}`; default: no vault, standard).
 
-use backup_doctor::check::Readiness;
 use backup_doctor::codes::CodeBook;
-use backup_doctor::engine::eval::Status;
 use backup_doctor::engine::rule::AppliesTo;
 use backup_doctor::engine::{Engine, Rule, RuleSet};
+use backup_doctor::outcome::{Readiness, Report, Status};
 use backup_doctor::resolve::readiness::{PolicyChoice, Proposal};
 use backup_doctor::resolve::Options;
 use backup_doctor::source::snapshot;
@@ -37,13 +36,13 @@ fn cases(rule_id: &str) -> Vec<PathBuf> {
     files
 }
 
-fn run(case: &Path) -> backup_doctor::report::Report {
+fn run(case: &Path) -> Report {
     let inventory =
         snapshot::load_layers(&[root().join("fixtures/rules/base"), case.to_path_buf()])
             .unwrap_or_else(|e| panic!("fixture {} does not load: {e}", case.display()));
     let codes = CodeBook::builtin().expect("built-in error codes load");
     let engine = Engine::new(RuleSet::load(&[]).expect("built-in rules load"));
-    backup_doctor::scan(&inventory, &engine, &codes, &Options::default())
+    backup_doctor::commands::scan::evaluate(&inventory, &engine, &codes, &Options::default())
 }
 
 /// The proposal of a readiness case, from the rule's `proposal.json`.
@@ -72,7 +71,7 @@ fn outcomes_of(rule: &Rule, case: &Path) -> Vec<(String, Status, String)> {
     let codes = CodeBook::builtin().expect("built-in error codes load");
     let engine = Engine::for_readiness_check(RuleSet::load(&[]).expect("built-in rules load"));
     let vms: Vec<_> = inventory.vms.values().collect();
-    let report = backup_doctor::check::check(
+    let report = backup_doctor::commands::check::evaluate(
         &inventory,
         &engine,
         &codes,
@@ -98,10 +97,7 @@ fn outcomes_of(rule: &Rule, case: &Path) -> Vec<(String, Status, String)> {
 }
 
 /// The outcome of `rule_id` for every VM: (vm name, status, message).
-fn outcomes(
-    report: &backup_doctor::report::Report,
-    rule_id: &str,
-) -> Vec<(String, Status, String)> {
+fn outcomes(report: &Report, rule_id: &str) -> Vec<(String, Status, String)> {
     report
         .vms
         .iter()

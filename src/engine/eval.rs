@@ -3,75 +3,10 @@
 
 use super::rule::{AppliesTo, MessagePart, RuleSet};
 use super::{Cause, Severity};
+use crate::outcome::{Finding, Layer, LayerStatus, Status, UnknownFact};
 use crate::resolve::facts::VmFacts;
 use cel::{Context, ExecutionError, Value};
-use serde::Serialize;
 use std::sync::Arc;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Status {
-    Pass,
-    Fail,
-    Unknown,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum LayerStatus {
-    #[serde(rename = "pass")]
-    Pass,
-    #[serde(rename = "fail")]
-    Fail,
-    #[serde(rename = "unknown")]
-    Unknown,
-    #[serde(rename = "n/a")]
-    NotApplicable,
-}
-
-impl LayerStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LayerStatus::Pass => "pass",
-            LayerStatus::Fail => "fail",
-            LayerStatus::Unknown => "unknown",
-            LayerStatus::NotApplicable => "n/a",
-        }
-    }
-}
-
-/// What a missing fact made unknown, and why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct UnknownFact {
-    pub fact: String,
-    pub reason: String,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Finding {
-    pub rule: String,
-    pub cause: Cause,
-    pub severity: Severity,
-    pub status: Status,
-    pub message: String,
-    pub explains: Vec<String>,
-    pub resources: Vec<String>,
-    pub remediation: String,
-    pub docs: String,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub unknown_facts: Vec<UnknownFact>,
-    /// Set when a suppression (`--suppressions`) accepts this finding; it stays reported.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub suppressed: Option<crate::suppress::Suppressed>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Layer {
-    pub cause: Cause,
-    pub status: LayerStatus,
-    /// Why the layer is `unknown` or `n/a` when no finding says it.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-}
 
 #[derive(Debug, Clone)]
 pub struct VmEvaluation {

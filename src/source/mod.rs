@@ -2,6 +2,7 @@
 //! writes snapshots, so both paths share it.
 
 pub mod change;
+pub mod overlay;
 pub mod snapshot;
 pub mod terraform;
 pub mod whatif;

@@ -2,11 +2,11 @@
 //! written in one transaction, so a scan killed midway leaves the store as it was; the schema is
 //! versioned (`schema.rs`) and older stores are migrated when opened.
 
-pub mod history;
+pub mod read;
 pub mod record;
 pub mod schema;
 
-use crate::error::InputError;
+use crate::error::{Error, InputError};
 use rusqlite::{Connection, OpenFlags};
 use schema::SchemaError;
 use std::path::{Path, PathBuf};
@@ -21,24 +21,24 @@ pub struct Store {
 
 impl Store {
     /// Opens the store at `path`, creating it on first use, and migrates it to the latest schema.
-    pub fn open(path: &Path) -> Result<Store, InputError> {
+    pub fn open(path: &Path) -> Result<Store, Error> {
         Self::open_with(path, OpenFlags::SQLITE_OPEN_CREATE)
     }
 
     /// Opens a store that must already exist (reading history never creates one).
-    pub fn open_existing(path: &Path) -> Result<Store, InputError> {
+    pub fn open_existing(path: &Path) -> Result<Store, Error> {
         if !path.is_file() {
-            return Err(InputError::new(
+            return Err(Error::Input(InputError::new(
                 path,
                 None,
                 "no store here",
                 "run `backup-doctor scan --snapshot PATH --store FILE` first, or give the path of an existing store",
-            ));
+            )));
         }
         Self::open_with(path, OpenFlags::empty())
     }
 
-    fn open_with(path: &Path, extra: OpenFlags) -> Result<Store, InputError> {
+    fn open_with(path: &Path, extra: OpenFlags) -> Result<Store, Error> {
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX | extra;
         let mut conn =
             Connection::open_with_flags(path, flags).map_err(|e| open_error(path, &e))?;
@@ -63,10 +63,9 @@ impl Store {
     }
 
     /// An error reading or writing an open store, naming the file.
-    pub(crate) fn error(&self, what: &str, error: rusqlite::Error) -> InputError {
-        InputError::new(
+    pub(crate) fn error(&self, what: &str, error: rusqlite::Error) -> Error {
+        Error::runtime(
             &self.path,
-            None,
             format!("cannot {what}: {error}"),
             "check that the file is writable and the disk not full; the store keeps every earlier scan as it was",
         )
@@ -80,31 +79,30 @@ fn is_not_a_database(error: &rusqlite::Error) -> bool {
     )
 }
 
-fn open_error(path: &Path, error: &rusqlite::Error) -> InputError {
+fn open_error(path: &Path, error: &rusqlite::Error) -> Error {
     if is_not_a_database(error) {
         return not_a_store(path, "the file is not a SQLite database");
     }
-    InputError::new(
+    Error::runtime(
         path,
-        None,
         format!("cannot open the store: {error}"),
         "check that the directory exists and is writable",
     )
 }
 
-fn not_a_store(path: &Path, why: &str) -> InputError {
-    InputError::new(
+fn not_a_store(path: &Path, why: &str) -> Error {
+    Error::Input(InputError::new(
         path,
         None,
         format!("not a backup-doctor store: {why}"),
         "give --store a new file name (it is created on the first scan) or the file an earlier scan wrote",
-    )
+    ))
 }
 
-fn schema_error(path: &Path, error: SchemaError) -> InputError {
+fn schema_error(path: &Path, error: SchemaError) -> Error {
     match error {
         SchemaError::Foreign => not_a_store(path, "it is a SQLite database of another program"),
-        SchemaError::Newer { found } => InputError::new(
+        SchemaError::Newer { found } => Error::Input(InputError::new(
             path,
             None,
             format!(
@@ -112,13 +110,12 @@ fn schema_error(path: &Path, error: SchemaError) -> InputError {
                 schema::LATEST
             ),
             "upgrade backup-doctor, or give --store another file",
-        ),
+        )),
         SchemaError::Sqlite(e) if is_not_a_database(&e) => {
             not_a_store(path, "the file is not a SQLite database")
         }
-        SchemaError::Sqlite(e) => InputError::new(
+        SchemaError::Sqlite(e) => Error::runtime(
             path,
-            None,
             format!("cannot prepare the store: {e}"),
             "check that the file is writable; if it is damaged, move it aside and start a new store",
         ),
@@ -136,10 +133,13 @@ mod tests {
         std::fs::write(&path, "these are my notes, not a database\n".repeat(200)).unwrap();
         let error = Store::open(&path).err().expect("not a store");
         assert!(
-            error.problem.contains("not a backup-doctor store"),
+            error.detail().problem.contains("not a backup-doctor store"),
             "{error}"
         );
-        assert!(error.problem.contains("not a SQLite database"), "{error}");
+        assert!(
+            error.detail().problem.contains("not a SQLite database"),
+            "{error}"
+        );
         assert_eq!(
             std::fs::read_to_string(&path).unwrap(),
             "these are my notes, not a database\n".repeat(200)
@@ -156,8 +156,11 @@ mod tests {
             .unwrap();
         drop(conn);
         let error = Store::open(&path).err().expect("newer store");
-        assert!(error.problem.contains("newer backup-doctor"), "{error}");
-        assert!(error.fix.contains("upgrade"), "{error}");
+        assert!(
+            error.detail().problem.contains("newer backup-doctor"),
+            "{error}"
+        );
+        assert!(error.detail().fix.contains("upgrade"), "{error}");
     }
 
     #[test]
@@ -165,7 +168,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("missing.db");
         let error = Store::open_existing(&path).err().expect("missing store");
-        assert!(error.problem.contains("no store"), "{error}");
+        assert!(error.detail().problem.contains("no store"), "{error}");
         assert!(!path.exists());
     }
 }

@@ -3,9 +3,8 @@
 //! exactly as it was, because SQLite rolls an unfinished transaction back.
 
 use super::Store;
-use crate::engine::eval::Status;
-use crate::error::InputError;
-use crate::report::{Report, VmReport};
+use crate::error::Error;
+use crate::outcome::{Report, VmReport};
 use rusqlite::{params, Transaction, TransactionBehavior};
 
 /// What the report itself does not say about a scan.
@@ -25,13 +24,12 @@ pub struct StagedScan<'a> {
 }
 
 impl StagedScan<'_> {
-    pub fn commit(self) -> Result<i64, InputError> {
+    pub fn commit(self) -> Result<i64, Error> {
         let id = self.scan_id;
         let path = self.path;
         self.tx.commit().map_err(|e| {
-            InputError::new(
+            Error::runtime(
                 path,
-                None,
                 format!("cannot save the scan: {e}"),
                 "check that the file is writable and the disk not full; the store keeps every earlier scan as it was",
             )
@@ -42,16 +40,12 @@ impl StagedScan<'_> {
 
 impl Store {
     /// Writes the scan and commits it; returns the scan's id in the store.
-    pub fn record(&mut self, report: &Report, meta: &ScanMeta) -> Result<i64, InputError> {
+    pub fn record(&mut self, report: &Report, meta: &ScanMeta) -> Result<i64, Error> {
         self.stage(report, meta)?.commit()
     }
 
     /// Writes the scan inside a transaction that the caller commits.
-    pub fn stage(
-        &mut self,
-        report: &Report,
-        meta: &ScanMeta,
-    ) -> Result<StagedScan<'_>, InputError> {
+    pub fn stage(&mut self, report: &Report, meta: &ScanMeta) -> Result<StagedScan<'_>, Error> {
         let recorded_at = time::OffsetDateTime::now_utc()
             .format(&time::format_description::well_known::Rfc3339)
             .unwrap_or_default();
@@ -60,9 +54,8 @@ impl Store {
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| super::open_error(&self.path, &e))?;
         let scan_id = write_scan(&tx, report, meta, &recorded_at).map_err(|e| {
-            InputError::new(
+            Error::runtime(
                 &self.path,
-                None,
                 format!("cannot save the scan: {e}"),
                 "the store keeps every earlier scan as it was; check that the file is writable and the disk not full",
             )
@@ -126,7 +119,7 @@ fn write_vm(tx: &Transaction<'_>, scan_id: i64, vm: &VmReport) -> rusqlite::Resu
         vm.name,
         vm.subscription,
         vm.resource_group,
-        status_str(vm.verdict),
+        vm.verdict.as_str(),
         vm.root_cause.map(|c| c.as_str()),
     ])?;
     let vm_result_id = tx.last_insert_rowid();
@@ -151,7 +144,7 @@ fn write_vm(tx: &Transaction<'_>, scan_id: i64, vm: &VmReport) -> rusqlite::Resu
             f.rule,
             f.cause.as_str(),
             f.severity.as_str(),
-            status_str(f.status),
+            f.status.as_str(),
             f.message,
             json_list(&f.resources),
         ])?;
@@ -182,19 +175,12 @@ fn json_list<T: serde::Serialize>(items: &[T]) -> String {
     serde_json::to_string(items).unwrap_or_else(|_| "[]".into())
 }
 
-pub(crate) fn status_str(status: Status) -> &'static str {
-    match status {
-        Status::Pass => "pass",
-        Status::Fail => "fail",
-        Status::Unknown => "unknown",
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::codes::CodeBook;
     use crate::engine::{Engine, RuleSet};
+    use crate::outcome::Status;
     use std::path::{Path, PathBuf};
 
     fn demo_report() -> Report {
@@ -203,7 +189,7 @@ mod tests {
             crate::source::snapshot::load_layers(&[root.join("fixtures/fleets/demo")]).unwrap();
         let codes = CodeBook::builtin().unwrap();
         let engine = Engine::new(RuleSet::load(&[]).unwrap());
-        crate::scan(
+        crate::commands::scan::evaluate(
             &inventory,
             &engine,
             &codes,
@@ -276,13 +262,19 @@ mod tests {
         assert_eq!(jobs as usize, report.summary.failed_jobs);
     }
 
-    #[test]
-    fn a_write_that_fails_midway_leaves_the_store_as_it_was() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("history.db");
+    /// A new store in `dir` with the demo scan recorded, and the scan's report.
+    fn store_with_one_scan(dir: &Path) -> (PathBuf, Store, Report) {
+        let path = dir.join("history.db");
         let report = demo_report();
         let mut store = Store::open(&path).unwrap();
         store.record(&report, &meta()).unwrap();
+        (path, store, report)
+    }
+
+    #[test]
+    fn a_write_that_fails_midway_leaves_the_store_as_it_was() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, mut store, _) = store_with_one_scan(dir.path());
         let before = table_rows(&path);
 
         // The same VM twice (ids differ only in case, as ARM echoes them): the second insert
@@ -293,7 +285,10 @@ mod tests {
         twin.id = twin.id.to_ascii_uppercase();
         broken.vms.push(twin);
         let error = store.record(&broken, &meta()).unwrap_err();
-        assert!(error.problem.contains("cannot save the scan"), "{error}");
+        assert!(
+            error.detail().problem.contains("cannot save the scan"),
+            "{error}"
+        );
         drop(store);
 
         assert_eq!(table_rows(&path), before);
@@ -304,10 +299,7 @@ mod tests {
     #[test]
     fn a_scan_not_committed_is_never_seen_and_leaves_nothing() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("history.db");
-        let report = demo_report();
-        let mut store = Store::open(&path).unwrap();
-        store.record(&report, &meta()).unwrap();
+        let (path, mut store, report) = store_with_one_scan(dir.path());
         let before = table_rows(&path);
 
         let staged = store.stage(&report, &meta()).unwrap();

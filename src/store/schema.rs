@@ -168,6 +168,11 @@ pub fn version(conn: &Connection) -> rusqlite::Result<i32> {
 mod tests {
     use super::*;
 
+    /// The one number a query returns.
+    fn number(conn: &Connection, sql: &str) -> i64 {
+        conn.query_row(sql, [], |r| r.get(0)).unwrap()
+    }
+
     #[test]
     fn versions_are_consecutive_from_one() {
         for (index, step) in MIGRATIONS.iter().enumerate() {
@@ -180,10 +185,10 @@ mod tests {
         let mut conn = Connection::open_in_memory().unwrap();
         assert_eq!(migrate(&mut conn).unwrap(), 0);
         assert_eq!(version(&conn).unwrap(), LATEST);
-        let id: i32 = conn
-            .query_row("PRAGMA application_id", [], |r| r.get(0))
-            .unwrap();
-        assert_eq!(id, APPLICATION_ID);
+        assert_eq!(
+            number(&conn, "PRAGMA application_id"),
+            i64::from(APPLICATION_ID)
+        );
         // A second open applies nothing.
         assert_eq!(migrate(&mut conn).unwrap(), LATEST);
     }
@@ -225,10 +230,7 @@ mod tests {
             code_cause, None,
             "version 1 did not record it; nothing is guessed"
         );
-        let scans: i64 = conn
-            .query_row("SELECT count(*) FROM scans", [], |r| r.get(0))
-            .unwrap();
-        assert_eq!(scans, 1);
+        assert_eq!(number(&conn, "SELECT count(*) FROM scans"), 1);
     }
 
     #[test]
@@ -256,10 +258,7 @@ mod tests {
         conn.execute_batch("CREATE TABLE invoices (id INTEGER)")
             .unwrap();
         assert!(matches!(migrate(&mut conn), Err(SchemaError::Foreign)));
-        let tables: i64 = conn
-            .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))
-            .unwrap();
-        assert_eq!(tables, 1);
+        assert_eq!(number(&conn, "SELECT count(*) FROM sqlite_master"), 1);
     }
 
     #[test]

@@ -10,9 +10,10 @@
 //! Every piece of text comes from Azure (names, messages, job errors) and goes through maud's
 //! escaping; the script reads its data from the DOM, never from text spliced into it.
 
-use super::{FailedJobReport, Report, VmReport};
-use crate::engine::eval::{LayerStatus, Status};
-use crate::engine::{Cause, Finding, Severity};
+use crate::outcome::{
+    Cause, FailedJobReport, Finding, LayerStatus, Report, Severity, Status, SubscriptionNames,
+    VmReport,
+};
 use base64::Engine as _;
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 use sha2::{Digest, Sha256};
@@ -21,12 +22,10 @@ use std::collections::BTreeMap;
 const STYLE: &str = include_str!("html/report.css");
 const SCRIPT: &str = include_str!("html/report.js");
 
-/// Subscription display names by subscription id (any case), for labels; ids are shown when a
-/// name is not known.
-pub type SubscriptionNames = BTreeMap<String, String>;
-
-pub fn render(report: &Report, names: &SubscriptionNames) -> String {
-    let names: SubscriptionNames = names
+pub fn scan(report: &Report) -> String {
+    // Ids are compared in lower case: ARM echoes them in varying case.
+    let names: SubscriptionNames = report
+        .subscription_names
         .iter()
         .map(|(id, name)| (id.to_ascii_lowercase(), name.clone()))
         .collect();
@@ -320,14 +319,6 @@ fn filters(report: &Report, names: &SubscriptionNames) -> Markup {
     }
 }
 
-fn status_word(status: Status) -> &'static str {
-    match status {
-        Status::Pass => "pass",
-        Status::Fail => "fail",
-        Status::Unknown => "unknown",
-    }
-}
-
 fn vm_card(index: usize, vm: &VmReport, names: &SubscriptionNames) -> Markup {
     let workloads =
         (!vm.workloads.is_empty()).then(|| format!("{} backup", vm.workloads.join(" and ")));
@@ -344,7 +335,7 @@ fn vm_card(index: usize, vm: &VmReport, names: &SubscriptionNames) -> Markup {
     .into_iter()
     .flatten()
     .collect();
-    let verdict = status_word(vm.verdict);
+    let verdict = vm.verdict.as_str();
     html! {
         article class={ "vm verdict-" (verdict) } id={ "vm-" (index + 1) }
             data-name=(vm.name) data-vm-id=(vm.id)
@@ -437,7 +428,7 @@ fn finding_item(vm: &VmReport, finding: &Finding) -> Markup {
         && finding.severity == Severity::Error
         && vm.root_cause.is_some_and(|root| root != finding.cause);
     html! {
-        li class={ "finding status-" (status_word(finding.status)) " severity-" (finding.severity.as_str()) }
+        li class={ "finding status-" (finding.status.as_str()) " severity-" (finding.severity.as_str()) }
             data-rule=(finding.rule) data-layer=(finding.cause.as_str()) {
             div.finding-head {
                 span class={ "severity " (finding.severity.as_str()) } { (finding.severity.as_str()) }

@@ -1,44 +1,14 @@
-//! Console output: per VM, the verdict and root cause, then the findings in pipeline order with
-//! the fix, then a fleet summary by root cause. Colour only on a terminal (and never with
-//! `NO_COLOR`), decided by the caller.
+//! A scan on the console: per VM, the verdict and root cause, then the findings in pipeline order
+//! with the fix, then a fleet summary by root cause and what changed since the last scan.
 
-use super::changes::Changes;
-use super::correlation::Correlation;
-use super::{Report, VmReport};
-use crate::engine::eval::{LayerStatus, Status};
-use crate::engine::{Cause, Severity};
+use super::{context, write_fix, write_gaps, write_undecided, Paint};
+use crate::outcome::{
+    Cause, Changes, Correlation, LayerStatus, Report, Severity, Status, VmReport,
+};
+use std::collections::BTreeMap;
 use std::fmt::Write;
 
-struct Paint {
-    on: bool,
-}
-
-impl Paint {
-    fn wrap(&self, code: &str, text: &str) -> String {
-        if self.on {
-            format!("\x1b[{code}m{text}\x1b[0m")
-        } else {
-            text.to_string()
-        }
-    }
-    fn red(&self, t: &str) -> String {
-        self.wrap("31", t)
-    }
-    fn green(&self, t: &str) -> String {
-        self.wrap("32", t)
-    }
-    fn yellow(&self, t: &str) -> String {
-        self.wrap("33", t)
-    }
-    fn bold(&self, t: &str) -> String {
-        self.wrap("1", t)
-    }
-    fn dim(&self, t: &str) -> String {
-        self.wrap("2", t)
-    }
-}
-
-pub fn render(report: &Report, colour: bool) -> String {
+pub fn scan(report: &Report, colour: bool) -> String {
     let paint = Paint { on: colour };
     let mut out = String::new();
     for vm in &report.vms {
@@ -62,7 +32,7 @@ fn verdict_label(paint: &Paint, verdict: Status) -> String {
 fn render_vm(out: &mut String, vm: &VmReport, paint: &Paint) {
     let workloads =
         (!vm.workloads.is_empty()).then(|| format!("{} backup", vm.workloads.join(" and ")));
-    let context = [
+    let context = context([
         Some(vm.resource_group.as_str()),
         vm.location.as_deref(),
         vm.os.as_deref(),
@@ -70,11 +40,7 @@ fn render_vm(out: &mut String, vm: &VmReport, paint: &Paint) {
         vm.protected
             .map(|p| if p { "protected" } else { "VM not protected" }),
         workloads.as_deref(),
-    ]
-    .into_iter()
-    .flatten()
-    .collect::<Vec<_>>()
-    .join(" · ");
+    ]);
     let root = match vm.root_cause {
         Some(cause) => format!(
             "  root cause: {} ({})",
@@ -89,7 +55,7 @@ fn render_vm(out: &mut String, vm: &VmReport, paint: &Paint) {
         verdict_label(paint, vm.verdict),
         paint.bold(&vm.name),
         root,
-        paint.dim(&format!("[{context}]"))
+        paint.dim(&context)
     );
     let layers = vm
         .layers
@@ -139,25 +105,14 @@ fn render_vm(out: &mut String, vm: &VmReport, paint: &Paint) {
         if !finding.explains.is_empty() {
             let _ = writeln!(out, "     explains: {}", finding.explains.join(", "));
         }
-        let _ = writeln!(
-            out,
-            "     fix: {}",
-            indent(&finding.remediation, "          ")
-        );
+        write_fix(out, &finding.remediation);
     }
     for finding in vm
         .findings
         .iter()
         .filter(|f| f.status == Status::Unknown && f.severity == Severity::Error)
     {
-        let _ = writeln!(
-            out,
-            "  {} [{}] {}: {}",
-            paint.yellow("?"),
-            finding.cause.as_str(),
-            finding.rule,
-            paint.dim(&finding.message)
-        );
+        write_undecided(out, paint, finding, &paint.dim(&finding.message));
     }
     for layer in vm
         .layers
@@ -217,12 +172,6 @@ fn render_vm(out: &mut String, vm: &VmReport, paint: &Paint) {
     out.push('\n');
 }
 
-fn indent(text: &str, prefix: &str) -> String {
-    text.lines()
-        .collect::<Vec<_>>()
-        .join(&format!("\n{prefix}"))
-}
-
 fn render_summary(out: &mut String, report: &Report, paint: &Paint) {
     let s = &report.summary;
     let _ = writeln!(
@@ -236,16 +185,14 @@ fn render_summary(out: &mut String, report: &Report, paint: &Paint) {
     );
     if !s.by_root_cause.is_empty() {
         let _ = writeln!(out, "Root causes, in pipeline order:");
-        for cause in Cause::ALL {
-            if let Some(count) = s.by_root_cause.get(cause.as_str()) {
-                let _ = writeln!(
-                    out,
-                    "  {:<11} {:>5}  {}",
-                    cause.as_str(),
-                    count,
-                    cause.title()
-                );
-            }
+        for (cause, count) in in_pipeline_order(&s.by_root_cause) {
+            let _ = writeln!(
+                out,
+                "  {:<11} {:>5}  {}",
+                cause.as_str(),
+                count,
+                cause.title()
+            );
         }
     }
     if s.failed_jobs > 0 {
@@ -265,9 +212,7 @@ fn render_summary(out: &mut String, report: &Report, paint: &Paint) {
             "{} some facts could not be read, so some checks are unknown (not passed):",
             paint.yellow("Incomplete:")
         );
-        for gap in &report.gaps {
-            let _ = writeln!(out, "  gap: {} at {}: {}", gap.what, gap.scope, gap.reason);
-        }
+        write_gaps(out, &report.gaps);
         for (reason, count) in reasons {
             let _ = writeln!(out, "  {count:>5} × {reason}");
         }
@@ -290,34 +235,21 @@ fn render_changes(out: &mut String, changes: &Changes, paint: &Paint) {
         changes.persisting.len(),
         changes.undecided.len()
     );
-    for change in &changes.new {
-        let _ = writeln!(
-            out,
-            "  {} {} {}: {}",
-            paint.red("new       "),
-            change.vm,
-            change.rule,
-            change.message
-        );
-    }
-    for change in &changes.resolved {
-        let _ = writeln!(
-            out,
-            "  {} {} {}",
-            paint.green("resolved  "),
-            change.vm,
-            change.rule
-        );
-    }
-    for change in &changes.undecided {
-        let _ = writeln!(
-            out,
-            "  {} {} {}: {}",
-            paint.yellow("undecided "),
-            change.vm,
-            change.rule,
-            change.reason.as_deref().unwrap_or_default()
-        );
+    let new = changes
+        .new
+        .iter()
+        .map(|c| (paint.red("new       "), c, Some(c.message.as_str())));
+    let resolved = changes
+        .resolved
+        .iter()
+        .map(|c| (paint.green("resolved  "), c, None));
+    let undecided = changes.undecided.iter().map(|c| {
+        let reason = c.reason.as_deref().unwrap_or_default();
+        (paint.yellow("undecided "), c, Some(reason))
+    });
+    for (label, change, detail) in new.chain(resolved).chain(undecided) {
+        let detail = detail.map(|d| format!(": {d}")).unwrap_or_default();
+        let _ = writeln!(out, "  {label} {} {}{detail}", change.vm, change.rule);
     }
 }
 
@@ -329,19 +261,17 @@ fn render_correlation(out: &mut String, correlation: &Correlation) {
         out,
         "Failed jobs against predictions, by the layer of the job's error code:"
     );
-    for cause in Cause::ALL {
-        if let Some(c) = correlation.by_cause.get(cause.as_str()) {
-            let _ = writeln!(
-                out,
-                "  {:<11} {:>5} job(s): {} predicted ({}), {} at the VM's root cause ({})",
-                cause.as_str(),
-                c.jobs,
-                c.predicted,
-                percent(c.rate),
-                c.agree_with_root_cause,
-                percent(c.agreement_rate)
-            );
-        }
+    for (cause, c) in in_pipeline_order(&correlation.by_cause) {
+        let _ = writeln!(
+            out,
+            "  {:<11} {:>5} job(s): {} predicted ({}), {} at the VM's root cause ({})",
+            cause.as_str(),
+            c.jobs,
+            c.predicted,
+            percent(c.rate),
+            c.agree_with_root_cause,
+            percent(c.agreement_rate)
+        );
     }
     if correlation.unrecognised > 0 {
         let _ = writeln!(
@@ -360,4 +290,13 @@ fn render_correlation(out: &mut String, correlation: &Correlation) {
             percent(rate)
         );
     }
+}
+
+/// The entries of a map keyed by layer id, in pipeline order.
+fn in_pipeline_order<'a, T>(
+    by_cause: &'a BTreeMap<&str, T>,
+) -> impl Iterator<Item = (Cause, &'a T)> {
+    Cause::ALL
+        .into_iter()
+        .filter_map(|cause| Some((cause, by_cause.get(cause.as_str())?)))
 }

@@ -3,12 +3,11 @@
 //! what the change fixes and what was not evaluated. A scan renders as a fleet summary and a
 //! table of the failing VMs.
 
-use super::Report;
-use crate::engine::eval::Status;
-use crate::gate::{GateReport, Regression};
+use super::{gate_counts, gate_subject, plural};
+use crate::outcome::{GateReport, Regression, Report, Status};
 use std::fmt::Write;
 
-pub fn render_gate(report: &GateReport) -> String {
+pub fn gate(report: &GateReport) -> String {
     let mut out = String::new();
     let (mark, verdict) = match report.result {
         "fail" => ("❌", "fails"),
@@ -21,18 +20,9 @@ pub fn render_gate(report: &GateReport) -> String {
     );
     let _ = writeln!(
         out,
-        "`{}` ({} change{}) over {}: {} VMs evaluated, {} on the path of a change, **{} regression{}**, {} newly unknown, {} fixed, {} suppressed.\n",
-        report.file,
-        report.summary.changes,
-        plural(report.summary.changes),
-        report.baseline.as_deref().map(|b| format!("`{b}`")).unwrap_or_else(|| "no baseline (the plan alone)".into()),
-        report.summary.vms_evaluated,
-        report.summary.vms_affected,
-        report.summary.regressions,
-        plural(report.summary.regressions),
-        report.summary.unknown,
-        report.summary.fixes,
-        report.summary.suppressed
+        "{}: {}.\n",
+        gate_subject(report, "`"),
+        gate_counts(report, ",", "**")
     );
     if !report.regressions.is_empty() {
         out.push_str("### Regressions\n\n| VM | rule | severity | layer | caused by | what breaks |\n|---|---|---|---|---|---|\n");
@@ -160,7 +150,7 @@ fn row(out: &mut String, regression: &Regression) {
     );
 }
 
-pub fn render_scan(report: &Report) -> String {
+pub fn scan(report: &Report) -> String {
     let mut out = String::new();
     let s = &report.summary;
     let mark = if s.fail > 0 {
@@ -207,15 +197,11 @@ pub fn render_scan(report: &Report) -> String {
                     format!("`{}`{tag}: {}", f.rule, cell(&f.message))
                 })
                 .collect();
-            let verdict = match vm.verdict {
-                Status::Fail => "fail",
-                Status::Unknown => "unknown",
-                Status::Pass => "pass",
-            };
             let _ = writeln!(
                 out,
-                "| {} | {verdict} | {} | {} |",
+                "| {} | {} | {} | {} |",
                 cell(&vm.name),
+                vm.verdict.as_str(),
                 vm.root_cause.map(|c| c.as_str()).unwrap_or("—"),
                 findings.join("<br>")
             );
@@ -227,12 +213,4 @@ pub fn render_scan(report: &Report) -> String {
 /// Text safe inside a table cell: no pipes or line breaks.
 fn cell(text: &str) -> String {
     text.replace('|', "\\|").replace(['\n', '\r'], " ")
-}
-
-fn plural(n: usize) -> &'static str {
-    if n == 1 {
-        ""
-    } else {
-        "s"
-    }
 }

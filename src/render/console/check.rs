@@ -1,32 +1,12 @@
-//! The readiness check's outputs: the console answer per VM with the fixes in order, and the
-//! JSON document `backup-doctor/check/v1` (`schemas/check-v1.schema.json`).
+//! The readiness check on the console: the answer per VM with the fixes in order, then the
+//! summary and what a readiness check does not cover.
 
-use super::{CheckReport, CheckedVm, Readiness};
-use crate::engine::eval::Status;
-use crate::engine::Severity;
+use super::{context, write_fix, write_gaps, write_undecided, Paint};
+use crate::outcome::{CheckReport, CheckedVm, Readiness, Severity, Status};
 use std::fmt::Write;
 
-pub fn json(report: &CheckReport) -> String {
-    let mut text = serde_json::to_string_pretty(report)
-        .expect("the check report holds only strings, numbers and maps");
-    text.push('\n');
-    text
-}
-
-struct Paint(bool);
-
-impl Paint {
-    fn wrap(&self, code: &str, text: &str) -> String {
-        if self.0 {
-            format!("\x1b[{code}m{text}\x1b[0m")
-        } else {
-            text.to_string()
-        }
-    }
-}
-
-pub fn console(report: &CheckReport, colour: bool) -> String {
-    let paint = Paint(colour);
+pub fn check(report: &CheckReport, colour: bool) -> String {
+    let paint = Paint { on: colour };
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -50,15 +30,10 @@ pub fn console(report: &CheckReport, colour: bool) -> String {
         let _ = writeln!(
             out,
             "{}",
-            paint.wrap(
-                "33",
-                "incomplete: some facts could not be read (see `cannot tell` above)"
-            )
+            paint.yellow("incomplete: some facts could not be read (see `cannot tell` above)")
         );
     }
-    for gap in &report.gaps {
-        let _ = writeln!(out, "  gap: {} at {}: {}", gap.what, gap.scope, gap.reason);
-    }
+    write_gaps(&mut out, &report.gaps);
     let _ = writeln!(out, "not checked by a readiness check:");
     for item in &report.not_checked {
         let _ = writeln!(out, "  - {item}");
@@ -68,25 +43,21 @@ pub fn console(report: &CheckReport, colour: bool) -> String {
 
 fn render_vm(out: &mut String, vm: &CheckedVm, paint: &Paint) {
     let label = match vm.status {
-        Readiness::Ready => paint.wrap("32", "READY"),
-        Readiness::NotReady => paint.wrap("31", "NOT READY"),
-        Readiness::Unknown => paint.wrap("33", "CANNOT TELL"),
-        Readiness::AlreadyProtected => paint.wrap("2", "PROTECTED"),
+        Readiness::Ready => paint.green("READY"),
+        Readiness::NotReady => paint.red("NOT READY"),
+        Readiness::Unknown => paint.yellow("CANNOT TELL"),
+        Readiness::AlreadyProtected => paint.dim("PROTECTED"),
     };
-    let context = [
+    let context = context([
         Some(vm.resource_group.as_str()),
         vm.location.as_deref(),
         vm.os.as_deref(),
-    ]
-    .into_iter()
-    .flatten()
-    .collect::<Vec<_>>()
-    .join(" · ");
+    ]);
     let _ = writeln!(
         out,
         "{label} {}  {}",
-        paint.wrap("1", &vm.name),
-        paint.wrap("2", &format!("[{context}]"))
+        paint.bold(&vm.name),
+        paint.dim(&context)
     );
     if vm.status != Readiness::AlreadyProtected {
         let vault = vm
@@ -121,7 +92,7 @@ fn render_vm(out: &mut String, vm: &CheckedVm, paint: &Paint) {
             fix.rule,
             fix.message
         );
-        let _ = writeln!(out, "     fix: {}", indent(&fix.remediation, "          "));
+        write_fix(out, &fix.remediation);
     }
     for finding in vm
         .findings
@@ -131,7 +102,7 @@ fn render_vm(out: &mut String, vm: &CheckedVm, paint: &Paint) {
         let _ = writeln!(
             out,
             "  {} [{}] {}: {}",
-            paint.wrap("33", finding.severity.as_str()),
+            paint.yellow(finding.severity.as_str()),
             finding.cause.as_str(),
             finding.rule,
             finding.message
@@ -142,28 +113,7 @@ fn render_vm(out: &mut String, vm: &CheckedVm, paint: &Paint) {
         .iter()
         .filter(|f| f.status == Status::Unknown && f.severity == Severity::Error)
     {
-        let _ = writeln!(
-            out,
-            "  {} [{}] {}: {}",
-            paint.wrap("33", "?"),
-            finding.cause.as_str(),
-            finding.rule,
-            finding.message
-        );
+        write_undecided(out, paint, finding, &finding.message);
     }
     out.push('\n');
-}
-
-fn indent(text: &str, prefix: &str) -> String {
-    text.lines()
-        .enumerate()
-        .map(|(i, line)| {
-            if i == 0 {
-                line.to_string()
-            } else {
-                format!("{prefix}{line}")
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
 }

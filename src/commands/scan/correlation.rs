@@ -1,39 +1,8 @@
 //! Correlation of failed backup jobs with the predictions: for each job in the window, whether a
 //! failing finding explains its error code (it was predicted), at which layer, and whether the
-//! layer of the job's code is the VM's root cause; summed per cause of the job's code, so a team
-//! sees how far the control-plane diagnosis agrees with what Azure reported.
+//! layer of the job's code is the VM's root cause; summed per cause of the job's code.
 
-use super::VmReport;
-use crate::engine::Cause;
-use serde::Serialize;
-use std::collections::BTreeMap;
-
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct Correlation {
-    /// Failed jobs in the window.
-    pub jobs: usize,
-    /// Of them, explained by a failing finding.
-    pub predicted: usize,
-    /// `predicted / jobs`; `null` when no job failed.
-    pub rate: Option<f64>,
-    /// Jobs whose code belongs to the layer that is the VM's root cause.
-    pub agree_with_root_cause: usize,
-    /// Jobs whose error backup-doctor does not recognise (no cause to compare).
-    pub unrecognised: usize,
-    /// Per cause of the job's error code (the layer Azure's error points at).
-    pub by_cause: BTreeMap<&'static str, CauseCorrelation>,
-}
-
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct CauseCorrelation {
-    pub jobs: usize,
-    pub predicted: usize,
-    /// `predicted / jobs`.
-    pub rate: f64,
-    pub agree_with_root_cause: usize,
-    /// `agree_with_root_cause / jobs`.
-    pub agreement_rate: f64,
-}
+use crate::outcome::{Cause, Correlation, VmReport};
 
 /// The cause of a job's error: the earliest layer among its recognised codes.
 pub fn code_cause(causes: impl IntoIterator<Item = Cause>) -> Option<Cause> {

@@ -1,56 +1,9 @@
-//! `backup-doctor history`: the scans kept in a store and the trend by root cause, as console
-//! text or JSON (`backup-doctor/history/v1`).
+//! The history of a store on the console: the scans kept, then the trend by root cause.
 
-use crate::store::history::{trend, ScanRow};
-use serde::Serialize;
+use crate::outcome::History;
 use std::fmt::Write;
 
-pub const SCHEMA: &str = "backup-doctor/history/v1";
-
-#[derive(Debug, Serialize)]
-pub struct History {
-    pub schema: &'static str,
-    pub store: String,
-    /// Oldest first.
-    pub scans: Vec<ScanRow>,
-    /// VMs per root cause in each listed scan (same order as `scans`), in pipeline order.
-    pub trend: Vec<TrendRow>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct TrendRow {
-    pub cause: &'static str,
-    pub title: &'static str,
-    pub counts: Vec<i64>,
-}
-
-impl History {
-    pub fn new(store: String, scans: Vec<ScanRow>) -> History {
-        let trend = trend(&scans)
-            .into_iter()
-            .map(|(cause, counts)| TrendRow {
-                cause: cause.as_str(),
-                title: cause.title(),
-                counts,
-            })
-            .collect();
-        History {
-            schema: SCHEMA,
-            store,
-            scans,
-            trend,
-        }
-    }
-}
-
-pub fn render_json(history: &History) -> String {
-    let mut text =
-        serde_json::to_string_pretty(history).expect("the history holds only strings and numbers");
-    text.push('\n');
-    text
-}
-
-pub fn render_console(history: &History) -> String {
+pub fn history(history: &History) -> String {
     let mut out = String::new();
     if history.scans.is_empty() {
         let _ = writeln!(out, "No scans in {} yet.", history.store);

@@ -2,50 +2,31 @@
 //! `--since-last` compares against).
 
 use super::Store;
-use crate::engine::Cause;
-use crate::error::InputError;
-use crate::report::changes::PreviousFinding;
+use crate::error::Error;
+use crate::outcome::{PreviousFinding, ScanRow};
 use rusqlite::params;
-use serde::Serialize;
 use std::collections::BTreeMap;
-
-/// One stored scan, as `history` lists it.
-#[derive(Debug, Clone, Serialize)]
-pub struct ScanRow {
-    pub id: i64,
-    pub time: String,
-    pub recorded_at: String,
-    pub source: String,
-    pub complete: bool,
-    pub vms: i64,
-    pub pass: i64,
-    pub fail: i64,
-    pub unknown: i64,
-    pub failed_jobs: i64,
-    pub failed_jobs_explained: i64,
-    pub by_root_cause: BTreeMap<String, i64>,
-}
 
 impl Store {
     /// The last `limit` scans, oldest first (the order a trend reads in).
-    pub fn scans(&self, limit: usize) -> Result<Vec<ScanRow>, InputError> {
+    pub fn scans(&self, limit: usize) -> Result<Vec<ScanRow>, Error> {
         self.read_scans(limit)
             .map_err(|e| self.error("read the scans", e))
     }
 
     /// The most recent scan, if any.
-    pub fn latest_scan(&self) -> Result<Option<ScanRow>, InputError> {
+    pub fn latest_scan(&self) -> Result<Option<ScanRow>, Error> {
         Ok(self.scans(1)?.pop())
     }
 
-    pub fn scan_count(&self) -> Result<i64, InputError> {
+    pub fn scan_count(&self) -> Result<i64, Error> {
         self.conn()
             .query_row("SELECT count(*) FROM scans", [], |r| r.get(0))
             .map_err(|e| self.error("count the scans", e))
     }
 
     /// The failing findings of a scan (unknown ones are not failures, so they are left out).
-    pub fn failing_findings(&self, scan_id: i64) -> Result<Vec<PreviousFinding>, InputError> {
+    pub fn failing_findings(&self, scan_id: i64) -> Result<Vec<PreviousFinding>, Error> {
         let read = || -> rusqlite::Result<Vec<PreviousFinding>> {
             let mut stmt = self.conn().prepare(
                 "SELECT v.vm_id, v.name, f.rule, f.cause, f.severity, f.message
@@ -104,24 +85,4 @@ impl Store {
         }
         Ok(scans)
     }
-}
-
-/// VMs per root cause across scans (oldest first), one row per cause that appears in any of
-/// them, in pipeline order; a scan without that cause counts 0.
-pub fn trend(scans: &[ScanRow]) -> Vec<(Cause, Vec<i64>)> {
-    Cause::ALL
-        .into_iter()
-        .filter(|cause| {
-            scans
-                .iter()
-                .any(|s| s.by_root_cause.contains_key(cause.as_str()))
-        })
-        .map(|cause| {
-            let counts = scans
-                .iter()
-                .map(|s| s.by_root_cause.get(cause.as_str()).copied().unwrap_or(0))
-                .collect();
-            (cause, counts)
-        })
-        .collect()
 }

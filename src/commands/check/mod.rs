@@ -5,121 +5,60 @@
 //! an answer: ready, not ready (with the fixes in pipeline order), cannot tell, or already
 //! protected.
 
-pub mod render;
-pub mod select;
+mod select;
 
+use super::{Judging, Source};
 use crate::codes::CodeBook;
-use crate::engine::eval::{LayerStatus, Status, VmEvaluation};
-use crate::engine::{evaluate_vm, Cause, Engine, Finding, Layer, Severity};
-use crate::inventory::model::{Gap, VirtualMachine};
+use crate::engine::{evaluate_vm, Engine, VmEvaluation};
+use crate::error::Error;
+use crate::inventory::model::VirtualMachine;
 use crate::inventory::Inventory;
-use crate::resolve::facts::VmFacts;
+use crate::outcome::check::{
+    CheckSummary, FixStep, ProposalReport, VaultReport, NOT_CHECKED, SCHEMA,
+};
+use crate::outcome::{CheckReport, CheckedVm, LayerStatus, Readiness, Severity, Status};
+use crate::resolve::facts::{ProtectionFacts, VmFacts};
 use crate::resolve::readiness::Proposal;
 use crate::resolve::{resolve_vm_for, Index, Options};
-use serde::Serialize;
 
-pub const SCHEMA: &str = "backup-doctor/check/v1";
-
-/// What a readiness check cannot judge from the control plane, said in every report so that
-/// "ready" is read for what it covers.
-pub const NOT_CHECKED: &[&str] = &[
-    "Azure Policy conditions the control plane cannot settle (aliases of the created resource, count expressions, assignment overrides): a deny that depends on them makes the answer 'cannot tell', not 'ready'",
-    "guest-only prerequisites (VSS writers, fsfreeze, pre/post scripts, antivirus in the VM): they show only once a backup ran",
-];
-
-#[derive(Debug, Serialize)]
-pub struct CheckReport {
-    pub schema: &'static str,
-    /// Every fact the selected VMs' answers needed was read.
-    pub complete: bool,
-    pub proposal: ProposalReport,
-    pub gaps: Vec<Gap>,
-    pub not_checked: Vec<&'static str>,
-    pub summary: CheckSummary,
-    pub vms: Vec<CheckedVm>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct ProposalReport {
-    /// The vault named with `--vault`, or null: each VM takes a vault of its region.
+pub struct CheckOptions {
+    pub source: Source,
+    pub judging: Judging,
+    /// VMs by name or ARM id.
+    pub vms: Vec<String>,
+    /// Every VM of these resource groups.
+    pub resource_groups: Vec<String>,
+    /// The vault to enable backup from (id or name); a vault of each VM's region when absent.
     pub vault: Option<String>,
-    /// `standard`, `enhanced` or a policy name.
+    /// `standard`, `enhanced`, or the name of a backup policy of the vault.
     pub policy: String,
 }
 
-#[derive(Debug, Default, Serialize)]
-pub struct CheckSummary {
-    pub vms: usize,
-    pub ready: usize,
-    pub not_ready: usize,
-    pub unknown: usize,
-    pub already_protected: usize,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Readiness {
-    Ready,
-    NotReady,
-    Unknown,
-    AlreadyProtected,
-}
-
-impl Readiness {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Readiness::Ready => "ready",
-            Readiness::NotReady => "not-ready",
-            Readiness::Unknown => "unknown",
-            Readiness::AlreadyProtected => "already-protected",
-        }
-    }
-}
-
-#[derive(Debug, Serialize)]
-pub struct VaultReport {
-    pub id: String,
-    pub name: Option<String>,
-    pub location: Option<String>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct FixStep {
-    pub rule: String,
-    pub cause: Cause,
-    pub message: String,
-    pub remediation: String,
-}
-
-#[derive(Debug, Serialize)]
-pub struct CheckedVm {
-    pub id: String,
-    pub name: String,
-    pub subscription: String,
-    pub resource_group: String,
-    pub location: Option<String>,
-    pub os: Option<String>,
-    pub status: Readiness,
-    /// The answer in one sentence: "ready", "not ready because …, fix in this order: …",
-    /// "cannot tell: …" or "already protected by …".
-    pub answer: String,
-    /// The vault that would protect the VM (or protects it already).
-    pub vault: Option<VaultReport>,
-    pub policy: Option<String>,
-    /// `Standard` or `Enhanced`.
-    pub policy_type: Option<String>,
-    pub root_cause: Option<Cause>,
-    /// Layer statuses as in the scan report; empty for a VM already protected.
-    pub layers: Vec<Layer>,
-    /// Failing and undecided findings in pipeline order, the scan report's finding objects.
-    pub findings: Vec<Finding>,
-    /// The failing `error` findings, root cause first: the order to fix them in.
-    pub fix_order: Vec<FixStep>,
+pub fn check(options: &CheckOptions) -> Result<CheckReport, Error> {
+    let codes = CodeBook::builtin()?;
+    let engine = Engine::for_readiness_check(options.judging.rules()?);
+    let backup_service_object_id = options.judging.backup_service_object_id.clone();
+    // Job history does not enter a readiness answer; one day keeps a live collection small.
+    let inventory = options.source.load(1, backup_service_object_id.clone())?;
+    let vms = select::vms(&inventory, &options.vms, &options.resource_groups)?;
+    let proposal = select::proposal(&inventory, options.vault.as_deref(), &options.policy)?;
+    let resolve_options = Options {
+        backup_service_object_id,
+        ..Options::default()
+    };
+    Ok(evaluate(
+        &inventory,
+        &engine,
+        &codes,
+        &resolve_options,
+        &proposal,
+        &vms,
+    ))
 }
 
 /// Evaluates `vms` as if `proposal` protected them. `engine` should be
 /// [`Engine::for_readiness_check`], which leaves out the rules about existing protections.
-pub fn check(
+pub fn evaluate(
     inventory: &Inventory,
     engine: &Engine,
     codes: &CodeBook,
@@ -162,26 +101,6 @@ pub fn check(
     }
 }
 
-impl CheckReport {
-    /// DESIGN §4: 1 when a finding at or above `fail_on` fails for a VM to be protected, else 3
-    /// when some answer could not be decided, else 0. Already protected VMs count for nothing.
-    pub fn exit_code(&self, fail_on: Option<Severity>) -> i32 {
-        let failing = fail_on.is_some_and(|threshold| {
-            self.vms
-                .iter()
-                .flat_map(|vm| &vm.findings)
-                .any(|f| f.status == Status::Fail && f.severity <= threshold)
-        });
-        if failing {
-            1
-        } else if !self.complete {
-            3
-        } else {
-            0
-        }
-    }
-}
-
 fn answer(engine: &Engine, facts: VmFacts) -> CheckedVm {
     if facts.readiness.is_some() {
         return evaluated(evaluate_vm(engine, facts));
@@ -191,27 +110,20 @@ fn answer(engine: &Engine, facts: VmFacts) -> CheckedVm {
         Some(true) => {
             let protection = &facts.protection;
             vm.status = Readiness::AlreadyProtected;
-            vm.vault = protection.vault_id.as_ref().map(|id| VaultReport {
-                id: id.clone(),
-                name: protection.vault_name.clone(),
-                location: protection.vault_location.clone(),
-            });
-            vm.policy = protection.policy_name.clone();
-            vm.policy_type = protection.policy_type.clone();
+            set_protection(&mut vm, protection);
+            // A name with its detail in brackets: `rsv-prod (westeurope)`, `Gold (Enhanced)`.
+            let named = |name: &Option<String>, detail: &Option<String>| {
+                let detail = detail.as_deref().map(|d| format!(" ({d})"));
+                format!(
+                    "{}{}",
+                    name.as_deref().unwrap_or("(unknown)"),
+                    detail.unwrap_or_default()
+                )
+            };
             vm.answer = format!(
-                "already protected by vault {}{} with policy {}{}; `backup-doctor scan` diagnoses it",
-                protection.vault_name.as_deref().unwrap_or("(unknown)"),
-                protection
-                    .vault_location
-                    .as_deref()
-                    .map(|l| format!(" ({l})"))
-                    .unwrap_or_default(),
-                protection.policy_name.as_deref().unwrap_or("(unknown)"),
-                protection
-                    .policy_type
-                    .as_deref()
-                    .map(|t| format!(" ({t})"))
-                    .unwrap_or_default(),
+                "already protected by vault {} with policy {}; `backup-doctor scan` diagnoses it",
+                named(&protection.vault_name, &protection.vault_location),
+                named(&protection.policy_name, &protection.policy_type),
             );
         }
         _ => {
@@ -246,9 +158,8 @@ fn bare(facts: &VmFacts) -> CheckedVm {
     }
 }
 
-fn evaluated(evaluation: VmEvaluation) -> CheckedVm {
-    let mut vm = bare(&evaluation.facts);
-    let protection = &evaluation.facts.protection;
+/// The vault and policy that protect the VM, or would protect it.
+fn set_protection(vm: &mut CheckedVm, protection: &ProtectionFacts) {
     vm.vault = protection.vault_id.as_ref().map(|id| VaultReport {
         id: id.clone(),
         name: protection.vault_name.clone(),
@@ -256,6 +167,11 @@ fn evaluated(evaluation: VmEvaluation) -> CheckedVm {
     });
     vm.policy = protection.policy_name.clone();
     vm.policy_type = protection.policy_type.clone();
+}
+
+fn evaluated(evaluation: VmEvaluation) -> CheckedVm {
+    let mut vm = bare(&evaluation.facts);
+    set_protection(&mut vm, &evaluation.facts.protection);
     vm.root_cause = evaluation.root_cause;
     vm.status = match evaluation.verdict {
         Status::Pass => Readiness::Ready,

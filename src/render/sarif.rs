@@ -4,10 +4,8 @@
 //! location) and the line of that change in the plan or what-if file (a physical location);
 //! scan results at the VM. Suppressed findings carry a `suppressions` entry, so they stay visible.
 
-use super::Report;
-use crate::engine::eval::Status;
-use crate::engine::{Finding, RuleSet, Severity};
-use crate::gate::{GateReport, Regression};
+use crate::engine::{Rule, RuleSet};
+use crate::outcome::{Finding, GateReport, Regression, Report, Severity, Status};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
@@ -15,7 +13,7 @@ const SCHEMA_URI: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 /// The rule that reports an expired suppression in a gate run.
 pub const EXPIRED_RULE: &str = "gate/expired-suppression";
 
-pub fn render_scan(report: &Report, rules: &RuleSet) -> String {
+pub fn scan(report: &Report, rules: &RuleSet) -> String {
     let mut results = Vec::new();
     for vm in &report.vms {
         for finding in &vm.findings {
@@ -33,7 +31,7 @@ pub fn render_scan(report: &Report, rules: &RuleSet) -> String {
     finish(rules, results, &[], json!({ "complete": report.complete }))
 }
 
-pub fn render_gate(report: &GateReport, rules: &RuleSet) -> String {
+pub fn gate(report: &GateReport, rules: &RuleSet) -> String {
     let mut results = Vec::new();
     for regression in report.regressions.iter().chain(&report.unknown) {
         let locations = gate_locations(report, regression);
@@ -136,7 +134,7 @@ fn result(finding: &Finding, vm_name: &str, locations: Vec<Value>, mut propertie
     out
 }
 
-fn descriptor(rule: &crate::engine::Rule) -> Value {
+fn descriptor(rule: &Rule) -> Value {
     let name: String = rule
         .id
         .split(['/', '-'])

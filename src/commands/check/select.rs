@@ -1,17 +1,12 @@
 //! Turns the names a user gives `check` (VMs, resource groups, a vault, a policy) into the
-//! inventory's resources. A name that matches nothing is bad input (exit 2), named with what
+//! inventory's resources. A name that matches nothing is a usage error (exit 2), named with what
 //! exists instead, because a readiness answer for a VM that was not found would be no answer.
 
-use crate::error::InputError;
+use crate::error::Error;
 use crate::inventory::model::VirtualMachine;
 use crate::inventory::{key, ArmId, Inventory};
 use crate::resolve::protection::vault_of;
 use crate::resolve::readiness::{PolicyChoice, Proposal};
-use std::path::Path;
-
-fn flag_error(flag: &str, problem: String, fix: String) -> InputError {
-    InputError::new(Path::new(flag), None, problem, fix)
-}
 
 /// Up to `limit` names, for "known ones are: …" hints.
 fn some(names: impl Iterator<Item = String>, limit: usize) -> String {
@@ -33,7 +28,7 @@ pub fn vms<'a>(
     inventory: &'a Inventory,
     names: &[String],
     resource_groups: &[String],
-) -> Result<Vec<&'a VirtualMachine>, InputError> {
+) -> Result<Vec<&'a VirtualMachine>, Error> {
     let mut chosen: Vec<&VirtualMachine> = Vec::new();
     for wanted in names {
         let found: Vec<&VirtualMachine> = inventory
@@ -43,7 +38,7 @@ pub fn vms<'a>(
             .collect();
         match found.as_slice() {
             [] => {
-                return Err(flag_error(
+                return Err(Error::usage(
                     "--vm",
                     format!("no VM named `{wanted}` in the data read"),
                     format!(
@@ -53,7 +48,7 @@ pub fn vms<'a>(
                 ))
             }
             [_, _, ..] if !wanted.starts_with('/') => {
-                return Err(flag_error(
+                return Err(Error::usage(
                     "--vm",
                     format!("`{wanted}` names {} VMs", found.len()),
                     format!(
@@ -89,7 +84,7 @@ pub fn vms<'a>(
             } else {
                 format!("no resource group named `{group}` in the data read")
             };
-            return Err(flag_error(
+            return Err(Error::usage(
                 "--resource-group",
                 problem,
                 format!(
@@ -118,7 +113,7 @@ pub fn proposal(
     inventory: &Inventory,
     vault: Option<&str>,
     policy: &str,
-) -> Result<Proposal, InputError> {
+) -> Result<Proposal, Error> {
     let vault_id = match vault {
         None => None,
         Some(wanted) => Some(find_vault(inventory, wanted)?),
@@ -133,7 +128,7 @@ pub fn proposal(
     })
 }
 
-fn find_vault(inventory: &Inventory, wanted: &str) -> Result<String, InputError> {
+fn find_vault(inventory: &Inventory, wanted: &str) -> Result<String, Error> {
     let found: Vec<&str> = inventory
         .recovery_vaults
         .values()
@@ -142,7 +137,7 @@ fn find_vault(inventory: &Inventory, wanted: &str) -> Result<String, InputError>
         .collect();
     match found.as_slice() {
         [id] => Ok(id.to_string()),
-        [] => Err(flag_error(
+        [] => Err(Error::usage(
             "--vault",
             format!("no Recovery Services vault `{wanted}` in the data read"),
             format!(
@@ -150,7 +145,7 @@ fn find_vault(inventory: &Inventory, wanted: &str) -> Result<String, InputError>
                 some(inventory.recovery_vaults.values().map(|v| v.name.clone()), 12)
             ),
         )),
-        several => Err(flag_error(
+        several => Err(Error::usage(
             "--vault",
             format!("`{wanted}` names {} vaults", several.len()),
             format!("give the vault's ARM id: {}", several.join(", ")),
@@ -159,7 +154,7 @@ fn find_vault(inventory: &Inventory, wanted: &str) -> Result<String, InputError>
 }
 
 /// A policy name must exist (in the named vault, when one is named) and protect Azure VMs.
-fn check_policy(inventory: &Inventory, vault: Option<&str>, name: &str) -> Result<(), InputError> {
+fn check_policy(inventory: &Inventory, vault: Option<&str>, name: &str) -> Result<(), Error> {
     let candidates: Vec<_> = inventory
         .backup_policies
         .values()
@@ -179,7 +174,7 @@ fn check_policy(inventory: &Inventory, vault: Option<&str>, name: &str) -> Resul
             .is_none_or(|t| t.eq_ignore_ascii_case("AzureIaasVM"))
     };
     if named.is_empty() {
-        return Err(flag_error(
+        return Err(Error::usage(
             "--policy",
             format!("no backup policy named `{name}` in {where_}"),
             format!(
@@ -204,12 +199,12 @@ fn check_policy(inventory: &Inventory, vault: Option<&str>, name: &str) -> Resul
             .first()
             .and_then(|p| p.properties.backup_management_type.clone())
             .unwrap_or_default();
-        return Err(flag_error(
+        return Err(Error::usage(
             "--policy",
             format!(
                 "backup policy `{name}` is a {kind} policy, not one for Azure VMs (AzureIaasVM)"
             ),
-            "name a VM backup policy, or use `standard` or `enhanced`".into(),
+            "name a VM backup policy, or use `standard` or `enhanced`",
         ));
     }
     Ok(())

@@ -6,9 +6,7 @@
 //! `@`, a tab or a carriage return would be run as a formula by Excel, LibreOffice and Sheets;
 //! such a cell gets a leading `'`, the spreadsheet convention for "this is text".
 
-use super::{Report, VmReport};
-use crate::engine::eval::Status;
-use crate::engine::Finding;
+use crate::outcome::{Finding, Report, VmReport};
 
 pub const COLUMNS: [&str; 13] = [
     "subscription",
@@ -26,7 +24,7 @@ pub const COLUMNS: [&str; 13] = [
     "remediation",
 ];
 
-pub fn render(report: &Report) -> String {
+pub fn scan(report: &Report) -> String {
     let mut writer = csv::Writer::from_writer(Vec::new());
     write_row(&mut writer, COLUMNS.map(String::from));
     for vm in &report.vms {
@@ -49,14 +47,6 @@ fn write_row(writer: &mut csv::Writer<Vec<u8>>, row: [String; 13]) {
         .expect("writing into memory cannot fail");
 }
 
-fn status_word(status: Status) -> &'static str {
-    match status {
-        Status::Pass => "pass",
-        Status::Fail => "fail",
-        Status::Unknown => "unknown",
-    }
-}
-
 fn row(vm: &VmReport, finding: Option<&Finding>) -> [String; 13] {
     let text = |f: fn(&Finding) -> String| finding.map(f).unwrap_or_default();
     [
@@ -64,14 +54,14 @@ fn row(vm: &VmReport, finding: Option<&Finding>) -> [String; 13] {
         vm.resource_group.clone(),
         vm.name.clone(),
         vm.id.clone(),
-        status_word(vm.verdict).to_string(),
+        vm.verdict.as_str().to_string(),
         vm.root_cause
             .map(|c| c.as_str().to_string())
             .unwrap_or_default(),
         text(|f| f.cause.as_str().to_string()),
         text(|f| f.rule.clone()),
         text(|f| f.severity.as_str().to_string()),
-        text(|f| status_word(f.status).to_string()),
+        text(|f| f.status.as_str().to_string()),
         text(|f| f.message.clone()),
         text(|f| f.explains.join(";")),
         text(|f| f.remediation.trim().to_string()),
@@ -92,13 +82,15 @@ mod tests {
 
     #[test]
     fn formula_prefixes_become_text() {
-        assert_eq!(
-            neutralise_formula("=HYPERLINK(\"x\")"),
-            "'=HYPERLINK(\"x\")"
-        );
-        assert_eq!(neutralise_formula("@SUM(A1)"), "'@SUM(A1)");
-        assert_eq!(neutralise_formula("-1+2"), "'-1+2");
-        assert_eq!(neutralise_formula("vm-web-01"), "vm-web-01");
-        assert_eq!(neutralise_formula(""), "");
+        let cases = [
+            ("=HYPERLINK(\"x\")", "'=HYPERLINK(\"x\")"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("-1+2", "'-1+2"),
+            ("vm-web-01", "vm-web-01"),
+            ("", ""),
+        ];
+        for (cell, written) in cases {
+            assert_eq!(neutralise_formula(cell), written);
+        }
     }
 }

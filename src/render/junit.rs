@@ -4,10 +4,8 @@
 //! skipped with its justification. In a gate run the suites are the VMs the change touches and a
 //! failure is a regression.
 
-use super::Report;
-use crate::engine::eval::Status;
-use crate::engine::{Finding, RuleSet};
-use crate::gate::GateReport;
+use crate::engine::RuleSet;
+use crate::outcome::{Finding, GateReport, Regression, Report, Status};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
@@ -25,7 +23,7 @@ struct Suite<'a> {
     cases: Vec<(String, String, Outcome<'a>)>,
 }
 
-pub fn render_scan(report: &Report, rules: &RuleSet) -> String {
+pub fn scan(report: &Report, rules: &RuleSet) -> String {
     let suites: Vec<Suite> = report
         .vms
         .iter()
@@ -47,7 +45,7 @@ pub fn render_scan(report: &Report, rules: &RuleSet) -> String {
     write("backup-doctor scan", &suites)
 }
 
-pub fn render_gate(report: &GateReport, rules: &RuleSet) -> String {
+pub fn gate(report: &GateReport, rules: &RuleSet) -> String {
     let mut vms: BTreeSet<String> = report
         .regressions
         .iter()
@@ -57,7 +55,7 @@ pub fn render_gate(report: &GateReport, rules: &RuleSet) -> String {
     vms.extend(report.fixes.iter().map(|f| f.vm_id.clone()));
     let mut suites = Vec::new();
     for vm in report.after.vms.iter().filter(|vm| vms.contains(&vm.id)) {
-        let mut regressed: BTreeMap<&str, &crate::gate::Regression> = BTreeMap::new();
+        let mut regressed: BTreeMap<&str, &Regression> = BTreeMap::new();
         for regression in report
             .regressions
             .iter()

@@ -4,51 +4,8 @@
 //! and is unknown now, or whose VM this scan did not see, is `undecided`, not resolved, because
 //! unknown is not pass.
 
-use super::Report;
-use crate::engine::eval::Status;
-use serde::Serialize;
+use crate::outcome::{Change, Changes, PreviousFinding, PreviousScan, Report, Status};
 use std::collections::{BTreeMap, BTreeSet};
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Changes {
-    /// The scan compared against; `null` when the store held none (every failure is then new).
-    pub previous: Option<PreviousScan>,
-    pub new: Vec<Change>,
-    pub resolved: Vec<Change>,
-    pub persisting: Vec<Change>,
-    /// Failing last time; this scan could not tell (see each entry's `reason`).
-    pub undecided: Vec<Change>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct PreviousScan {
-    pub id: i64,
-    pub time: String,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Change {
-    pub vm: String,
-    pub vm_id: String,
-    pub rule: String,
-    pub cause: String,
-    pub severity: String,
-    /// This scan's message (the previous scan's for resolved and undecided findings).
-    pub message: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-}
-
-/// A failing finding of the previous scan, as the store keeps it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PreviousFinding {
-    pub vm_id: String,
-    pub vm_name: String,
-    pub rule: String,
-    pub cause: String,
-    pub severity: String,
-    pub message: String,
-}
 
 type Fingerprint = (String, String);
 
@@ -56,90 +13,88 @@ fn fingerprint(vm_id: &str, rule: &str) -> Fingerprint {
     (vm_id.to_ascii_lowercase(), rule.to_string())
 }
 
-impl Changes {
-    pub fn between(
-        previous: Option<PreviousScan>,
-        before: Vec<PreviousFinding>,
-        report: &Report,
-    ) -> Changes {
-        let mut failing_now: BTreeMap<Fingerprint, Change> = BTreeMap::new();
-        let mut unknown_now: BTreeSet<Fingerprint> = BTreeSet::new();
-        let vms_now: BTreeSet<String> = report
-            .vms
-            .iter()
-            .map(|vm| vm.id.to_ascii_lowercase())
-            .collect();
-        for vm in &report.vms {
-            for finding in &vm.findings {
-                let key = fingerprint(&vm.id, &finding.rule);
-                match finding.status {
-                    Status::Fail => {
-                        failing_now.insert(
-                            key,
-                            Change {
-                                vm: vm.name.clone(),
-                                vm_id: vm.id.clone(),
-                                rule: finding.rule.clone(),
-                                cause: finding.cause.as_str().to_string(),
-                                severity: finding.severity.as_str().to_string(),
-                                message: finding.message.clone(),
-                                reason: None,
-                            },
-                        );
-                    }
-                    Status::Unknown => {
-                        unknown_now.insert(key);
-                    }
-                    Status::Pass => {}
+pub fn between(
+    previous: Option<PreviousScan>,
+    before: Vec<PreviousFinding>,
+    report: &Report,
+) -> Changes {
+    let mut failing_now: BTreeMap<Fingerprint, Change> = BTreeMap::new();
+    let mut unknown_now: BTreeSet<Fingerprint> = BTreeSet::new();
+    let vms_now: BTreeSet<String> = report
+        .vms
+        .iter()
+        .map(|vm| vm.id.to_ascii_lowercase())
+        .collect();
+    for vm in &report.vms {
+        for finding in &vm.findings {
+            let key = fingerprint(&vm.id, &finding.rule);
+            match finding.status {
+                Status::Fail => {
+                    failing_now.insert(
+                        key,
+                        Change {
+                            vm: vm.name.clone(),
+                            vm_id: vm.id.clone(),
+                            rule: finding.rule.clone(),
+                            cause: finding.cause.as_str().to_string(),
+                            severity: finding.severity.as_str().to_string(),
+                            message: finding.message.clone(),
+                            reason: None,
+                        },
+                    );
                 }
+                Status::Unknown => {
+                    unknown_now.insert(key);
+                }
+                Status::Pass => {}
             }
         }
-        let before: BTreeMap<Fingerprint, PreviousFinding> = before
-            .into_iter()
-            .map(|f| (fingerprint(&f.vm_id, &f.rule), f))
-            .collect();
-        let mut changes = Changes {
-            previous,
-            new: Vec::new(),
-            resolved: Vec::new(),
-            persisting: Vec::new(),
-            undecided: Vec::new(),
-        };
-        let still_failing: BTreeSet<Fingerprint> = failing_now.keys().cloned().collect();
-        for (key, change) in failing_now {
-            if before.contains_key(&key) {
-                changes.persisting.push(change);
-            } else {
-                changes.new.push(change);
-            }
-        }
-        for (key, old) in before {
-            if still_failing.contains(&key) {
-                continue;
-            }
-            let reason = if !vms_now.contains(&key.0) {
-                Some("the VM is not in this scan (deleted, moved, or not read)")
-            } else if unknown_now.contains(&key) {
-                Some("the rule could not be decided in this scan")
-            } else {
-                None
-            };
-            let change = Change {
-                vm: old.vm_name,
-                vm_id: old.vm_id,
-                rule: old.rule,
-                cause: old.cause,
-                severity: old.severity,
-                message: old.message,
-                reason: reason.map(str::to_string),
-            };
-            match reason {
-                Some(_) => changes.undecided.push(change),
-                None => changes.resolved.push(change),
-            }
-        }
-        changes
     }
+    let before: BTreeMap<Fingerprint, PreviousFinding> = before
+        .into_iter()
+        .map(|f| (fingerprint(&f.vm_id, &f.rule), f))
+        .collect();
+    let mut changes = Changes {
+        previous,
+        new: Vec::new(),
+        resolved: Vec::new(),
+        persisting: Vec::new(),
+        undecided: Vec::new(),
+    };
+    let still_failing: BTreeSet<Fingerprint> = failing_now.keys().cloned().collect();
+    for (key, change) in failing_now {
+        if before.contains_key(&key) {
+            changes.persisting.push(change);
+        } else {
+            changes.new.push(change);
+        }
+    }
+    for (key, old) in before {
+        if still_failing.contains(&key) {
+            continue;
+        }
+        let reason = if !vms_now.contains(&key.0) {
+            Some("the VM is not in this scan (deleted, moved, or not read)")
+        } else if unknown_now.contains(&key) {
+            Some("the rule could not be decided in this scan")
+        } else {
+            None
+        };
+        let change = Change {
+            vm: old.vm_name,
+            vm_id: old.vm_id,
+            rule: old.rule,
+            cause: old.cause,
+            severity: old.severity,
+            message: old.message,
+            reason: reason.map(str::to_string),
+        };
+        match reason {
+            Some(_) => changes.undecided.push(change),
+            None => changes.resolved.push(change),
+        }
+    }
+    changes
 }
 
 #[cfg(test)]
@@ -152,7 +107,7 @@ mod tests {
         let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
         let inventory =
             crate::source::snapshot::load_layers(&[root.join("fixtures/fleets/demo")]).unwrap();
-        crate::scan(
+        crate::commands::scan::evaluate(
             &inventory,
             &Engine::new(RuleSet::load(&[]).unwrap()),
             &CodeBook::builtin().unwrap(),
@@ -185,7 +140,7 @@ mod tests {
     fn the_same_failures_again_all_persist() {
         let report = demo_report();
         let before = failing(&report);
-        let changes = Changes::between(None, before.clone(), &report);
+        let changes = between(None, before.clone(), &report);
         assert_eq!(changes.persisting.len(), before.len());
         assert!(changes.new.is_empty() && changes.resolved.is_empty());
         assert!(changes.undecided.is_empty());
@@ -194,7 +149,7 @@ mod tests {
     #[test]
     fn without_a_previous_scan_every_failure_is_new() {
         let report = demo_report();
-        let changes = Changes::between(None, Vec::new(), &report);
+        let changes = between(None, Vec::new(), &report);
         assert_eq!(changes.new.len(), failing(&report).len());
         assert!(changes.persisting.is_empty());
     }
@@ -238,7 +193,7 @@ mod tests {
             ..template
         });
 
-        let changes = Changes::between(
+        let changes = between(
             Some(PreviousScan {
                 id: 1,
                 time: "t".into(),

@@ -2,84 +2,47 @@
 //! caused it and the fix, then what became unknown, what the change fixes, and what was not
 //! evaluated.
 
-use super::{GateReport, Regression};
+use super::Paint;
+use crate::outcome::{GateReport, Regression, Status};
+use crate::render::{gate_counts, gate_subject};
 use std::fmt::Write;
 
-pub fn render(report: &GateReport, colour: bool) -> String {
-    let paint = |code: &str, text: &str| {
-        if colour {
-            format!("\x1b[{code}m{text}\x1b[0m")
-        } else {
-            text.to_string()
-        }
-    };
+pub fn gate(report: &GateReport, colour: bool) -> String {
+    let paint = Paint { on: colour };
     let mut out = String::new();
     let headline = match report.result {
-        "fail" => paint("31;1", "GATE FAIL"),
-        "incomplete" => paint("33;1", "GATE INCOMPLETE"),
-        _ => paint("32;1", "GATE PASS"),
+        "fail" => paint.wrap("31;1", "GATE FAIL"),
+        "incomplete" => paint.wrap("33;1", "GATE INCOMPLETE"),
+        _ => paint.wrap("32;1", "GATE PASS"),
     };
-    let _ = writeln!(
-        out,
-        "{headline}: {} ({} change{}) over {}",
-        report.file,
-        report.summary.changes,
-        plural(report.summary.changes),
-        report
-            .baseline
-            .as_deref()
-            .unwrap_or("no baseline (the plan alone)")
-    );
-    let _ = writeln!(
-        out,
-        "  {} VMs evaluated, {} on the path of a change; {} regression{}, {} newly unknown, {} fixed, {} suppressed\n",
-        report.summary.vms_evaluated,
-        report.summary.vms_affected,
-        report.summary.regressions,
-        plural(report.summary.regressions),
-        report.summary.unknown,
-        report.summary.fixes,
-        report.summary.suppressed
-    );
-    if !report.regressions.is_empty() {
-        let _ = writeln!(
-            out,
-            "{}",
-            paint("1", "Regressions (the change breaks backup):")
-        );
-        for regression in &report.regressions {
-            render_regression(&mut out, regression, &paint);
+    let _ = writeln!(out, "{headline}: {}", gate_subject(report, ""));
+    let _ = writeln!(out, "  {}\n", gate_counts(report, ";", ""));
+    let sections = [
+        (
+            "Regressions (the change breaks backup):",
+            &report.regressions,
+        ),
+        (
+            "Unknown until applied (the change makes these undecidable):",
+            &report.unknown,
+        ),
+    ];
+    for (title, regressions) in sections {
+        if !regressions.is_empty() {
+            let _ = writeln!(out, "{}", paint.bold(title));
         }
-    }
-    if !report.unknown.is_empty() {
-        let _ = writeln!(
-            out,
-            "{}",
-            paint(
-                "1",
-                "Unknown until applied (the change makes these undecidable):"
-            )
-        );
-        for regression in &report.unknown {
+        for regression in regressions {
             render_regression(&mut out, regression, &paint);
-            for known in &regression.known_after_apply {
-                let _ = writeln!(
-                    out,
-                    "      known only after apply: {} ({})",
-                    known.address,
-                    known.attributes.join(", ")
-                );
-            }
         }
     }
     if !report.fixes.is_empty() {
-        let _ = writeln!(out, "{}", paint("1", "Fixed by the change:"));
+        let _ = writeln!(out, "{}", paint.bold("Fixed by the change:"));
         for fix in &report.fixes {
             let by: Vec<&str> = fix.fixed_by.iter().map(|c| c.address.as_str()).collect();
             let _ = writeln!(
                 out,
                 "  {} {} [{}]: {}",
-                paint("32", "FIXED"),
+                paint.green("FIXED"),
                 fix.vm_name,
                 fix.rule,
                 fix.message
@@ -94,7 +57,7 @@ pub fn render(report: &GateReport, colour: bool) -> String {
         let _ = writeln!(
             out,
             "{} suppression of {} on {} expired {} ({}): renew it with a new date or fix the finding",
-            paint("31", "EXPIRED"),
+            paint.red("EXPIRED"),
             expired.rule,
             expired.resource,
             expired.expires,
@@ -117,16 +80,12 @@ pub fn render(report: &GateReport, colour: bool) -> String {
     out
 }
 
-fn render_regression(
-    out: &mut String,
-    regression: &Regression,
-    paint: &impl Fn(&str, &str) -> String,
-) {
+fn render_regression(out: &mut String, regression: &Regression, paint: &Paint) {
     let finding = &regression.finding;
     let label = match (&finding.suppressed, finding.status) {
-        (Some(_), _) => paint("2", "SUPPRESSED"),
-        (None, crate::engine::eval::Status::Fail) => paint("31", finding.severity.as_str()),
-        (None, _) => paint("33", "unknown"),
+        (Some(_), _) => paint.dim("SUPPRESSED"),
+        (None, Status::Fail) => paint.red(finding.severity.as_str()),
+        (None, _) => paint.yellow("unknown"),
     };
     let _ = writeln!(
         out,
@@ -153,15 +112,15 @@ fn render_regression(
             "      suppressed until {}: {}",
             suppressed.expires, suppressed.justification
         );
-    } else if finding.status == crate::engine::eval::Status::Fail {
+    } else if finding.status == Status::Fail {
         let _ = writeln!(out, "      fix: {}", finding.remediation.trim());
     }
-}
-
-fn plural(n: usize) -> &'static str {
-    if n == 1 {
-        ""
-    } else {
-        "s"
+    for known in &regression.known_after_apply {
+        let _ = writeln!(
+            out,
+            "      known only after apply: {} ({})",
+            known.address,
+            known.attributes.join(", ")
+        );
     }
 }

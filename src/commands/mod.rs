@@ -1,0 +1,164 @@
+//! The commands of backup-doctor as library functions: plain options in, an outcome (or an error
+//! saying whether the request or the run failed) out. The command line and any other front end
+//! call these and render what they return; nothing here prints.
+
+pub mod check;
+pub mod collect;
+pub mod facts;
+pub mod gate;
+pub mod history;
+pub mod rules;
+pub mod scan;
+
+pub use check::{check, CheckOptions};
+pub use collect::{collect, CollectOptions};
+pub use facts::{facts, FactsOptions};
+pub use gate::{gate, ChangeFile, GateOptions};
+pub use history::history;
+pub use rules::{rules, RulesQuery};
+pub use scan::{scan, ScanOptions, StoreOptions};
+
+use crate::engine::RuleSet;
+use crate::error::Error;
+use crate::inventory::Inventory;
+use crate::live::auth::{AuthKind, Cloud, Endpoints};
+use crate::live::{self, Collection, LiveOptions};
+use crate::source;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use time::OffsetDateTime;
+
+/// A report with the rules that judged it, which SARIF and JUnit list (passing ones too).
+pub struct Judged<R> {
+    pub report: R,
+    pub rules: RuleSet,
+}
+
+/// How the commands that judge VMs load rules and resolve facts.
+#[derive(Debug, Clone, Default)]
+pub struct Judging {
+    /// Rule directories loaded besides the built-in rules.
+    pub rule_dirs: Vec<PathBuf>,
+    /// The tenant's object id of the Backup Management Service, when the data has no Graph answer.
+    pub backup_service_object_id: Option<String>,
+}
+
+impl Judging {
+    fn rules(&self) -> Result<RuleSet, Error> {
+        Ok(RuleSet::load(&self.rule_dirs)?)
+    }
+}
+
+/// Where a command reads the tenant from.
+#[derive(Debug, Clone)]
+pub enum Source {
+    /// Snapshot files or directories, later ones laid over earlier ones.
+    Snapshot(Vec<PathBuf>),
+    Live(LiveSource),
+}
+
+/// How a live read signs in and where it reads.
+#[derive(Debug, Clone)]
+pub struct LiveSource {
+    /// Empty: every subscription the identity sees.
+    pub subscriptions: Vec<String>,
+    pub auth: AuthKind,
+    pub cloud: Cloud,
+    /// Overrides the cloud's Resource Manager endpoint.
+    pub arm_endpoint: Option<String>,
+    /// Overrides the cloud's Microsoft Graph endpoint.
+    pub graph_endpoint: Option<String>,
+    /// Requests in flight at once.
+    pub concurrency: usize,
+    /// How long to wait for ARM's read budget before what is unread becomes a gap.
+    pub deadline: Duration,
+    /// Draw progress bars on stderr.
+    pub progress_bars: bool,
+}
+
+impl LiveSource {
+    /// The collector's options for a read of `job_window_days` of jobs.
+    fn options(
+        &self,
+        job_window_days: i64,
+        backup_service_object_id: Option<String>,
+    ) -> Result<LiveOptions, Error> {
+        let endpoints = Endpoints::resolve(
+            self.cloud,
+            self.arm_endpoint.as_deref(),
+            None,
+            self.graph_endpoint.as_deref(),
+        )
+        .map_err(|problem| Error::usage("--arm-endpoint", problem, "give a full https:// URL"))?;
+        Ok(LiveOptions {
+            auth: self.auth,
+            endpoints,
+            subscriptions: self.subscriptions.clone(),
+            concurrency: self.concurrency,
+            deadline: Some(self.deadline),
+            job_window_days,
+            now: OffsetDateTime::now_utc(),
+            backup_service_object_id,
+            progress_bars: self.progress_bars,
+        })
+    }
+}
+
+impl Source {
+    /// The inventory of the snapshot, or of a live read of `job_window_days` of jobs.
+    fn load(
+        &self,
+        job_window_days: i64,
+        backup_service_object_id: Option<String>,
+    ) -> Result<Inventory, Error> {
+        match self {
+            Source::Snapshot(paths) => Ok(source::snapshot::load_layers(paths)?),
+            Source::Live(live) => {
+                let options = live.options(job_window_days, backup_service_object_id)?;
+                Ok(collect_live(&options)?.load()?)
+            }
+        }
+    }
+}
+
+/// Runs a live collection to the end on a runtime of its own: the rest of the tool is synchronous.
+fn collect_live(options: &LiveOptions) -> Result<Collection, Error> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            Error::runtime(
+                Path::new("--live"),
+                format!("cannot start the async runtime: {e}"),
+                "",
+            )
+        })?;
+    let collection = runtime
+        .block_on(live::collect(options))
+        .map_err(|e| Error::Runtime(e.into()))?;
+    tracing::info!(
+        subscriptions = collection.subscriptions,
+        calls = collection.stats.calls(),
+        throttled = collection
+            .stats
+            .throttled
+            .load(std::sync::atomic::Ordering::Relaxed),
+        gaps = collection.gaps.len(),
+        "collection finished"
+    );
+    Ok(collection)
+}
+
+/// `--now` as a time; the text is kept by the callers that record it as given.
+fn parse_now(text: Option<&str>) -> Result<Option<OffsetDateTime>, Error> {
+    text.map(|text| {
+        OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).map_err(|e| {
+            Error::usage(
+                "--now",
+                format!("`{text}` is not an RFC 3339 time: {e}"),
+                "write it like 2026-11-24T06:00:00Z",
+            )
+        })
+    })
+    .transpose()
+}

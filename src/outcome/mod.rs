@@ -1,0 +1,22 @@
+//! The result model: findings and the reports of a scan, a readiness check and a gate, the changes
+//! since the last scan and the history of a store. Plain data with the few answers read off it
+//! (exit codes, why a run is incomplete); no rendering, no rule evaluation, no I/O. The engine and
+//! the commands build it, the renderers and the store read it.
+
+pub mod changes;
+pub mod check;
+pub mod correlation;
+pub mod finding;
+pub mod gate;
+pub mod history;
+pub mod scan;
+mod vocabulary;
+
+pub use changes::{Change, Changes, PreviousFinding, PreviousScan};
+pub use check::{CheckReport, CheckedVm, Readiness};
+pub use correlation::{CauseCorrelation, Correlation};
+pub use finding::{Finding, Layer, LayerStatus, Status, Suppressed, UnknownFact};
+pub use gate::{Expired, GateReport, Regression};
+pub use history::{History, ScanRow};
+pub use scan::{FailedJobReport, JobCode, Report, SubscriptionNames, Summary, VmReport};
+pub use vocabulary::{Cause, Severity};
