@@ -6,7 +6,7 @@
 //! Files are parsed in parallel (parsing is most of a scan's time), then added to the inventory
 //! one file at a time in path order, so "the last one read wins" means the same on every run.
 
-use super::change::{join_path, kind_of};
+use super::change::{join_path, kind_of, not_json};
 use crate::error::InputError;
 use crate::inventory::filing::join_nested_extensions;
 use crate::inventory::model::Manifest;
@@ -101,12 +101,7 @@ pub(crate) fn read(file: &Path) -> Result<Vec<u8>, InputError> {
 /// Parses one file into typed resources, without touching any inventory.
 fn parse_bytes(file: &Path, bytes: &[u8]) -> Parsed {
     let document: Value = serde_json::from_slice(bytes).map_err(|e| {
-        InputError::new(
-            file,
-            Some(format!("line {}, column {}", e.line(), e.column())),
-            format!("not valid JSON: {e}"),
-            "a snapshot file must hold one ARM resource, an array of them, or an ARM list response {\"value\": [...]}; re-export or repair the file",
-        )
+        not_json(file, &e, "a snapshot file must hold one ARM resource, an array of them, or an ARM list response {\"value\": [...]}; re-export or repair the file")
     })?;
     let mut out = Contents::default();
     match document {
@@ -291,33 +286,26 @@ pub(crate) fn json_files(path: &Path) -> Result<Vec<PathBuf>, InputError> {
     let mut files = Vec::new();
     let mut pending = vec![path.to_path_buf()];
     while let Some(dir) = pending.pop() {
-        let entries = std::fs::read_dir(&dir).map_err(|e| {
+        let unlistable = |e: std::io::Error| {
             InputError::new(
                 &dir,
                 None,
                 format!("cannot list the directory: {e}"),
                 "check its permissions",
             )
-        })?;
-        for entry in entries {
-            let entry = entry.map_err(|e| {
-                InputError::new(
-                    &dir,
-                    None,
-                    format!("cannot list the directory: {e}"),
-                    "check its permissions",
-                )
-            })?;
+        };
+        for entry in std::fs::read_dir(&dir).map_err(unlistable)? {
+            let entry = entry.map_err(unlistable)?;
             let path = entry.path();
-            let file_type = entry.file_type().map_err(|e| {
+            let unreadable = |e| {
                 InputError::new(
                     &path,
                     None,
                     format!("cannot stat: {e}"),
                     "check its permissions",
                 )
-            })?;
-            if file_type.is_dir() {
+            };
+            if entry.file_type().map_err(unreadable)?.is_dir() {
                 pending.push(path);
             } else if path
                 .extension()

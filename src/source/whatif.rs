@@ -25,14 +25,7 @@ pub fn load(file: &Path) -> Result<ChangeSet, InputError> {
 }
 
 pub fn parse(file: &Path, text: &str) -> Result<ChangeSet, InputError> {
-    let document: Value = serde_json::from_str(text).map_err(|e| {
-        InputError::new(
-            file,
-            Some(format!("line {}, column {}", e.line(), e.column())),
-            format!("not valid JSON: {e}"),
-            FIX,
-        )
-    })?;
+    let document: Value = serde_json::from_str(text).map_err(|e| not_json(file, &e, FIX))?;
     let bad =
         |place: &str, problem: String| InputError::new(file, Some(place.to_string()), problem, FIX);
     let changes = match document.get("changes") {
@@ -62,13 +55,7 @@ pub fn parse(file: &Path, text: &str) -> Result<ChangeSet, InputError> {
             ),
         ));
     }
-    let mut set = ChangeSet {
-        file: file.to_path_buf(),
-        kind: "what-if",
-        changes: Vec::new(),
-        unmapped: Vec::new(),
-        subscriptions: Vec::new(),
-    };
+    let mut set = ChangeSet::new(file, "what-if");
     for (index, item) in changes.iter().enumerate() {
         let place = format!("changes[{index}]");
         let Value::Object(object) = item else {
