@@ -6,6 +6,7 @@
 
 use super::change::*;
 use crate::error::InputError;
+use crate::inventory::types::RESOURCE_GROUPS;
 use crate::inventory::{key, ArmId};
 use serde_json::{json, Map, Value};
 use std::path::Path;
@@ -159,7 +160,7 @@ pub fn parse(file: &Path, text: &str) -> Result<ChangeSet, InputError> {
 fn arm_type(id: &str) -> String {
     let lower = id.to_ascii_lowercase();
     let Some(at) = lower.rfind("/providers/") else {
-        return "Microsoft.Resources/resourceGroups".into();
+        return RESOURCE_GROUPS.into();
     };
     let parts: Vec<&str> = id[at + "/providers/".len()..].split('/').collect();
     let namespace = parts.first().copied().unwrap_or_default();
