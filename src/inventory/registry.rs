@@ -15,7 +15,8 @@
 //!
 //! The descriptor is what code outside the loader builds on: the live collector lists a kind as
 //! its [`Listing`] says and names its gaps by `arm_type`, the Terraform and what-if mappings write
-//! ARM JSON with that `type`, tests check coverage against [`RESOURCE_TYPES`].
+//! ARM JSON with that `type`, and a test can check what a mapping covers against
+//! [`RESOURCE_TYPES`].
 //!
 //! Adding a resource type: a row here (and its constant in `inventory::types`), its model struct
 //! in the family file under `inventory/model/`, and the collector's or Terraform mapping's family
