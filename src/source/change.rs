@@ -2,9 +2,10 @@
 //! snapshot format uses (ARM-shaped JSON, DESIGN §3), so the overlay can lay it over a baseline
 //! snapshot and the ordinary loader can read the result.
 
+use crate::error::InputError;
 use serde::Serialize;
 use serde_json::Value;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Stands for a value known only after apply. Kept (rather than dropped) only where an absent
 /// value would mean a default and so a guess: NSG rule and route fields, and references by id
@@ -125,6 +126,19 @@ pub struct ChangeSet {
     pub subscriptions: Vec<String>,
 }
 
+impl ChangeSet {
+    /// No changes yet, from `file`, of `kind` (`terraform` or `what-if`).
+    pub fn new(file: &Path, kind: &'static str) -> ChangeSet {
+        ChangeSet {
+            file: file.to_path_buf(),
+            kind,
+            changes: Vec::new(),
+            unmapped: Vec::new(),
+            subscriptions: Vec::new(),
+        }
+    }
+}
+
 /// The 1-based line of the first occurrence of `needle` in `text` after `anchor` (or anywhere
 /// when the anchor is absent).
 pub fn line_of(text: &str, anchor: &str, needle: &str) -> Option<usize> {
@@ -142,6 +156,16 @@ pub fn join_path(prefix: &str, field: &str) -> String {
     } else {
         format!("{prefix}.{field}")
     }
+}
+
+/// The error for a file that is not JSON at all, placed at the line and column serde stopped at.
+pub fn not_json(file: &Path, error: &serde_json::Error, fix: &str) -> InputError {
+    InputError::new(
+        file,
+        Some(format!("line {}, column {}", error.line(), error.column())),
+        format!("not valid JSON: {error}"),
+        fix,
+    )
 }
 
 pub fn kind_of(value: &Value) -> &'static str {

@@ -6,13 +6,15 @@
 //! Files are parsed in parallel (parsing is most of a scan's time), then added to the inventory
 //! one file at a time in path order, so "the last one read wins" means the same on every run.
 
-use super::change::kind_of;
+use super::change::{join_path, kind_of, not_json};
 use crate::error::InputError;
-use crate::inventory::model::*;
-use crate::inventory::{key, ArmId, Inventory};
+use crate::inventory::filing::join_nested_extensions;
+use crate::inventory::model::Manifest;
+use crate::inventory::registry::{Decoder, Refusal, Resource, Shape};
+use crate::inventory::types::VIRTUAL_MACHINES;
+use crate::inventory::{Inventory, Kind, ResourceType};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -33,12 +35,10 @@ pub fn load_layers(paths: &[PathBuf]) -> Result<Inventory, InputError> {
     }
     let parsed = parse_in_parallel(&files);
     let mut inventory = Inventory::default();
-    for (file, resources) in files.iter().zip(parsed) {
-        for resource in resources? {
-            add(&mut inventory, resource, file)?;
-        }
+    for (file, contents) in files.iter().zip(parsed) {
+        add(&mut inventory, contents?, file);
     }
-    finish(&mut inventory);
+    join_nested_extensions(&mut inventory);
     Ok(inventory)
 }
 
@@ -46,19 +46,15 @@ pub fn load_layers(paths: &[PathBuf]) -> Result<Inventory, InputError> {
 pub fn load_files(files: &[(PathBuf, Vec<u8>)]) -> Result<Inventory, InputError> {
     let mut inventory = Inventory::default();
     for (file, bytes) in files {
-        for resource in parse_bytes(file, bytes)? {
-            add(&mut inventory, resource, file)?;
-        }
+        add(&mut inventory, parse_bytes(file, bytes)?, file);
     }
-    finish(&mut inventory);
+    join_nested_extensions(&mut inventory);
     Ok(inventory)
 }
 
 /// Adds the resources of one file's contents to `inventory`.
 pub fn load_bytes(inventory: &mut Inventory, file: &Path, bytes: &[u8]) -> Result<(), InputError> {
-    for resource in parse_bytes(file, bytes)? {
-        add(inventory, resource, file)?;
-    }
+    add(inventory, parse_bytes(file, bytes)?, file);
     Ok(())
 }
 
@@ -105,25 +101,20 @@ pub(crate) fn read(file: &Path) -> Result<Vec<u8>, InputError> {
 /// Parses one file into typed resources, without touching any inventory.
 fn parse_bytes(file: &Path, bytes: &[u8]) -> Parsed {
     let document: Value = serde_json::from_slice(bytes).map_err(|e| {
-        InputError::new(
-            file,
-            Some(format!("line {}, column {}", e.line(), e.column())),
-            format!("not valid JSON: {e}"),
-            "a snapshot file must hold one ARM resource, an array of them, or an ARM list response {\"value\": [...]}; re-export or repair the file",
-        )
+        not_json(file, &e, "a snapshot file must hold one ARM resource, an array of them, or an ARM list response {\"value\": [...]}; re-export or repair the file")
     })?;
-    let mut out = Vec::new();
+    let mut out = Contents::default();
     match document {
-        Value::Array(items) => parse_items(file, "", items, &mut out)?,
+        Value::Array(items) => parse_items(file, "", items, &mut out.resources)?,
         Value::Object(mut object) => {
             if object.get("schema").and_then(Value::as_str) == Some(MANIFEST_SCHEMA) {
-                out.push(Resource::Manifest(typed(file, "", Value::Object(object))?));
+                out.manifest = Some(typed(file, "", Value::Object(object))?);
                 return Ok(out);
             }
             let is_list = !object.contains_key("type");
             match object.remove("value") {
                 Some(Value::Array(items)) if is_list => {
-                    parse_items(file, "value", items, &mut out)?
+                    parse_items(file, "value", items, &mut out.resources)?
                 }
                 Some(other) if is_list => return Err(InputError::new(
                     file,
@@ -138,7 +129,11 @@ fn parse_bytes(file: &Path, bytes: &[u8]) -> Parsed {
                     if let Some(value) = restored {
                         object.insert("value".into(), value);
                     }
-                    out.extend(parse_resource(file, String::new(), Value::Object(object))?);
+                    out.resources.extend(parse_resource(
+                        file,
+                        String::new(),
+                        Value::Object(object),
+                    )?);
                 }
             }
         }
@@ -169,162 +164,14 @@ fn parse_items(
 }
 
 /// What one file parses into.
-type Parsed = Result<Vec<Resource>, InputError>;
+type Parsed = Result<Contents, InputError>;
 
-/// A resource of a recognised kind, typed. The large kinds are boxed: a file holds thousands of
-/// resources until they are filed.
-enum Resource {
-    Manifest(Manifest),
-    Subscription(Subscription),
-    Provider(Provider),
-    ServicePrincipal(ServicePrincipal),
-    ResourceGroup(ResourceGroup),
-    VirtualMachine(Box<VirtualMachine>),
-    /// An extension and the id of its VM.
-    VmExtension(String, VmExtension),
-    Disk(Disk),
-    DiskEncryptionSet(DiskEncryptionSet),
-    Nic(NetworkInterface),
-    Vnet(VirtualNetwork),
-    Subnet(Subnet),
-    Nsg(NetworkSecurityGroup),
-    RouteTable(RouteTable),
-    PrivateEndpoint(PrivateEndpoint),
-    PrivateDnsZone(GenericResource),
-    PrivateDnsLink(GenericResource),
-    PrivateDnsARecord(GenericResource),
-    ServiceTags(ServiceTags),
-    Lock(Lock),
-    PolicyAssignment(PolicyAssignment),
-    PolicyDefinition(PolicyDefinition),
-    PolicySetDefinition(PolicySetDefinition),
-    PolicyExemption(PolicyExemption),
-    RestorePointCollection(RestorePointCollection),
-    RoleAssignment(RoleAssignment),
-    RoleDefinition(RoleDefinition),
-    KeyVault(KeyVault),
-    KeyVaultKey(VaultItem),
-    KeyVaultSecret(VaultItem),
-    RecoveryVault(RecoveryVault),
-    BackupPolicy(BackupPolicy),
-    ProtectedItem(ProtectedItem),
-    BackupJob(BackupJob),
+/// The recognised objects of one file: a manifest, or resources of registered kinds.
+#[derive(Default)]
+struct Contents {
+    manifest: Option<Manifest>,
+    resources: Vec<Resource>,
 }
-
-/// What a resource is, decided from its `type` or, for type-less objects, its fields.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Subscription,
-    Provider,
-    ServicePrincipal,
-    ResourceGroup,
-    VirtualMachine,
-    VmExtension,
-    Disk,
-    DiskEncryptionSet,
-    Nic,
-    Vnet,
-    Subnet,
-    Nsg,
-    RouteTable,
-    PrivateEndpoint,
-    PrivateDnsZone,
-    PrivateDnsLink,
-    PrivateDnsARecord,
-    ServiceTags,
-    Lock,
-    PolicyAssignment,
-    PolicyDefinition,
-    PolicySetDefinition,
-    PolicyExemption,
-    RestorePointCollection,
-    RoleAssignment,
-    RoleDefinition,
-    KeyVault,
-    KeyVaultKey,
-    KeyVaultSecret,
-    RecoveryVault,
-    BackupPolicy,
-    ProtectedItem,
-    BackupJob,
-}
-
-const KINDS_BY_TYPE: &[(&str, Kind)] = &[
-    ("microsoft.resources/subscriptions", Kind::Subscription),
-    ("microsoft.resources/resourcegroups", Kind::ResourceGroup),
-    ("microsoft.resources/providers", Kind::Provider),
-    ("microsoft.compute/virtualmachines", Kind::VirtualMachine),
-    (
-        "microsoft.compute/virtualmachines/extensions",
-        Kind::VmExtension,
-    ),
-    ("microsoft.compute/disks", Kind::Disk),
-    (
-        "microsoft.compute/diskencryptionsets",
-        Kind::DiskEncryptionSet,
-    ),
-    ("microsoft.network/networkinterfaces", Kind::Nic),
-    ("microsoft.network/virtualnetworks", Kind::Vnet),
-    ("microsoft.network/virtualnetworks/subnets", Kind::Subnet),
-    ("microsoft.network/networksecuritygroups", Kind::Nsg),
-    ("microsoft.network/routetables", Kind::RouteTable),
-    ("microsoft.network/privateendpoints", Kind::PrivateEndpoint),
-    ("microsoft.network/privatednszones", Kind::PrivateDnsZone),
-    (
-        "microsoft.network/privatednszones/virtualnetworklinks",
-        Kind::PrivateDnsLink,
-    ),
-    (
-        "microsoft.network/privatednszones/a",
-        Kind::PrivateDnsARecord,
-    ),
-    ("microsoft.network/servicetags", Kind::ServiceTags),
-    ("microsoft.authorization/locks", Kind::Lock),
-    (
-        "microsoft.authorization/policyassignments",
-        Kind::PolicyAssignment,
-    ),
-    (
-        "microsoft.authorization/policydefinitions",
-        Kind::PolicyDefinition,
-    ),
-    (
-        "microsoft.authorization/policysetdefinitions",
-        Kind::PolicySetDefinition,
-    ),
-    (
-        "microsoft.authorization/policyexemptions",
-        Kind::PolicyExemption,
-    ),
-    (
-        "microsoft.compute/restorepointcollections",
-        Kind::RestorePointCollection,
-    ),
-    (
-        "microsoft.authorization/roleassignments",
-        Kind::RoleAssignment,
-    ),
-    (
-        "microsoft.authorization/roledefinitions",
-        Kind::RoleDefinition,
-    ),
-    ("microsoft.keyvault/vaults", Kind::KeyVault),
-    ("microsoft.keyvault/vaults/keys", Kind::KeyVaultKey),
-    ("microsoft.keyvault/vaults/secrets", Kind::KeyVaultSecret),
-    ("microsoft.recoveryservices/vaults", Kind::RecoveryVault),
-    (
-        "microsoft.recoveryservices/vaults/backuppolicies",
-        Kind::BackupPolicy,
-    ),
-    (
-        "microsoft.recoveryservices/vaults/backupfabrics/protectioncontainers/protecteditems",
-        Kind::ProtectedItem,
-    ),
-    (
-        "microsoft.recoveryservices/vaults/backupjobs",
-        Kind::BackupJob,
-    ),
-];
 
 fn classify(
     file: &Path,
@@ -332,27 +179,17 @@ fn classify(
     object: &serde_json::Map<String, Value>,
 ) -> Result<Option<Kind>, InputError> {
     match object.get("type") {
-        Some(Value::String(kind)) => Ok(KINDS_BY_TYPE
-            .iter()
-            .find(|(name, _)| kind.eq_ignore_ascii_case(name))
-            .map(|(_, kind)| *kind)),
+        Some(Value::String(name)) => Ok(ResourceType::of_type(name).map(|t| t.kind)),
         Some(other) => Err(InputError::new(
             file,
-            Some(join(place, "type")),
+            Some(join_path(place, "type")),
             format!(
-                "`type` must be a string such as \"Microsoft.Compute/virtualMachines\", found {}",
+                "`type` must be a string such as \"{VIRTUAL_MACHINES}\", found {}",
                 kind_of(other)
             ),
             "fix the resource's `type` field",
         )),
-        None if object.contains_key("subscriptionId") && !object.contains_key("properties") => {
-            Ok(Some(Kind::Subscription))
-        }
-        None if object.contains_key("namespace") && object.contains_key("registrationState") => {
-            Ok(Some(Kind::Provider))
-        }
-        None if object.contains_key("appId") => Ok(Some(Kind::ServicePrincipal)),
-        None => Ok(None),
+        None => Ok(Shape::recognise(object)),
     }
 }
 
@@ -377,319 +214,44 @@ fn parse_resource(
         tracing::debug!(file = %file.display(), place, "skipping an object of an unrecognised type");
         return Ok(None);
     };
-    let place = place.as_str();
-    Ok(Some(match kind {
-        Kind::Subscription => Resource::Subscription(typed(file, place, value)?),
-        Kind::Provider => {
-            let provider: Provider = typed(file, place, value)?;
-            if provider
-                .id
-                .as_deref()
-                .and_then(|id| ArmId::parse(id).subscription)
-                .is_none()
-            {
-                return Err(InputError::new(
-                    file,
-                    Some(join(place, "id")),
-                    "a resource provider needs an `id` of the form /subscriptions/{sub}/providers/{namespace}",
-                    "export providers with GET /subscriptions/{sub}/providers, which includes the id",
-                ));
-            }
-            Resource::Provider(provider)
-        }
-        Kind::ServicePrincipal => Resource::ServicePrincipal(typed(file, place, value)?),
-        Kind::ResourceGroup => Resource::ResourceGroup(typed(file, place, value)?),
-        Kind::VirtualMachine => Resource::VirtualMachine(Box::new(typed(file, place, value)?)),
-        Kind::VmExtension => {
-            let extension: VmExtension = typed(file, place, value)?;
-            let Some(vm_id) = extension
-                .id
-                .as_deref()
-                .and_then(parent_of_extension)
-                .map(String::from)
-            else {
-                return Err(InputError::new(
-                    file,
-                    Some(join(place, "id")),
-                    "a VM extension needs an `id` ending in /virtualMachines/{vm}/extensions/{name}",
-                    "export extensions with GET .../virtualMachines/{vm}/extensions, which includes the id",
-                ));
-            };
-            Resource::VmExtension(vm_id, extension)
-        }
-        Kind::Disk => Resource::Disk(typed(file, place, value)?),
-        Kind::DiskEncryptionSet => Resource::DiskEncryptionSet(typed(file, place, value)?),
-        Kind::Nic => Resource::Nic(typed(file, place, value)?),
-        Kind::Vnet => Resource::Vnet(typed(file, place, value)?),
-        Kind::Subnet => Resource::Subnet(typed(file, place, value)?),
-        Kind::Nsg => Resource::Nsg(typed(file, place, value)?),
-        Kind::RouteTable => Resource::RouteTable(typed(file, place, value)?),
-        Kind::PrivateEndpoint => Resource::PrivateEndpoint(typed(file, place, value)?),
-        Kind::PrivateDnsZone => Resource::PrivateDnsZone(typed(file, place, value)?),
-        Kind::PrivateDnsLink => Resource::PrivateDnsLink(typed(file, place, value)?),
-        Kind::PrivateDnsARecord => Resource::PrivateDnsARecord(typed(file, place, value)?),
-        Kind::ServiceTags => Resource::ServiceTags(typed(file, place, value)?),
-        Kind::Lock => Resource::Lock(typed(file, place, value)?),
-        Kind::PolicyAssignment => Resource::PolicyAssignment(typed(file, place, value)?),
-        Kind::PolicyDefinition => Resource::PolicyDefinition(typed(file, place, value)?),
-        Kind::PolicySetDefinition => Resource::PolicySetDefinition(typed(file, place, value)?),
-        Kind::PolicyExemption => Resource::PolicyExemption(typed(file, place, value)?),
-        Kind::RestorePointCollection => {
-            Resource::RestorePointCollection(typed(file, place, value)?)
-        }
-        Kind::RoleAssignment => Resource::RoleAssignment(typed(file, place, value)?),
-        Kind::RoleDefinition => Resource::RoleDefinition(typed(file, place, value)?),
-        Kind::KeyVault => Resource::KeyVault(typed(file, place, value)?),
-        Kind::KeyVaultKey => Resource::KeyVaultKey(typed(file, place, value)?),
-        Kind::KeyVaultSecret => Resource::KeyVaultSecret(typed(file, place, value)?),
-        Kind::RecoveryVault => Resource::RecoveryVault(typed(file, place, value)?),
-        Kind::BackupPolicy => Resource::BackupPolicy(typed(file, place, value)?),
-        Kind::ProtectedItem => Resource::ProtectedItem(typed(file, place, value)?),
-        Kind::BackupJob => Resource::BackupJob(typed(file, place, value)?),
-    }))
-}
-
-/// Files a parsed resource in the inventory.
-fn add(inventory: &mut Inventory, resource: Resource, file: &Path) -> Result<(), InputError> {
-    let warnings = &mut inventory.warnings;
-    match resource {
-        Resource::Manifest(manifest) => inventory.manifest = Some(manifest),
-        Resource::Subscription(sub) => add_subscription(inventory, sub, file),
-        Resource::Provider(provider) => {
-            let subscription = provider
-                .id
-                .as_deref()
-                .and_then(|id| ArmId::parse(id).subscription)
-                .map(key)
-                .unwrap_or_default();
-            inventory
-                .providers
-                .entry(subscription)
-                .or_default()
-                .insert(key(&provider.namespace), provider);
-        }
-        Resource::ServicePrincipal(sp) => inventory.service_principals.push(sp),
-        Resource::ResourceGroup(rg) => insert(
-            &mut inventory.resource_groups,
-            warnings,
-            key(&rg.id),
-            rg,
-            file,
-        ),
-        Resource::VirtualMachine(vm) => {
-            insert(&mut inventory.vms, warnings, key(&vm.id), *vm, file)
-        }
-        Resource::VmExtension(vm_id, extension) => add_extension(
-            &mut inventory.extensions,
-            warnings,
-            key(&vm_id),
-            extension,
-            file,
-        ),
-        Resource::Disk(r) => insert(&mut inventory.disks, warnings, key(&r.id), r, file),
-        Resource::DiskEncryptionSet(r) => insert(
-            &mut inventory.disk_encryption_sets,
-            warnings,
-            key(&r.id),
-            r,
-            file,
-        ),
-        Resource::Nic(r) => insert(&mut inventory.nics, warnings, key(&r.id), r, file),
-        Resource::Vnet(vnet) => {
-            for subnet in vnet.properties.subnets.iter().flatten() {
-                inventory.subnets.insert(key(&subnet.id), subnet.clone());
-            }
-            insert(&mut inventory.vnets, warnings, key(&vnet.id), vnet, file);
-        }
-        Resource::Subnet(r) => insert(&mut inventory.subnets, warnings, key(&r.id), r, file),
-        Resource::Nsg(r) => insert(&mut inventory.nsgs, warnings, key(&r.id), r, file),
-        Resource::RouteTable(r) => {
-            insert(&mut inventory.route_tables, warnings, key(&r.id), r, file)
-        }
-        Resource::PrivateEndpoint(r) => insert(
-            &mut inventory.private_endpoints,
-            warnings,
-            key(&r.id),
-            r,
-            file,
-        ),
-        Resource::PrivateDnsZone(r) => insert(
-            &mut inventory.private_dns_zones,
-            warnings,
-            key(&r.id),
-            r,
-            file,
-        ),
-        Resource::PrivateDnsLink(r) => insert(
-            &mut inventory.private_dns_links,
-            warnings,
-            key(&r.id),
-            r,
-            file,
-        ),
-        Resource::PrivateDnsARecord(r) => insert(
-            &mut inventory.private_dns_a_records,
-            warnings,
-            key(&r.id),
-            r,
-            file,
-        ),
-        Resource::ServiceTags(tags) => inventory.service_tags = Some(tags),
-        Resource::Lock(r) => insert(&mut inventory.locks, warnings, key(&r.id), r, file),
-        Resource::PolicyAssignment(r) => insert(
-            &mut inventory.policy_assignments,
-            warnings,
-            key(&r.id),
-            r,
-            file,
-        ),
-        Resource::PolicyDefinition(r) => insert(
-            &mut inventory.policy_definitions,
-            warnings,
-            key(&r.id),
-            r,
-            file,
-        ),
-        Resource::PolicySetDefinition(r) => insert(
-            &mut inventory.policy_set_definitions,
-            warnings,
-            key(&r.id),
-            r,
-            file,
-        ),
-        Resource::PolicyExemption(r) => insert(
-            &mut inventory.policy_exemptions,
-            warnings,
-            key(&r.id),
-            r,
-            file,
-        ),
-        Resource::RestorePointCollection(r) => {
-            if let Some(vm) = r.properties.source.as_ref().and_then(|s| s.id.as_deref()) {
-                inventory
-                    .restore_point_collections
-                    .entry(key(vm))
-                    .or_default()
-                    .push(r.id);
-            }
-        }
-        Resource::RoleAssignment(r) => insert(
-            &mut inventory.role_assignments,
-            warnings,
-            key(&r.id),
-            r,
-            file,
-        ),
-        Resource::RoleDefinition(r) => insert(
-            &mut inventory.role_definitions,
-            warnings,
-            key(&r.id),
-            r,
-            file,
-        ),
-        Resource::KeyVault(r) => insert(&mut inventory.key_vaults, warnings, key(&r.id), r, file),
-        Resource::KeyVaultKey(r) => {
-            insert(&mut inventory.key_vault_keys, warnings, key(&r.id), r, file)
-        }
-        Resource::KeyVaultSecret(r) => insert(
-            &mut inventory.key_vault_secrets,
-            warnings,
-            key(&r.id),
-            r,
-            file,
-        ),
-        Resource::RecoveryVault(r) => insert(
-            &mut inventory.recovery_vaults,
-            warnings,
-            key(&r.id),
-            r,
-            file,
-        ),
-        Resource::BackupPolicy(r) => insert(
-            &mut inventory.backup_policies,
-            warnings,
-            key(&r.id),
-            r,
-            file,
-        ),
-        Resource::ProtectedItem(r) => insert(
-            &mut inventory.protected_items,
-            warnings,
-            key(&r.id),
-            r,
-            file,
-        ),
-        Resource::BackupJob(r) => insert(&mut inventory.backup_jobs, warnings, key(&r.id), r, file),
-    }
-    Ok(())
-}
-
-/// A subscription can arrive twice: as `GET /subscriptions` lists it and as its Resource Graph
-/// `resourcecontainers` row (which alone knows its management groups). The two complete each
-/// other; only two copies of the same shape are a duplicate.
-fn add_subscription(inventory: &mut Inventory, sub: Subscription, file: &Path) {
-    let id = key(&sub.subscription_id);
-    let Some(existing) = inventory.subscriptions.get_mut(&id) else {
-        inventory.subscriptions.insert(id, sub);
-        return;
+    let at = At {
+        file,
+        place: &place,
     };
-    if existing.properties.is_some() == sub.properties.is_some() {
-        duplicate(
-            &mut inventory.warnings,
-            &format!("/subscriptions/{}", sub.subscription_id),
-            file,
-        );
-        *existing = sub;
-        return;
+    Resource::decode(kind, value, &at).map(Some)
+}
+
+/// Files what one file holds in the inventory.
+fn add(inventory: &mut Inventory, contents: Contents, file: &Path) {
+    if let Some(manifest) = contents.manifest {
+        inventory.manifest = Some(manifest);
     }
-    let Subscription {
-        display_name,
-        state,
-        properties,
-        ..
-    } = sub;
-    if properties.is_some() {
-        existing.properties = properties;
-    } else {
-        existing.display_name = display_name.or(existing.display_name.take());
-        existing.state = state.or(existing.state.take());
+    for resource in contents.resources {
+        resource.file(inventory, file);
     }
 }
 
-trait Insert<T> {
-    fn put(&mut self, key: String, value: T) -> Option<T>;
-}
-impl<T> Insert<T> for HashMap<String, T> {
-    fn put(&mut self, key: String, value: T) -> Option<T> {
-        self.insert(key, value)
-    }
-}
-impl<T> Insert<T> for BTreeMap<String, T> {
-    fn put(&mut self, key: String, value: T) -> Option<T> {
-        self.insert(key, value)
-    }
+/// Where in the snapshot a value is decoded, for its error messages.
+struct At<'a> {
+    file: &'a Path,
+    place: &'a str,
 }
 
-/// Inserts, keeping the last one read on a duplicate id (DESIGN §3) and saying so.
-fn insert<T>(
-    map: &mut impl Insert<T>,
-    warnings: &mut Vec<String>,
-    id: String,
-    value: T,
-    file: &Path,
-) {
-    if map.put(id.clone(), value).is_some() {
-        duplicate(warnings, &id, file);
-    }
-}
+impl Decoder for At<'_> {
+    type Error = InputError;
 
-fn duplicate(warnings: &mut Vec<String>, id: &str, file: &Path) {
-    let message = format!(
-        "duplicate resource id {id}: the copy in {} replaces an earlier one",
-        file.display()
-    );
-    tracing::warn!("{message}");
-    warnings.push(message);
+    fn decode<T: DeserializeOwned>(&self, value: Value) -> Result<T, InputError> {
+        typed(self.file, self.place, value)
+    }
+
+    fn refuse(&self, refusal: Refusal) -> InputError {
+        InputError::new(
+            self.file,
+            Some(join_path(self.place, refusal.field)),
+            refusal.problem,
+            refusal.fix,
+        )
+    }
 }
 
 fn typed<T: DeserializeOwned>(file: &Path, place: &str, value: Value) -> Result<T, InputError> {
@@ -699,7 +261,7 @@ fn typed<T: DeserializeOwned>(file: &Path, place: &str, value: Value) -> Result<
     }
     serde_path_to_error::deserialize(&value).map_err(|error| {
         let inner = error.path().to_string();
-        let at = if inner == "." { place.to_string() } else { join(place, &inner) };
+        let at = if inner == "." { place.to_string() } else { join_path(place, &inner) };
         InputError::new(
             file,
             Some(if at.is_empty() { "top level".into() } else { at }),
@@ -707,52 +269,6 @@ fn typed<T: DeserializeOwned>(file: &Path, place: &str, value: Value) -> Result<
             "give the field the JSON type ARM returns (see the ARM REST reference for this resource type), or remove it",
         )
     })
-}
-
-/// `.../virtualMachines/{vm}/extensions/{name}` → `.../virtualMachines/{vm}`.
-fn parent_of_extension(id: &str) -> Option<&str> {
-    let lower = id.to_ascii_lowercase();
-    let at = lower.rfind("/extensions/")?;
-    Some(&id[..at])
-}
-
-/// Files an extension under its VM; one with the same id as an earlier one replaces it, as any
-/// other duplicate resource does.
-fn add_extension(
-    extensions: &mut HashMap<String, Vec<VmExtension>>,
-    warnings: &mut Vec<String>,
-    vm_key: String,
-    extension: VmExtension,
-    file: &Path,
-) {
-    let list = extensions.entry(vm_key).or_default();
-    let id = extension.id.as_deref().map(key);
-    match list
-        .iter_mut()
-        .find(|e| id.is_some() && e.id.as_deref().map(key) == id)
-    {
-        Some(existing) => {
-            duplicate(warnings, id.as_deref().unwrap_or_default(), file);
-            *existing = extension;
-        }
-        None => list.push(extension),
-    }
-}
-
-/// Links what the files do not link explicitly, once every file is read: extensions nested in a
-/// VM's `resources` array join the separately listed ones (a separate resource read later wins).
-fn finish(inventory: &mut Inventory) {
-    for vm in inventory.vms.values_mut() {
-        if let Some(nested) = vm.resources.take() {
-            let list = inventory.extensions.entry(key(&vm.id)).or_default();
-            for extension in nested {
-                let id = extension.id.as_deref().map(key);
-                if id.is_none() || !list.iter().any(|e| e.id.as_deref().map(key) == id) {
-                    list.push(extension);
-                }
-            }
-        }
-    }
 }
 
 pub(crate) fn json_files(path: &Path) -> Result<Vec<PathBuf>, InputError> {
@@ -770,33 +286,26 @@ pub(crate) fn json_files(path: &Path) -> Result<Vec<PathBuf>, InputError> {
     let mut files = Vec::new();
     let mut pending = vec![path.to_path_buf()];
     while let Some(dir) = pending.pop() {
-        let entries = std::fs::read_dir(&dir).map_err(|e| {
+        let unlistable = |e: std::io::Error| {
             InputError::new(
                 &dir,
                 None,
                 format!("cannot list the directory: {e}"),
                 "check its permissions",
             )
-        })?;
-        for entry in entries {
-            let entry = entry.map_err(|e| {
-                InputError::new(
-                    &dir,
-                    None,
-                    format!("cannot list the directory: {e}"),
-                    "check its permissions",
-                )
-            })?;
+        };
+        for entry in std::fs::read_dir(&dir).map_err(unlistable)? {
+            let entry = entry.map_err(unlistable)?;
             let path = entry.path();
-            let file_type = entry.file_type().map_err(|e| {
+            let unreadable = |e| {
                 InputError::new(
                     &path,
                     None,
                     format!("cannot stat: {e}"),
                     "check its permissions",
                 )
-            })?;
-            if file_type.is_dir() {
+            };
+            if entry.file_type().map_err(unreadable)?.is_dir() {
                 pending.push(path);
             } else if path
                 .extension()
@@ -812,14 +321,6 @@ pub(crate) fn json_files(path: &Path) -> Result<Vec<PathBuf>, InputError> {
         return Err(InputError::new(path, None, "the snapshot directory holds no .json files", "point --snapshot at a directory written by `backup-doctor collect` or holding ARM JSON exports"));
     }
     Ok(files)
-}
-
-fn join(prefix: &str, field: &str) -> String {
-    match (prefix.is_empty(), field.starts_with('[')) {
-        (true, _) => field.to_string(),
-        (false, true) => format!("{prefix}{field}"),
-        (false, false) => format!("{prefix}.{field}"),
-    }
 }
 
 #[cfg(test)]
@@ -861,7 +362,7 @@ mod tests {
             &vm.replace("/vm1\", \"name\"", "/VM1\", \"name\""),
         )
         .unwrap();
-        finish(&mut inventory);
+        join_nested_extensions(&mut inventory);
         assert_eq!(inventory.vms.len(), 1);
         assert_eq!(inventory.warnings.len(), 1, "{:?}", inventory.warnings);
         assert_eq!(inventory.extensions["/subscriptions/s/resourcegroups/rg/providers/microsoft.compute/virtualmachines/vm1"].len(), 1);

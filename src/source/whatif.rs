@@ -6,6 +6,7 @@
 
 use super::change::*;
 use crate::error::InputError;
+use crate::inventory::types::RESOURCE_GROUPS;
 use crate::inventory::{key, ArmId};
 use serde_json::{json, Map, Value};
 use std::path::Path;
@@ -25,14 +26,7 @@ pub fn load(file: &Path) -> Result<ChangeSet, InputError> {
 }
 
 pub fn parse(file: &Path, text: &str) -> Result<ChangeSet, InputError> {
-    let document: Value = serde_json::from_str(text).map_err(|e| {
-        InputError::new(
-            file,
-            Some(format!("line {}, column {}", e.line(), e.column())),
-            format!("not valid JSON: {e}"),
-            FIX,
-        )
-    })?;
+    let document: Value = serde_json::from_str(text).map_err(|e| not_json(file, &e, FIX))?;
     let bad =
         |place: &str, problem: String| InputError::new(file, Some(place.to_string()), problem, FIX);
     let changes = match document.get("changes") {
@@ -62,13 +56,7 @@ pub fn parse(file: &Path, text: &str) -> Result<ChangeSet, InputError> {
             ),
         ));
     }
-    let mut set = ChangeSet {
-        file: file.to_path_buf(),
-        kind: "what-if",
-        changes: Vec::new(),
-        unmapped: Vec::new(),
-        subscriptions: Vec::new(),
-    };
+    let mut set = ChangeSet::new(file, "what-if");
     for (index, item) in changes.iter().enumerate() {
         let place = format!("changes[{index}]");
         let Value::Object(object) = item else {
@@ -172,7 +160,7 @@ pub fn parse(file: &Path, text: &str) -> Result<ChangeSet, InputError> {
 fn arm_type(id: &str) -> String {
     let lower = id.to_ascii_lowercase();
     let Some(at) = lower.rfind("/providers/") else {
-        return "Microsoft.Resources/resourceGroups".into();
+        return RESOURCE_GROUPS.into();
     };
     let parts: Vec<&str> = id[at + "/providers/".len()..].split('/').collect();
     let namespace = parts.first().copied().unwrap_or_default();
