@@ -24,10 +24,10 @@ use time::OffsetDateTime;
 /// What a live run needs to know.
 #[derive(Debug, Clone)]
 pub struct LiveOptions {
-    pub auth: AuthKind,
-    pub endpoints: Endpoints,
     /// Subscription ids; empty means every subscription the identity can read.
     pub subscriptions: Vec<String>,
+    pub auth: AuthKind,
+    pub endpoints: Endpoints,
     /// Calls in flight at once, across subscriptions and types.
     pub concurrency: usize,
     pub deadline: Option<Duration>,
