@@ -49,3 +49,11 @@ pub const BACKUP_JOBS: &str = "Microsoft.RecoveryServices/vaults/backupJobs";
 /// The `what` of a gap in reading the subscriptions' Resource Graph `resourcecontainers` rows
 /// (their management-group ancestry), which is no ARM resource type.
 pub const RESOURCE_CONTAINERS: &str = "resourceContainers";
+
+/// The `what` of a gap in reading VMs' run-time status (the `statusOnly` list or one VM's
+/// instance view), which ARM serves as a sub-resource of the VM, not as a type of its own.
+pub const VM_INSTANCE_VIEWS: &str = "Microsoft.Compute/virtualMachines/instanceView";
+
+/// The `what` of the Microsoft Graph service principals read (no ARM resource type), and the
+/// name of their file in a collection.
+pub const SERVICE_PRINCIPALS: &str = "graph/servicePrincipals";

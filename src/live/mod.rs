@@ -24,10 +24,10 @@ use time::OffsetDateTime;
 /// What a live run needs to know.
 #[derive(Debug, Clone)]
 pub struct LiveOptions {
-    pub auth: AuthKind,
-    pub endpoints: Endpoints,
     /// Subscription ids; empty means every subscription the identity can read.
     pub subscriptions: Vec<String>,
+    pub auth: AuthKind,
+    pub endpoints: Endpoints,
     /// Calls in flight at once, across subscriptions and types.
     pub concurrency: usize,
     pub deadline: Option<Duration>,
@@ -161,7 +161,7 @@ pub async fn collect(options: &LiveOptions) -> Result<Collection, LiveError> {
             }
         }
     };
-    let extensions = collector.extensions(&ids);
+    let graph_resources = collector.graph_resources(&ids);
     let containers = collector.resource_containers(&ids);
     let principal = async {
         if options.backup_service_object_id.is_none() {
@@ -170,7 +170,7 @@ pub async fn collect(options: &LiveOptions) -> Result<Collection, LiveError> {
                 .await;
         }
     };
-    futures::join!(subscriptions_done, extensions, containers, principal);
+    futures::join!(subscriptions_done, graph_resources, containers, principal);
     if let Some(first) = ids.first() {
         let location = collector
             .first_vm_location()
@@ -189,12 +189,7 @@ pub async fn collect(options: &LiveOptions) -> Result<Collection, LiveError> {
         }),
     )];
     for ((folder, what), items) in collected.files {
-        let body = if what == "Microsoft.Network/serviceTags" && items.len() == 1 {
-            items.into_iter().next().unwrap_or_default()
-        } else {
-            collect::list_body(items)
-        };
-        files.push((Path::new(&folder).join(collect::file_name(&what)), body));
+        files.push(collect::snapshot_file(&folder, &what, items));
     }
     Ok(Collection {
         files,
