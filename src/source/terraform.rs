@@ -2120,4 +2120,49 @@ mod tests {
         let set = parse(Path::new("p.json"), &text, None).unwrap();
         assert_eq!(set.unmapped, vec!["azurerm_storage_account.sa"]);
     }
+
+    /// Every change of the plan as JSON, edits included, for a snapshot.
+    fn render(set: &ChangeSet) -> Value {
+        let edit = |edit: &Edit| match edit {
+            Edit::Put(value) => json!({ "put": value }),
+            Edit::Merge(value) => json!({ "merge": value }),
+            Edit::Model(value) => json!({ "model": value }),
+            Edit::Remove(id) => json!({ "remove": id }),
+            Edit::Element {
+                parent,
+                array,
+                key_field,
+                key,
+                item,
+            } => json!({ "element": {
+                "parent": parent, "array": array, "key_field": key_field, "key": key, "item": item
+            } }),
+            Edit::Field {
+                parent,
+                path,
+                value,
+            } => json!({ "field": { "parent": parent, "path": path, "value": value } }),
+        };
+        let changes: Vec<Value> = set
+            .changes
+            .iter()
+            .map(|c| {
+                json!({
+                    "address": c.address, "action": c.action, "resource_type": c.resource_type,
+                    "id": c.id, "unknown_after_apply": c.unknown_after_apply, "line": c.line,
+                    "place": c.place, "edits": c.edits.iter().map(edit).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        json!({ "changes": changes, "unmapped": set.unmapped, "subscriptions": set.subscriptions })
+    }
+
+    /// One plan with a change of every type mapped (creates, updates, deletes, a replace, values
+    /// known only after apply, references between planned resources), and what each becomes.
+    #[test]
+    fn every_mapped_type_maps_as_recorded() {
+        let text = include_str!("terraform/testdata/every_type.plan.json");
+        let set = parse(Path::new("every_type.plan.json"), text, None).unwrap();
+        insta::assert_json_snapshot!("every_type", render(&set));
+    }
 }
