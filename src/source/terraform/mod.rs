@@ -8,11 +8,16 @@
 //! parent. Values known only after apply are never guessed: they stay absent, or, where absence
 //! would mean a default, carry [`KNOWN_AFTER_APPLY`].
 
+mod attrs;
+mod references;
+
 use super::change::*;
 use crate::error::InputError;
 use crate::inventory::{key, ArmId, Inventory};
+use attrs::Attrs;
+use references::References;
 use serde_json::{json, Map, Value};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::Path;
 
 /// Reads a plan file. `baseline` supplies the subscription of resource groups named by plans that
@@ -76,7 +81,7 @@ pub fn parse(
         let place = format!("resource_changes[{index}]");
         if let Ok(Some(change)) = read_change(&context, &place, item, text, &mut Vec::new()) {
             if let Some(address) = item.get("address").and_then(Value::as_str) {
-                context.planned_ids.insert(address.to_string(), change.id);
+                context.references.plan(address, change.id);
             }
         }
     }
@@ -119,12 +124,7 @@ struct Context<'a> {
     /// The subscription the azurerm provider is configured for, when the plan says so or all the
     /// ids it knows agree.
     default_subscription: Option<String>,
-    /// Per resource address, per attribute: the resource addresses its expression references
-    /// (`configuration.root_module.resources[].expressions`).
-    references: HashMap<String, HashMap<String, Vec<String>>>,
-    /// The ARM ids of the plan's resources, by address (filled by a first mapping pass), so an
-    /// attribute known only after apply that references another planned resource's `id` is that id.
-    planned_ids: HashMap<String, String>,
+    references: References,
 }
 
 impl<'a> Context<'a> {
@@ -161,25 +161,8 @@ impl<'a> Context<'a> {
             file,
             baseline,
             default_subscription: configured.or(inferred),
-            references: references(top),
-            planned_ids: HashMap::new(),
+            references: References::of_configuration(top),
         }
-    }
-
-    /// The planned ARM ids an unknown attribute of `address` refers to, by attribute.
-    fn resolved_references(&self, address: &str) -> HashMap<String, String> {
-        let config_address = address.split('[').next().unwrap_or(address);
-        let mut out = HashMap::new();
-        for (attribute, targets) in self.references.get(config_address).into_iter().flatten() {
-            let id = targets.iter().find_map(|target| {
-                let target = target.strip_suffix(".id")?;
-                self.planned_ids.get(target)
-            });
-            if let Some(id) = id {
-                out.insert(attribute.clone(), id.clone());
-            }
-        }
-        out
     }
 
     /// The subscription of a resource group named in the plan: the baseline's group of that name
@@ -211,38 +194,6 @@ impl<'a> Context<'a> {
             .find(|kv| kv.name.eq_ignore_ascii_case(name))
             .map(|kv| kv.id.clone())
     }
-}
-
-/// `configuration.root_module.resources[].expressions.*.references`, by address and attribute.
-fn references(top: &Map<String, Value>) -> HashMap<String, HashMap<String, Vec<String>>> {
-    let mut out: HashMap<String, HashMap<String, Vec<String>>> = HashMap::new();
-    let resources = top
-        .get("configuration")
-        .and_then(|c| c.pointer("/root_module/resources"))
-        .and_then(Value::as_array);
-    for resource in resources.into_iter().flatten() {
-        let Some(address) = resource.get("address").and_then(Value::as_str) else {
-            continue;
-        };
-        let Some(expressions) = resource.get("expressions").and_then(Value::as_object) else {
-            continue;
-        };
-        for (attribute, expression) in expressions {
-            let targets: Vec<String> = expression
-                .get("references")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(|r| r.as_str().map(String::from))
-                .collect();
-            if !targets.is_empty() {
-                out.entry(address.to_string())
-                    .or_default()
-                    .insert(attribute.clone(), targets);
-            }
-        }
-    }
-    out
 }
 
 fn read_change(
@@ -350,7 +301,7 @@ fn read_change(
             ))
         }
     };
-    let references = context.resolved_references(&address);
+    let references = context.references.resolve(&address);
     let attrs = Attrs {
         file,
         place: state_place.clone(),
@@ -443,151 +394,6 @@ fn unknown_paths(value: &Value, prefix: &str, out: &mut Vec<String>) {
             }
         }
         _ => {}
-    }
-}
-
-/// One object of a plan (`after`, `before`, or a nested block) with its `after_unknown` twin.
-struct Attrs<'a> {
-    file: &'a Path,
-    place: String,
-    map: &'a Map<String, Value>,
-    unknown: &'a Value,
-    /// Attributes known only after apply that reference another planned resource's id.
-    references: &'a HashMap<String, String>,
-}
-
-impl<'a> Attrs<'a> {
-    fn is_unknown(&self, name: &str) -> bool {
-        self.unknown == &Value::Bool(true) || self.unknown.get(name) == Some(&Value::Bool(true))
-    }
-
-    fn wrong(&self, name: &str, expected: &str, found: &Value) -> InputError {
-        InputError::new(
-            self.file,
-            Some(join_path(&self.place, name)),
-            format!("expected {expected}, found {}", kind_of(found)),
-            "the azurerm provider gives this attribute that JSON type; regenerate the file with `terraform show -json` rather than editing it",
-        )
-    }
-
-    /// A string attribute: its value, [`KNOWN_AFTER_APPLY`], or `None` when absent or null.
-    fn string(&self, name: &str) -> Result<Option<Value>, InputError> {
-        if self.is_unknown(name) {
-            return Ok(Some(match self.references.get(name) {
-                Some(id) => Value::String(id.clone()),
-                None => unknown_value(),
-            }));
-        }
-        match self.map.get(name) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) if s.is_empty() => Ok(None),
-            Some(v @ Value::String(_)) => Ok(Some(v.clone())),
-            Some(other) => Err(self.wrong(name, "a string", other)),
-        }
-    }
-
-    fn text(&self, name: &str) -> Result<Option<String>, InputError> {
-        Ok(self
-            .string(name)?
-            .and_then(|v| v.as_str().map(String::from))
-            .filter(|s| s != KNOWN_AFTER_APPLY))
-    }
-
-    fn number(&self, name: &str) -> Result<Option<Value>, InputError> {
-        if self.is_unknown(name) {
-            return Ok(Some(unknown_value()));
-        }
-        match self.map.get(name) {
-            None | Some(Value::Null) => Ok(None),
-            Some(v @ Value::Number(_)) => Ok(Some(v.clone())),
-            Some(other) => Err(self.wrong(name, "a number", other)),
-        }
-    }
-
-    fn boolean(&self, name: &str) -> Result<Option<Value>, InputError> {
-        if self.is_unknown(name) {
-            return Ok(Some(unknown_value()));
-        }
-        match self.map.get(name) {
-            None | Some(Value::Null) => Ok(None),
-            Some(v @ Value::Bool(_)) => Ok(Some(v.clone())),
-            Some(other) => Err(self.wrong(name, "true or false", other)),
-        }
-    }
-
-    /// A list (or set) of strings; unknown elements carry [`KNOWN_AFTER_APPLY`].
-    fn strings(&self, name: &str) -> Result<Option<Vec<Value>>, InputError> {
-        if self.is_unknown(name) {
-            return Ok(Some(vec![unknown_value()]));
-        }
-        match self.map.get(name) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::Array(items)) => {
-                let unknown = self.unknown.get(name);
-                let mut out = Vec::new();
-                for (i, item) in items.iter().enumerate() {
-                    match item {
-                        Value::String(_) => out.push(item.clone()),
-                        Value::Null
-                            if unknown.and_then(|u| u.get(i)) == Some(&Value::Bool(true)) =>
-                        {
-                            out.push(unknown_value())
-                        }
-                        other => {
-                            return Err(self.wrong(&format!("{name}[{i}]"), "a string", other))
-                        }
-                    }
-                }
-                Ok(Some(out))
-            }
-            Some(other) => Err(self.wrong(name, "an array of strings", other)),
-        }
-    }
-
-    /// Nested blocks; `None` when the whole list is known only after apply.
-    fn blocks(&self, name: &str) -> Result<Option<Vec<Attrs<'a>>>, InputError> {
-        if self.is_unknown(name) {
-            return Ok(None);
-        }
-        static NULL: Value = Value::Null;
-        match self.map.get(name) {
-            None | Some(Value::Null) => Ok(Some(Vec::new())),
-            Some(Value::Array(items)) => {
-                let unknown = self.unknown.get(name);
-                items
-                    .iter()
-                    .enumerate()
-                    .map(|(i, item)| match item {
-                        Value::Object(map) => Ok(Attrs {
-                            references: self.references,
-                            file: self.file,
-                            place: format!("{}[{i}]", join_path(&self.place, name)),
-                            map,
-                            unknown: unknown.and_then(|u| u.get(i)).unwrap_or(&NULL),
-                        }),
-                        other => Err(self.wrong(&format!("{name}[{i}]"), "an object", other)),
-                    })
-                    .collect::<Result<Vec<_>, _>>()
-                    .map(Some)
-            }
-            Some(other) => Err(self.wrong(name, "an array of blocks", other)),
-        }
-    }
-
-    /// The first nested block, `Ok(None)` if there is none or it is unknown.
-    fn block(&self, name: &str) -> Result<Option<Attrs<'a>>, InputError> {
-        Ok(self.blocks(name)?.and_then(|b| b.into_iter().next()))
-    }
-
-    fn required(&self, name: &str) -> Result<String, InputError> {
-        self.text(name)?.ok_or_else(|| {
-            InputError::new(
-                self.file,
-                Some(join_path(&self.place, name)),
-                format!("`{name}` is missing or known only after apply, and the resource cannot be placed without it"),
-                "regenerate the plan with `terraform show -json`; the azurerm provider always sets it",
-            )
-        })
     }
 }
 
@@ -1402,25 +1208,6 @@ fn scoped_resource(
     Ok((scope, id, resource))
 }
 
-/// A JSON document the provider holds as a string (`parameters`, `policy_rule`): parsed, or
-/// [`KNOWN_AFTER_APPLY`] while unknown.
-fn json_document(a: &Attrs, name: &str) -> Result<Option<Value>, InputError> {
-    let Some(value) = a.string(name)? else {
-        return Ok(None);
-    };
-    match value.as_str() {
-        Some(KNOWN_AFTER_APPLY) | None => Ok(Some(value)),
-        Some(text) => serde_json::from_str(text).map(Some).map_err(|e| {
-            InputError::new(
-                a.file,
-                Some(join_path(&a.place, name)),
-                format!("`{name}` is not valid JSON: {e}"),
-                "the azurerm provider keeps this attribute as a JSON string (jsonencode(...)); regenerate the plan with `terraform show -json`",
-            )
-        }),
-    }
-}
-
 /// A policy assignment at the scope `scope_attribute` names (azurerm has one resource type per
 /// scope kind). `enforce = false` is ARM's `DoNotEnforce`; overrides and resource selectors are
 /// kept only as present, which is all the evaluation judges.
@@ -1448,7 +1235,7 @@ fn policy_assignment(
         "notScopes",
         a.strings("not_scopes")?.map(Value::Array),
     );
-    put(&mut props, "parameters", json_document(a, "parameters")?);
+    put(&mut props, "parameters", a.json("parameters")?);
     let enforce = a.boolean("enforce")?;
     put(
         &mut props,
@@ -1503,8 +1290,8 @@ fn policy_definition(context: &Context, a: &Attrs, action: Action) -> Result<Map
     put(&mut props, "displayName", a.string("display_name")?);
     put(&mut props, "policyType", a.string("policy_type")?);
     put(&mut props, "mode", a.string("mode")?);
-    put(&mut props, "parameters", json_document(a, "parameters")?);
-    put(&mut props, "policyRule", json_document(a, "policy_rule")?);
+    put(&mut props, "parameters", a.json("parameters")?);
+    put(&mut props, "policyRule", a.json("policy_rule")?);
     resource.insert("properties".into(), Value::Object(props));
     Ok(whole(action, id, Value::Object(resource)))
 }
@@ -1980,189 +1767,4 @@ fn protected_vm(context: &Context, a: &Attrs, action: Action) -> Result<Mapped, 
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn plan(changes: Value) -> String {
-        json!({ "format_version": "1.2", "resource_changes": changes }).to_string()
-    }
-
-    #[test]
-    fn nsg_rule_becomes_an_element_of_its_nsg_and_unknowns_are_marked() {
-        let text = plan(json!([{
-            "address": "azurerm_network_security_rule.deny",
-            "mode": "managed", "type": "azurerm_network_security_rule", "name": "deny",
-            "change": {
-                "actions": ["create"], "before": null,
-                "after": { "name": "deny", "resource_group_name": "rg", "network_security_group_name": "nsg",
-                           "priority": 100, "direction": "Outbound", "access": "Deny", "protocol": "Tcp",
-                           "destination_port_range": "443", "destination_address_prefix": null },
-                "after_unknown": { "id": true, "destination_address_prefix": true }
-            }
-        }]));
-        let set = parse(Path::new("p.json"), &text, None).unwrap();
-        let change = &set.changes[0];
-        assert_eq!(
-            change.unknown_after_apply,
-            vec!["destination_address_prefix", "id"]
-        );
-        let Edit::Element {
-            parent,
-            item: Some(item),
-            ..
-        } = &change.edits[0]
-        else {
-            panic!()
-        };
-        assert!(parent
-            .ends_with("/resourceGroups/rg/providers/Microsoft.Network/networkSecurityGroups/nsg"));
-        assert_eq!(
-            item["properties"]["destinationAddressPrefix"],
-            json!(KNOWN_AFTER_APPLY)
-        );
-        assert_eq!(item["properties"]["priority"], json!(100));
-    }
-
-    #[test]
-    fn policy_assignments_carry_scope_parameters_and_enforcement() {
-        let assignment = |after: Value, unknown: Value| {
-            plan(json!([{
-                "address": "azurerm_management_group_policy_assignment.a",
-                "mode": "managed", "type": "azurerm_management_group_policy_assignment", "name": "a",
-                "change": { "actions": ["create"], "before": null, "after": after, "after_unknown": unknown }
-            }]))
-        };
-        let text = assignment(
-            json!({ "name": "tags", "management_group_id": "/providers/Microsoft.Management/managementGroups/mg1",
-                    "policy_definition_id": "/providers/Microsoft.Authorization/policyDefinitions/d",
-                    "parameters": "{\"tagName\":{\"value\":\"owner\"}}", "enforce": false,
-                    "not_scopes": ["/subscriptions/s2"], "overrides": [{ "value": "Audit" }], "resource_selectors": [] }),
-            json!({ "id": true }),
-        );
-        let set = parse(Path::new("p.json"), &text, None).unwrap();
-        let Edit::Put(resource) = &set.changes[0].edits[0] else {
-            panic!()
-        };
-        assert_eq!(
-            resource["id"],
-            json!("/providers/Microsoft.Management/managementGroups/mg1/providers/Microsoft.Authorization/policyAssignments/tags")
-        );
-        let props = &resource["properties"];
-        assert_eq!(props["parameters"]["tagName"]["value"], json!("owner"));
-        assert_eq!(props["enforcementMode"], json!("DoNotEnforce"));
-        assert_eq!(props["notScopes"], json!(["/subscriptions/s2"]));
-        assert_eq!(props["overrides"].as_array().map(Vec::len), Some(1));
-        assert!(props.get("resourceSelectors").is_none());
-
-        let broken = assignment(
-            json!({ "name": "tags", "management_group_id": "/providers/Microsoft.Management/managementGroups/mg1",
-                    "parameters": "{not json" }),
-            json!({}),
-        );
-        let error = parse(Path::new("p.json"), &broken, None).unwrap_err();
-        assert!(
-            error.problem.contains("`parameters` is not valid JSON"),
-            "{error:?}"
-        );
-        assert!(error
-            .place
-            .as_deref()
-            .unwrap_or_default()
-            .contains("parameters"));
-    }
-
-    #[test]
-    fn replace_and_noop_actions() {
-        let text = plan(json!([
-            { "address": "azurerm_managed_disk.d", "type": "azurerm_managed_disk", "mode": "managed",
-              "change": { "actions": ["delete", "create"],
-                          "before": { "id": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/disks/d" },
-                          "after": { "name": "d", "resource_group_name": "rg", "storage_account_type": "UltraSSD_LRS", "disk_size_gb": 64 },
-                          "after_unknown": { "id": true } } },
-            { "address": "azurerm_resource_group.rg", "type": "azurerm_resource_group", "mode": "managed",
-              "change": { "actions": ["no-op"], "before": {}, "after": {} } }
-        ]));
-        let set = parse(Path::new("p.json"), &text, None).unwrap();
-        assert_eq!(set.changes.len(), 1);
-        assert_eq!(set.changes[0].action, Action::Replace);
-        assert_eq!(
-            set.changes[0].id,
-            "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/disks/d"
-        );
-        let Edit::Put(disk) = &set.changes[0].edits[0] else {
-            panic!()
-        };
-        assert_eq!(disk["sku"]["name"], json!("UltraSSD_LRS"));
-    }
-
-    #[test]
-    fn wrong_types_name_the_json_path() {
-        let text = plan(
-            json!([{ "address": "azurerm_managed_disk.d", "type": "azurerm_managed_disk", "mode": "managed",
-            "change": { "actions": ["create"], "before": null,
-                        "after": { "name": "d", "resource_group_name": "rg", "disk_size_gb": "64" } } }]),
-        );
-        let error = parse(Path::new("p.json"), &text, None).unwrap_err();
-        assert_eq!(
-            error.place.as_deref(),
-            Some("resource_changes[0].change.after.disk_size_gb")
-        );
-        let error = parse(Path::new("p.json"), r#"{"resource_changes": {}}"#, None).unwrap_err();
-        assert_eq!(error.place.as_deref(), Some("resource_changes"));
-    }
-
-    #[test]
-    fn unmapped_types_are_listed() {
-        let text = plan(
-            json!([{ "address": "azurerm_storage_account.sa", "type": "azurerm_storage_account", "mode": "managed",
-            "change": { "actions": ["create"], "before": null, "after": { "name": "sa" } } }]),
-        );
-        let set = parse(Path::new("p.json"), &text, None).unwrap();
-        assert_eq!(set.unmapped, vec!["azurerm_storage_account.sa"]);
-    }
-
-    /// Every change of the plan as JSON, edits included, for a snapshot.
-    fn render(set: &ChangeSet) -> Value {
-        let edit = |edit: &Edit| match edit {
-            Edit::Put(value) => json!({ "put": value }),
-            Edit::Merge(value) => json!({ "merge": value }),
-            Edit::Model(value) => json!({ "model": value }),
-            Edit::Remove(id) => json!({ "remove": id }),
-            Edit::Element {
-                parent,
-                array,
-                key_field,
-                key,
-                item,
-            } => json!({ "element": {
-                "parent": parent, "array": array, "key_field": key_field, "key": key, "item": item
-            } }),
-            Edit::Field {
-                parent,
-                path,
-                value,
-            } => json!({ "field": { "parent": parent, "path": path, "value": value } }),
-        };
-        let changes: Vec<Value> = set
-            .changes
-            .iter()
-            .map(|c| {
-                json!({
-                    "address": c.address, "action": c.action, "resource_type": c.resource_type,
-                    "id": c.id, "unknown_after_apply": c.unknown_after_apply, "line": c.line,
-                    "place": c.place, "edits": c.edits.iter().map(edit).collect::<Vec<_>>(),
-                })
-            })
-            .collect();
-        json!({ "changes": changes, "unmapped": set.unmapped, "subscriptions": set.subscriptions })
-    }
-
-    /// One plan with a change of every type mapped (creates, updates, deletes, a replace, values
-    /// known only after apply, references between planned resources), and what each becomes.
-    #[test]
-    fn every_mapped_type_maps_as_recorded() {
-        let text = include_str!("terraform/testdata/every_type.plan.json");
-        let set = parse(Path::new("every_type.plan.json"), text, None).unwrap();
-        insta::assert_json_snapshot!("every_type", render(&set));
-    }
-}
+mod tests;
