@@ -1,4 +1,5 @@
 use super::*;
+use serde_json::json;
 
 fn plan(changes: Value) -> String {
     json!({ "format_version": "1.2", "resource_changes": changes }).to_string()
@@ -174,11 +175,33 @@ fn render(set: &ChangeSet) -> Value {
     json!({ "changes": changes, "unmapped": set.unmapped, "subscriptions": set.subscriptions })
 }
 
-/// One plan with a change of every type mapped (creates, updates, deletes, a replace, values
-/// known only after apply, references between planned resources), and what each becomes.
+/// One plan with a change of every type the registry maps (creates, updates, deletes, a
+/// replace, values known only after apply, references between planned resources), and what
+/// each becomes.
 #[test]
 fn every_mapped_type_maps_as_recorded() {
     let text = include_str!("testdata/every_type.plan.json");
     let set = parse(Path::new("every_type.plan.json"), text, None).unwrap();
+    let planned: Vec<&str> = set
+        .changes
+        .iter()
+        .map(|c| c.resource_type.as_str())
+        .collect();
+    for mapping in registry::MAPPINGS {
+        assert!(
+            planned.contains(&mapping.terraform),
+            "add a {} to testdata/every_type.plan.json",
+            mapping.terraform
+        );
+    }
     insta::assert_json_snapshot!("every_type", render(&set));
+}
+
+#[test]
+fn each_terraform_type_has_one_row() {
+    let mut types: Vec<&str> = registry::MAPPINGS.iter().map(|m| m.terraform).collect();
+    types.sort();
+    let count = types.len();
+    types.dedup();
+    assert_eq!(types.len(), count);
 }
