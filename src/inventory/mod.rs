@@ -3,7 +3,6 @@
 //! [`id::key`], so joins are case-insensitive. The kinds it holds, and the [`Inventory`] struct
 //! itself, are declared once in [`registry`].
 
-pub mod filing;
 pub mod id;
 pub mod model;
 pub mod registry;

@@ -8,8 +8,8 @@
 
 use super::change::{join_path, kind_of, not_json};
 use crate::error::InputError;
-use crate::inventory::filing::join_nested_extensions;
 use crate::inventory::model::Manifest;
+use crate::inventory::registry::join_nested_extensions;
 use crate::inventory::registry::{Decoder, Refusal, Resource, Shape};
 use crate::inventory::types::VIRTUAL_MACHINES;
 use crate::inventory::{Inventory, Kind, ResourceType};

@@ -3,11 +3,8 @@
 //! encryption sets.
 
 use super::attrs::Attrs;
-use super::fields::{self, field, Field, Kind::Bool};
+use super::fields::{self, field, Field, Kind::*};
 use super::mapping::{Mapped, Planned, Resource};
-use super::registry::{
-    ATTACHED_DISK, ENCRYPTION_SETTINGS, LEGACY_DISK, LEGACY_MANAGED_DISK, OS_DISK,
-};
 use crate::error::InputError;
 use crate::source::change::{Action, Edit};
 use serde_json::{json, Map as Object, Value};
@@ -193,3 +190,52 @@ pub(super) fn active_key(planned: &Planned, set: &mut Resource) -> Result<(), In
     }
     Ok(())
 }
+
+/// A VM's OS disk (`os_disk`), into the ARM `osDisk` the mapping starts.
+#[rustfmt::skip]
+pub(super) const OS_DISK: &[Field] = &[
+    field("name", "name", Str),
+    field("disk_size_gb", "diskSizeGB", Num),
+    field("write_accelerator_enabled", "writeAcceleratorEnabled", Bool),
+    field("storage_account_type", "managedDisk.storageAccountType", Str),
+    field("disk_encryption_set_id", "managedDisk.diskEncryptionSet.id", Str),
+    field("security_encryption_type", "managedDisk.securityProfile.securityEncryptionType", KnownStr),
+];
+
+/// A disk block of the legacy VM (`storage_os_disk`, `storage_data_disk`).
+#[rustfmt::skip]
+pub(super) const LEGACY_DISK: &[Field] = &[
+    field("name", "name", Str),
+    field("lun", "lun", Num),
+    field("os_type", "osType", Str),
+    field("disk_size_gb", "diskSizeGB", Num),
+    field("write_accelerator_enabled", "writeAcceleratorEnabled", Bool),
+];
+
+/// The managed disk of a legacy VM's disk block that names no VHD.
+#[rustfmt::skip]
+pub(super) const LEGACY_MANAGED_DISK: &[Field] = &[
+    field("managed_disk_id", "id", Str),
+    field("managed_disk_type", "storageAccountType", Str),
+];
+
+/// Azure Disk Encryption's secret and key (`encryption_settings`), each with its key vault.
+#[rustfmt::skip]
+pub(super) const ENCRYPTION_SETTINGS: &[Field] = &[
+    field("disk_encryption_key", "diskEncryptionKey", Block(&[
+        field("secret_url", "secretUrl", Str).or_null(),
+        field("source_vault_id", "sourceVault.id", Str).or_null(),
+    ])),
+    field("key_encryption_key", "keyEncryptionKey", Block(&[
+        field("key_url", "keyUrl", Str).or_null(),
+        field("source_vault_id", "sourceVault.id", Str).or_null(),
+    ])),
+];
+
+/// A data disk attachment, as the element of the VM's `dataDisks`.
+#[rustfmt::skip]
+pub(super) const ATTACHED_DISK: &[Field] = &[
+    field("lun", "lun", Num),
+    field("caching", "caching", Str),
+    field("write_accelerator_enabled", "writeAcceleratorEnabled", Bool),
+];

@@ -2,9 +2,8 @@
 //! firewall, and access policies declared on their own.
 
 use super::attrs::Attrs;
-use super::fields;
+use super::fields::{self, field, Field, Kind::*};
 use super::mapping::{Mapped, Planned, Resource};
-use super::registry::{ACCESS_POLICY, NETWORK_ACL};
 use crate::error::InputError;
 use crate::source::change::{unknown_value, Action, Edit, KNOWN_AFTER_APPLY};
 use serde_json::{json, Value};
@@ -81,3 +80,23 @@ pub(super) fn access_policy(planned: &Planned) -> Result<Mapped, InputError> {
         }],
     })
 }
+
+/// A key vault's firewall (`network_acls`).
+#[rustfmt::skip]
+pub(super) const NETWORK_ACL: &[Field] = &[
+    field("default_action", "defaultAction", Str),
+    field("bypass", "bypass", Str),
+    field("ip_rules", "ipRules", Wrapped("value")),
+    field("virtual_network_subnet_ids", "virtualNetworkRules", Wrapped("id")),
+];
+
+/// A key vault access policy, inline (`access_policy`) or declared on its own.
+#[rustfmt::skip]
+pub(super) const ACCESS_POLICY: &[Field] = &[
+    field("key_permissions", "permissions.keys", Strs),
+    field("secret_permissions", "permissions.secrets", Strs),
+    field("certificate_permissions", "permissions.certificates", Strs),
+    field("tenant_id", "tenantId", Str),
+    field("object_id", "objectId", Str),
+    field("application_id", "applicationId", Str),
+];

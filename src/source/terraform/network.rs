@@ -2,9 +2,8 @@
 //! their routes, private endpoints and private DNS zones. (NSG and route table associations are
 //! declared whole in the registry.)
 
-use super::fields;
+use super::fields::{self, field, Field, Kind::*};
 use super::mapping::{Id, Location, Mapped, Planned, Resource};
-use super::registry::{IP_CONFIGURATION, SECURITY_RULE};
 use crate::error::InputError;
 use crate::inventory::types::RECOVERY_VAULTS;
 use crate::source::change::{Action, Edit, KNOWN_AFTER_APPLY};
@@ -113,3 +112,43 @@ pub(super) fn dns_zone(planned: &Planned) -> Result<Mapped, InputError> {
     let zone = planned.header(&Id::InResourceGroup(&[]), &Location::Global)?;
     Ok(zone.into_mapped(planned.action))
 }
+
+/// A NIC's `ip_configuration` block.
+#[rustfmt::skip]
+pub(super) const IP_CONFIGURATION: &[Field] = &[
+    field("subnet_id", "properties.subnet.id", Str),
+    field("private_ip_address", "properties.privateIPAddress", Str),
+    field("name", "name", Str),
+];
+
+/// An NSG rule, inline (`security_rule`) or declared on its own (a child: see
+/// [`fields::child`](super::fields::child)). azurerm's empty lists mean
+/// "not given", next to the single-value form.
+#[rustfmt::skip]
+pub(super) const SECURITY_RULE: &[Field] = &[
+    field("direction", "properties.direction", Str),
+    field("access", "properties.access", Str),
+    field("protocol", "properties.protocol", Str),
+    field("source_port_range", "properties.sourcePortRange", Str),
+    field("destination_port_range", "properties.destinationPortRange", Str),
+    field("source_address_prefix", "properties.sourceAddressPrefix", Str),
+    field("destination_address_prefix", "properties.destinationAddressPrefix", Str),
+    field("description", "properties.description", Str),
+    field("priority", "properties.priority", Num),
+    field("source_port_ranges", "properties.sourcePortRanges", Strs).unless_empty(),
+    field("destination_port_ranges", "properties.destinationPortRanges", Strs).unless_empty(),
+    field("source_address_prefixes", "properties.sourceAddressPrefixes", Strs).unless_empty(),
+    field("destination_address_prefixes", "properties.destinationAddressPrefixes", Strs).unless_empty(),
+    field("source_application_security_group_ids", "properties.sourceApplicationSecurityGroups", Wrapped("id")).unless_empty(),
+    field("destination_application_security_group_ids", "properties.destinationApplicationSecurityGroups", Wrapped("id")).unless_empty(),
+    field("name", "name", Str).or_null(),
+];
+
+/// A route, inline (`route`) or declared on its own (a child).
+#[rustfmt::skip]
+pub(super) const ROUTE: &[Field] = &[
+    field("address_prefix", "properties.addressPrefix", Str),
+    field("next_hop_type", "properties.nextHopType", Str),
+    field("next_hop_in_ip_address", "properties.nextHopIpAddress", Str),
+    field("name", "name", Str).or_null(),
+];

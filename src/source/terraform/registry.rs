@@ -79,13 +79,13 @@ pub(super) const MAPPINGS: &[Mapping] = &[
     resource("azurerm_network_security_group", NETWORK_SECURITY_GROUPS,
         IN_GROUP, FromPlan, Some(network::security_rules), &[]),
     element("azurerm_network_security_rule", NETWORK_SECURITY_GROUPS,
-        "network_security_group_name", &["properties", "securityRules"], SECURITY_RULE),
+        "network_security_group_name", &["properties", "securityRules"], network::SECURITY_RULE),
     resource("azurerm_route_table", ROUTE_TABLES,
         IN_GROUP, FromPlan, Some(network::bgp_route_propagation), &[
-        field("route", "properties.routes", Children(ROUTE)),
+        field("route", "properties.routes", Children(network::ROUTE)),
     ]),
     element("azurerm_route", ROUTE_TABLES,
-        "route_table_name", &["properties", "routes"], ROUTE),
+        "route_table_name", &["properties", "routes"], network::ROUTE),
     resource("azurerm_private_endpoint", PRIVATE_ENDPOINTS,
         IN_GROUP, FromPlan, Some(network::vault_connections), &[
         field("subnet_id", "properties.subnet.id", Str),
@@ -219,115 +219,6 @@ const EXEMPTION: &[Field] = &[
     field("exemption_category", "properties.exemptionCategory", Str),
     field("expires_on", "properties.expiresOn", Str),
     field("policy_definition_reference_ids", "properties.policyDefinitionReferenceIds", Strs),
-];
-
-/// A VM's OS disk (`os_disk`), into the ARM `osDisk` the mapping starts.
-#[rustfmt::skip]
-pub(super) const OS_DISK: &[Field] = &[
-    field("name", "name", Str),
-    field("disk_size_gb", "diskSizeGB", Num),
-    field("write_accelerator_enabled", "writeAcceleratorEnabled", Bool),
-    field("storage_account_type", "managedDisk.storageAccountType", Str),
-    field("disk_encryption_set_id", "managedDisk.diskEncryptionSet.id", Str),
-    field("security_encryption_type", "managedDisk.securityProfile.securityEncryptionType", KnownStr),
-];
-
-/// A disk block of the legacy VM (`storage_os_disk`, `storage_data_disk`).
-#[rustfmt::skip]
-pub(super) const LEGACY_DISK: &[Field] = &[
-    field("name", "name", Str),
-    field("lun", "lun", Num),
-    field("os_type", "osType", Str),
-    field("disk_size_gb", "diskSizeGB", Num),
-    field("write_accelerator_enabled", "writeAcceleratorEnabled", Bool),
-];
-
-/// The managed disk of a legacy VM's disk block that names no VHD.
-#[rustfmt::skip]
-pub(super) const LEGACY_MANAGED_DISK: &[Field] = &[
-    field("managed_disk_id", "id", Str),
-    field("managed_disk_type", "storageAccountType", Str),
-];
-
-/// Azure Disk Encryption's secret and key (`encryption_settings`), each with its key vault.
-#[rustfmt::skip]
-pub(super) const ENCRYPTION_SETTINGS: &[Field] = &[
-    field("disk_encryption_key", "diskEncryptionKey", Block(&[
-        field("secret_url", "secretUrl", Str).or_null(),
-        field("source_vault_id", "sourceVault.id", Str).or_null(),
-    ])),
-    field("key_encryption_key", "keyEncryptionKey", Block(&[
-        field("key_url", "keyUrl", Str).or_null(),
-        field("source_vault_id", "sourceVault.id", Str).or_null(),
-    ])),
-];
-
-/// A data disk attachment, as the element of the VM's `dataDisks`.
-#[rustfmt::skip]
-pub(super) const ATTACHED_DISK: &[Field] = &[
-    field("lun", "lun", Num),
-    field("caching", "caching", Str),
-    field("write_accelerator_enabled", "writeAcceleratorEnabled", Bool),
-];
-
-/// A NIC's `ip_configuration` block.
-#[rustfmt::skip]
-pub(super) const IP_CONFIGURATION: &[Field] = &[
-    field("subnet_id", "properties.subnet.id", Str),
-    field("private_ip_address", "properties.privateIPAddress", Str),
-    field("name", "name", Str),
-];
-
-/// An NSG rule, inline (`security_rule`) or declared on its own (a child: see
-/// [`fields::child`](super::fields::child)). azurerm's empty lists mean
-/// "not given", next to the single-value form.
-#[rustfmt::skip]
-pub(super) const SECURITY_RULE: &[Field] = &[
-    field("direction", "properties.direction", Str),
-    field("access", "properties.access", Str),
-    field("protocol", "properties.protocol", Str),
-    field("source_port_range", "properties.sourcePortRange", Str),
-    field("destination_port_range", "properties.destinationPortRange", Str),
-    field("source_address_prefix", "properties.sourceAddressPrefix", Str),
-    field("destination_address_prefix", "properties.destinationAddressPrefix", Str),
-    field("description", "properties.description", Str),
-    field("priority", "properties.priority", Num),
-    field("source_port_ranges", "properties.sourcePortRanges", Strs).unless_empty(),
-    field("destination_port_ranges", "properties.destinationPortRanges", Strs).unless_empty(),
-    field("source_address_prefixes", "properties.sourceAddressPrefixes", Strs).unless_empty(),
-    field("destination_address_prefixes", "properties.destinationAddressPrefixes", Strs).unless_empty(),
-    field("source_application_security_group_ids", "properties.sourceApplicationSecurityGroups", Wrapped("id")).unless_empty(),
-    field("destination_application_security_group_ids", "properties.destinationApplicationSecurityGroups", Wrapped("id")).unless_empty(),
-    field("name", "name", Str).or_null(),
-];
-
-/// A route, inline (`route`) or declared on its own (a child).
-#[rustfmt::skip]
-pub(super) const ROUTE: &[Field] = &[
-    field("address_prefix", "properties.addressPrefix", Str),
-    field("next_hop_type", "properties.nextHopType", Str),
-    field("next_hop_in_ip_address", "properties.nextHopIpAddress", Str),
-    field("name", "name", Str).or_null(),
-];
-
-/// A key vault's firewall (`network_acls`).
-#[rustfmt::skip]
-pub(super) const NETWORK_ACL: &[Field] = &[
-    field("default_action", "defaultAction", Str),
-    field("bypass", "bypass", Str),
-    field("ip_rules", "ipRules", Wrapped("value")),
-    field("virtual_network_subnet_ids", "virtualNetworkRules", Wrapped("id")),
-];
-
-/// A key vault access policy, inline (`access_policy`) or declared on its own.
-#[rustfmt::skip]
-pub(super) const ACCESS_POLICY: &[Field] = &[
-    field("key_permissions", "permissions.keys", Strs),
-    field("secret_permissions", "permissions.secrets", Strs),
-    field("certificate_permissions", "permissions.certificates", Strs),
-    field("tenant_id", "tenantId", Str),
-    field("object_id", "objectId", Str),
-    field("application_id", "applicationId", Str),
 ];
 
 const fn row(terraform: &'static str, arm_type: &'static str, map: Map) -> Mapping {
