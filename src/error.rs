@@ -98,7 +98,7 @@ pub fn toml_error(file: &Path, text: &str, error: &toml::de::Error) -> InputErro
         let (line, column) = line_column(text, span.start);
         format!("line {line}, column {column}")
     });
-    InputError::new(file, place, error.message().trim().to_string(), "see DESIGN §6 for the rule file format (`backup-doctor rules show agent/not-ready` prints a working example)")
+    InputError::new(file, place, error.message().trim().to_string(), "see docs/writing-rules.md for the rule file format (`backup-doctor rules show agent/not-ready` prints a working example)")
 }
 
 pub fn line_column(text: &str, offset: usize) -> (usize, usize) {

@@ -1,6 +1,6 @@
 //! backup-doctor: says, for every Azure VM, whether Azure Backup will work for it, and if not,
 //! which layer of the backup pipeline breaks it, the documented error code it produces and the
-//! fix, in pipeline order. See DESIGN.md for the architecture and the contracts.
+//! fix, in pipeline order. See docs/architecture.md for the code map and docs/ for the contracts.
 
 pub mod allocator;
 pub mod codes;

@@ -1,5 +1,5 @@
 //! The command line: parses arguments, calls a command of the library, renders its outcome, and
-//! maps outcomes and errors to exit codes (DESIGN §4).
+//! maps outcomes and errors to exit codes (docs/cli.md#exit-codes).
 
 mod cli;
 
@@ -44,7 +44,7 @@ enum Command {
     /// CI gate: lay a Terraform plan (`terraform show -json`) or an ARM what-if over a baseline
     /// snapshot, run the rules before and after, and fail on the VMs whose backup the change breaks.
     Gate(GateArgs),
-    /// Read the tenant live and write it as a snapshot directory (DESIGN §3), to scan offline,
+    /// Read the tenant live and write it as a snapshot directory (docs/snapshots.md), to scan offline,
     /// replay later, or attach to a bug report.
     Collect(CollectArgs),
     /// Print the facts rules see for each VM (or the named ones), as JSON, with the reasons
@@ -107,7 +107,7 @@ fn main() -> ExitCode {
 }
 
 /// Runs the command and says how it went: 0 all clear, 1 a failure at or above `--fail-on`,
-/// 3 incomplete (DESIGN §4).
+/// 3 incomplete (docs/cli.md#exit-codes).
 fn run(command: Command) -> Result<u8, Error> {
     match command {
         Command::Scan(args) => {

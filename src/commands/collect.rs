@@ -1,4 +1,4 @@
-//! `collect`: reads the tenant live and writes it as a snapshot directory (DESIGN §3), to scan
+//! `collect`: reads the tenant live and writes it as a snapshot directory (docs/snapshots.md), to scan
 //! offline, replay later, or attach to a bug report.
 
 use super::{collect_live, LiveSource};

@@ -1,5 +1,5 @@
 //! Evaluating compiled rules against one VM's facts, and folding the findings into layer
-//! statuses, a verdict and a root cause (DESIGN §5).
+//! statuses, a verdict and a root cause (docs/json-report.md).
 
 use super::rule::{AppliesTo, MessagePart, RuleSet};
 use super::{Cause, Severity};

@@ -1,4 +1,4 @@
-//! The rule engine (DESIGN §2, §6): rule files are TOML with a CEL condition over the BackupPath
+//! The rule engine (docs/writing-rules.md): rule files are TOML with a CEL condition over the BackupPath
 //! facts; they are loaded, validated and compiled once, then evaluated per VM. A condition that
 //! cannot be decided because a fact is missing yields `unknown`, naming the fact and the reason.
 

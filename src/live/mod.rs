@@ -200,7 +200,7 @@ pub async fn collect(options: &LiveOptions) -> Result<Collection, LiveError> {
 }
 
 impl Collection {
-    /// Writes the snapshot (DESIGN §3) under `dir`: one file per subscription and type.
+    /// Writes the snapshot (docs/snapshots.md) under `dir`: one file per subscription and type.
     pub fn write(&self, dir: &Path) -> Result<(), InputError> {
         for (relative, body) in &self.files {
             let path = dir.join(relative);

@@ -1,4 +1,4 @@
-//! Effective outbound NSG evaluation (reference arm-and-network §3.1): per NSG, rules in
+//! Effective outbound NSG evaluation (docs/network.md): per NSG, rules in
 //! priority order, first match wins; for outbound traffic the NIC's NSG is evaluated first, then
 //! the subnet's; both must allow, a missing NSG allows. A destination is a set of addresses (a
 //! service tag), so the rules are evaluated at one address per piece of the set that no rule

@@ -1,4 +1,4 @@
-//! Effective route selection (reference arm-and-network §3.2): longest prefix match; on an exact
+//! Effective route selection (docs/network.md): longest prefix match; on an exact
 //! tie a user-defined route beats a BGP route beats a system route; among user routes an explicit
 //! CIDR beats a service tag, and a regional tag beats its global tag, which beats
 //! `AzureCloud.<region>`, which beats `AzureCloud`.

@@ -106,7 +106,7 @@ pub struct CheckedVm {
 }
 
 impl CheckReport {
-    /// DESIGN §4: 1 when a finding at or above `fail_on` fails for a VM to be protected, else 3
+    /// The exit-code contract (docs/cli.md#exit-codes): 1 when a finding at or above `fail_on` fails for a VM to be protected, else 3
     /// when some answer could not be decided, else 0. Already protected VMs count for nothing.
     pub fn exit_code(&self, fail_on: Option<Severity>) -> i32 {
         let failing = fail_on.is_some_and(|threshold| {

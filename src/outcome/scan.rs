@@ -1,4 +1,4 @@
-//! The report of a scan (DESIGN §5): per VM the verdict, the layer statuses, the failing and
+//! The report of a scan (docs/json-report.md): per VM the verdict, the layer statuses, the failing and
 //! unknown findings and the failed jobs; a fleet summary; and whether every fact was read.
 
 use super::changes::Changes;
@@ -126,7 +126,7 @@ impl Report {
         reasons
     }
 
-    /// DESIGN §4: 1 when a finding at or above `fail_on` fails, else 3 when incomplete, else 0.
+    /// The exit-code contract (docs/cli.md#exit-codes): 1 when a finding at or above `fail_on` fails, else 3 when incomplete, else 0.
     pub fn exit_code(&self, fail_on: Option<Severity>) -> i32 {
         let failing = fail_on.is_some_and(|threshold| {
             self.vms.iter().flat_map(|vm| &vm.findings).any(|f| {

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-/// A layer of the backup pipeline, in pipeline order (DESIGN §1). The ids are stable strings.
+/// A layer of the backup pipeline, in pipeline order (docs/json-report.md#verdicts-layers-and-the-root-cause). The ids are stable strings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Cause {

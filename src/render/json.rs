@@ -1,5 +1,5 @@
-//! `--format json`: every report as the pretty-printed JSON of its model (the contract of DESIGN
-//! §5 and `schemas/`), and the facts rules see (`backup-doctor facts`).
+//! `--format json`: every report as the pretty-printed JSON of its model (the contract of
+//! docs/json-report.md and `schemas/`), and the facts rules see (`backup-doctor facts`).
 
 use crate::resolve::facts::VmFacts;
 use serde::Serialize;

@@ -1,4 +1,4 @@
-//! Private endpoint name resolution from a VM's virtual network (reference arm-and-network §3.4):
+//! Private endpoint name resolution from a VM's virtual network (docs/network.md):
 //! each private endpoint name of the vault that backs the VM (or its workloads) up must resolve,
 //! from the VM's VNet, to the endpoint's address: the privatelink zone exists, is linked to that
 //! VNet, and holds an A record with the address.

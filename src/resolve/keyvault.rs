@@ -10,7 +10,7 @@ use crate::inventory::model::*;
 use crate::inventory::{key, ArmId};
 use std::collections::BTreeMap;
 
-/// Data actions an RBAC-mode vault must grant the Backup Management Service (reference §2.7).
+/// Data actions an RBAC-mode vault must grant the Backup Management Service (docs/azure-sources.md#encryption-and-key-vault).
 const SECRET_DATA_ACTIONS: [&str; 3] = [
     "Microsoft.KeyVault/vaults/secrets/backup/action",
     "Microsoft.KeyVault/vaults/secrets/getSecret/action",

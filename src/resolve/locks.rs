@@ -7,9 +7,7 @@ use super::Index;
 use crate::inventory::id::{resource_group_id, subscription_id};
 use crate::inventory::key;
 use crate::inventory::model::Lock;
-
-const LOCKS_TYPE: &str = "Microsoft.Authorization/locks";
-const PROVIDERS_TYPE: &str = "Microsoft.Resources/providers";
+use crate::inventory::types;
 
 pub fn resolve(index: &Index, facts: &mut VmFacts) {
     resolve_restore_point_rg(index, facts);
@@ -18,7 +16,7 @@ pub fn resolve(index: &Index, facts: &mut VmFacts) {
 }
 
 /// Where the VM's restore point collections live: `AzureBackupRG_<location>_<n>` by default, or
-/// `<prefix><n><suffix>` when the policy names it (reference §2.4).
+/// `<prefix><n><suffix>` when the policy names it (docs/azure-sources.md#restore-point-resource-group).
 fn resolve_restore_point_rg(index: &Index, facts: &mut VmFacts) {
     // A readiness check may already know the naming cannot be told (a named policy not found).
     if facts.is_unknown(fact_path::RESTORE_POINT_RG) {
@@ -73,7 +71,7 @@ fn matches_numbered(name: &str, prefix: &str, suffix: &str) -> bool {
 
 fn resolve_locks(index: &Index, facts: &mut VmFacts) {
     let subscription = subscription_id(&facts.subscription);
-    if let Some(gap) = index.inventory.gap_for(&subscription, LOCKS_TYPE) {
+    if let Some(gap) = index.inventory.gap_for(&subscription, types::LOCKS) {
         facts.mark_unknown(
             fact_path::LOCKS,
             format!("locks could not be read for {}: {}", gap.scope, gap.reason),
@@ -124,7 +122,7 @@ fn lock_fact(lock: &Lock) -> LockFact {
 
 fn resolve_providers(index: &Index, facts: &mut VmFacts) {
     let subscription = subscription_id(&facts.subscription);
-    if let Some(gap) = index.inventory.gap_for(&subscription, PROVIDERS_TYPE) {
+    if let Some(gap) = index.inventory.gap_for(&subscription, types::PROVIDERS) {
         facts.mark_unknown(
             fact_path::PROVIDERS,
             format!("resource providers could not be read: {}", gap.reason),

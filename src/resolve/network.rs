@@ -1,4 +1,4 @@
-//! Network facts per VM: the destinations its backup needs (reference §2.6), the effective
+//! Network facts per VM: the destinations its backup needs (docs/azure-sources.md#network-requirements), the effective
 //! outbound NSG verdict and effective route to each, and whether the private endpoints of its
 //! vault resolve from its virtual network. NSGs, routes and verdicts depend on the subnet and NSG
 //! pair, not the VM, so they are computed once per pair and shared ([`NetworkCache`]).
@@ -234,7 +234,7 @@ struct Need {
     why: String,
 }
 
-/// The destinations the VM's backup needs (reference §2.6, issue rationale in the rule docs).
+/// The destinations the VM's backup needs (docs/azure-sources.md#network-requirements; the rule docs give the rationale).
 fn needs(facts: &VmFacts) -> Vec<Need> {
     let mut out: Vec<Need> = Vec::new();
     let mut add = |tag: &'static str, severity: &'static str, why: String| match out

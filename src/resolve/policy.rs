@@ -2,7 +2,7 @@
 //! the restore-point resource group (when none matching the naming pattern exists yet) and the
 //! VM's restore point collection in it (when the VM has none yet). Both requests carry the VM's
 //! location, the names Backup uses and no tags, which is why tag-governance policies with a Deny
-//! effect break backup (reference §2.4, `UserErrorRequestDisallowedByPolicy`).
+//! effect break backup (docs/azure-sources.md#restore-point-resource-group, `UserErrorRequestDisallowedByPolicy`).
 //!
 //! Which assignments apply follows Azure Policy: the assignment's scope contains the target (a
 //! management-group scope through the subscription's management-group ancestry), no `notScopes`
@@ -20,12 +20,11 @@ use crate::inventory::model::{
     POLICY_ASSIGNMENTS, POLICY_DEFINITIONS, POLICY_EXEMPTIONS, POLICY_SET_DEFINITIONS,
     RESOURCE_CONTAINERS,
 };
+use crate::inventory::types;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use time::OffsetDateTime;
 
-const RESTORE_POINTS_TYPE: &str = "Microsoft.Compute/restorePointCollections";
-const RESOURCE_GROUP_TYPE: &str = "Microsoft.Resources/subscriptions/resourceGroups";
 const MANAGEMENT_GROUP_PREFIX: &str = "/providers/microsoft.management/managementgroups/";
 
 /// Policy lookups shared by every VM.
@@ -108,7 +107,7 @@ pub fn resolve(index: &Index, facts: &mut VmFacts) {
             requests.push(Request {
                 id: resource_group_id(&facts.subscription, &name),
                 name: name.clone(),
-                type_: RESOURCE_GROUP_TYPE.into(),
+                type_: types::SUBSCRIPTION_RESOURCE_GROUPS.into(),
                 location: location.clone(),
                 tags: BTreeMap::new(),
                 subscription_id: facts.subscription.clone(),
@@ -122,7 +121,10 @@ pub fn resolve(index: &Index, facts: &mut VmFacts) {
         .restore_point_collections
         .contains_key(&key(&facts.id));
     if !has_collection {
-        if let Some(gap) = index.inventory.gap_for(&subscription, RESTORE_POINTS_TYPE) {
+        if let Some(gap) = index
+            .inventory
+            .gap_for(&subscription, types::RESTORE_POINT_COLLECTIONS)
+        {
             facts.mark_unknown(
                 fact_path::POLICY_DENIALS,
                 format!(
@@ -135,11 +137,12 @@ pub fn resolve(index: &Index, facts: &mut VmFacts) {
         let name = format!("AzureBackup_{}_1", facts.name);
         requests.push(Request {
             id: format!(
-                "{}/providers/{RESTORE_POINTS_TYPE}/{name}",
-                resource_group_id(&facts.subscription, &rg_name)
+                "{}/providers/{}/{name}",
+                resource_group_id(&facts.subscription, &rg_name),
+                types::RESTORE_POINT_COLLECTIONS
             ),
             name,
-            type_: RESTORE_POINTS_TYPE.into(),
+            type_: types::RESTORE_POINT_COLLECTIONS.into(),
             location,
             tags: BTreeMap::new(),
             subscription_id: facts.subscription.clone(),
@@ -392,7 +395,9 @@ fn judge_member(
         true
     } else if mode.eq_ignore_ascii_case("Indexed") {
         // Indexed definitions skip resource groups and subscriptions.
-        !request.type_.eq_ignore_ascii_case(RESOURCE_GROUP_TYPE)
+        !request
+            .type_
+            .eq_ignore_ascii_case(types::SUBSCRIPTION_RESOURCE_GROUPS)
     } else {
         // Resource provider modes (Microsoft.KeyVault.Data, ...) judge data-plane objects.
         false

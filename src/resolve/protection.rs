@@ -5,6 +5,7 @@ use super::fact_path;
 use super::facts::*;
 use super::Index;
 use crate::inventory::model::*;
+use crate::inventory::types;
 use crate::inventory::{key, ArmId};
 use time::OffsetDateTime;
 
@@ -34,7 +35,7 @@ pub fn resolve(index: &Index, vm: &VirtualMachine, facts: &mut VmFacts) {
         // Unprotected is a fact only if every vault the VM could be protected by was read.
         match inventory.gap_for(
             &crate::inventory::id::subscription_id(&facts.subscription),
-            "Microsoft.RecoveryServices/vaults/backupFabrics/protectionContainers/protectedItems",
+            types::PROTECTED_ITEMS,
         ) {
             Some(gap) => facts.mark_unknown(
                 fact_path::PROTECTION_PROTECTED,
@@ -114,10 +115,7 @@ fn resolve_jobs(index: &Index, item: &ProtectedItem, vault_id: &str, facts: &mut
         .and_then(|c| index.jobs_by_container.get(&(vault.clone(), c)))
         .or_else(|| index.jobs_by_entity.get(&(vault.clone(), key(&facts.name))));
     if jobs.is_none() {
-        if let Some(gap) = index
-            .inventory
-            .gap_for(vault_id, "Microsoft.RecoveryServices/vaults/backupJobs")
-        {
+        if let Some(gap) = index.inventory.gap_for(vault_id, types::BACKUP_JOBS) {
             facts.mark_unknown(
                 fact_path::JOBS,
                 format!("backup jobs could not be read: {}", gap.reason),

@@ -9,10 +9,8 @@ use super::protection::vault_of;
 use super::Index;
 use crate::inventory::id::subscription_id;
 use crate::inventory::model::{BackupPolicy, RecoveryVault};
+use crate::inventory::types;
 use crate::inventory::{key, ArmId};
-
-const VAULTS_TYPE: &str = "Microsoft.RecoveryServices/vaults";
-const POLICIES_TYPE: &str = "Microsoft.RecoveryServices/vaults/backupPolicies";
 
 /// The policy asked for: a type, or a policy of the vault by name.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,7 +50,7 @@ pub struct Proposal {
 }
 
 /// The vaults a VM can be protected by: Azure Backup protects a VM only from a Recovery Services
-/// vault in the VM's own region and subscription (reference §1a, §2.3).
+/// vault in the VM's own region and subscription (docs/azure-sources.md#error-codes, #support-matrix).
 pub fn vaults_in_region<'a>(index: &Index<'a>, facts: &VmFacts) -> Vec<&'a RecoveryVault> {
     let Some(location) = facts.location.as_deref() else {
         return Vec::new();
@@ -97,7 +95,10 @@ pub fn apply(index: &Index, proposal: &Proposal, facts: &mut VmFacts) {
     let in_region = vaults_in_region(index, facts);
     let vaults_readable = index
         .inventory
-        .gap_for(&subscription_id(&facts.subscription), VAULTS_TYPE)
+        .gap_for(
+            &subscription_id(&facts.subscription),
+            types::RECOVERY_VAULTS,
+        )
         .map(|gap| gap.reason.clone());
     let unknown_vaults = match (&facts.location, vaults_readable) {
         (None, _) => Some("the VM has no location, so the vaults of its region are unknown".into()),
@@ -205,7 +206,7 @@ fn apply_policy(
                     facts.restore_point_rg_override = policy.properties.instant_rp_details.clone();
                 }
                 (None, Some(vault)) => {
-                    let reason = match index.inventory.gap_for(&vault.id, POLICIES_TYPE) {
+                    let reason = match index.inventory.gap_for(&vault.id, types::BACKUP_POLICIES) {
                         Some(gap) => format!("backup policies could not be read: {}", gap.reason),
                         None => format!("vault {} has no backup policy named {name}", vault.name),
                     };

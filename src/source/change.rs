@@ -1,5 +1,5 @@
 //! A planned change to Azure resources, from a Terraform plan or an ARM what-if, in the terms the
-//! snapshot format uses (ARM-shaped JSON, DESIGN §3), so the overlay can lay it over a baseline
+//! snapshot format uses (ARM-shaped JSON, docs/snapshots.md), so the overlay can lay it over a baseline
 //! snapshot and the ordinary loader can read the result.
 
 use crate::error::InputError;

@@ -5,6 +5,7 @@
 
 use crate::error::InputError;
 use crate::inventory::id::is_within;
+use crate::inventory::types;
 use crate::inventory::{key, Inventory};
 use crate::source::change::{is_unknown, ChangeSet, Edit};
 use crate::source::snapshot;
@@ -31,13 +32,13 @@ pub struct RawSnapshot {
 
 /// ARM types whose absence from a plan evaluated alone must not read as "there are none".
 const TYPES_OUTSIDE_A_PLAN: &[&str] = &[
-    "Microsoft.Authorization/locks",
-    "Microsoft.Resources/providers",
-    "Microsoft.RecoveryServices/vaults/backupFabrics/protectionContainers/protectedItems",
-    "Microsoft.RecoveryServices/vaults/backupJobs",
-    "Microsoft.Authorization/roleAssignments",
-    "Microsoft.Network/privateDnsZones",
-    "Microsoft.Authorization/policyAssignments",
+    types::LOCKS,
+    types::PROVIDERS,
+    types::PROTECTED_ITEMS,
+    types::BACKUP_JOBS,
+    types::ROLE_ASSIGNMENTS,
+    types::PRIVATE_DNS_ZONES,
+    types::POLICY_ASSIGNMENTS,
 ];
 
 impl RawSnapshot {
@@ -117,7 +118,7 @@ impl RawSnapshot {
             for (i, mut extension) in nested.into_iter().enumerate() {
                 if let Value::Object(map) = &mut extension {
                     map.entry("type")
-                        .or_insert_with(|| json!("Microsoft.Compute/virtualMachines/extensions"));
+                        .or_insert_with(|| json!(types::VM_EXTENSIONS));
                 }
                 self.add_resource(file, format!("{}.resources[{i}]", origin.place), extension);
             }

@@ -1,4 +1,4 @@
-//! Reads a snapshot (DESIGN §3): a file or a directory tree of `.json` files holding ARM
+//! Reads a snapshot (docs/snapshots.md): a file or a directory tree of `.json` files holding ARM
 //! resources exactly as Azure Resource Manager returns them, as single objects, arrays, or list
 //! responses. Resources are recognised by `type`; the few type-less objects (subscriptions,
 //! provider registrations, Graph service principals) by their distinctive fields.

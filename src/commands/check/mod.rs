@@ -17,6 +17,7 @@ use crate::outcome::check::{
     CheckSummary, FixStep, ProposalReport, VaultReport, NOT_CHECKED, SCHEMA,
 };
 use crate::outcome::{CheckReport, CheckedVm, LayerStatus, Readiness, Severity, Status};
+use crate::resolve::fact_path;
 use crate::resolve::facts::{ProtectionFacts, VmFacts};
 use crate::resolve::readiness::Proposal;
 use crate::resolve::{resolve_vm_for, Index, Options};
@@ -128,7 +129,7 @@ fn answer(engine: &Engine, facts: VmFacts) -> CheckedVm {
         }
         _ => {
             let reason = facts
-                .unknown_reason("vm.protection.protected")
+                .unknown_reason(fact_path::PROTECTION_PROTECTED.as_str())
                 .map(|(_, reason)| reason)
                 .unwrap_or("the VM's protected items were not read");
             vm.status = Readiness::Unknown;

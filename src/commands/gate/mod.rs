@@ -1,4 +1,4 @@
-//! The CI gate (DESIGN §1, "CI gate on infrastructure changes"): a Terraform plan or an ARM
+//! The CI gate (docs/ci-gate.md): a Terraform plan or an ARM
 //! what-if is laid over the baseline snapshot, the rules run on both, and the gate reports what
 //! the change breaks (regressions, with the changes that caused them), what it makes unknown and
 //! what it fixes.
