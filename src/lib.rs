@@ -5,7 +5,6 @@
 pub mod allocator;
 pub mod check;
 pub mod codes;
-pub mod emulator;
 pub mod engine;
 pub mod error;
 pub mod gate;
@@ -18,7 +17,6 @@ pub mod resolve;
 pub mod source;
 pub mod store;
 pub mod suppress;
-pub mod synth;
 
 use codes::CodeBook;
 use engine::{evaluate_vm, Engine};

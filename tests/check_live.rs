@@ -4,7 +4,7 @@
 //! that need it `cannot tell`.
 
 use assert_cmd::Command;
-use backup_doctor::emulator::{Emulator, EmulatorConfig};
+use backup_doctor_testkit::emulator::{Emulator, EmulatorConfig};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::time::Duration;

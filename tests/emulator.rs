@@ -1,6 +1,6 @@
 //! The ARM emulator over real HTTP, against the demo fleet.
 
-use backup_doctor::emulator::{Bucket, Emulator, EmulatorConfig};
+use backup_doctor_testkit::emulator::{Bucket, Emulator, EmulatorConfig};
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
 use std::path::PathBuf;

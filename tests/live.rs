@@ -3,7 +3,7 @@
 //! must give the same report as the offline scan of the demo fleet.
 
 use assert_cmd::Command;
-use backup_doctor::emulator::{Bucket, Emulator, EmulatorConfig};
+use backup_doctor_testkit::emulator::{Bucket, Emulator, EmulatorConfig};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
