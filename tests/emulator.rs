@@ -1,9 +1,9 @@
 //! The ARM emulator over real HTTP, against the demo fleet.
 
 use backup_doctor_testkit::emulator::{Bucket, Emulator, EmulatorConfig};
+use backup_doctor_testkit::fixtures;
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
-use std::path::PathBuf;
 
 const SUB_PROD: &str = "3f0c9931-918c-40bf-9670-c342c6cce996";
 const SUB_DEV: &str = "9200a15f-69ff-4a7b-aebd-c582c1ca746a";
@@ -12,7 +12,7 @@ const API: &str = "api-version=2024-07-01";
 
 fn demo() -> EmulatorConfig {
     EmulatorConfig {
-        snapshot: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/fleets/demo"),
+        snapshot: fixtures::demo(),
         ..EmulatorConfig::default()
     }
 }
@@ -24,18 +24,23 @@ async fn start(config: EmulatorConfig) -> (Emulator, Client, String) {
     (emu, client, token)
 }
 
-async fn token(emu: &Emulator, client: &Client) -> String {
-    let rsp = client
+/// A client-credentials request for an ARM token, as the Azure SDK's secret credential sends it.
+async fn client_credentials(client: &Client, emu: &Emulator, secret: &str) -> reqwest::Response {
+    client
         .post(format!("{}/{TENANT}/oauth2/v2.0/token", emu.url()))
         .form(&[
             ("grant_type", "client_credentials"),
             ("client_id", "backup-doctor-test"),
-            ("client_secret", "emulator-secret"),
+            ("client_secret", secret),
             ("scope", "https://management.azure.com/.default"),
         ])
         .send()
         .await
-        .unwrap();
+        .unwrap()
+}
+
+async fn token(emu: &Emulator, client: &Client) -> String {
+    let rsp = client_credentials(client, emu, "emulator-secret").await;
     assert_eq!(rsp.status(), StatusCode::OK);
     let body: Value = rsp.json().await.unwrap();
     body["access_token"].as_str().unwrap().to_owned()
@@ -83,17 +88,7 @@ async fn token_endpoints() {
     assert_eq!(emu.tenant_id(), TENANT);
     let client = Client::new();
     let url = emu.url();
-    let good = client
-        .post(format!("{url}/{TENANT}/oauth2/v2.0/token"))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", "backup-doctor-test"),
-            ("client_secret", "emulator-secret"),
-            ("scope", "https://management.azure.com/.default"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let good = client_credentials(&client, &emu, "emulator-secret").await;
     assert_eq!(good.status(), StatusCode::OK);
     let body: Value = good.json().await.unwrap();
     assert_eq!(body["token_type"], "Bearer");
@@ -101,17 +96,7 @@ async fn token_endpoints() {
     assert_eq!(body["ext_expires_in"], 3599);
     assert!(body["access_token"].as_str().unwrap().len() > 16);
 
-    let bad = client
-        .post(format!("{url}/{TENANT}/oauth2/v2.0/token"))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", "backup-doctor-test"),
-            ("client_secret", "wrong"),
-            ("scope", "https://management.azure.com/.default"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let bad = client_credentials(&client, &emu, "wrong").await;
     assert_eq!(bad.status(), StatusCode::UNAUTHORIZED);
     let body: Value = bad.json().await.unwrap();
     assert_eq!(body["error"], "invalid_client");

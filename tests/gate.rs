@@ -2,43 +2,13 @@
 //! its exit code, and that each output names the VM and the cause; plans evaluated without a
 //! baseline; suppressions; and bad input (exit 2 naming the file and the JSON path).
 
-use assert_cmd::Command;
+use backup_doctor_testkit::binary::{run, Outcome};
+use backup_doctor_testkit::fixtures::root;
+use backup_doctor_testkit::schema;
 use serde_json::Value;
-use std::path::PathBuf;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 fn path(relative: &str) -> String {
     root().join(relative).display().to_string()
-}
-
-struct Outcome {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn run(args: &[&str]) -> Outcome {
-    let output = Command::cargo_bin("backup-doctor")
-        .expect("the binary builds")
-        .env_remove("RUST_LOG")
-        .env("NO_COLOR", "1")
-        .args(args)
-        .output()
-        .expect("the binary runs");
-    let outcome = Outcome {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    };
-    assert!(
-        !outcome.stderr.contains("panicked"),
-        "panic: {}",
-        outcome.stderr
-    );
-    outcome
 }
 
 /// One fixture scenario: the file name, the exit code at `--fail-on error`, and the
@@ -477,18 +447,12 @@ fn plan_and_what_if_are_exclusive_and_one_is_required() {
 
 fn sarif_validator() -> jsonschema::Validator {
     // The SARIF 2.1.0 schema (the rtm.5 text schemastore publishes for 2.1.0), vendored.
-    let text =
-        std::fs::read_to_string(root().join("schemas/sarif-schema-2.1.0-rtm.5.json")).unwrap();
-    let schema: Value = serde_json::from_str(&text).unwrap();
-    jsonschema::validator_for(&schema).expect("the SARIF schema compiles")
+    schema::validator("sarif-schema-2.1.0-rtm.5.json")
 }
 
 fn assert_valid_sarif(validator: &jsonschema::Validator, text: &str) -> Value {
     let log: Value = serde_json::from_str(text).expect("SARIF is JSON");
-    let errors: Vec<String> = validator
-        .iter_errors(&log)
-        .map(|e| format!("{} at {}", e, e.instance_path))
-        .collect();
+    let errors = schema::violations(validator, &log);
     assert!(errors.is_empty(), "SARIF does not validate: {errors:?}");
     log
 }
