@@ -7,7 +7,8 @@ use assert_cmd::Command;
 use backup_doctor_testkit::emulator::Emulator;
 use backup_doctor_testkit::fixtures::demo_tenant;
 use backup_doctor_testkit::live::{
-    demo_config, demo_config_forbidding, run_blocking, secret_flags, serve, with_secret, SECRET,
+    demo_config, demo_config_forbidding, run_blocking, secret_flags, serve, with_secret,
+    LOCK_LISTS, SECRET,
 };
 use serde_json::Value;
 
@@ -101,10 +102,7 @@ async fn a_live_check_answers_like_the_offline_check() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn locks_refused_live_make_the_answer_cannot_tell() {
-    let emulator = serve(demo_config_forbidding(&[
-        "/providers/Microsoft.Authorization/locks",
-    ]))
-    .await;
+    let emulator = serve(demo_config_forbidding(&[LOCK_LISTS])).await;
     let output = check_live(&emulator, &["--format", "json", "--vm", "vm-app-01"]).await;
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(3), "{stderr}");

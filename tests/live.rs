@@ -8,7 +8,7 @@ use backup_doctor_testkit::fixtures::{demo_tenant, DEMO_PROD_SUBSCRIPTION};
 use backup_doctor_testkit::json;
 use backup_doctor_testkit::live::{
     demo_config, demo_config_forbidding, endpoint_flags, run_blocking, secret_flags, serve,
-    signing_in, with_secret, SECRET,
+    signing_in, with_secret, LOCK_LISTS, SECRET,
 };
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -343,10 +343,7 @@ async fn throttling_and_server_errors_cost_time_not_data() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_forbidden_lock_list_is_a_gap_and_makes_lock_facts_unknown() {
-    let emulator = serve(demo_config_forbidding(&[
-        "/providers/Microsoft.Authorization/locks",
-    ]))
-    .await;
+    let emulator = serve(demo_config_forbidding(&[LOCK_LISTS])).await;
     let (out, output, stderr, _dir) = collect(&emulator, SECRET, &[]).await;
     assert_eq!(output.status.code(), Some(3), "{stderr}");
     assert!(stderr.contains("Microsoft.Authorization/locks"), "{stderr}");

@@ -10,6 +10,8 @@ use std::time::Duration;
 /// The service principal the emulator accepts in the live tests.
 pub const CLIENT_ID: &str = "backup-doctor-test";
 pub const SECRET: &str = "emulator-secret-5f1e0c";
+/// What every lock list's path contains: forbidding it leaves the lock facts unknown.
+pub const LOCK_LISTS: &str = "/providers/Microsoft.Authorization/locks";
 /// A live run that takes longer is stuck (the demo fleet collects in seconds).
 const LIVE_RUN_TIMEOUT: Duration = Duration::from_secs(120);
 
