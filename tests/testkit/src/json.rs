@@ -26,16 +26,6 @@ pub fn find<'a>(list: &'a Value, key: &str, value: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no item with {key} {value:?} in {list:#}"))
 }
 
-/// The first item of the array `list` whose `key` is `value`, to change it.
-pub fn find_mut<'a>(list: &'a mut Value, key: &str, value: &str) -> &'a mut Value {
-    let shown = list.to_string();
-    list.as_array_mut()
-        .unwrap_or_else(|| panic!("not an array: {shown}"))
-        .iter_mut()
-        .find(|item| item[key] == value)
-        .unwrap_or_else(|| panic!("no item with {key} {value:?} in {shown}"))
-}
-
 /// The VM named `name` in a scan or check document.
 pub fn vm<'a>(document: &'a Value, name: &str) -> &'a Value {
     find(&document["vms"], "name", name)

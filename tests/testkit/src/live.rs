@@ -8,7 +8,8 @@ use std::process::Output;
 use std::time::Duration;
 
 /// The service principal the emulator accepts in the live tests.
-pub const CLIENT_ID: &str = "backup-doctor-test";
+const CLIENT_ID: &str = "backup-doctor-test";
+/// Its secret, which the tests look for in the binary's logs (it must never be there).
 pub const SECRET: &str = "emulator-secret-5f1e0c";
 /// What every lock list's path contains: forbidding it leaves the lock facts unknown.
 pub const LOCK_LISTS: &str = "/providers/Microsoft.Authorization/locks";
