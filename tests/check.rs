@@ -3,7 +3,7 @@
 //! JSON document against its schema, exit codes, and bad names (exit 2, naming the fix).
 
 use backup_doctor_testkit::binary::{arg, run, run_refused};
-use backup_doctor_testkit::fixtures::{demo, root};
+use backup_doctor_testkit::fixtures::{demo, root, temp_file};
 use backup_doctor_testkit::json::{self, vm};
 use backup_doctor_testkit::schema;
 use serde_json::Value;
@@ -238,15 +238,12 @@ fn exit_codes_follow_fail_on_and_ready_vms_exit_0() {
 fn an_unreadable_fact_makes_the_answer_cannot_tell_with_exit_3() {
     // Locks of the VM's subscription unread: the restore-point and subscription lock checks
     // cannot be decided, so the otherwise ready VM is not called ready.
-    let dir = tempfile::tempdir().unwrap();
-    let manifest = dir.path().join("snapshot.json");
-    std::fs::write(
-        &manifest,
+    let (_dir, manifest) = temp_file(
+        "snapshot.json",
         r#"{"schema": "backup-doctor/snapshot/v1", "created": "2026-11-24T06:00:00Z",
             "gaps": [{"scope": "/subscriptions/3f0c9931-918c-40bf-9670-c342c6cce996",
                       "what": "Microsoft.Authorization/locks", "reason": "AuthorizationFailed (403)"}]}"#,
-    )
-    .unwrap();
+    );
     let (document, code) = check_json(&[
         "--snapshot",
         manifest.to_str().unwrap(),

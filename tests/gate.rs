@@ -3,7 +3,7 @@
 //! baseline; suppressions; and bad input (exit 2 naming the file and the JSON path).
 
 use backup_doctor_testkit::binary::{run, Outcome};
-use backup_doctor_testkit::fixtures::root;
+use backup_doctor_testkit::fixtures::{root, temp_file};
 use backup_doctor_testkit::schema;
 use serde_json::Value;
 
@@ -275,13 +275,7 @@ fn values_known_only_after_apply_are_unknown_and_say_so() {
 
 #[test]
 fn suppressions_mark_findings_and_expired_ones_fail() {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("suppressions.toml");
-    std::fs::write(
-        &file,
-        "[[suppression]]\nrule = \"encryption/key-vault-firewall\"\nresource = \"*/kv-prod-ade\"\njustification = \"ADE vault moves to private endpoint, CHG-7\"\nexpires = 2099-12-31\n",
-    )
-    .unwrap();
+    let (_dir, file) = temp_file("suppressions.toml", "[[suppression]]\nrule = \"encryption/key-vault-firewall\"\nresource = \"*/kv-prod-ade\"\njustification = \"ADE vault moves to private endpoint, CHG-7\"\nexpires = 2099-12-31\n");
     let suppressions = file.display().to_string();
     let out = gate(
         "plan",
@@ -327,9 +321,7 @@ fn suppressions_mark_findings_and_expired_ones_fail() {
 
 #[test]
 fn scan_accepts_suppressions() {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("s.toml");
-    std::fs::write(&file, "[[suppression]]\nrule = \"*\"\nresource = \"*\"\njustification = \"lab fleet\"\nexpires = 2099-01-01\n").unwrap();
+    let (_dir, file) = temp_file("s.toml", "[[suppression]]\nrule = \"*\"\nresource = \"*\"\njustification = \"lab fleet\"\nexpires = 2099-01-01\n");
     let demo = path("fixtures/fleets/demo");
     let out = run(&[
         "scan",
@@ -357,9 +349,7 @@ fn scan_accepts_suppressions() {
 }
 
 fn bad_input(kind: &str, content: &str) -> Outcome {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("input.json");
-    std::fs::write(&file, content).unwrap();
+    let (_dir, file) = temp_file("input.json", content);
     let flag = if kind == "plan" {
         "--plan"
     } else {
@@ -536,9 +526,7 @@ fn sarif_validates_and_locates_results_at_the_change() {
 #[test]
 fn sarif_keeps_suppressed_results_and_scan_renders_it_too() {
     let validator = sarif_validator();
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("s.toml");
-    std::fs::write(&file, "[[suppression]]\nrule = \"encryption/*\"\nresource = \"vm-enc-01\"\njustification = \"accepted for the migration\"\nexpires = 2099-01-01\n").unwrap();
+    let (_dir, file) = temp_file("s.toml", "[[suppression]]\nrule = \"encryption/*\"\nresource = \"vm-enc-01\"\njustification = \"accepted for the migration\"\nexpires = 2099-01-01\n");
     let out = gate(
         "plan",
         "keyvault-firewall",

@@ -4,6 +4,7 @@
 use crate::json;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
+use tempfile::TempDir;
 
 /// The demo fleet's production subscription, which holds most of its VMs.
 pub const DEMO_PROD_SUBSCRIPTION: &str = "3f0c9931-918c-40bf-9670-c342c6cce996";
@@ -40,4 +41,13 @@ pub fn demo_vm(name: &str) -> Value {
             .join("Microsoft.Compute.virtualMachines.json"),
     );
     json::find(&vms["value"], "name", name).clone()
+}
+
+/// A file `name` holding `contents` in a fresh temp dir, for input a test writes itself; the
+/// directory goes when the returned guard is dropped.
+pub fn temp_file(name: &str, contents: &str) -> (TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let file = dir.path().join(name);
+    std::fs::write(&file, contents).expect("the temp file is written");
+    (dir, file)
 }
