@@ -2,7 +2,7 @@
 
 use backup_doctor_testkit::emulator::{Bucket, Emulator, EmulatorConfig};
 use backup_doctor_testkit::fixtures;
-use reqwest::{Client, StatusCode};
+use reqwest::{Client, Method, StatusCode};
 use serde_json::{json, Value};
 
 const SUB_PROD: &str = "3f0c9931-918c-40bf-9670-c342c6cce996";
@@ -56,6 +56,23 @@ async fn get(
     let headers = rsp.headers().clone();
     let body = rsp.json().await.unwrap_or(Value::Null);
     (status, headers, body)
+}
+
+/// A request with a JSON body and the token: Resource Graph queries, and the writes ARM refuses.
+async fn send_json(
+    client: &Client,
+    method: Method,
+    url: &str,
+    token: &str,
+    body: &Value,
+) -> reqwest::Response {
+    client
+        .request(method, url)
+        .bearer_auth(token)
+        .json(body)
+        .send()
+        .await
+        .unwrap()
 }
 
 /// Follows nextLinks and returns every item, checking each link is absolute.
@@ -516,18 +533,8 @@ async fn writes_are_refused() {
         "{}/subscriptions/{SUB_PROD}/resourcegroups/rg-web-prod?{API}",
         emu.url()
     );
-    for method in [
-        reqwest::Method::PUT,
-        reqwest::Method::DELETE,
-        reqwest::Method::PATCH,
-    ] {
-        let rsp = client
-            .request(method.clone(), &url)
-            .bearer_auth(&token)
-            .json(&json!({}))
-            .send()
-            .await
-            .unwrap();
+    for method in [Method::PUT, Method::DELETE, Method::PATCH] {
+        let rsp = send_json(&client, method.clone(), &url, &token, &json!({})).await;
         assert_eq!(rsp.status(), StatusCode::METHOD_NOT_ALLOWED, "{method}");
         let body: Value = rsp.json().await.unwrap();
         assert_eq!(error_code(&body), "MethodNotAllowed");
@@ -563,13 +570,7 @@ async fn resource_graph_pages_with_skip_tokens() {
             "query": "Resources | where type =~ 'microsoft.compute/virtualmachines/EXTENSIONS' | project id, name",
             "options": options,
         });
-        let rsp = client
-            .post(&url)
-            .bearer_auth(&token)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
+        let rsp = send_json(&client, Method::POST, &url, &token, &body).await;
         assert_eq!(rsp.status(), StatusCode::OK);
         let page: Value = rsp.json().await.unwrap();
         pages += 1;
@@ -593,24 +594,14 @@ async fn resource_graph_pages_with_skip_tokens() {
     assert_eq!(subs.len(), 2);
 
     // $top smaller than the page size wins; one subscription restricts.
-    let rsp = client
-        .post(&url)
-        .bearer_auth(&token)
-        .json(&json!({"subscriptions": [SUB_DEV], "query": "resources | where type =~ 'Microsoft.Compute/virtualMachines'", "options": {"$top": 3}}))
-        .send()
-        .await
-        .unwrap();
+    let body = json!({"subscriptions": [SUB_DEV], "query": "resources | where type =~ 'Microsoft.Compute/virtualMachines'", "options": {"$top": 3}});
+    let rsp = send_json(&client, Method::POST, &url, &token, &body).await;
     let page: Value = rsp.json().await.unwrap();
     assert_eq!(page["totalRecords"], 10);
     assert_eq!(page["count"], 3);
 
-    let rsp = client
-        .post(&url)
-        .bearer_auth(&token)
-        .json(&json!({"query": "resources | summarize count() by type"}))
-        .send()
-        .await
-        .unwrap();
+    let body = json!({"query": "resources | summarize count() by type"});
+    let rsp = send_json(&client, Method::POST, &url, &token, &body).await;
     assert_eq!(rsp.status(), StatusCode::BAD_REQUEST);
     let body: Value = rsp.json().await.unwrap();
     assert_eq!(error_code(&body), "BadRequest");
@@ -691,13 +682,8 @@ async fn policy_routes_and_subscription_containers() {
     );
     let (status, _, _) = get(&client, &token, &missing).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let rsp = client
-        .put(list(SUB_DEV, "policyAssignments"))
-        .bearer_auth(&token)
-        .json(&json!({}))
-        .send()
-        .await
-        .unwrap();
+    let assignments = list(SUB_DEV, "policyAssignments");
+    let rsp = send_json(&client, Method::PUT, &assignments, &token, &json!({})).await;
     assert_eq!(rsp.status(), StatusCode::METHOD_NOT_ALLOWED);
 
     // The container rows answer Resource Graph and leave ARM's subscription objects alone.
@@ -705,17 +691,12 @@ async fn policy_routes_and_subscription_containers() {
         "{}/providers/Microsoft.ResourceGraph/resources?api-version=2022-10-01",
         emu.url()
     );
-    let rsp = client
-        .post(&graph)
-        .bearer_auth(&token)
-        .json(&json!({
-            "subscriptions": [SUB_PROD, SUB_DEV],
-            "query": "resourcecontainers | where type =~ 'microsoft.resources/subscriptions' | project id, name, type, tenantId, subscriptionId, properties",
-            "options": {"$top": 1000, "resultFormat": "objectArray"},
-        }))
-        .send()
-        .await
-        .unwrap();
+    let body = json!({
+        "subscriptions": [SUB_PROD, SUB_DEV],
+        "query": "resourcecontainers | where type =~ 'microsoft.resources/subscriptions' | project id, name, type, tenantId, subscriptionId, properties",
+        "options": {"$top": 1000, "resultFormat": "objectArray"},
+    });
+    let rsp = send_json(&client, Method::POST, &graph, &token, &body).await;
     assert_eq!(rsp.status(), StatusCode::OK);
     let page: Value = rsp.json().await.unwrap();
     let rows = page["data"].as_array().unwrap();
@@ -723,13 +704,8 @@ async fn policy_routes_and_subscription_containers() {
     assert!(rows
         .iter()
         .all(|r| r["properties"]["managementGroupAncestorsChain"].is_array()));
-    let rsp = client
-        .post(&graph)
-        .bearer_auth(&token)
-        .json(&json!({"query": "resourcecontainers | where type =~ 'microsoft.resources/subscriptions/resourcegroups'"}))
-        .send()
-        .await
-        .unwrap();
+    let body = json!({"query": "resourcecontainers | where type =~ 'microsoft.resources/subscriptions/resourcegroups'"});
+    let rsp = send_json(&client, Method::POST, &graph, &token, &body).await;
     assert_eq!(rsp.status(), StatusCode::BAD_REQUEST);
     let (subs, _) = collect(
         &emu,
