@@ -10,36 +10,12 @@
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-use backup_doctor::emulator::{Bucket, Emulator, EmulatorConfig};
 use backup_doctor::live::auth::{AuthKind, Cloud, Endpoints};
 use backup_doctor::live::{collect, LiveOptions};
-use backup_doctor::synth::{generate, FleetSpec};
+use backup_doctor_testkit::bench::{env_usize, fleet, fleet_spec};
+use backup_doctor_testkit::emulator::{Bucket, Emulator, EmulatorConfig, LoggedRequest};
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
-
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn fleet(spec: &FleetSpec) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("target")
-        .join(format!(
-            "bench-fleet-{}x{}-{}",
-            spec.subscriptions, spec.vms_per_subscription, spec.seed
-        ));
-    let done = dir.join(".complete");
-    if !done.exists() {
-        let _ = std::fs::remove_dir_all(&dir);
-        generate(&dir, spec).expect("the synthetic fleet is written");
-        std::fs::write(&done, b"").expect("marker written");
-    }
-    dir
-}
 
 fn main() {
     // The same allocator settings as the binary's.
@@ -51,12 +27,7 @@ fn main() {
             .with_writer(std::io::stderr)
             .init();
     }
-    let spec = FleetSpec {
-        subscriptions: env_usize("BD_BENCH_SUBSCRIPTIONS", 20),
-        vms_per_subscription: env_usize("BD_BENCH_VMS", 500),
-        seed: 42,
-        ..FleetSpec::default()
-    };
+    let spec = fleet_spec();
     let latency = Duration::from_millis(env_usize("BD_BENCH_LATENCY_MS", 30) as u64);
     let concurrency = env_usize("BD_BENCH_CONCURRENCY", 64);
     let page_size = env_usize("BD_BENCH_PAGE_SIZE", 100);
@@ -227,7 +198,7 @@ fn stat_cpu(stat: &str) -> Duration {
 }
 
 /// The most pages one list needed: its pages follow one another, each a round trip.
-fn longest_page_chain(requests: &[&backup_doctor::emulator::LoggedRequest]) -> usize {
+fn longest_page_chain(requests: &[&LoggedRequest]) -> usize {
     let mut pages: BTreeMap<String, usize> = BTreeMap::new();
     for request in requests.iter().filter(|r| r.status == 200) {
         *pages.entry(request.path.to_ascii_lowercase()).or_default() += 1;

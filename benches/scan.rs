@@ -12,7 +12,7 @@ use backup_doctor::engine::{evaluate_vm, Engine, RuleSet};
 use backup_doctor::parallel;
 use backup_doctor::resolve::{resolve_vm, Index, Options};
 use backup_doctor::source::snapshot;
-use backup_doctor::synth::{generate, FleetSpec};
+use backup_doctor_testkit::bench::{env_usize, fleet, fleet_spec};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -40,37 +40,6 @@ unsafe impl GlobalAlloc for Counting {
 
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
-
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn fleet(spec: &FleetSpec) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("target")
-        .join(format!(
-            "bench-fleet-{}x{}-{}",
-            spec.subscriptions, spec.vms_per_subscription, spec.seed
-        ));
-    let done = dir.join(".complete");
-    if !done.exists() {
-        let _ = std::fs::remove_dir_all(&dir);
-        let started = Instant::now();
-        let stats = generate(&dir, spec).expect("the synthetic fleet is written");
-        std::fs::write(&done, b"").expect("marker written");
-        eprintln!(
-            "generated {} VMs, {} files, {:.1} MB in {:.1?}",
-            stats.vms,
-            stats.files,
-            stats.bytes as f64 / 1e6,
-            started.elapsed()
-        );
-    }
-    dir
-}
 
 fn json_files(dir: &Path, out: &mut Vec<PathBuf>) {
     for entry in std::fs::read_dir(dir)
@@ -167,14 +136,8 @@ fn run_once(dir: &Path, files: &[PathBuf], engine: &Engine, codes: &CodeBook) ->
 
 fn main() {
     // `cargo bench` passes harness flags such as `--bench`; nothing here takes arguments.
-    let spec = FleetSpec {
-        subscriptions: env_usize("BD_BENCH_SUBSCRIPTIONS", 20),
-        vms_per_subscription: env_usize("BD_BENCH_VMS", 500),
-        seed: 42,
-        ..FleetSpec::default()
-    };
     let runs = env_usize("BD_BENCH_RUNS", 5).max(1);
-    let dir = fleet(&spec);
+    let dir = fleet(&fleet_spec());
     let mut files = Vec::new();
     json_files(&dir, &mut files);
     let bytes: u64 = files

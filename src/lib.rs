@@ -5,7 +5,6 @@
 pub mod allocator;
 pub mod codes;
 pub mod commands;
-pub mod emulator;
 pub mod engine;
 pub mod error;
 pub mod inventory;
@@ -18,4 +17,3 @@ pub mod resolve;
 pub mod source;
 pub mod store;
 pub mod suppress;
-pub mod synth;

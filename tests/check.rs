@@ -2,84 +2,27 @@
 //! not ready at the right layer, already protected), how the vault and policy change them, the
 //! JSON document against its schema, exit codes, and bad names (exit 2, naming the fix).
 
-use assert_cmd::Command;
+use backup_doctor_testkit::binary::{arg, run, run_refused};
+use backup_doctor_testkit::fixtures::{demo, root, temp_file};
+use backup_doctor_testkit::json::{self, vm};
+use backup_doctor_testkit::schema;
 use serde_json::Value;
-use std::path::PathBuf;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn demo() -> String {
-    root()
-        .join("fixtures/fleets/demo")
-        .to_string_lossy()
-        .into_owned()
-}
-
-struct Outcome {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn run(args: &[&str]) -> Outcome {
-    let output = Command::cargo_bin("backup-doctor")
-        .expect("the binary builds")
-        .env_remove("RUST_LOG")
-        .env("NO_COLOR", "1")
-        .args(args)
-        .output()
-        .expect("the binary runs");
-    let outcome = Outcome {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    };
-    assert!(
-        !outcome.stderr.contains("panicked"),
-        "the binary panicked: {}",
-        outcome.stderr
-    );
-    outcome
-}
 
 /// `check --format json` on the demo fleet with `extra` arguments: (document, exit code).
 fn check_json(extra: &[&str]) -> (Value, i32) {
     let demo = demo();
-    let mut args = vec!["check", "--snapshot", demo.as_str(), "--format", "json"];
+    let mut args = vec!["check", "--snapshot", arg(&demo), "--format", "json"];
     args.extend_from_slice(extra);
     let out = run(&args);
-    let document = serde_json::from_str(&out.stdout)
-        .unwrap_or_else(|e| panic!("no JSON ({e}): {}{}", out.stdout, out.stderr));
-    (document, out.code)
-}
-
-fn vm<'a>(document: &'a Value, name: &str) -> &'a Value {
-    document["vms"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|v| v["name"] == name)
-        .unwrap_or_else(|| panic!("no VM {name} in {document:#}"))
+    (out.json(), out.code)
 }
 
 fn fix_order(vm: &Value) -> Vec<&str> {
-    vm["fix_order"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|step| step["rule"].as_str().unwrap())
-        .collect()
+    json::strings(&vm["fix_order"], "rule")
 }
 
 fn rules(vm: &Value) -> Vec<&str> {
-    vm["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["rule"].as_str().unwrap())
-        .collect()
+    json::strings(&vm["findings"], "rule")
 }
 
 const MIXED: &[&str] = &[
@@ -237,23 +180,14 @@ fn the_policy_type_decides_for_an_ultra_disk() {
 #[test]
 fn a_resource_group_selects_its_vms() {
     let (document, _) = check_json(&["--resource-group", "rg-app-prod"]);
-    let mut names: Vec<&str> = document["vms"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v["name"].as_str().unwrap())
-        .collect();
+    let mut names = json::strings(&document["vms"], "name");
     names.sort();
     assert_eq!(names, ["vm-analytics-01", "vm-app-01", "vm-app-02"]);
 }
 
 #[test]
 fn the_json_document_matches_its_schema() {
-    let schema: Value = serde_json::from_str(
-        &std::fs::read_to_string(root().join("schemas/check-v1.schema.json")).unwrap(),
-    )
-    .unwrap();
-    let validator = jsonschema::validator_for(&schema).expect("the schema compiles");
+    let validator = schema::validator("check-v1.schema.json");
     for extra in [
         MIXED,
         &["--vm", "vm-app-01", "--vault", "rsv-dev-eus"][..],
@@ -266,24 +200,19 @@ fn the_json_document_matches_its_schema() {
         ][..],
     ] {
         let (document, _) = check_json(extra);
-        let errors: Vec<String> = validator
-            .iter_errors(&document)
-            .map(|e| format!("{e} at {}", e.instance_path))
-            .collect();
+        let errors = schema::violations(&validator, &document);
         assert!(errors.is_empty(), "{extra:?}: {errors:#?}");
     }
     // The finding objects are the scan report's: both schemas define them alike.
-    let report: Value = serde_json::from_str(
-        &std::fs::read_to_string(root().join("schemas/report-v1.schema.json")).unwrap(),
-    )
-    .unwrap();
-    assert_eq!(schema["$defs"]["finding"], report["$defs"]["finding"]);
+    let check = json::read(root().join("schemas/check-v1.schema.json"));
+    let report = json::read(root().join("schemas/report-v1.schema.json"));
+    assert_eq!(check["$defs"]["finding"], report["$defs"]["finding"]);
 }
 
 #[test]
 fn the_console_answers_and_lists_the_fixes_in_order() {
     let demo = demo();
-    let mut args = vec!["check", "--snapshot", demo.as_str()];
+    let mut args = vec!["check", "--snapshot", arg(&demo)];
     args.extend_from_slice(MIXED);
     let out = run(&args);
     assert_eq!(out.code, 1, "{}", out.stderr);
@@ -309,15 +238,12 @@ fn exit_codes_follow_fail_on_and_ready_vms_exit_0() {
 fn an_unreadable_fact_makes_the_answer_cannot_tell_with_exit_3() {
     // Locks of the VM's subscription unread: the restore-point and subscription lock checks
     // cannot be decided, so the otherwise ready VM is not called ready.
-    let dir = tempfile::tempdir().unwrap();
-    let manifest = dir.path().join("snapshot.json");
-    std::fs::write(
-        &manifest,
+    let (_dir, manifest) = temp_file(
+        "snapshot.json",
         r#"{"schema": "backup-doctor/snapshot/v1", "created": "2026-11-24T06:00:00Z",
             "gaps": [{"scope": "/subscriptions/3f0c9931-918c-40bf-9670-c342c6cce996",
                       "what": "Microsoft.Authorization/locks", "reason": "AuthorizationFailed (403)"}]}"#,
-    )
-    .unwrap();
+    );
     let (document, code) = check_json(&[
         "--snapshot",
         manifest.to_str().unwrap(),
@@ -337,17 +263,9 @@ fn an_unreadable_fact_makes_the_answer_cannot_tell_with_exit_3() {
 
 fn assert_bad_input(extra: &[&str], must_contain: &[&str]) {
     let demo = demo();
-    let mut args = vec!["check", "--snapshot", demo.as_str()];
+    let mut args = vec!["check", "--snapshot", arg(&demo)];
     args.extend_from_slice(extra);
-    let out = run(&args);
-    assert_eq!(out.code, 2, "{extra:?}: {}", out.stderr);
-    for needle in must_contain {
-        assert!(
-            out.stderr.contains(needle),
-            "{needle:?} not in {}",
-            out.stderr
-        );
-    }
+    let out = run_refused(&args, must_contain);
     assert!(out.stdout.is_empty(), "no report on bad input");
 }
 
@@ -429,7 +347,7 @@ fn custom_rules_say_where_they_apply() {
     let scan = run(&[
         "scan",
         "--snapshot",
-        &demo,
+        arg(&demo),
         "--rules",
         rules,
         "--format",
@@ -463,12 +381,7 @@ fn a_deny_policy_on_what_backup_creates_makes_the_vm_not_ready() {
     let cluster = vm(&custom, "vm-cluster-02");
     assert_eq!(cluster["status"], "not-ready");
     assert_eq!(fix_order(cluster)[0], "snapshot/deny-policy", "{cluster:#}");
-    let finding = cluster["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["rule"] == "snapshot/deny-policy")
-        .unwrap();
+    let finding = json::find(&cluster["findings"], "rule", "snapshot/deny-policy");
     let message = finding["message"].as_str().unwrap();
     for expected in [
         "resource group rg-dev-restorepoints-1",

@@ -4,14 +4,15 @@
 //! that need it `cannot tell`.
 
 use assert_cmd::Command;
-use backup_doctor::emulator::{Emulator, EmulatorConfig};
+use backup_doctor_testkit::emulator::Emulator;
+use backup_doctor_testkit::fixtures::demo_tenant;
+use backup_doctor_testkit::live::{
+    demo_config, demo_config_forbidding, run_blocking, secret_flags, serve, with_secret,
+    LOCK_LISTS, SECRET,
+};
 use serde_json::Value;
-use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 const DEMO: &str = "fixtures/fleets/demo";
-const CLIENT_ID: &str = "backup-doctor-test";
-const SECRET: &str = "emulator-secret-5f1e0c";
 const VMS: &[&str] = &[
     "--vm",
     "vm-app-01",
@@ -21,42 +22,14 @@ const VMS: &[&str] = &[
     "vm-web-01",
 ];
 
-fn config() -> EmulatorConfig {
-    EmulatorConfig {
-        snapshot: PathBuf::from(DEMO),
-        page_size: 5,
-        client_id: CLIENT_ID.into(),
-        client_secret: SECRET.into(),
-        ..EmulatorConfig::default()
-    }
-}
-
-fn tenant() -> String {
-    let manifest: Value = serde_json::from_str(
-        &std::fs::read_to_string(Path::new(DEMO).join("snapshot.json")).unwrap(),
-    )
-    .unwrap();
-    manifest["tenantId"].as_str().unwrap().to_owned()
-}
-
 /// `check --live` against the emulator, run in a blocking thread so the emulator keeps serving.
 async fn check_live(emulator: &Emulator, extra: &[&str]) -> std::process::Output {
-    let mut command = Command::cargo_bin("backup-doctor").unwrap();
+    let mut command = with_secret(emulator, &demo_tenant(), SECRET);
     command
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("AZURE_TENANT_ID", tenant())
-        .env("AZURE_CLIENT_ID", CLIENT_ID)
-        .env("AZURE_CLIENT_SECRET", SECRET)
-        .env("AZURE_AUTHORITY_HOST", emulator.url())
-        .args(["check", "--live", "--auth", "secret", "--arm-endpoint"])
-        .arg(emulator.url())
-        .arg("--graph-endpoint")
-        .arg(emulator.url())
+        .args(["check", "--live"])
+        .args(secret_flags(emulator))
         .args(extra);
-    tokio::task::spawn_blocking(move || command.timeout(Duration::from_secs(120)).output().unwrap())
-        .await
-        .unwrap()
+    run_blocking(command).await
 }
 
 fn json_of(output: &std::process::Output) -> Value {
@@ -76,7 +49,7 @@ fn offline(extra: &[&str]) -> (Value, i32) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_live_check_answers_like_the_offline_check() {
-    let emulator = Emulator::start(config()).await.unwrap();
+    let emulator = serve(demo_config()).await;
     let mut args = vec!["--format", "json"];
     args.extend_from_slice(VMS);
     let output = check_live(&emulator, &args).await;
@@ -129,12 +102,7 @@ async fn a_live_check_answers_like_the_offline_check() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn locks_refused_live_make_the_answer_cannot_tell() {
-    let emulator = Emulator::start(EmulatorConfig {
-        forbidden: vec!["/providers/Microsoft.Authorization/locks".into()],
-        ..config()
-    })
-    .await
-    .unwrap();
+    let emulator = serve(demo_config_forbidding(&[LOCK_LISTS])).await;
     let output = check_live(&emulator, &["--format", "json", "--vm", "vm-app-01"]).await;
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(3), "{stderr}");

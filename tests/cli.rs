@@ -1,44 +1,12 @@
 //! Runs the binary the way users do: the demo scan, the JSON contract, exit codes, and every kind
 //! of bad input (which must exit 2 with a message naming the file and place, never panic).
 
-use assert_cmd::Command;
+use backup_doctor_testkit::binary::{command, run, run_refused};
+use backup_doctor_testkit::fixtures::{demo, root};
+use backup_doctor_testkit::json::{self, vm};
+use backup_doctor_testkit::schema;
 use serde_json::Value;
 use std::path::PathBuf;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn demo() -> PathBuf {
-    root().join("fixtures/fleets/demo")
-}
-
-fn bin() -> Command {
-    let mut cmd = Command::cargo_bin("backup-doctor").expect("the binary builds");
-    cmd.env_remove("RUST_LOG").env("NO_COLOR", "1");
-    cmd
-}
-
-struct Outcome {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn run(args: &[&str]) -> Outcome {
-    let output = bin().args(args).output().expect("the binary runs");
-    let outcome = Outcome {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    };
-    assert!(
-        !outcome.stderr.contains("panicked"),
-        "the binary panicked: {}",
-        outcome.stderr
-    );
-    outcome
-}
 
 fn demo_json() -> Value {
     let out = run(&[
@@ -53,44 +21,18 @@ fn demo_json() -> Value {
         "the demo fleet has failing VMs: {}",
         out.stderr
     );
-    serde_json::from_str(&out.stdout).expect("--format json prints JSON")
-}
-
-fn vm<'a>(report: &'a Value, name: &str) -> &'a Value {
-    report["vms"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|v| v["name"] == name)
-        .unwrap_or_else(|| panic!("no VM {name} in the report"))
+    out.json()
 }
 
 fn rules_of(vm: &Value) -> Vec<(String, String)> {
-    vm["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| {
-            (
-                f["rule"].as_str().unwrap().to_string(),
-                f["status"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect()
+    json::pairs(&vm["findings"], "rule", "status")
 }
 
 #[test]
 fn demo_json_matches_the_report_schema() {
     let report = demo_json();
-    let schema: Value = serde_json::from_str(
-        &std::fs::read_to_string(root().join("schemas/report-v1.schema.json")).unwrap(),
-    )
-    .unwrap();
-    let validator = jsonschema::validator_for(&schema).expect("the schema compiles");
-    let errors: Vec<String> = validator
-        .iter_errors(&report)
-        .map(|e| format!("{} at {}", e, e.instance_path))
-        .collect();
+    let validator = schema::validator("report-v1.schema.json");
+    let errors = schema::violations(&validator, &report);
     assert!(
         errors.is_empty(),
         "report violates DESIGN §5 schema: {errors:#?}"
@@ -221,12 +163,7 @@ fn an_unreadable_fact_makes_the_run_incomplete() {
     // vm-sql-01's broken agent reports no extension status: its extension layer is unknown.
     let report = demo_json();
     let sql = vm(&report, "vm-sql-01");
-    let extension = sql["layers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|l| l["cause"] == "extension")
-        .unwrap();
+    let extension = json::find(&sql["layers"], "cause", "extension");
     assert_eq!(extension["status"], "unknown");
     let unknown = sql["findings"]
         .as_array()
@@ -346,8 +283,7 @@ fn exit_codes_follow_fail_on() {
         out.stdout.is_empty(),
         "the report goes to --output, not stdout"
     );
-    let written: Value =
-        serde_json::from_str(&std::fs::read_to_string(&out_file).unwrap()).unwrap();
+    let written = json::read(&out_file);
     assert_eq!(written["summary"]["vms"], 23);
     let _ = std::fs::remove_file(out_file);
 }
@@ -360,15 +296,7 @@ fn temp_dir(name: &str) -> PathBuf {
 }
 
 fn assert_bad_input(args: &[&str], must_contain: &[&str]) {
-    let out = run(args);
-    assert_eq!(out.code, 2, "args {args:?}: stderr {}", out.stderr);
-    for needle in must_contain {
-        assert!(
-            out.stderr.contains(needle),
-            "stderr for {args:?} should mention {needle:?}:\n{}",
-            out.stderr
-        );
-    }
+    run_refused(args, must_contain);
 }
 
 #[test]
@@ -440,7 +368,7 @@ fn bad_rule(name: &str, body: &str, must_contain: &[&str]) {
         "--rules",
         dir.to_str().unwrap(),
     ];
-    let out = bin().current_dir(root()).args(&args).output().unwrap();
+    let out = command().current_dir(root()).args(&args).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
 

@@ -2,30 +2,10 @@
 //! row for a VM without findings, quoting of commas, quotes and newlines, and agreement with the
 //! JSON report of the same scan.
 
-use assert_cmd::Command;
+use backup_doctor_testkit::binary::scan_report as scan;
+use backup_doctor_testkit::fixtures::{demo, demo_vm};
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-
-fn demo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/fleets/demo")
-}
-
-fn scan(snapshots: &[&Path], format: &str) -> String {
-    let mut cmd = Command::cargo_bin("backup-doctor").expect("the binary builds");
-    cmd.env_remove("RUST_LOG").env("NO_COLOR", "1").arg("scan");
-    for snapshot in snapshots {
-        cmd.arg("--snapshot").arg(snapshot);
-    }
-    let output = cmd.args(["--format", format]).output().unwrap();
-    assert_eq!(
-        output.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).unwrap()
-}
 
 type Row = BTreeMap<String, String>;
 
@@ -140,15 +120,7 @@ fn demo_csv_has_a_row_per_vm_and_finding() {
 #[test]
 fn awkward_text_is_quoted_and_formulas_are_defused() {
     let dir = tempfile::tempdir().unwrap();
-    let file =
-        demo().join("3f0c9931-918c-40bf-9670-c342c6cce996/Microsoft.Compute.virtualMachines.json");
-    let mut vms: Value = serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
-    let vm = vms["value"]
-        .as_array_mut()
-        .unwrap()
-        .iter_mut()
-        .find(|vm| vm["name"] == "vm-web-01")
-        .unwrap();
+    let mut vm = demo_vm("vm-web-01");
     let awkward = "web, \"front\"\nend";
     vm["name"] = Value::String(awkward.to_string());
     let overlay = dir.path().join("awkward.json");

@@ -1,9 +1,9 @@
 //! The ARM emulator over real HTTP, against the demo fleet.
 
-use backup_doctor::emulator::{Bucket, Emulator, EmulatorConfig};
-use reqwest::{Client, StatusCode};
+use backup_doctor_testkit::emulator::{Bucket, Emulator, EmulatorConfig};
+use backup_doctor_testkit::fixtures;
+use reqwest::{Client, Method, StatusCode};
 use serde_json::{json, Value};
-use std::path::PathBuf;
 
 const SUB_PROD: &str = "3f0c9931-918c-40bf-9670-c342c6cce996";
 const SUB_DEV: &str = "9200a15f-69ff-4a7b-aebd-c582c1ca746a";
@@ -12,7 +12,7 @@ const API: &str = "api-version=2024-07-01";
 
 fn demo() -> EmulatorConfig {
     EmulatorConfig {
-        snapshot: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/fleets/demo"),
+        snapshot: fixtures::demo(),
         ..EmulatorConfig::default()
     }
 }
@@ -24,18 +24,23 @@ async fn start(config: EmulatorConfig) -> (Emulator, Client, String) {
     (emu, client, token)
 }
 
-async fn token(emu: &Emulator, client: &Client) -> String {
-    let rsp = client
+/// A client-credentials request for an ARM token, as the Azure SDK's secret credential sends it.
+async fn client_credentials(client: &Client, emu: &Emulator, secret: &str) -> reqwest::Response {
+    client
         .post(format!("{}/{TENANT}/oauth2/v2.0/token", emu.url()))
         .form(&[
             ("grant_type", "client_credentials"),
             ("client_id", "backup-doctor-test"),
-            ("client_secret", "emulator-secret"),
+            ("client_secret", secret),
             ("scope", "https://management.azure.com/.default"),
         ])
         .send()
         .await
-        .unwrap();
+        .unwrap()
+}
+
+async fn token(emu: &Emulator, client: &Client) -> String {
+    let rsp = client_credentials(client, emu, "emulator-secret").await;
     assert_eq!(rsp.status(), StatusCode::OK);
     let body: Value = rsp.json().await.unwrap();
     body["access_token"].as_str().unwrap().to_owned()
@@ -51,6 +56,23 @@ async fn get(
     let headers = rsp.headers().clone();
     let body = rsp.json().await.unwrap_or(Value::Null);
     (status, headers, body)
+}
+
+/// A request with a JSON body and the token: Resource Graph queries, and the writes ARM refuses.
+async fn send_json(
+    client: &Client,
+    method: Method,
+    url: &str,
+    token: &str,
+    body: &Value,
+) -> reqwest::Response {
+    client
+        .request(method, url)
+        .bearer_auth(token)
+        .json(body)
+        .send()
+        .await
+        .unwrap()
 }
 
 /// Follows nextLinks and returns every item, checking each link is absolute.
@@ -83,17 +105,7 @@ async fn token_endpoints() {
     assert_eq!(emu.tenant_id(), TENANT);
     let client = Client::new();
     let url = emu.url();
-    let good = client
-        .post(format!("{url}/{TENANT}/oauth2/v2.0/token"))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", "backup-doctor-test"),
-            ("client_secret", "emulator-secret"),
-            ("scope", "https://management.azure.com/.default"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let good = client_credentials(&client, &emu, "emulator-secret").await;
     assert_eq!(good.status(), StatusCode::OK);
     let body: Value = good.json().await.unwrap();
     assert_eq!(body["token_type"], "Bearer");
@@ -101,17 +113,7 @@ async fn token_endpoints() {
     assert_eq!(body["ext_expires_in"], 3599);
     assert!(body["access_token"].as_str().unwrap().len() > 16);
 
-    let bad = client
-        .post(format!("{url}/{TENANT}/oauth2/v2.0/token"))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", "backup-doctor-test"),
-            ("client_secret", "wrong"),
-            ("scope", "https://management.azure.com/.default"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let bad = client_credentials(&client, &emu, "wrong").await;
     assert_eq!(bad.status(), StatusCode::UNAUTHORIZED);
     let body: Value = bad.json().await.unwrap();
     assert_eq!(body["error"], "invalid_client");
@@ -531,18 +533,8 @@ async fn writes_are_refused() {
         "{}/subscriptions/{SUB_PROD}/resourcegroups/rg-web-prod?{API}",
         emu.url()
     );
-    for method in [
-        reqwest::Method::PUT,
-        reqwest::Method::DELETE,
-        reqwest::Method::PATCH,
-    ] {
-        let rsp = client
-            .request(method.clone(), &url)
-            .bearer_auth(&token)
-            .json(&json!({}))
-            .send()
-            .await
-            .unwrap();
+    for method in [Method::PUT, Method::DELETE, Method::PATCH] {
+        let rsp = send_json(&client, method.clone(), &url, &token, &json!({})).await;
         assert_eq!(rsp.status(), StatusCode::METHOD_NOT_ALLOWED, "{method}");
         let body: Value = rsp.json().await.unwrap();
         assert_eq!(error_code(&body), "MethodNotAllowed");
@@ -578,13 +570,7 @@ async fn resource_graph_pages_with_skip_tokens() {
             "query": "Resources | where type =~ 'microsoft.compute/virtualmachines/EXTENSIONS' | project id, name",
             "options": options,
         });
-        let rsp = client
-            .post(&url)
-            .bearer_auth(&token)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
+        let rsp = send_json(&client, Method::POST, &url, &token, &body).await;
         assert_eq!(rsp.status(), StatusCode::OK);
         let page: Value = rsp.json().await.unwrap();
         pages += 1;
@@ -608,24 +594,14 @@ async fn resource_graph_pages_with_skip_tokens() {
     assert_eq!(subs.len(), 2);
 
     // $top smaller than the page size wins; one subscription restricts.
-    let rsp = client
-        .post(&url)
-        .bearer_auth(&token)
-        .json(&json!({"subscriptions": [SUB_DEV], "query": "resources | where type =~ 'Microsoft.Compute/virtualMachines'", "options": {"$top": 3}}))
-        .send()
-        .await
-        .unwrap();
+    let body = json!({"subscriptions": [SUB_DEV], "query": "resources | where type =~ 'Microsoft.Compute/virtualMachines'", "options": {"$top": 3}});
+    let rsp = send_json(&client, Method::POST, &url, &token, &body).await;
     let page: Value = rsp.json().await.unwrap();
     assert_eq!(page["totalRecords"], 10);
     assert_eq!(page["count"], 3);
 
-    let rsp = client
-        .post(&url)
-        .bearer_auth(&token)
-        .json(&json!({"query": "resources | summarize count() by type"}))
-        .send()
-        .await
-        .unwrap();
+    let body = json!({"query": "resources | summarize count() by type"});
+    let rsp = send_json(&client, Method::POST, &url, &token, &body).await;
     assert_eq!(rsp.status(), StatusCode::BAD_REQUEST);
     let body: Value = rsp.json().await.unwrap();
     assert_eq!(error_code(&body), "BadRequest");
@@ -706,13 +682,8 @@ async fn policy_routes_and_subscription_containers() {
     );
     let (status, _, _) = get(&client, &token, &missing).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let rsp = client
-        .put(list(SUB_DEV, "policyAssignments"))
-        .bearer_auth(&token)
-        .json(&json!({}))
-        .send()
-        .await
-        .unwrap();
+    let assignments = list(SUB_DEV, "policyAssignments");
+    let rsp = send_json(&client, Method::PUT, &assignments, &token, &json!({})).await;
     assert_eq!(rsp.status(), StatusCode::METHOD_NOT_ALLOWED);
 
     // The container rows answer Resource Graph and leave ARM's subscription objects alone.
@@ -720,17 +691,12 @@ async fn policy_routes_and_subscription_containers() {
         "{}/providers/Microsoft.ResourceGraph/resources?api-version=2022-10-01",
         emu.url()
     );
-    let rsp = client
-        .post(&graph)
-        .bearer_auth(&token)
-        .json(&json!({
-            "subscriptions": [SUB_PROD, SUB_DEV],
-            "query": "resourcecontainers | where type =~ 'microsoft.resources/subscriptions' | project id, name, type, tenantId, subscriptionId, properties",
-            "options": {"$top": 1000, "resultFormat": "objectArray"},
-        }))
-        .send()
-        .await
-        .unwrap();
+    let body = json!({
+        "subscriptions": [SUB_PROD, SUB_DEV],
+        "query": "resourcecontainers | where type =~ 'microsoft.resources/subscriptions' | project id, name, type, tenantId, subscriptionId, properties",
+        "options": {"$top": 1000, "resultFormat": "objectArray"},
+    });
+    let rsp = send_json(&client, Method::POST, &graph, &token, &body).await;
     assert_eq!(rsp.status(), StatusCode::OK);
     let page: Value = rsp.json().await.unwrap();
     let rows = page["data"].as_array().unwrap();
@@ -738,13 +704,8 @@ async fn policy_routes_and_subscription_containers() {
     assert!(rows
         .iter()
         .all(|r| r["properties"]["managementGroupAncestorsChain"].is_array()));
-    let rsp = client
-        .post(&graph)
-        .bearer_auth(&token)
-        .json(&json!({"query": "resourcecontainers | where type =~ 'microsoft.resources/subscriptions/resourcegroups'"}))
-        .send()
-        .await
-        .unwrap();
+    let body = json!({"query": "resourcecontainers | where type =~ 'microsoft.resources/subscriptions/resourcegroups'"});
+    let rsp = send_json(&client, Method::POST, &graph, &token, &body).await;
     assert_eq!(rsp.status(), StatusCode::BAD_REQUEST);
     let (subs, _) = collect(
         &emu,

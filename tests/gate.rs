@@ -2,43 +2,13 @@
 //! its exit code, and that each output names the VM and the cause; plans evaluated without a
 //! baseline; suppressions; and bad input (exit 2 naming the file and the JSON path).
 
-use assert_cmd::Command;
+use backup_doctor_testkit::binary::{run, Outcome};
+use backup_doctor_testkit::fixtures::{root, temp_file};
+use backup_doctor_testkit::schema;
 use serde_json::Value;
-use std::path::PathBuf;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 fn path(relative: &str) -> String {
     root().join(relative).display().to_string()
-}
-
-struct Outcome {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn run(args: &[&str]) -> Outcome {
-    let output = Command::cargo_bin("backup-doctor")
-        .expect("the binary builds")
-        .env_remove("RUST_LOG")
-        .env("NO_COLOR", "1")
-        .args(args)
-        .output()
-        .expect("the binary runs");
-    let outcome = Outcome {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    };
-    assert!(
-        !outcome.stderr.contains("panicked"),
-        "panic: {}",
-        outcome.stderr
-    );
-    outcome
 }
 
 /// One fixture scenario: the file name, the exit code at `--fail-on error`, and the
@@ -305,13 +275,7 @@ fn values_known_only_after_apply_are_unknown_and_say_so() {
 
 #[test]
 fn suppressions_mark_findings_and_expired_ones_fail() {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("suppressions.toml");
-    std::fs::write(
-        &file,
-        "[[suppression]]\nrule = \"encryption/key-vault-firewall\"\nresource = \"*/kv-prod-ade\"\njustification = \"ADE vault moves to private endpoint, CHG-7\"\nexpires = 2099-12-31\n",
-    )
-    .unwrap();
+    let (_dir, file) = temp_file("suppressions.toml", "[[suppression]]\nrule = \"encryption/key-vault-firewall\"\nresource = \"*/kv-prod-ade\"\njustification = \"ADE vault moves to private endpoint, CHG-7\"\nexpires = 2099-12-31\n");
     let suppressions = file.display().to_string();
     let out = gate(
         "plan",
@@ -357,9 +321,7 @@ fn suppressions_mark_findings_and_expired_ones_fail() {
 
 #[test]
 fn scan_accepts_suppressions() {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("s.toml");
-    std::fs::write(&file, "[[suppression]]\nrule = \"*\"\nresource = \"*\"\njustification = \"lab fleet\"\nexpires = 2099-01-01\n").unwrap();
+    let (_dir, file) = temp_file("s.toml", "[[suppression]]\nrule = \"*\"\nresource = \"*\"\njustification = \"lab fleet\"\nexpires = 2099-01-01\n");
     let demo = path("fixtures/fleets/demo");
     let out = run(&[
         "scan",
@@ -387,9 +349,7 @@ fn scan_accepts_suppressions() {
 }
 
 fn bad_input(kind: &str, content: &str) -> Outcome {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("input.json");
-    std::fs::write(&file, content).unwrap();
+    let (_dir, file) = temp_file("input.json", content);
     let flag = if kind == "plan" {
         "--plan"
     } else {
@@ -477,18 +437,12 @@ fn plan_and_what_if_are_exclusive_and_one_is_required() {
 
 fn sarif_validator() -> jsonschema::Validator {
     // The SARIF 2.1.0 schema (the rtm.5 text schemastore publishes for 2.1.0), vendored.
-    let text =
-        std::fs::read_to_string(root().join("schemas/sarif-schema-2.1.0-rtm.5.json")).unwrap();
-    let schema: Value = serde_json::from_str(&text).unwrap();
-    jsonschema::validator_for(&schema).expect("the SARIF schema compiles")
+    schema::validator("sarif-schema-2.1.0-rtm.5.json")
 }
 
 fn assert_valid_sarif(validator: &jsonschema::Validator, text: &str) -> Value {
     let log: Value = serde_json::from_str(text).expect("SARIF is JSON");
-    let errors: Vec<String> = validator
-        .iter_errors(&log)
-        .map(|e| format!("{} at {}", e, e.instance_path))
-        .collect();
+    let errors = schema::violations(validator, &log);
     assert!(errors.is_empty(), "SARIF does not validate: {errors:?}");
     log
 }
@@ -572,9 +526,7 @@ fn sarif_validates_and_locates_results_at_the_change() {
 #[test]
 fn sarif_keeps_suppressed_results_and_scan_renders_it_too() {
     let validator = sarif_validator();
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("s.toml");
-    std::fs::write(&file, "[[suppression]]\nrule = \"encryption/*\"\nresource = \"vm-enc-01\"\njustification = \"accepted for the migration\"\nexpires = 2099-01-01\n").unwrap();
+    let (_dir, file) = temp_file("s.toml", "[[suppression]]\nrule = \"encryption/*\"\nresource = \"vm-enc-01\"\njustification = \"accepted for the migration\"\nexpires = 2099-01-01\n");
     let out = gate(
         "plan",
         "keyvault-firewall",

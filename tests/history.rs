@@ -2,46 +2,12 @@
 //! copy where one VM was fixed and another broken), what `--since-last` says, what `history`
 //! lists, the correlation of failed jobs, and the store's failure modes (exit 2, store untouched).
 
-use assert_cmd::Command;
+use backup_doctor_testkit::binary::{arg, run};
+use backup_doctor_testkit::fixtures::{demo, DEMO_PROD_SUBSCRIPTION};
+use backup_doctor_testkit::json::{self, vm};
+use backup_doctor_testkit::schema;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-
-const SUB: &str = "3f0c9931-918c-40bf-9670-c342c6cce996";
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn demo() -> PathBuf {
-    root().join("fixtures/fleets/demo")
-}
-
-struct Outcome {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn run(args: &[&str]) -> Outcome {
-    let mut cmd = Command::cargo_bin("backup-doctor").expect("the binary builds");
-    cmd.env_remove("RUST_LOG").env("NO_COLOR", "1");
-    let output = cmd.args(args).output().expect("the binary runs");
-    let outcome = Outcome {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    };
-    assert!(
-        !outcome.stderr.contains("panicked"),
-        "the binary panicked: {}",
-        outcome.stderr
-    );
-    outcome
-}
-
-fn s(path: &Path) -> &str {
-    path.to_str().unwrap()
-}
 
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
@@ -62,18 +28,11 @@ fn next_night(dir: &Path) -> PathBuf {
     let fleet = dir.join("fleet-next-night");
     copy_dir(&demo(), &fleet);
     let vms_file = fleet
-        .join(SUB)
+        .join(DEMO_PROD_SUBSCRIPTION)
         .join("Microsoft.Compute.virtualMachines.json");
-    let mut vms: Value =
-        serde_json::from_str(&std::fs::read_to_string(&vms_file).unwrap()).unwrap();
+    let mut vms = json::read(&vms_file);
     let agent_of = |vms: &Value, name: &str| -> Value {
-        vms["value"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|vm| vm["name"] == name)
-            .unwrap()["properties"]["instanceView"]["vmAgent"]
-            .clone()
+        json::find(&vms["value"], "name", name)["properties"]["instanceView"]["vmAgent"].clone()
     };
     let healthy = agent_of(&vms, "vm-web-01");
     let broken = agent_of(&vms, "vm-sql-01");
@@ -88,8 +47,7 @@ fn next_night(dir: &Path) -> PathBuf {
     }
     std::fs::write(&vms_file, serde_json::to_string_pretty(&vms).unwrap()).unwrap();
     let manifest = fleet.join("snapshot.json");
-    let mut snapshot: Value =
-        serde_json::from_str(&std::fs::read_to_string(&manifest).unwrap()).unwrap();
+    let mut snapshot = json::read(&manifest);
     snapshot["created"] = "2026-11-25T06:00:00Z".into();
     std::fs::write(&manifest, snapshot.to_string()).unwrap();
     fleet
@@ -99,42 +57,23 @@ fn json_scan(fleet: &Path, store: &Path) -> Value {
     let out = run(&[
         "scan",
         "--snapshot",
-        s(fleet),
+        arg(fleet),
         "--store",
-        s(store),
+        arg(store),
         "--since-last",
         "--format",
         "json",
     ]);
     assert_eq!(out.code, 1, "the fleet has failing VMs: {}", out.stderr);
-    serde_json::from_str(&out.stdout).expect("--format json prints JSON")
+    out.json()
 }
 
 fn entries(changes: &Value, list: &str) -> Vec<(String, String)> {
-    changes[list]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| {
-            (
-                c["vm"].as_str().unwrap().to_string(),
-                c["rule"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect()
+    json::pairs(&changes[list], "vm", "rule")
 }
 
 fn pair(vm: &str, rule: &str) -> (String, String) {
     (vm.to_string(), rule.to_string())
-}
-
-fn vm<'a>(report: &'a Value, name: &str) -> &'a Value {
-    report["vms"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|v| v["name"] == name)
-        .unwrap_or_else(|| panic!("no VM {name} in the report"))
 }
 
 fn failing_count(report: &Value) -> usize {
@@ -148,15 +87,8 @@ fn failing_count(report: &Value) -> usize {
 }
 
 fn assert_valid(report: &Value) {
-    let schema: Value = serde_json::from_str(
-        &std::fs::read_to_string(root().join("schemas/report-v1.schema.json")).unwrap(),
-    )
-    .unwrap();
-    let validator = jsonschema::validator_for(&schema).expect("the schema compiles");
-    let errors: Vec<String> = validator
-        .iter_errors(report)
-        .map(|e| format!("{} at {}", e, e.instance_path))
-        .collect();
+    let validator = schema::validator("report-v1.schema.json");
+    let errors = schema::violations(&validator, report);
     assert!(errors.is_empty(), "report violates the schema: {errors:#?}");
 }
 
@@ -207,9 +139,9 @@ fn since_last_is_printed_on_the_console() {
     let out = run(&[
         "scan",
         "--snapshot",
-        s(&next_night(dir.path())),
+        arg(&next_night(dir.path())),
         "--store",
-        s(&store),
+        arg(&store),
         "--since-last",
     ]);
     assert_eq!(out.code, 1, "{}", out.stderr);
@@ -232,7 +164,7 @@ fn history_lists_the_scans_and_the_trend_by_root_cause() {
     let first = json_scan(&demo(), &store);
     let second = json_scan(&next_night(dir.path()), &store);
 
-    let out = run(&["history", "--store", s(&store), "--format", "json"]);
+    let out = run(&["history", "--store", arg(&store), "--format", "json"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let history: Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(history["schema"], "backup-doctor/history/v1");
@@ -272,7 +204,7 @@ fn history_lists_the_scans_and_the_trend_by_root_cause() {
     assert_eq!(Some(snapshot[0]), by_cause(&first, "snapshot"));
     assert_eq!(Some(snapshot[1]), by_cause(&second, "snapshot"));
 
-    let out = run(&["history", "--store", s(&store)]);
+    let out = run(&["history", "--store", arg(&store)]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(out.stdout.contains("2 listed"), "{}", out.stdout);
     assert!(
@@ -295,7 +227,7 @@ fn history_lists_the_scans_and_the_trend_by_root_cause() {
     let out = run(&[
         "history",
         "--store",
-        s(&store),
+        arg(&store),
         "--limit",
         "1",
         "--format",
@@ -311,7 +243,7 @@ fn history_lists_the_scans_and_the_trend_by_root_cause() {
 fn failed_jobs_are_correlated_with_the_findings_that_predict_them() {
     let dir = tempfile::tempdir().unwrap();
     // No store: the correlation is part of every report.
-    let out = run(&["scan", "--snapshot", s(&demo()), "--format", "json"]);
+    let out = run(&["scan", "--snapshot", arg(&demo()), "--format", "json"]);
     assert_eq!(out.code, 1);
     let before: Value = serde_json::from_str(&out.stdout).unwrap();
     assert!(
@@ -336,7 +268,7 @@ fn failed_jobs_are_correlated_with_the_findings_that_predict_them() {
     let out = run(&[
         "scan",
         "--snapshot",
-        s(&next_night(dir.path())),
+        arg(&next_night(dir.path())),
         "--format",
         "json",
     ]);
@@ -371,7 +303,7 @@ fn failed_jobs_are_correlated_with_the_findings_that_predict_them() {
     let out = run(&[
         "scan",
         "--snapshot",
-        s(&next_night(&dir.path().join("again"))),
+        arg(&next_night(&dir.path().join("again"))),
     ]);
     assert!(
         out.stdout
@@ -396,7 +328,7 @@ fn a_file_that_is_not_a_store_stops_the_scan_untouched() {
     let notes = dir.path().join("notes.txt");
     let text = "meeting notes: nothing to do with backups\n".repeat(100);
     std::fs::write(&notes, &text).unwrap();
-    let out = run(&["scan", "--snapshot", s(&demo()), "--store", s(&notes)]);
+    let out = run(&["scan", "--snapshot", arg(&demo()), "--store", arg(&notes)]);
     assert_eq!(out.code, 2, "{}", out.stderr);
     assert!(out.stderr.contains("notes.txt"), "{}", out.stderr);
     assert!(
@@ -421,8 +353,8 @@ fn a_store_from_a_newer_version_is_refused() {
     bytes[60..64].copy_from_slice(&99i32.to_be_bytes());
     std::fs::write(&store, &bytes).unwrap();
     for args in [
-        vec!["scan", "--snapshot", s(&demo()), "--store", s(&store)],
-        vec!["history", "--store", s(&store)],
+        vec!["scan", "--snapshot", arg(&demo()), "--store", arg(&store)],
+        vec!["history", "--store", arg(&store)],
     ] {
         let out = run(&args);
         assert_eq!(out.code, 2, "{}", out.stderr);
@@ -443,22 +375,22 @@ fn bad_input_keeps_no_scan_and_usage_errors_exit_2() {
     json_scan(&demo(), &store);
     let bad = dir.path().join("bad.json");
     std::fs::write(&bad, "{ not json").unwrap();
-    let out = run(&["scan", "--snapshot", s(&bad), "--store", s(&store)]);
+    let out = run(&["scan", "--snapshot", arg(&bad), "--store", arg(&store)]);
     assert_eq!(out.code, 2, "{}", out.stderr);
-    let out = run(&["history", "--store", s(&store), "--format", "json"]);
+    let out = run(&["history", "--store", arg(&store), "--format", "json"]);
     let history: Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(history["scans"].as_array().unwrap().len(), 1);
 
-    let out = run(&["scan", "--snapshot", s(&demo()), "--since-last"]);
+    let out = run(&["scan", "--snapshot", arg(&demo()), "--since-last"]);
     assert_eq!(out.code, 2, "--since-last needs --store");
     assert!(out.stderr.contains("--store"), "{}", out.stderr);
 
     let missing = dir.path().join("missing.db");
-    let out = run(&["history", "--store", s(&missing)]);
+    let out = run(&["history", "--store", arg(&missing)]);
     assert_eq!(out.code, 2);
     assert!(out.stderr.contains("no store here"), "{}", out.stderr);
     assert!(!missing.exists(), "history never creates a store");
 
-    let out = run(&["history", "--store", s(&store), "--limit", "0"]);
+    let out = run(&["history", "--store", arg(&store), "--limit", "0"]);
     assert_eq!(out.code, 2);
 }

@@ -6,7 +6,9 @@
 //! Without Chromium these tests print "skipped: install chromium" and return, unless
 //! `BACKUP_DOCTOR_REQUIRE_BROWSER=1` (set by `.ci/run`), where a missing browser fails them.
 
-use assert_cmd::Command;
+use backup_doctor_testkit::binary::scan_report as scan;
+use backup_doctor_testkit::fixtures::{demo, demo_vm};
+use backup_doctor_testkit::json;
 use scraper::{ElementRef, Html, Selector};
 use serde_json::Value;
 use std::io::Write;
@@ -15,31 +17,6 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 const NETWORK_SUBSCRIPTION: &str = "9200a15f-69ff-4a7b-aebd-c582c1ca746a";
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn demo() -> PathBuf {
-    root().join("fixtures/fleets/demo")
-}
-
-/// Runs `scan` on the snapshots and returns stdout; the demo fleet has failing VMs (exit 1).
-fn scan(snapshots: &[&Path], format: &str) -> String {
-    let mut cmd = Command::cargo_bin("backup-doctor").expect("the binary builds");
-    cmd.env_remove("RUST_LOG").env("NO_COLOR", "1");
-    cmd.arg("scan");
-    for snapshot in snapshots {
-        cmd.arg("--snapshot").arg(snapshot);
-    }
-    let output = cmd
-        .args(["--format", format])
-        .output()
-        .expect("the binary runs");
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(1), "exit code; stderr: {stderr}");
-    String::from_utf8(output.stdout).expect("the report is UTF-8")
-}
 
 fn demo_json() -> Value {
     serde_json::from_str(&scan(&[&demo()], "json")).expect("--format json prints JSON")
@@ -125,6 +102,15 @@ fn write_report(dir: &Path, snapshots: &[&Path]) -> PathBuf {
     page
 }
 
+/// The browser, and the demo fleet's report written to a page in a temp dir that lives as long
+/// as the returned guard; None when the browser is missing (and not required).
+fn demo_page() -> Option<(PathBuf, PathBuf, tempfile::TempDir)> {
+    let browser = browser()?;
+    let dir = tempfile::tempdir().unwrap();
+    let page = write_report(dir.path(), &[&demo()]);
+    Some((browser, page, dir))
+}
+
 fn select<'a>(dom: &'a Html, css: &str) -> Vec<ElementRef<'a>> {
     let selector = Selector::parse(css).unwrap_or_else(|e| panic!("selector {css}: {e:?}"));
     dom.select(&selector).collect()
@@ -156,9 +142,9 @@ fn visible_vms(dom: &Html) -> Vec<String> {
 
 #[test]
 fn the_demo_report_renders_summary_chart_and_pipelines() {
-    let Some(browser) = browser() else { return };
-    let dir = tempfile::tempdir().unwrap();
-    let page = write_report(dir.path(), &[&demo()]);
+    let Some((browser, page, _dir)) = demo_page() else {
+        return;
+    };
     let report = demo_json();
     let dom = rendered(&browser, &page, "");
 
@@ -230,17 +216,7 @@ fn the_demo_report_renders_summary_chart_and_pipelines() {
                 )
             })
             .collect();
-        let expected: Vec<(String, String)> = vm["layers"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|l| {
-                (
-                    l["cause"].as_str().unwrap().to_string(),
-                    l["status"].as_str().unwrap().to_string(),
-                )
-            })
-            .collect();
+        let expected = json::pairs(&vm["layers"], "cause", "status");
         assert_eq!(statuses, expected, "{name}");
         let roots = select(&dom, &format!("{card} .layer.root"));
         match vm["root_cause"].as_str() {
@@ -301,9 +277,9 @@ fn the_demo_report_renders_summary_chart_and_pipelines() {
 
 #[test]
 fn filters_from_the_url_hash_hide_the_other_vms() {
-    let Some(browser) = browser() else { return };
-    let dir = tempfile::tempdir().unwrap();
-    let page = write_report(dir.path(), &[&demo()]);
+    let Some((browser, page, _dir)) = demo_page() else {
+        return;
+    };
     let report = demo_json();
     let vms = report["vms"].as_array().unwrap();
     let names_where = |keep: &dyn Fn(&Value) -> bool| -> Vec<String> {
@@ -490,17 +466,9 @@ fn the_page_loads_nothing_from_the_network() {
 #[test]
 fn names_from_azure_cannot_inject_markup() {
     let dir = tempfile::tempdir().unwrap();
-    let vms_file =
-        demo().join("3f0c9931-918c-40bf-9670-c342c6cce996/Microsoft.Compute.virtualMachines.json");
-    let mut vms: Value = serde_json::from_str(&std::fs::read_to_string(vms_file).unwrap()).unwrap();
     let hostile =
         "<script>document.title='pwned'</script><img src=x onerror=\"document.title='pwned'\">";
-    let vm = vms["value"]
-        .as_array_mut()
-        .unwrap()
-        .iter_mut()
-        .find(|vm| vm["name"] == "vm-sql-01")
-        .unwrap();
+    let mut vm = demo_vm("vm-sql-01");
     vm["name"] = Value::String(hostile.to_string());
     let overlay = dir.path().join("hostile.json");
     std::fs::write(
@@ -555,9 +523,9 @@ fn one_in<'a>(element: ElementRef<'a>, css: &str) -> ElementRef<'a> {
 /// real picture of a full page.
 #[test]
 fn the_page_screenshots() {
-    let Some(browser) = browser() else { return };
-    let dir = tempfile::tempdir().unwrap();
-    let page = write_report(dir.path(), &[&demo()]);
+    let Some((browser, page, _dir)) = demo_page() else {
+        return;
+    };
     let shot = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("html-report.png");
     let _ = std::fs::remove_file(&shot);
     chromium(

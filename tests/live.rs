@@ -3,17 +3,19 @@
 //! must give the same report as the offline scan of the demo fleet.
 
 use assert_cmd::Command;
-use backup_doctor::emulator::{Bucket, Emulator, EmulatorConfig};
+use backup_doctor_testkit::emulator::{Bucket, Emulator, EmulatorConfig};
+use backup_doctor_testkit::fixtures::{demo_tenant, DEMO_PROD_SUBSCRIPTION};
+use backup_doctor_testkit::json;
+use backup_doctor_testkit::live::{
+    demo_config, demo_config_forbidding, endpoint_flags, run_blocking, secret_flags, serve,
+    signing_in, with_secret, LOCK_LISTS, SECRET,
+};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 const DEMO: &str = "fixtures/fleets/demo";
 const NOW: &str = "2026-11-24T06:00:00Z";
-const CLIENT_ID: &str = "backup-doctor-test";
-const SECRET: &str = "emulator-secret-5f1e0c";
-const SUB_PROD: &str = "3f0c9931-918c-40bf-9670-c342c6cce996";
 const SUB_DEV: &str = "9200a15f-69ff-4a7b-aebd-c582c1ca746a";
 /// The Azure Policy objects of a snapshot, and the subscriptions' Resource Graph container rows.
 const POLICY_TYPES: &[&str] = &[
@@ -23,49 +25,6 @@ const POLICY_TYPES: &[&str] = &[
     "Microsoft.Authorization/policyExemptions",
     "microsoft.resources/subscriptions",
 ];
-
-fn config() -> EmulatorConfig {
-    EmulatorConfig {
-        snapshot: PathBuf::from(DEMO),
-        page_size: 5,
-        client_id: CLIENT_ID.into(),
-        client_secret: SECRET.into(),
-        ..EmulatorConfig::default()
-    }
-}
-
-/// The binary pointed at the emulator, signing in with a service principal secret.
-fn backup_doctor(emulator: &Emulator, tenant: &str, secret: &str) -> Command {
-    let mut command = Command::cargo_bin("backup-doctor").unwrap();
-    command
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("AZURE_TENANT_ID", tenant)
-        .env("AZURE_CLIENT_ID", CLIENT_ID)
-        .env("AZURE_CLIENT_SECRET", secret)
-        .env("AZURE_AUTHORITY_HOST", emulator.url());
-    command
-}
-
-/// The flags that point a live command at the emulator.
-fn live_flags(emulator: &Emulator) -> Vec<String> {
-    vec![
-        "--auth".into(),
-        "secret".into(),
-        "--arm-endpoint".into(),
-        emulator.url(),
-        "--graph-endpoint".into(),
-        emulator.url(),
-    ]
-}
-
-fn tenant() -> String {
-    let manifest: Value = serde_json::from_str(
-        &std::fs::read_to_string(Path::new(DEMO).join("snapshot.json")).unwrap(),
-    )
-    .unwrap();
-    manifest["tenantId"].as_str().unwrap().to_owned()
-}
 
 fn running_demo_vms() -> usize {
     let mut running = 0;
@@ -166,9 +125,8 @@ fn objects_of(dir: &Path, type_: &str) -> BTreeMap<String, (String, Value)> {
 
 /// The `gaps` of a snapshot's manifest.
 fn manifest_gaps(dir: &Path) -> Vec<Value> {
-    let manifest: Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("snapshot.json")).unwrap()).unwrap();
-    manifest["gaps"].as_array().unwrap().clone()
+    let manifest = json::read(dir.join("snapshot.json"));
+    json::items(&manifest["gaps"]).to_vec()
 }
 
 /// `collect --live --out DIR` in a blocking thread, so the emulator keeps serving.
@@ -176,28 +134,24 @@ async fn collect(
     emulator: &Emulator,
     secret: &str,
     extra: &[&str],
-) -> (PathBuf, std::process::Output, tempfile::TempDir) {
+) -> (PathBuf, std::process::Output, String, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("snapshot");
-    let mut command = backup_doctor(emulator, &tenant(), secret);
+    let mut command = with_secret(emulator, &demo_tenant(), secret);
     command
         .args(["collect", "--live", "--out"])
         .arg(&out)
-        .args(live_flags(emulator))
+        .args(secret_flags(emulator))
         .args(extra);
-    let output = tokio::task::spawn_blocking(move || {
-        command.timeout(Duration::from_secs(120)).output().unwrap()
-    })
-    .await
-    .unwrap();
-    (out, output, dir)
+    let output = run_blocking(command).await;
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    (out, output, stderr, dir)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_live_collection_of_the_demo_fleet_scans_like_the_demo_fleet() {
-    let emulator = Emulator::start(config()).await.unwrap();
-    let (out, output, _dir) = collect(&emulator, SECRET, &[]).await;
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let emulator = serve(demo_config()).await;
+    let (out, output, stderr, _dir) = collect(&emulator, SECRET, &[]).await;
     assert_eq!(output.status.code(), Some(0), "{stderr}");
     let (live, live_code) = report_of(&out);
     let (offline, offline_code) = report_of(Path::new(DEMO));
@@ -226,9 +180,8 @@ async fn a_live_collection_of_the_demo_fleet_scans_like_the_demo_fleet() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_live_collection_reads_the_demo_fleets_policy_objects_into_the_same_files() {
-    let emulator = Emulator::start(config()).await.unwrap();
-    let (out, output, _dir) = collect(&emulator, SECRET, &[]).await;
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let emulator = serve(demo_config()).await;
+    let (out, output, stderr, _dir) = collect(&emulator, SECRET, &[]).await;
     assert_eq!(output.status.code(), Some(0), "{stderr}");
     // Same ids, same JSON, in the same file: management-group assignments in
     // tenant/Microsoft.Authorization.policyAssignments.json once although both subscriptions
@@ -281,26 +234,18 @@ async fn a_live_collection_reads_the_demo_fleets_policy_objects_into_the_same_fi
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forbidden_policy_reads_are_gaps_and_the_collection_goes_on() {
     let set = "/providers/Microsoft.Management/managementGroups/mg-contoso/providers/Microsoft.Authorization/policySetDefinitions/tag-governance";
-    let emulator = Emulator::start(EmulatorConfig {
-        forbidden: vec![
-            format!(
-                "/subscriptions/{SUB_PROD}/providers/Microsoft.Authorization/policyAssignments"
-            ),
-            set.to_owned(),
-        ],
-        ..config()
-    })
-    .await
-    .unwrap();
-    let (out, output, _dir) = collect(&emulator, SECRET, &[]).await;
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let prod_assignments = format!(
+        "/subscriptions/{DEMO_PROD_SUBSCRIPTION}/providers/Microsoft.Authorization/policyAssignments"
+    );
+    let emulator = serve(demo_config_forbidding(&[&prod_assignments, set])).await;
+    let (out, output, stderr, _dir) = collect(&emulator, SECRET, &[]).await;
     assert_eq!(output.status.code(), Some(3), "{stderr}");
     let gaps = manifest_gaps(&out);
     let brief: Vec<(&str, &str)> = gaps
         .iter()
         .map(|g| (g["scope"].as_str().unwrap(), g["what"].as_str().unwrap()))
         .collect();
-    let prod_scope = format!("/subscriptions/{SUB_PROD}");
+    let prod_scope = format!("/subscriptions/{DEMO_PROD_SUBSCRIPTION}");
     assert_eq!(
         brief,
         [
@@ -320,11 +265,11 @@ async fn forbidden_policy_reads_are_gaps_and_the_collection_goes_on() {
         "Microsoft.Compute.virtualMachines.json",
         "Microsoft.Authorization.locks.json",
     ] {
-        let live = std::fs::read_to_string(out.join(SUB_PROD).join(file)).unwrap();
+        let live = std::fs::read_to_string(out.join(DEMO_PROD_SUBSCRIPTION).join(file)).unwrap();
         assert!(live.contains("\"id\""), "{file}");
     }
     assert!(out
-        .join(SUB_PROD)
+        .join(DEMO_PROD_SUBSCRIPTION)
         .join("Microsoft.Authorization.policyExemptions.json")
         .exists());
     // Dev's list still brings the management-group assignments above dev (mg-corp's is above
@@ -361,7 +306,7 @@ async fn forbidden_policy_reads_are_gaps_and_the_collection_goes_on() {
 async fn throttling_and_server_errors_cost_time_not_data() {
     // A bucket smaller than the first wave of lists any subscription sends (16 calls in flight
     // over 2 subscriptions), with latency so that wave is in flight at once: 429s are certain.
-    let emulator = Emulator::start(EmulatorConfig {
+    let emulator = serve(EmulatorConfig {
         throttle: Some(Bucket {
             capacity: 4,
             refill_per_second: 60.0,
@@ -369,12 +314,10 @@ async fn throttling_and_server_errors_cost_time_not_data() {
         latency: std::time::Duration::from_millis(10),
         fail_every: Some((9, 503)),
         status_only_includes_agent: false,
-        ..config()
+        ..demo_config()
     })
-    .await
-    .unwrap();
-    let (out, output, _dir) = collect(&emulator, SECRET, &[]).await;
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    .await;
+    let (out, output, stderr, _dir) = collect(&emulator, SECRET, &[]).await;
     assert_eq!(output.status.code(), Some(0), "{stderr}");
     let requests = emulator.requests();
     assert!(
@@ -400,14 +343,8 @@ async fn throttling_and_server_errors_cost_time_not_data() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_forbidden_lock_list_is_a_gap_and_makes_lock_facts_unknown() {
-    let emulator = Emulator::start(EmulatorConfig {
-        forbidden: vec!["/providers/Microsoft.Authorization/locks".into()],
-        ..config()
-    })
-    .await
-    .unwrap();
-    let (out, output, _dir) = collect(&emulator, SECRET, &[]).await;
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let emulator = serve(demo_config_forbidding(&[LOCK_LISTS])).await;
+    let (out, output, stderr, _dir) = collect(&emulator, SECRET, &[]).await;
     assert_eq!(output.status.code(), Some(3), "{stderr}");
     assert!(stderr.contains("Microsoft.Authorization/locks"), "{stderr}");
     let (report, _) = report_of(&out);
@@ -442,16 +379,14 @@ async fn a_forbidden_lock_list_is_a_gap_and_makes_lock_facts_unknown() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bad_secret_is_a_clear_error_with_exit_2_and_secrets_never_reach_the_logs() {
-    let emulator = Emulator::start(config()).await.unwrap();
-    let (_, output, _dir) = collect(&emulator, "not-the-secret", &[]).await;
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let emulator = serve(demo_config()).await;
+    let (_, output, stderr, _dir) = collect(&emulator, "not-the-secret", &[]).await;
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("credential"), "{stderr}");
     assert!(!stderr.contains("not-the-secret"), "{stderr}");
 
     // A good run at trace level: neither the secret nor any bearer token is printed.
-    let (_, output, _dir) = collect(&emulator, SECRET, &["-vvv"]).await;
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let (_, output, stderr, _dir) = collect(&emulator, SECRET, &["-vvv"]).await;
     assert_eq!(output.status.code(), Some(0), "{stderr}");
     assert!(
         stderr.lines().count() > 20,
@@ -532,35 +467,20 @@ async fn a_certificate_service_principal_signs_in_and_a_foreign_certificate_does
     let dir = tempfile::tempdir().unwrap();
     let (pfx, thumbprint) = make_certificate(dir.path(), "pfx-pass");
     for (registered, expected) in [(thumbprint.clone(), 0), ("bm90LXRoaXMtb25l".to_owned(), 2)] {
-        let emulator = Emulator::start(EmulatorConfig {
+        let emulator = serve(EmulatorConfig {
             certificate_thumbprint: Some(registered),
-            ..config()
+            ..demo_config()
         })
-        .await
-        .unwrap();
+        .await;
         let out = dir.path().join(format!("snapshot-{expected}"));
-        let mut command = Command::cargo_bin("backup-doctor").unwrap();
+        let mut command = signing_in(&emulator, &demo_tenant());
         command
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("AZURE_TENANT_ID", tenant())
-            .env("AZURE_CLIENT_ID", CLIENT_ID)
             .env("AZURE_CLIENT_CERTIFICATE_PATH", &pfx)
             .env("AZURE_CLIENT_CERTIFICATE_PASSWORD", "pfx-pass")
-            .env("AZURE_AUTHORITY_HOST", emulator.url())
             .args(["collect", "--live", "--auth", "certificate", "--out"])
             .arg(&out)
-            .args([
-                "--arm-endpoint",
-                &emulator.url(),
-                "--graph-endpoint",
-                &emulator.url(),
-            ]);
-        let output = tokio::task::spawn_blocking(move || {
-            command.timeout(Duration::from_secs(120)).output().unwrap()
-        })
-        .await
-        .unwrap();
+            .args(endpoint_flags(&emulator));
+        let output = run_blocking(command).await;
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(output.status.code(), Some(expected), "{stderr}");
         if expected == 0 {

@@ -5,10 +5,20 @@
 
 use super::{EmulatorConfig, Outcome, Shared};
 use axum::http::HeaderMap;
+use base64::alphabet::URL_SAFE;
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
+use base64::engine::DecodePaddingMode;
+use base64::Engine;
 use serde_json::{json, Value};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 const LIFETIME_SECS: u64 = 3599;
+/// JWT segments are unpadded base64url; padded ones are accepted too, as the Azure SDK's own
+/// decoder (which the emulator used before it left the product) accepts both.
+const JWT_BASE64: GeneralPurpose = GeneralPurpose::new(
+    &URL_SAFE,
+    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+);
 
 fn oauth_error(status: u16, error: &str, aadsts: u32, description: &str) -> Outcome {
     Outcome::json(
@@ -127,7 +137,7 @@ fn check_assertion(
         return Err("Client assertion is not a JWT.".into());
     };
     let decode = |part: &str| -> Option<Value> {
-        let bytes = azure_core::base64::decode_url_safe(part).ok()?;
+        let bytes = JWT_BASE64.decode(part).ok()?;
         serde_json::from_slice(&bytes).ok()
     };
     let (Some(header), Some(claims)) = (decode(header), decode(claims)) else {

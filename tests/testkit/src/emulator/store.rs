@@ -1,8 +1,8 @@
 //! The snapshot as the emulator serves it: raw ARM objects, indexed by lower-cased id and type.
 //!
-//! The emulator deliberately does not go through `crate::source::snapshot`: that loader turns
-//! resources into typed models and drops what it does not understand, while ARM has to answer
-//! with the objects exactly as they were captured.
+//! The emulator deliberately does not go through `backup_doctor::source::snapshot`: that loader
+//! turns resources into typed models and drops what it does not understand, while ARM has to
+//! answer with the objects exactly as they were captured.
 
 use super::EmulatorError;
 use serde_json::Value;

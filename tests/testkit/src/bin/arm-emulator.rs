@@ -1,7 +1,7 @@
-//! `arm-emulator`: the library's ARM emulator as a standalone process, for benchmarks and manual
+//! `arm-emulator`: the testkit's ARM emulator as a standalone process, for benchmarks and manual
 //! runs of the live collector against a snapshot.
 
-use backup_doctor::emulator::{Bucket, Emulator, EmulatorConfig};
+use backup_doctor_testkit::emulator::{Bucket, Emulator, EmulatorConfig};
 use clap::Parser;
 use std::io::Write;
 use std::path::PathBuf;
@@ -12,7 +12,7 @@ use std::time::Duration;
 ///
 /// The token endpoint accepts the client id given by --client-id with the secret from the
 /// ARM_EMULATOR_CLIENT_SECRET environment variable (a secret on the command line would show in
-/// the process list); both default to the library's test credentials.
+/// the process list); both default to the emulator's test credentials.
 #[derive(Debug, Parser)]
 #[command(name = "arm-emulator", version)]
 struct Args {

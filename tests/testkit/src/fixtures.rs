@@ -1,0 +1,53 @@
+//! Where the tests' inputs are: the backup-doctor package's fixtures, schemas and rules, and the
+//! demo fleet most tests scan.
+
+use crate::json;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use tempfile::TempDir;
+
+/// The demo fleet's production subscription, which holds most of its VMs.
+pub const DEMO_PROD_SUBSCRIPTION: &str = "3f0c9931-918c-40bf-9670-c342c6cce996";
+
+/// The backup-doctor package.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .and_then(Path::parent)
+        .expect("the testkit lives at tests/testkit of the backup-doctor package")
+        .to_path_buf()
+}
+
+/// The demo fleet's snapshot directory.
+pub fn demo() -> PathBuf {
+    root().join("fixtures/fleets/demo")
+}
+
+/// The demo fleet's tenant, from its manifest.
+pub fn demo_tenant() -> String {
+    let manifest = json::read(demo().join("snapshot.json"));
+    manifest["tenantId"]
+        .as_str()
+        .expect("the demo manifest names its tenant")
+        .to_owned()
+}
+
+/// The VM `name` of the demo fleet's production subscription, as the snapshot holds it: the
+/// start of a variant a test writes beside the demo fleet.
+pub fn demo_vm(name: &str) -> Value {
+    let vms = json::read(
+        demo()
+            .join(DEMO_PROD_SUBSCRIPTION)
+            .join("Microsoft.Compute.virtualMachines.json"),
+    );
+    json::find(&vms["value"], "name", name).clone()
+}
+
+/// A file `name` holding `contents` in a fresh temp dir, for input a test writes itself; the
+/// directory goes when the returned guard is dropped.
+pub fn temp_file(name: &str, contents: &str) -> (TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let file = dir.path().join(name);
+    std::fs::write(&file, contents).expect("the temp file is written");
+    (dir, file)
+}
