@@ -1,5 +1,5 @@
-//! The dependency rules of the source tree (DESIGN.md section 2: "Dependencies point down the
-//! spine only"), checked on the text of every file under `src/`: no two files may import each
+//! The dependency rules of the source tree (docs/architecture.md: dependencies point down the
+//! spine only), checked on the text of every file under `src/`: no two files may import each
 //! other, directly or around a circle, and no module may import one above it in `LAYERS`.
 //!
 //! An import is any path a file names through `crate::…` or `super::…` (in `use` lines or inline),
@@ -28,9 +28,6 @@ const LAYERS: &[&[&str]] = &[
 
 /// The files of the binary, which name the library as `backup_doctor::`.
 const BINARY: &[&str] = &["main.rs", "cli.rs"];
-
-/// Test tooling on its way out of `src/` (issue 10): not part of the product's layering.
-const SKIPPED: &[&str] = &["emulator", "synth", "bin"];
 
 #[test]
 fn the_source_tree_has_no_import_circle_and_no_upward_import() {
@@ -98,7 +95,6 @@ fn read_tree(root: &Path, dir: &Path, files: &mut BTreeMap<String, String>) {
 fn check(files: &BTreeMap<String, String>, layers: &[&[&str]]) -> Vec<String> {
     let files: BTreeMap<&str, &str> = files
         .iter()
-        .filter(|(path, _)| !SKIPPED.contains(&top_module(path)))
         .map(|(path, text)| (path.as_str(), text.as_str()))
         .collect();
     let mut graph: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
