@@ -6,7 +6,7 @@ use backup_doctor_testkit::fixtures::{demo, root};
 use backup_doctor_testkit::json::{self, vm};
 use backup_doctor_testkit::schema;
 use serde_json::Value;
-use std::path::PathBuf;
+use tempfile::TempDir;
 
 fn demo_json() -> Value {
     let out = run(&[
@@ -35,7 +35,7 @@ fn demo_json_matches_the_report_schema() {
     let errors = schema::violations(&validator, &report);
     assert!(
         errors.is_empty(),
-        "report violates DESIGN §5 schema: {errors:#?}"
+        "report violates the JSON report schema (docs/json-report.md): {errors:#?}"
     );
     assert_eq!(report["schema"], "backup-doctor/report/v1");
     assert_eq!(report["summary"]["vms"], 23);
@@ -268,7 +268,8 @@ fn exit_codes_follow_fail_on() {
         run(&["scan", "--snapshot", demo, "--fail-on", "warning"]).code,
         1
     );
-    let out_file = std::env::temp_dir().join(format!("bd-report-{}.json", std::process::id()));
+    let out_dir = temp_dir("report");
+    let out_file = out_dir.path().join("report.json");
     let out = run(&[
         "scan",
         "--snapshot",
@@ -285,14 +286,14 @@ fn exit_codes_follow_fail_on() {
     );
     let written = json::read(&out_file);
     assert_eq!(written["summary"]["vms"], 23);
-    let _ = std::fs::remove_file(out_file);
 }
 
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("bd-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// A fresh directory under the system temp dir, removed when the returned guard is dropped.
+fn temp_dir(name: &str) -> TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("bd-{name}-"))
+        .tempdir()
+        .expect("a temp dir")
 }
 
 fn assert_bad_input(args: &[&str], must_contain: &[&str]) {
@@ -302,10 +303,10 @@ fn assert_bad_input(args: &[&str], must_contain: &[&str]) {
 #[test]
 fn truncated_json_names_the_file_and_line() {
     let dir = temp_dir("truncated");
-    let file = dir.join("vms.json");
+    let file = dir.path().join("vms.json");
     std::fs::write(&file, "{\"value\": [\n  {\"id\": \"/subscriptions/x\",\n").unwrap();
     assert_bad_input(
-        &["scan", "--snapshot", dir.to_str().unwrap()],
+        &["scan", "--snapshot", dir.path().to_str().unwrap()],
         &["vms.json", "line 3", "not valid JSON"],
     );
 }
@@ -315,9 +316,9 @@ fn wrong_field_type_names_the_json_path() {
     let dir = temp_dir("wrongtype");
     let disk = r#"{"value": [{"id": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/disks/d1", "name": "d1",
         "type": "Microsoft.Compute/disks", "properties": {"diskSizeGB": "one terabyte"}}]}"#;
-    std::fs::write(dir.join("disks.json"), disk).unwrap();
+    std::fs::write(dir.path().join("disks.json"), disk).unwrap();
     assert_bad_input(
-        &["scan", "--snapshot", dir.to_str().unwrap()],
+        &["scan", "--snapshot", dir.path().to_str().unwrap()],
         &[
             "disks.json",
             "value[0].properties.diskSizeGB",
@@ -330,12 +331,12 @@ fn wrong_field_type_names_the_json_path() {
 fn wrong_type_of_resource_type_is_reported() {
     let dir = temp_dir("typefield");
     std::fs::write(
-        dir.join("x.json"),
+        dir.path().join("x.json"),
         r#"[{"id": "/subscriptions/s", "type": 42}]"#,
     )
     .unwrap();
     assert_bad_input(
-        &["scan", "--snapshot", dir.to_str().unwrap()],
+        &["scan", "--snapshot", dir.path().to_str().unwrap()],
         &["x.json", "[0].type"],
     );
 }
@@ -358,15 +359,15 @@ fn unknown_flag_is_a_usage_error() {
 
 fn bad_rule(name: &str, body: &str, must_contain: &[&str]) {
     let dir = temp_dir(name);
-    std::fs::write(dir.join("my-rule.toml"), body).unwrap();
-    let mut args = vec!["rules", "list", "--rules", dir.to_str().unwrap()];
+    std::fs::write(dir.path().join("my-rule.toml"), body).unwrap();
+    let mut args = vec!["rules", "list", "--rules", dir.path().to_str().unwrap()];
     assert_bad_input(&args, must_contain);
     args = vec![
         "scan",
         "--snapshot",
         "fixtures/fleets/demo",
         "--rules",
-        dir.to_str().unwrap(),
+        dir.path().to_str().unwrap(),
     ];
     let out = command().current_dir(root()).args(&args).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
@@ -385,13 +386,13 @@ docs = "d"
 #[test]
 fn a_custom_rule_loads_and_runs() {
     let dir = temp_dir("goodrule");
-    std::fs::write(dir.join("my-rule.toml"), GOOD_RULE).unwrap();
+    std::fs::write(dir.path().join("my-rule.toml"), GOOD_RULE).unwrap();
     let out = run(&[
         "rules",
         "show",
         "vault/my-check",
         "--rules",
-        dir.to_str().unwrap(),
+        dir.path().to_str().unwrap(),
     ]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(out.stdout.contains("vault/my-check"));

@@ -11,7 +11,7 @@
 //! lets subscriptions be generated in parallel and builders run in any order without changing a
 //! byte of output.
 //!
-//! Shapes follow what ARM returns (see `shared/reference/arm-and-network.md` §1.2–1.11),
+//! Shapes follow what ARM returns, as `docs/snapshots.md` describes each resource type,
 //! including two casing quirks a scanner must tolerate: backup job ids start with
 //! `/Subscriptions/`, and about a quarter of the VMs reference their disks and NIC with an
 //! upper-cased resource group, as Compute does for VMs deployed from some templates.
