@@ -19,7 +19,7 @@
 //! [`RESOURCE_TYPES`].
 //!
 //! Adding a resource type: a row here (and its constant in `inventory::types`), its model struct
-//! in the family file under `inventory/model/`, and the collector's or Terraform mapping's family
+//! in its family's section of `inventory/model.rs`, and the collector's or Terraform mapping's family
 //! file that produces it.
 
 use super::model::*;
@@ -240,58 +240,6 @@ resource_types! {
     BackupJob: Some(BACKUP_JOBS), BackupJob => backup_jobs: HashMap<String, BackupJob>, by_id, Child { parent: RECOVERY_VAULTS };
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn descriptors_follow_the_kinds_and_name_each_type_once() {
-        for (index, descriptor) in RESOURCE_TYPES.iter().enumerate() {
-            assert_eq!(descriptor.kind as usize, index);
-            assert_eq!(descriptor.kind.descriptor(), descriptor);
-            if let Some(name) = descriptor.arm_type {
-                let lower = name.to_ascii_lowercase();
-                assert_eq!(ResourceType::of_type(&lower), Some(descriptor), "{name}");
-            }
-        }
-    }
-
-    #[test]
-    fn children_name_a_registered_parent() {
-        for descriptor in RESOURCE_TYPES {
-            if let Listing::Child { parent } | Listing::Embedded { parent } = descriptor.listing {
-                let parent = ResourceType::of_type(parent).expect("registered parent");
-                assert_eq!(
-                    parent.listing,
-                    Listing::PerSubscription,
-                    "{:?}",
-                    descriptor.kind
-                );
-            }
-        }
-    }
-
-    #[test]
-    fn typeless_objects_are_recognised_by_their_fields() {
-        let shape = |text: &str| {
-            let Value::Object(object) = serde_json::from_str(text).unwrap() else {
-                unreachable!()
-            };
-            Shape::recognise(&object)
-        };
-        assert_eq!(
-            shape(r#"{"subscriptionId": "s"}"#),
-            Some(Kind::Subscription)
-        );
-        assert_eq!(shape(r#"{"subscriptionId": "s", "properties": {}}"#), None);
-        assert_eq!(
-            shape(r#"{"namespace": "n", "registrationState": "Registered"}"#),
-            Some(Kind::Provider)
-        );
-        assert_eq!(shape(r#"{"appId": "a"}"#), Some(Kind::ServicePrincipal));
-    }
-}
-
 // How resources are filed: under the case-insensitive key of their id, the last one read winning
 // a duplicate with a warning (the snapshot format's rule), and the special cases the table's
 // `with(...)` rows name.
@@ -505,5 +453,57 @@ pub fn join_nested_extensions(inventory: &mut Inventory) {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn descriptors_follow_the_kinds_and_name_each_type_once() {
+        for (index, descriptor) in RESOURCE_TYPES.iter().enumerate() {
+            assert_eq!(descriptor.kind as usize, index);
+            assert_eq!(descriptor.kind.descriptor(), descriptor);
+            if let Some(name) = descriptor.arm_type {
+                let lower = name.to_ascii_lowercase();
+                assert_eq!(ResourceType::of_type(&lower), Some(descriptor), "{name}");
+            }
+        }
+    }
+
+    #[test]
+    fn children_name_a_registered_parent() {
+        for descriptor in RESOURCE_TYPES {
+            if let Listing::Child { parent } | Listing::Embedded { parent } = descriptor.listing {
+                let parent = ResourceType::of_type(parent).expect("registered parent");
+                assert_eq!(
+                    parent.listing,
+                    Listing::PerSubscription,
+                    "{:?}",
+                    descriptor.kind
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn typeless_objects_are_recognised_by_their_fields() {
+        let shape = |text: &str| {
+            let Value::Object(object) = serde_json::from_str(text).unwrap() else {
+                unreachable!()
+            };
+            Shape::recognise(&object)
+        };
+        assert_eq!(
+            shape(r#"{"subscriptionId": "s"}"#),
+            Some(Kind::Subscription)
+        );
+        assert_eq!(shape(r#"{"subscriptionId": "s", "properties": {}}"#), None);
+        assert_eq!(
+            shape(r#"{"namespace": "n", "registrationState": "Registered"}"#),
+            Some(Kind::Provider)
+        );
+        assert_eq!(shape(r#"{"appId": "a"}"#), Some(Kind::ServicePrincipal));
     }
 }
