@@ -7,7 +7,7 @@
 use super::ip::{representatives, AddressSet};
 use super::tags::{AddressContext, Resolved};
 use crate::inventory::key;
-use crate::inventory::model::NetworkSecurityGroup;
+use crate::inventory::model::{NetworkSecurityGroup, SecurityRule};
 use serde_json::Value;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,30 +105,19 @@ fn default_outbound(ctx: &AddressContext) -> Vec<Rule> {
 }
 
 pub fn parse(nsg: &NetworkSecurityGroup, ctx: &AddressContext) -> Nsg {
-    let mut outbound: Vec<Rule> = Vec::new();
-    for rule in nsg.properties.security_rules.iter().flatten() {
-        if let Some(parsed) = parse_rule(
-            rule.name.as_deref().unwrap_or("(unnamed)"),
-            &rule.properties,
-            false,
-            ctx,
-        ) {
-            outbound.push(parsed);
-        }
-    }
+    let outbound_of = |rules: &[SecurityRule], default: bool| -> Vec<Rule> {
+        rules
+            .iter()
+            .filter_map(|rule| {
+                let name = rule.name.as_deref().unwrap_or("(unnamed)");
+                parse_rule(name, &rule.properties, default, ctx)
+            })
+            .collect()
+    };
+    let custom = nsg.properties.security_rules.as_deref().unwrap_or_default();
+    let mut outbound = outbound_of(custom, false);
     match &nsg.properties.default_security_rules {
-        Some(defaults) if !defaults.is_empty() => {
-            for rule in defaults {
-                if let Some(parsed) = parse_rule(
-                    rule.name.as_deref().unwrap_or("(unnamed)"),
-                    &rule.properties,
-                    true,
-                    ctx,
-                ) {
-                    outbound.push(parsed);
-                }
-            }
-        }
+        Some(defaults) if !defaults.is_empty() => outbound.extend(outbound_of(defaults, true)),
         _ => outbound.extend(default_outbound(ctx)),
     }
     outbound.sort_by_key(|r| r.priority);
