@@ -316,14 +316,21 @@ mod tests {
         );
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn after_a_retry_after_pause_reads_resume_at_the_refill_rate_not_in_a_burst() {
+    /// A throttle whose scope `s` was paused for `pause` after one read: the next read waits
+    /// the pause out.
+    async fn waited_out_pause(pause: Duration) -> Throttle {
         let throttle = Throttle::new(None);
         throttle.acquire("s").await.unwrap();
-        throttle.pause("s", Duration::from_secs(2));
+        throttle.pause("s", pause);
         let paused_at = Instant::now();
         throttle.acquire("s").await.unwrap();
-        assert!(Instant::now() - paused_at >= Duration::from_secs(2));
+        assert!(Instant::now() - paused_at >= pause);
+        throttle
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn after_a_retry_after_pause_reads_resume_at_the_refill_rate_not_in_a_burst() {
+        let throttle = waited_out_pause(Duration::from_secs(2)).await;
         // Ten more reads right after the pause take ten refills (25/s), not an instant burst.
         let resumed = Instant::now();
         for _ in 0..10 {
@@ -357,12 +364,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_pause_holds_the_scope_and_the_server_count_lowers_the_budget() {
-        let throttle = Throttle::new(None);
-        throttle.acquire("s").await.unwrap();
-        throttle.pause("s", Duration::from_secs(3));
-        let started = Instant::now();
-        throttle.acquire("s").await.unwrap();
-        assert!(Instant::now() - started >= Duration::from_secs(3));
+        let throttle = waited_out_pause(Duration::from_secs(3)).await;
         throttle.observe_remaining("s", 0.0);
         let started = Instant::now();
         throttle.acquire("s").await.unwrap();
