@@ -730,12 +730,20 @@ mod tests {
             .collect()
     }
 
+    /// A policy rule with this effect when `condition` holds for a resource group.
+    fn on_resource_groups(condition: Value, effect: &str) -> Value {
+        json!({"if": {"allOf": [
+            {"field": "type", "equals": "Microsoft.Resources/subscriptions/resourceGroups"},
+            condition
+        ]}, "then": {"effect": effect}})
+    }
+
     #[test]
     fn required_tag_on_resource_groups_denies_an_untagged_group() {
-        let rule = json!({"if": {"allOf": [
-            {"field": "type", "equals": "Microsoft.Resources/subscriptions/resourceGroups"},
-            {"field": "[concat('tags[', parameters('tagName'), ']')]", "exists": "false"}
-        ]}, "then": {"effect": "deny"}});
+        let rule = on_resource_groups(
+            json!({"field": "[concat('tags[', parameters('tagName'), ']')]", "exists": "false"}),
+            "deny",
+        );
         let p = params(json!({"tagName": "costCenter"}));
         assert_eq!(matches(&rule, &resource_group("eastus"), &p), Truth::Yes);
         let mut tagged = resource_group("eastus");
@@ -746,10 +754,10 @@ mod tests {
 
     #[test]
     fn allowed_locations_compare_without_case() {
-        let rule = json!({"if": {"allOf": [
-            {"field": "type", "equals": "Microsoft.Resources/subscriptions/resourceGroups"},
-            {"field": "location", "notIn": "[parameters('listOfAllowedLocations')]"}
-        ]}, "then": {"effect": "[parameters('effect')]"}});
+        let rule = on_resource_groups(
+            json!({"field": "location", "notIn": "[parameters('listOfAllowedLocations')]"}),
+            "[parameters('effect')]",
+        );
         let p =
             params(json!({"listOfAllowedLocations": ["WestEurope", "eastus"], "effect": "Deny"}));
         assert_eq!(matches(&rule, &resource_group("eastus"), &p), Truth::No);
@@ -781,10 +789,10 @@ mod tests {
             matches(&rule, &resource_group("eastus"), &Parameters::new()),
             Truth::No
         );
-        let open = json!({"if": {"allOf": [
-            {"field": "type", "equals": "Microsoft.Resources/subscriptions/resourceGroups"},
-            {"field": "Microsoft.Resources/subscriptions/resourceGroups/managedBy", "exists": true}
-        ]}, "then": {"effect": "deny"}});
+        let open = on_resource_groups(
+            json!({"field": "Microsoft.Resources/subscriptions/resourceGroups/managedBy", "exists": true}),
+            "deny",
+        );
         assert!(matches!(
             matches(&open, &resource_group("eastus"), &Parameters::new()),
             Truth::Unknown(_)
@@ -799,10 +807,7 @@ mod tests {
 
     #[test]
     fn naming_conventions_with_like_and_match() {
-        let like_rule = json!({"if": {"allOf": [
-            {"field": "type", "equals": "Microsoft.Resources/subscriptions/resourceGroups"},
-            {"field": "name", "notLike": "rg-*"}
-        ]}, "then": {"effect": "deny"}});
+        let like_rule = on_resource_groups(json!({"field": "name", "notLike": "rg-*"}), "deny");
         assert_eq!(
             matches(&like_rule, &resource_group("eastus"), &Parameters::new()),
             Truth::Yes
