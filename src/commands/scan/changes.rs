@@ -4,13 +4,39 @@
 //! and is unknown now, or whose VM this scan did not see, is `undecided`, not resolved, because
 //! unknown is not pass.
 
-use crate::outcome::{Change, Changes, PreviousFinding, PreviousScan, Report, Status};
+use crate::outcome::{
+    Change, Changes, Finding, PreviousFinding, PreviousScan, Report, Status, VmReport,
+};
 use std::collections::{BTreeMap, BTreeSet};
 
 type Fingerprint = (String, String);
 
 fn fingerprint(vm_id: &str, rule: &str) -> Fingerprint {
     (vm_id.to_ascii_lowercase(), rule.to_string())
+}
+
+/// A finding of `vm` as the store keeps a failing one for the next scan to compare with.
+fn kept(vm: &VmReport, finding: &Finding) -> PreviousFinding {
+    PreviousFinding {
+        vm_id: vm.id.clone(),
+        vm_name: vm.name.clone(),
+        rule: finding.rule.clone(),
+        cause: finding.cause.as_str().to_string(),
+        severity: finding.severity.as_str().to_string(),
+        message: finding.message.clone(),
+    }
+}
+
+fn change(finding: PreviousFinding, reason: Option<&str>) -> Change {
+    Change {
+        vm: finding.vm_name,
+        vm_id: finding.vm_id,
+        rule: finding.rule,
+        cause: finding.cause,
+        severity: finding.severity,
+        message: finding.message,
+        reason: reason.map(str::to_string),
+    }
 }
 
 pub fn between(
@@ -30,18 +56,7 @@ pub fn between(
             let key = fingerprint(&vm.id, &finding.rule);
             match finding.status {
                 Status::Fail => {
-                    failing_now.insert(
-                        key,
-                        Change {
-                            vm: vm.name.clone(),
-                            vm_id: vm.id.clone(),
-                            rule: finding.rule.clone(),
-                            cause: finding.cause.as_str().to_string(),
-                            severity: finding.severity.as_str().to_string(),
-                            message: finding.message.clone(),
-                            reason: None,
-                        },
-                    );
+                    failing_now.insert(key, change(kept(vm, finding), None));
                 }
                 Status::Unknown => {
                     unknown_now.insert(key);
@@ -80,15 +95,7 @@ pub fn between(
         } else {
             None
         };
-        let change = Change {
-            vm: old.vm_name,
-            vm_id: old.vm_id,
-            rule: old.rule,
-            cause: old.cause,
-            severity: old.severity,
-            message: old.message,
-            reason: reason.map(str::to_string),
-        };
+        let change = change(old, reason);
         match reason {
             Some(_) => changes.undecided.push(change),
             None => changes.resolved.push(change),
@@ -126,11 +133,7 @@ mod tests {
                     .map(move |f| PreviousFinding {
                         // Upper case: the fingerprint must not depend on ARM's casing.
                         vm_id: vm.id.to_ascii_uppercase(),
-                        vm_name: vm.name.clone(),
-                        rule: f.rule.clone(),
-                        cause: f.cause.as_str().into(),
-                        severity: f.severity.as_str().into(),
-                        message: f.message.clone(),
+                        ..kept(vm, f)
                     })
             })
             .collect()
