@@ -2,7 +2,7 @@
 //! copy where one VM was fixed and another broken), what `--since-last` says, what `history`
 //! lists, the correlation of failed jobs, and the store's failure modes (exit 2, store untouched).
 
-use backup_doctor_testkit::binary::{arg, run};
+use backup_doctor_testkit::binary::{arg, assert_mentions, run};
 use backup_doctor_testkit::fixtures::{demo, DEMO_PROD_SUBSCRIPTION};
 use backup_doctor_testkit::json::{self, vm};
 use backup_doctor_testkit::schema;
@@ -206,22 +206,15 @@ fn history_lists_the_scans_and_the_trend_by_root_cause() {
 
     let out = run(&["history", "--store", arg(&store)]);
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert!(out.stdout.contains("2 listed"), "{}", out.stdout);
-    assert!(
-        out.stdout.contains("#1  2026-11-24T06:00:00Z"),
-        "{}",
-        out.stdout
-    );
-    assert!(
-        out.stdout.contains("#2  2026-11-25T06:00:00Z"),
-        "{}",
-        out.stdout
-    );
-    assert!(out.stdout.contains("scans #1 → #2"), "{}", out.stdout);
-    assert!(
-        out.stdout.contains("(+1)  snapshot prerequisites"),
-        "{}",
-        out.stdout
+    assert_mentions(
+        &out.stdout,
+        &[
+            "2 listed",
+            "#1  2026-11-24T06:00:00Z",
+            "#2  2026-11-25T06:00:00Z",
+            "scans #1 → #2",
+            "(+1)  snapshot prerequisites",
+        ],
     );
 
     let out = run(&[
@@ -330,13 +323,10 @@ fn a_file_that_is_not_a_store_stops_the_scan_untouched() {
     std::fs::write(&notes, &text).unwrap();
     let out = run(&["scan", "--snapshot", arg(&demo()), "--store", arg(&notes)]);
     assert_eq!(out.code, 2, "{}", out.stderr);
-    assert!(out.stderr.contains("notes.txt"), "{}", out.stderr);
-    assert!(
-        out.stderr.contains("not a backup-doctor store"),
-        "{}",
-        out.stderr
+    assert_mentions(
+        &out.stderr,
+        &["notes.txt", "not a backup-doctor store", "fix:"],
     );
-    assert!(out.stderr.contains("fix:"), "{}", out.stderr);
     assert!(out.stdout.is_empty(), "no report for a run that stopped");
     assert_eq!(std::fs::read_to_string(&notes).unwrap(), text);
 }
@@ -358,8 +348,7 @@ fn a_store_from_a_newer_version_is_refused() {
     ] {
         let out = run(&args);
         assert_eq!(out.code, 2, "{}", out.stderr);
-        assert!(out.stderr.contains("schema version 99"), "{}", out.stderr);
-        assert!(out.stderr.contains("newer backup-doctor"), "{}", out.stderr);
+        assert_mentions(&out.stderr, &["schema version 99", "newer backup-doctor"]);
     }
     assert_eq!(
         std::fs::read(&store).unwrap(),

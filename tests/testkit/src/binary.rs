@@ -65,6 +65,14 @@ pub fn run_refused(args: &[&str], must_contain: &[&str]) -> Outcome {
     out
 }
 
+/// Fails the test unless `text` (what a run printed) contains each of `needles`, showing `text`.
+#[track_caller]
+pub fn assert_mentions(text: &str, needles: &[&str]) {
+    for needle in needles {
+        assert!(text.contains(needle), "{needle:?} missing from:\n{text}");
+    }
+}
+
 /// The report `scan --format FORMAT` prints for `snapshots`. The fleets the tests scan all have
 /// failing VMs, so any exit code but 1 fails the test.
 pub fn scan_report(snapshots: &[&Path], format: &str) -> String {
