@@ -3,7 +3,7 @@
 //! JSON document against its schema, exit codes, and bad names (exit 2, naming the fix).
 
 use backup_doctor_testkit::binary::{arg, run, run_refused};
-use backup_doctor_testkit::fixtures::{demo, root, temp_file};
+use backup_doctor_testkit::fixtures::{custom_rule, demo, root, temp_file};
 use backup_doctor_testkit::json::{self, vm};
 use backup_doctor_testkit::schema;
 use serde_json::Value;
@@ -318,22 +318,21 @@ fn bad_names_exit_2_naming_them_and_the_fix() {
     assert_bad_input(&[], &["--vm"]);
 }
 
-const READINESS_RULE: &str = r#"id = "vault/my-readiness"
-title = "t"
-cause = "vault"
-severity = "warning"
-applies_to = "readiness"
-when = "size(vm.readiness.vaults_in_region) > 0"
-message = "{vm.readiness.vaults_in_region}"
-remediation = "r"
-docs = "d"
-"#;
+/// A rule that reads readiness facts, and says so.
+fn readiness_rule() -> String {
+    custom_rule(
+        "vault/my-readiness",
+        Some("readiness"),
+        "size(vm.readiness.vaults_in_region) > 0",
+        "{vm.readiness.vaults_in_region}",
+    )
+}
 
 #[test]
 fn custom_rules_say_where_they_apply() {
     let dir = tempfile::tempdir().unwrap();
     let rules = dir.path().to_str().unwrap();
-    std::fs::write(dir.path().join("r.toml"), READINESS_RULE).unwrap();
+    std::fs::write(dir.path().join("r.toml"), readiness_rule()).unwrap();
     // A readiness rule runs in a check and not in a scan.
     let (document, code) = check_json(&["--rules", rules, "--vm", "vm-app-01"]);
     assert_eq!(
@@ -358,7 +357,7 @@ fn custom_rules_say_where_they_apply() {
     // Reading vm.readiness without saying so is a load error naming the fix.
     std::fs::write(
         dir.path().join("r.toml"),
-        READINESS_RULE.replace("applies_to = \"readiness\"\n", ""),
+        readiness_rule().replace("applies_to = \"readiness\"\n", ""),
     )
     .unwrap();
     assert_bad_input(

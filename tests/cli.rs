@@ -2,7 +2,7 @@
 //! of bad input (which must exit 2 with a message naming the file and place, never panic).
 
 use backup_doctor_testkit::binary::{command, run, run_refused};
-use backup_doctor_testkit::fixtures::{demo, root};
+use backup_doctor_testkit::fixtures::{custom_rule, demo, root};
 use backup_doctor_testkit::json::{self, vm};
 use backup_doctor_testkit::schema;
 use serde_json::Value;
@@ -22,6 +22,11 @@ fn demo_json() -> Value {
         out.stderr
     );
     out.json()
+}
+
+/// A finding's message.
+fn message_of(finding: &Value) -> &str {
+    finding["message"].as_str().unwrap()
 }
 
 fn rules_of(vm: &Value) -> Vec<(String, String)> {
@@ -118,7 +123,7 @@ fn network_findings_name_the_evidence() {
     };
     // A NIC-level deny overrides the subnet's explicit allow (NIC is evaluated first).
     let nsg = finding("vm-sql-02", "network/nsg-blocks-required-path");
-    let message = nsg["message"].as_str().unwrap();
+    let message = message_of(&nsg);
     assert!(
         message.contains("NIC NSG vm-sql-02-nsg rule Deny-Internet-HTTPS-Out (priority 100, Deny)"),
         "{message}"
@@ -130,28 +135,16 @@ fn network_findings_name_the_evidence() {
     assert!(message.contains("Path: VM vm-sql-02 → NIC"), "{message}");
     // 0.0.0.0/0 → None drops what SAP HANA backup needs.
     let route = finding("vm-hana-01", "network/route-drops-required-path");
-    assert!(
-        route["message"].as_str().unwrap().contains("→ None"),
-        "{route}"
-    );
+    assert!(message_of(&route).contains("→ None"), "{route}");
     // The backup privatelink zone is not linked to the VM's VNet.
     let dns = finding("vm-sql-03", "network/private-dns-required");
     assert!(
-        dns["message"]
-            .as_str()
-            .unwrap()
-            .contains("privatelink.eus.backup.windowsazure.com is not linked"),
+        message_of(&dns).contains("privatelink.eus.backup.windowsazure.com is not linked"),
         "{dns}"
     );
     // The key vault firewall shuts out the trusted Backup service, and explains the failed jobs.
     let firewall = finding("vm-enc-03", "encryption/key-vault-firewall");
-    assert!(
-        firewall["message"]
-            .as_str()
-            .unwrap()
-            .contains("bypass None"),
-        "{firewall}"
-    );
+    assert!(message_of(&firewall).contains("bypass None"), "{firewall}");
     assert_eq!(
         vm(&report, "vm-enc-03")["failed_jobs"][0]["explained_by"][0],
         "encryption/key-vault-firewall"
@@ -373,20 +366,15 @@ fn bad_rule(name: &str, body: &str, must_contain: &[&str]) {
     assert_eq!(out.status.code(), Some(2));
 }
 
-const GOOD_RULE: &str = r#"id = "vault/my-check"
-title = "t"
-cause = "vault"
-severity = "warning"
-when = "vm.protection.protected"
-message = "m"
-remediation = "r"
-docs = "d"
-"#;
+/// The custom rule the tests load, and spoil line by line.
+fn good_rule() -> String {
+    custom_rule("vault/my-check", None, "vm.protection.protected", "m")
+}
 
 #[test]
 fn a_custom_rule_loads_and_runs() {
     let dir = temp_dir("goodrule");
-    std::fs::write(dir.path().join("my-rule.toml"), GOOD_RULE).unwrap();
+    std::fs::write(dir.path().join("my-rule.toml"), good_rule()).unwrap();
     let out = run(&[
         "rules",
         "show",
@@ -402,22 +390,22 @@ fn a_custom_rule_loads_and_runs() {
 fn bad_rule_files_name_the_file_and_line() {
     bad_rule(
         "unknownkey",
-        &GOOD_RULE.replace("docs = \"d\"", "docs = \"d\"\nseverty = \"error\""),
+        &good_rule().replace("docs = \"d\"", "docs = \"d\"\nseverty = \"error\""),
         &["my-rule.toml", "line 9", "unknown field `severty`"],
     );
     bad_rule(
         "badcel",
-        &GOOD_RULE.replace("vm.protection.protected", "vm.protection.protected &&"),
+        &good_rule().replace("vm.protection.protected", "vm.protection.protected &&"),
         &["my-rule.toml", "line 5", "does not parse"],
     );
     bad_rule(
         "badcause",
-        &GOOD_RULE.replace("cause = \"vault\"", "cause = \"dns\""),
+        &good_rule().replace("cause = \"vault\"", "cause = \"dns\""),
         &["my-rule.toml", "line 3", "unknown cause `dns`"],
     );
     bad_rule(
         "badfact",
-        &GOOD_RULE.replace("vm.protection.protected", "vm.protection.protectd"),
+        &good_rule().replace("vm.protection.protected", "vm.protection.protectd"),
         &[
             "my-rule.toml",
             "line 5",
@@ -426,7 +414,7 @@ fn bad_rule_files_name_the_file_and_line() {
     );
     bad_rule(
         "dupid",
-        &GOOD_RULE
+        &good_rule()
             .replace("vault/my-check", "agent/not-ready")
             .replace("cause = \"vault\"", "cause = \"agent\""),
         &["my-rule.toml", "already used"],

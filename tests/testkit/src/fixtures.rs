@@ -51,3 +51,16 @@ pub fn temp_file(name: &str, contents: &str) -> (TempDir, PathBuf) {
     std::fs::write(&file, contents).expect("the temp file is written");
     (dir, file)
 }
+
+/// The text of a custom rule file as the tests write it: rule `id`, placeholder title, remediation
+/// and docs, cause `vault` (line 3), severity `warning`, `applies_to` when given, then the `when`
+/// expression (line 5, or 6 after `applies_to`) and the `message` template.
+pub fn custom_rule(id: &str, applies_to: Option<&str>, when: &str, message: &str) -> String {
+    let applies_to = applies_to
+        .map(|to| format!("applies_to = \"{to}\"\n"))
+        .unwrap_or_default();
+    format!(
+        "id = \"{id}\"\ntitle = \"t\"\ncause = \"vault\"\nseverity = \"warning\"\n{applies_to}\
+         when = \"{when}\"\nmessage = \"{message}\"\nremediation = \"r\"\ndocs = \"d\"\n"
+    )
+}
