@@ -77,9 +77,13 @@ fn gate(kind: &str, name: &str, extra: &[&str]) -> Outcome {
     } else {
         ("--what-if", "whatif")
     };
-    let file = path(&format!("fixtures/{dir}/{name}.json"));
+    gate_file(flag, &path(&format!("fixtures/{dir}/{name}.json")), extra)
+}
+
+/// `gate --baseline <demo fleet> FLAG FILE EXTRA...`.
+fn gate_file(flag: &str, file: &str, extra: &[&str]) -> Outcome {
     let baseline = path("fixtures/fleets/demo");
-    let mut args = vec!["gate", "--baseline", &baseline, flag, &file];
+    let mut args = vec!["gate", "--baseline", &baseline, flag, file];
     args.extend_from_slice(extra);
     run(&args)
 }
@@ -105,39 +109,51 @@ fn regressions(json: &Value) -> Vec<(String, String, Vec<String>)> {
         .collect()
 }
 
-#[test]
-fn every_fixture_gives_its_exit_code_and_names_vm_rule_and_change_in_json() {
+/// Runs the gate on every fixture, as a plan and as a what-if, with `--format FORMAT`, and hands
+/// each outcome to `check` with the fixture's label ("plan nsg-deny-443") for messages.
+fn every_fixture(format: &str, mut check: impl FnMut(&str, &Scenario, Outcome)) {
     for kind in ["plan", "what-if"] {
         for scenario in SCENARIOS {
-            let out = gate(kind, scenario.name, &["--format", "json"]);
-            assert_eq!(
-                out.code, scenario.exit,
-                "{kind} {}: {}{}",
-                scenario.name, out.stdout, out.stderr
-            );
-            let json: Value = serde_json::from_str(&out.stdout).expect("gate JSON parses");
-            assert_eq!(json["schema"], "backup-doctor/gate/v1");
-            let found = regressions(&json);
-            for (vm, rule) in scenario.regressions {
-                let hit = found.iter().find(|(v, r, _)| v == vm && r == rule);
-                let (_, _, causes) = hit.unwrap_or_else(|| {
-                    panic!(
-                        "{kind} {}: no regression {vm} {rule} in {found:?}",
-                        scenario.name
-                    )
-                });
-                assert!(
-                    !causes.is_empty(),
-                    "{kind} {}: {vm} {rule} has no cause",
-                    scenario.name
-                );
-            }
-            if scenario.regressions.is_empty() {
-                assert!(found.is_empty(), "{kind} {}: {found:?}", scenario.name);
-                assert_eq!(json["result"], "pass");
-            }
+            let out = gate(kind, scenario.name, &["--format", format]);
+            check(&format!("{kind} {}", scenario.name), scenario, out);
         }
     }
+}
+
+/// The rest of the (VM, rule, …) entry for `vm` and `rule`, failing the test with every entry.
+fn entry_for<'a, T: std::fmt::Debug>(
+    entries: &'a [(String, String, T)],
+    vm: &str,
+    rule: &str,
+    label: &str,
+) -> &'a T {
+    entries
+        .iter()
+        .find(|(v, r, _)| v == vm && r == rule)
+        .map(|(_, _, rest)| rest)
+        .unwrap_or_else(|| panic!("{label}: no {vm} {rule} in {entries:?}"))
+}
+
+#[test]
+fn every_fixture_gives_its_exit_code_and_names_vm_rule_and_change_in_json() {
+    every_fixture("json", |label, scenario, out| {
+        assert_eq!(
+            out.code, scenario.exit,
+            "{label}: {}{}",
+            out.stdout, out.stderr
+        );
+        let json: Value = serde_json::from_str(&out.stdout).expect("gate JSON parses");
+        assert_eq!(json["schema"], "backup-doctor/gate/v1");
+        let found = regressions(&json);
+        for (vm, rule) in scenario.regressions {
+            let causes = entry_for(&found, vm, rule, label);
+            assert!(!causes.is_empty(), "{label}: {vm} {rule} has no cause");
+        }
+        if scenario.regressions.is_empty() {
+            assert!(found.is_empty(), "{label}: {found:?}");
+            assert_eq!(json["result"], "pass");
+        }
+    });
 }
 
 #[test]
@@ -240,16 +256,7 @@ fn values_known_only_after_apply_are_unknown_and_say_so() {
     change["after"]["destination_address_prefix"] = Value::Null;
     change["after_unknown"]["destination_address_prefix"] = Value::Bool(true);
     std::fs::write(&plan, json.to_string()).unwrap();
-    let baseline = path("fixtures/fleets/demo");
-    let out = run(&[
-        "gate",
-        "--baseline",
-        &baseline,
-        "--plan",
-        plan.to_str().unwrap(),
-        "--format",
-        "json",
-    ]);
+    let out = gate_file("--plan", plan.to_str().unwrap(), &["--format", "json"]);
     let report: Value = serde_json::from_str(&out.stdout).expect("json");
     let unknown = report["unknown"].as_array().unwrap();
     let sql01 = unknown
@@ -355,14 +362,7 @@ fn bad_input(kind: &str, content: &str) -> Outcome {
     } else {
         "--what-if"
     };
-    let baseline = path("fixtures/fleets/demo");
-    let out = run(&[
-        "gate",
-        "--baseline",
-        &baseline,
-        flag,
-        file.to_str().unwrap(),
-    ]);
+    let out = gate_file(flag, file.to_str().unwrap(), &[]);
     assert_eq!(out.code, 2, "{}: {}", content, out.stderr);
     assert!(out.stderr.contains("input.json"), "{}", out.stderr);
     out
@@ -450,50 +450,45 @@ fn assert_valid_sarif(validator: &jsonschema::Validator, text: &str) -> Value {
 #[test]
 fn sarif_validates_and_locates_results_at_the_change() {
     let validator = sarif_validator();
-    for kind in ["plan", "what-if"] {
-        for scenario in SCENARIOS {
-            let out = gate(kind, scenario.name, &["--format", "sarif"]);
-            assert_eq!(out.code, scenario.exit, "{kind} {}", scenario.name);
-            let log = assert_valid_sarif(&validator, &out.stdout);
-            let run = &log["runs"][0];
-            let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
-            assert!(
-                rules.len() > 40
-                    && rules
-                        .iter()
-                        .all(|r| r["help"]["text"].as_str().is_some_and(|t| !t.is_empty()))
-            );
-            let results = run["results"].as_array().unwrap();
-            for (vm, rule) in scenario.regressions {
-                let result = results
+    every_fixture("sarif", |label, scenario, out| {
+        assert_eq!(out.code, scenario.exit, "{label}");
+        let log = assert_valid_sarif(&validator, &out.stdout);
+        let run = &log["runs"][0];
+        let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
+        assert!(
+            rules.len() > 40
+                && rules
                     .iter()
-                    .find(|r| {
-                        r["ruleId"] == *rule
-                            && r["message"]["text"]
-                                .as_str()
-                                .unwrap()
-                                .starts_with(&format!("{vm}:"))
-                    })
-                    .unwrap_or_else(|| {
-                        panic!("{kind} {}: no SARIF result {vm} {rule}", scenario.name)
-                    });
-                let location = &result["locations"][0];
-                assert!(location["physicalLocation"]["artifactLocation"]["uri"]
-                    .as_str()
+                    .all(|r| r["help"]["text"].as_str().is_some_and(|t| !t.is_empty()))
+        );
+        let results = run["results"].as_array().unwrap();
+        for (vm, rule) in scenario.regressions {
+            let result = results
+                .iter()
+                .find(|r| {
+                    r["ruleId"] == *rule
+                        && r["message"]["text"]
+                            .as_str()
+                            .unwrap()
+                            .starts_with(&format!("{vm}:"))
+                })
+                .unwrap_or_else(|| panic!("{label}: no SARIF result {vm} {rule}"));
+            let location = &result["locations"][0];
+            assert!(location["physicalLocation"]["artifactLocation"]["uri"]
+                .as_str()
+                .unwrap()
+                .ends_with(&format!("{}.json", scenario.name)));
+            assert!(
+                location["physicalLocation"]["region"]["startLine"]
+                    .as_u64()
                     .unwrap()
-                    .ends_with(&format!("{}.json", scenario.name)));
-                assert!(
-                    location["physicalLocation"]["region"]["startLine"]
-                        .as_u64()
-                        .unwrap()
-                        > 1
-                );
-                assert!(location["logicalLocations"][0]["fullyQualifiedName"]
-                    .as_str()
-                    .is_some());
-            }
+                    > 1
+            );
+            assert!(location["logicalLocations"][0]["fullyQualifiedName"]
+                .as_str()
+                .is_some());
         }
-    }
+    });
     let out = gate("plan", "route-none", &["--format", "sarif"]);
     let mut log: Value = serde_json::from_str(&out.stdout).unwrap();
     // The validation is real: a level SARIF does not define fails it.
@@ -607,28 +602,19 @@ fn parse_junit(text: &str) -> (Vec<(String, String, String)>, usize) {
 
 #[test]
 fn junit_parses_with_a_failure_per_regression() {
-    for kind in ["plan", "what-if"] {
-        for scenario in SCENARIOS {
-            let out = gate(kind, scenario.name, &["--format", "junit"]);
-            assert_eq!(out.code, scenario.exit, "{kind} {}", scenario.name);
-            let (failures, cases) = parse_junit(&out.stdout);
-            for (vm, rule) in scenario.regressions {
-                let failure = failures.iter().find(|(s, c, _)| s == vm && c == rule);
-                let (_, _, message) = failure.unwrap_or_else(|| {
-                    panic!(
-                        "{kind} {}: no failure {vm} {rule} in {failures:?}",
-                        scenario.name
-                    )
-                });
-                assert!(message.contains("caused by"), "{message}");
-            }
-            if scenario.regressions.is_empty() {
-                assert!(failures.is_empty(), "{failures:?}");
-            } else {
-                assert!(cases > failures.len(), "passing rules are test cases too");
-            }
+    every_fixture("junit", |label, scenario, out| {
+        assert_eq!(out.code, scenario.exit, "{label}");
+        let (failures, cases) = parse_junit(&out.stdout);
+        for (vm, rule) in scenario.regressions {
+            let message = entry_for(&failures, vm, rule, label);
+            assert!(message.contains("caused by"), "{message}");
         }
-    }
+        if scenario.regressions.is_empty() {
+            assert!(failures.is_empty(), "{failures:?}");
+        } else {
+            assert!(cases > failures.len(), "passing rules are test cases too");
+        }
+    });
     let demo = path("fixtures/fleets/demo");
     let out = run(&["scan", "--snapshot", &demo, "--format", "junit"]);
     let (failures, cases) = parse_junit(&out.stdout);
@@ -640,28 +626,24 @@ fn junit_parses_with_a_failure_per_regression() {
 
 #[test]
 fn markdown_names_vm_rule_and_change() {
-    for kind in ["plan", "what-if"] {
-        for scenario in SCENARIOS {
-            let out = gate(kind, scenario.name, &["--format", "markdown"]);
-            assert_eq!(out.code, scenario.exit, "{kind} {}", scenario.name);
-            let first = out.stdout.lines().next().unwrap();
-            if scenario.exit == 1 {
-                assert!(first.contains("fails the backup gate"), "{first}");
-            } else {
-                assert!(first.contains("passes the backup gate"), "{first}");
-            }
-            for (vm, rule) in scenario.regressions {
-                assert!(
-                    out.stdout
-                        .lines()
-                        .any(|l| l.starts_with(&format!("| {vm} | `{rule}` |"))),
-                    "{kind} {}: no row {vm} {rule}\n{}",
-                    scenario.name,
-                    out.stdout
-                );
-            }
+    every_fixture("markdown", |label, scenario, out| {
+        assert_eq!(out.code, scenario.exit, "{label}");
+        let first = out.stdout.lines().next().unwrap();
+        if scenario.exit == 1 {
+            assert!(first.contains("fails the backup gate"), "{first}");
+        } else {
+            assert!(first.contains("passes the backup gate"), "{first}");
         }
-    }
+        for (vm, rule) in scenario.regressions {
+            assert!(
+                out.stdout
+                    .lines()
+                    .any(|l| l.starts_with(&format!("| {vm} | `{rule}` |"))),
+                "{label}: no row {vm} {rule}\n{}",
+                out.stdout
+            );
+        }
+    });
     let out = gate("plan", "subscription-lock", &["--format", "markdown"]);
     assert!(out
         .stdout
