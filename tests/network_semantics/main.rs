@@ -17,22 +17,18 @@ use backup_doctor::network::routes::{
     routes_for, select, system_routes, user_routes, NextHop, Route,
 };
 use network::{addresses, ip, prefixes, Network, NVA_IP, SUBSCRIPTION, VNET};
-use serde_json::json;
-use verdicts::{allowed_by, blocked_by, is_complete_block, verdict, verdict_of};
+use serde_json::{json, Value};
+use verdicts::{
+    allowed_by, blocked_by, is_blocked, is_complete_block, is_unknown, verdict, verdict_of,
+};
 
 // ------------------------------------------------------------------------- NSG: level order
 
 #[test]
 fn nic_deny_wins_over_subnet_allow() {
     let net = Network::new();
-    let nic = net.nsg(
-        "nsg-vm01-nic",
-        vec![outbound("deny-internet", 4000, "Deny", "Internet", "*")],
-    );
-    let subnet = net.nsg(
-        "nsg-snet-app",
-        vec![outbound("allow-storage", 100, "Allow", "Storage", "443")],
-    );
+    let nic = net.nic_nsg(&[("deny-internet", 4000, "Deny", "Internet", "*")]);
+    let subnet = net.subnet_nsg(&[("allow-storage", 100, "Allow", "Storage", "443")]);
     let v = verdict(Some(&nic), Some(&subnet), &net.set("Storage"), 443);
     // Outbound traffic meets the NIC NSG first; its deny ends evaluation before the subnet.
     assert_eq!(blocked_by(&v), ["NIC deny-internet"]);
@@ -42,14 +38,8 @@ fn nic_deny_wins_over_subnet_allow() {
 #[test]
 fn subnet_deny_blocks_even_when_nic_allows() {
     let net = Network::new();
-    let nic = net.nsg(
-        "nsg-vm01-nic",
-        vec![outbound("allow-storage", 100, "Allow", "Storage", "443")],
-    );
-    let subnet = net.nsg(
-        "nsg-snet-app",
-        vec![outbound("deny-internet", 4000, "Deny", "Internet", "*")],
-    );
+    let nic = net.nic_nsg(&[("allow-storage", 100, "Allow", "Storage", "443")]);
+    let subnet = net.subnet_nsg(&[("deny-internet", 4000, "Deny", "Internet", "*")]);
     let v = verdict(Some(&nic), Some(&subnet), &net.set("Storage"), 443);
     assert_eq!(blocked_by(&v), ["subnet deny-internet"]);
 }
@@ -57,23 +47,20 @@ fn subnet_deny_blocks_even_when_nic_allows() {
 #[test]
 fn a_missing_nsg_allows_at_its_level() {
     let net = Network::new();
-    let deny = net.nsg(
-        "nsg-snet-app",
-        vec![outbound("deny-internet", 4000, "Deny", "Internet", "*")],
-    );
+    let deny = net.subnet_nsg(&[("deny-internet", 4000, "Deny", "Internet", "*")]);
     let storage = net.set("Storage");
+    let v = verdict(None, None, &storage, 443);
+    assert_eq!(allowed_by(&v), Vec::<String>::new());
+    let allow_all = net.nic_nsg(&[]);
+    let v = verdict(Some(&allow_all), None, &storage, 443);
     assert_eq!(
-        allowed_by(&verdict(None, None, &storage, 443)),
-        Vec::<String>::new()
-    );
-    let allow_all = net.nsg("nsg-vm01-nic", vec![]);
-    assert_eq!(
-        allowed_by(&verdict(Some(&allow_all), None, &storage, 443)),
+        allowed_by(&v),
         ["NIC AllowInternetOutBound"],
         "no subnet NSG: the NIC NSG alone decides"
     );
+    let v = verdict(None, Some(&deny), &storage, 443);
     assert_eq!(
-        blocked_by(&verdict(None, Some(&deny), &storage, 443)),
+        blocked_by(&v),
         ["subnet deny-internet"],
         "no NIC NSG does not stop the subnet NSG from denying"
     );
@@ -85,50 +72,33 @@ fn a_missing_nsg_allows_at_its_level() {
 fn lower_priority_number_is_evaluated_first_whatever_the_listed_order() {
     let net = Network::new();
     let storage = net.set("Storage");
-    let nsg = net.nsg(
-        "nsg-snet-app",
-        vec![
-            outbound("deny-internet", 300, "Deny", "Internet", "*"),
-            outbound("allow-storage", 200, "Allow", "Storage", "443"),
-        ],
-    );
-    assert_eq!(
-        allowed_by(&verdict(None, Some(&nsg), &storage, 443)),
-        ["subnet allow-storage"]
-    );
-    let swapped = net.nsg(
-        "nsg-snet-app",
-        vec![
-            outbound("allow-storage", 300, "Allow", "Storage", "443"),
-            outbound("deny-internet", 200, "Deny", "Internet", "*"),
-        ],
-    );
-    assert_eq!(
-        blocked_by(&verdict(None, Some(&swapped), &storage, 443)),
-        ["subnet deny-internet"]
-    );
+    let nsg = net.subnet_nsg(&[
+        ("deny-internet", 300, "Deny", "Internet", "*"),
+        ("allow-storage", 200, "Allow", "Storage", "443"),
+    ]);
+    let v = verdict(None, Some(&nsg), &storage, 443);
+    assert_eq!(allowed_by(&v), ["subnet allow-storage"]);
+    let swapped = net.subnet_nsg(&[
+        ("allow-storage", 300, "Allow", "Storage", "443"),
+        ("deny-internet", 200, "Deny", "Internet", "*"),
+    ]);
+    let v = verdict(None, Some(&swapped), &storage, 443);
+    assert_eq!(blocked_by(&v), ["subnet deny-internet"]);
 }
 
 #[test]
 fn first_match_stops_evaluation() {
     let net = Network::new();
-    let nsg = net.nsg(
-        "nsg-snet-app",
-        vec![
-            outbound("allow-storage-https", 100, "Allow", "Storage", "443"),
-            outbound("deny-all", 200, "Deny", "*", "*"),
-        ],
-    );
+    let nsg = net.subnet_nsg(&[
+        ("allow-storage-https", 100, "Allow", "Storage", "443"),
+        ("deny-all", 200, "Deny", "*", "*"),
+    ]);
     let storage = net.set("Storage");
     // 443 matches rule 100 and never reaches the deny; 80 falls through to it.
-    assert_eq!(
-        allowed_by(&verdict(None, Some(&nsg), &storage, 443)),
-        ["subnet allow-storage-https"]
-    );
-    assert_eq!(
-        blocked_by(&verdict(None, Some(&nsg), &storage, 80)),
-        ["subnet deny-all"]
-    );
+    let v = verdict(None, Some(&nsg), &storage, 443);
+    assert_eq!(allowed_by(&v), ["subnet allow-storage-https"]);
+    let v = verdict(None, Some(&nsg), &storage, 80);
+    assert_eq!(blocked_by(&v), ["subnet deny-all"]);
 }
 
 // ----------------------------------------------------------------------- NSG: default rules
@@ -151,17 +121,17 @@ fn assert_default_outbound_rules(nsg: &Nsg, net: &Network) {
     );
     let in_vnet = addresses(&["10.10.2.10"]);
     let private_outside_vnet = addresses(&["192.168.50.0/24"]);
+    let v = verdict(None, Some(nsg), &in_vnet, 445);
+    assert_eq!(allowed_by(&v), ["subnet AllowVnetOutBound"]);
+    let v = verdict(None, Some(nsg), &net.set("Storage"), 443);
     assert_eq!(
-        allowed_by(&verdict(None, Some(nsg), &in_vnet, 445)),
-        ["subnet AllowVnetOutBound"]
-    );
-    assert_eq!(
-        allowed_by(&verdict(None, Some(nsg), &net.set("Storage"), 443)),
+        allowed_by(&v),
         ["subnet AllowInternetOutBound"],
         "Azure service addresses are Internet by default"
     );
+    let v = verdict(None, Some(nsg), &private_outside_vnet, 443);
     assert_eq!(
-        blocked_by(&verdict(None, Some(nsg), &private_outside_vnet, 443)),
+        blocked_by(&v),
         ["subnet DenyAllOutBound"],
         "a private range outside the VNet is neither VirtualNetwork nor Internet"
     );
@@ -170,7 +140,7 @@ fn assert_default_outbound_rules(nsg: &Nsg, net: &Network) {
 #[test]
 fn default_rules_from_default_security_rules() {
     let net = Network::new();
-    assert_default_outbound_rules(&net.nsg("nsg-snet-app", vec![]), &net);
+    assert_default_outbound_rules(&net.subnet_nsg(&[]), &net);
 }
 
 #[test]
@@ -186,9 +156,9 @@ fn default_rules_apply_when_default_security_rules_is_absent() {
 fn denying_internet_blocks_storage_unless_a_higher_priority_storage_allow_exists() {
     let net = Network::new();
     let storage = net.set("Storage");
-    let deny_internet = || outbound("deny-internet", 4000, "Deny", "Internet", "*");
+    let deny_internet = ("deny-internet", 4000, "Deny", "Internet", "*");
 
-    let only_deny = net.nsg("nsg-snet-app", vec![deny_internet()]);
+    let only_deny = net.subnet_nsg(&[deny_internet]);
     let v = verdict(None, Some(&only_deny), &storage, 443);
     assert_eq!(blocked_by(&v), ["subnet deny-internet"]);
     assert!(
@@ -196,29 +166,19 @@ fn denying_internet_blocks_storage_unless_a_higher_priority_storage_allow_exists
         "every Storage address is inside Internet"
     );
 
-    let allowed_first = net.nsg(
-        "nsg-snet-app",
-        vec![
-            deny_internet(),
-            outbound("allow-storage", 3000, "Allow", "Storage", "443"),
-        ],
-    );
-    assert_eq!(
-        allowed_by(&verdict(None, Some(&allowed_first), &storage, 443)),
-        ["subnet allow-storage"]
-    );
+    let allowed_first = net.subnet_nsg(&[
+        deny_internet,
+        ("allow-storage", 3000, "Allow", "Storage", "443"),
+    ]);
+    let v = verdict(None, Some(&allowed_first), &storage, 443);
+    assert_eq!(allowed_by(&v), ["subnet allow-storage"]);
 
-    let allowed_too_late = net.nsg(
-        "nsg-snet-app",
-        vec![
-            deny_internet(),
-            outbound("allow-storage", 4010, "Allow", "Storage", "443"),
-        ],
-    );
-    assert_eq!(
-        blocked_by(&verdict(None, Some(&allowed_too_late), &storage, 443)),
-        ["subnet deny-internet"]
-    );
+    let allowed_too_late = net.subnet_nsg(&[
+        deny_internet,
+        ("allow-storage", 4010, "Allow", "Storage", "443"),
+    ]);
+    let v = verdict(None, Some(&allowed_too_late), &storage, 443);
+    assert_eq!(blocked_by(&v), ["subnet deny-internet"]);
 }
 
 #[test]
@@ -227,10 +187,7 @@ fn azure_cloud_contains_storage_west_europe() {
     let regional = net.set("Storage.WestEurope");
     assert_eq!(regional.intersection(&net.set("AzureCloud")), regional);
     assert_eq!(regional.intersection(&net.set("Storage")), regional);
-    let nsg = net.nsg(
-        "nsg-snet-app",
-        vec![outbound("deny-azure", 1000, "Deny", "AzureCloud", "*")],
-    );
+    let nsg = net.subnet_nsg(&[("deny-azure", 1000, "Deny", "AzureCloud", "*")]);
     let v = verdict(None, Some(&nsg), &regional, 443);
     assert_eq!(blocked_by(&v), ["subnet deny-azure"]);
     assert!(is_complete_block(&v));
@@ -240,16 +197,7 @@ fn azure_cloud_contains_storage_west_europe() {
 fn a_deny_covering_part_of_a_tag_is_a_partial_block() {
     let net = Network::new();
     // 20.60.0.0/16 is Storage.WestEurope: one of Storage's three IPv4 prefixes.
-    let nsg = net.nsg(
-        "nsg-snet-app",
-        vec![outbound(
-            "deny-weu-storage",
-            500,
-            "Deny",
-            "20.60.0.0/16",
-            "443",
-        )],
-    );
+    let nsg = net.subnet_nsg(&[("deny-weu-storage", 500, "Deny", "20.60.0.0/16", "443")]);
     let v = verdict(None, Some(&nsg), &net.set("Storage"), 443);
     assert_eq!(blocked_by(&v), ["subnet deny-weu-storage"]);
     let Verdict::Blocked {
@@ -306,10 +254,7 @@ fn augmented_rules_match_any_listed_prefix_and_port() {
 #[test]
 fn port_ranges_are_inclusive() {
     let net = Network::new();
-    let nsg = net.nsg(
-        "nsg-snet-app",
-        vec![outbound("deny-range", 500, "Deny", "*", "1000-2000")],
-    );
+    let nsg = net.subnet_nsg(&[("deny-range", 500, "Deny", "*", "1000-2000")]);
     let storage = net.set("Storage");
     for (port, blocked) in [
         (999, false),
@@ -319,11 +264,7 @@ fn port_ranges_are_inclusive() {
         (2001, false),
     ] {
         let v = verdict(None, Some(&nsg), &storage, port);
-        assert_eq!(
-            matches!(v, Verdict::Blocked { .. }),
-            blocked,
-            "port {port}: {v:?}"
-        );
+        assert_eq!(is_blocked(&v), blocked, "port {port}: {v:?}");
     }
 }
 
@@ -342,11 +283,7 @@ fn protocol_star_matches_tcp_and_udp_while_tcp_and_udp_match_only_themselves() {
         );
         for (flow, expected) in [(Protocol::Tcp, blocks_tcp), (Protocol::Udp, blocks_udp)] {
             let v = verdict_of(None, Some(&nsg), &storage, 443, flow, &[]);
-            assert_eq!(
-                matches!(v, Verdict::Blocked { .. }),
-                expected,
-                "rule {protocol}, flow {flow:?}"
-            );
+            assert_eq!(is_blocked(&v), expected, "rule {protocol}, flow {flow:?}");
         }
     }
 }
@@ -385,10 +322,7 @@ fn a_source_asg_rule_applies_only_to_member_nics() {
 fn an_unknown_tag_in_a_deciding_rule_makes_the_verdict_unknown() {
     let net = Network::new();
     let storage = net.set("Storage");
-    let deny_unknown = net.nsg(
-        "nsg-snet-app",
-        vec![outbound("deny-monitor", 100, "Deny", "AzureMonitor", "443")],
-    );
+    let deny_unknown = net.subnet_nsg(&[("deny-monitor", 100, "Deny", "AzureMonitor", "443")]);
     let v = verdict(None, Some(&deny_unknown), &storage, 443);
     assert!(
         matches!(&v, Verdict::Unknown(reason) if reason.contains("AzureMonitor")),
@@ -396,72 +330,42 @@ fn an_unknown_tag_in_a_deciding_rule_makes_the_verdict_unknown() {
     );
 
     // An allow we cannot evaluate in front of a deny: allowing would be a guess.
-    let allow_unknown = net.nsg(
-        "nsg-snet-app",
-        vec![
-            outbound("allow-monitor", 100, "Allow", "AzureMonitor", "443"),
-            outbound("deny-internet", 200, "Deny", "Internet", "*"),
-        ],
-    );
-    assert!(matches!(
-        verdict(None, Some(&allow_unknown), &storage, 443),
-        Verdict::Unknown(_)
-    ));
+    let allow_unknown = net.subnet_nsg(&[
+        ("allow-monitor", 100, "Allow", "AzureMonitor", "443"),
+        ("deny-internet", 200, "Deny", "Internet", "*"),
+    ]);
+    assert!(is_unknown(&verdict(
+        None,
+        Some(&allow_unknown),
+        &storage,
+        443
+    )));
 }
 
 #[test]
 fn an_unknown_tag_in_a_rule_that_cannot_apply_does_not_matter() {
     let net = Network::new();
-    let nsg = net.nsg(
-        "nsg-snet-app",
-        vec![outbound(
-            "deny-monitor-smtp",
-            100,
-            "Deny",
-            "AzureMonitor",
-            "25",
-        )],
-    );
-    assert_eq!(
-        allowed_by(&verdict(None, Some(&nsg), &net.set("Storage"), 443)),
-        ["subnet AllowInternetOutBound"]
-    );
+    let nsg = net.subnet_nsg(&[("deny-monitor-smtp", 100, "Deny", "AzureMonitor", "25")]);
+    let v = verdict(None, Some(&nsg), &net.set("Storage"), 443);
+    assert_eq!(allowed_by(&v), ["subnet AllowInternetOutBound"]);
 }
 
 #[test]
 fn without_a_service_tags_document_tag_rules_are_unknown_not_empty() {
     let net = Network::with_tags(None);
-    let nsg = net.nsg(
-        "nsg-snet-app",
-        vec![
-            outbound("allow-storage", 100, "Allow", "Storage", "443"),
-            outbound("deny-internet", 200, "Deny", "Internet", "*"),
-        ],
-    );
+    let nsg = net.subnet_nsg(&[
+        ("allow-storage", 100, "Allow", "Storage", "443"),
+        ("deny-internet", 200, "Deny", "Internet", "*"),
+    ]);
     let public = addresses(&["20.60.1.1"]);
-    assert!(matches!(
-        verdict(None, Some(&nsg), &public, 443),
-        Verdict::Unknown(_)
-    ));
+    assert!(is_unknown(&verdict(None, Some(&nsg), &public, 443)));
 }
 
 #[test]
 fn an_undecidable_nic_level_still_loses_to_a_subnet_deny() {
     let net = Network::new();
-    let nic = net.nsg(
-        "nsg-vm01-nic",
-        vec![outbound(
-            "allow-monitor",
-            100,
-            "Allow",
-            "AzureMonitor",
-            "443",
-        )],
-    );
-    let subnet = net.nsg(
-        "nsg-snet-app",
-        vec![outbound("deny-internet", 200, "Deny", "Internet", "*")],
-    );
+    let nic = net.nic_nsg(&[("allow-monitor", 100, "Allow", "AzureMonitor", "443")]);
+    let subnet = net.subnet_nsg(&[("deny-internet", 200, "Deny", "Internet", "*")]);
     // Whatever the NIC NSG would say, the subnet NSG drops the traffic: both must allow.
     let v = verdict(Some(&nic), Some(&subnet), &net.set("Storage"), 443);
     assert_eq!(blocked_by(&v), ["subnet deny-internet"]);
@@ -473,6 +377,21 @@ fn an_undecidable_nic_level_still_loses_to_a_subnet_deny() {
 fn hop(routes: &[Route], address: &str) -> (String, NextHop) {
     let r = select(routes, ip(address)).unwrap_or_else(|| panic!("no route to {address}"));
     (r.name.clone(), r.next_hop.clone())
+}
+
+/// Asserts that traffic to `address` takes the route `name` to `next_hop`.
+#[track_caller]
+fn assert_hop(routes: &[Route], address: &str, name: &str, next_hop: NextHop) {
+    assert_eq!(hop(routes, address), (name.to_string(), next_hop));
+}
+
+/// The regional Storage tag routed through the NVA, against an explicit CIDR route below.
+fn storage_weu_via_nva() -> Value {
+    route(
+        "storage-weu-via-nva",
+        "Storage.WestEurope",
+        "VirtualAppliance",
+    )
 }
 
 fn appliance() -> NextHop {
@@ -487,18 +406,14 @@ fn longest_prefix_match_wins() {
         route("storage-weu-direct", "20.60.0.0/16", "Internet"),
         route("one-host", "20.60.7.7/32", "None"),
     ]);
-    assert_eq!(
-        hop(&routes, "20.60.1.1"),
-        ("storage-weu-direct".into(), NextHop::Internet)
+    assert_hop(
+        &routes,
+        "20.60.1.1",
+        "storage-weu-direct",
+        NextHop::Internet,
     );
-    assert_eq!(
-        hop(&routes, "20.60.7.7"),
-        ("one-host".into(), NextHop::None)
-    );
-    assert_eq!(
-        hop(&routes, "8.8.8.8"),
-        ("default-via-nva".into(), appliance())
-    );
+    assert_hop(&routes, "20.60.7.7", "one-host", NextHop::None);
+    assert_hop(&routes, "8.8.8.8", "default-via-nva", appliance());
 }
 
 #[test]
@@ -508,14 +423,8 @@ fn a_user_route_beats_a_system_route_with_the_same_prefix() {
         route("default-via-nva", "0.0.0.0/0", "VirtualAppliance"),
         route("vnet-via-nva", VNET, "VirtualAppliance"),
     ]);
-    assert_eq!(
-        hop(&routes, "20.60.1.1"),
-        ("default-via-nva".into(), appliance())
-    );
-    assert_eq!(
-        hop(&routes, "10.10.3.3"),
-        ("vnet-via-nva".into(), appliance())
-    );
+    assert_hop(&routes, "20.60.1.1", "default-via-nva", appliance());
+    assert_hop(&routes, "10.10.3.3", "vnet-via-nva", appliance());
     let system_only = net.routes(vec![]);
     assert_eq!(hop(&system_only, "20.60.1.1").1, NextHop::Internet);
     assert_eq!(hop(&system_only, "10.10.3.3").1, NextHop::VnetLocal);
@@ -526,16 +435,14 @@ fn an_explicit_cidr_beats_a_service_tag_route_with_the_same_prefix() {
     let net = Network::new();
     // Listed tag first so that list order cannot be what decides.
     let routes = net.routes(vec![
-        route(
-            "storage-weu-via-nva",
-            "Storage.WestEurope",
-            "VirtualAppliance",
-        ),
+        storage_weu_via_nva(),
         route("storage-weu-direct", "20.60.0.0/16", "Internet"),
     ]);
-    assert_eq!(
-        hop(&routes, "20.60.1.1"),
-        ("storage-weu-direct".into(), NextHop::Internet)
+    assert_hop(
+        &routes,
+        "20.60.1.1",
+        "storage-weu-direct",
+        NextHop::Internet,
     );
 }
 
@@ -561,7 +468,7 @@ fn a_regional_tag_beats_its_global_tag_which_beats_azure_cloud() {
     ];
     while let Some((name, next_hop)) = expected.pop() {
         let routes = net.routes(table.clone());
-        assert_eq!(hop(&routes, "20.60.1.1"), (name.to_string(), next_hop));
+        assert_hop(&routes, "20.60.1.1", name, next_hop);
         table.pop();
     }
     // Outside the regional tag, the global tag's own prefix decides.
@@ -569,20 +476,14 @@ fn a_regional_tag_beats_its_global_tag_which_beats_azure_cloud() {
         route("storage-via-nva", "Storage", "VirtualAppliance"),
         route("storage-weu-direct", "Storage.WestEurope", "Internet"),
     ]);
-    assert_eq!(
-        hop(&routes, "20.38.96.10"),
-        ("storage-via-nva".into(), appliance())
-    );
+    assert_hop(&routes, "20.38.96.10", "storage-via-nva", appliance());
 }
 
 #[test]
 fn default_route_to_none_drops_public_destinations_but_the_vnet_route_still_wins() {
     let net = Network::new();
     let routes = net.routes(vec![route("blackhole", "0.0.0.0/0", "None")]);
-    assert_eq!(
-        hop(&routes, "20.60.1.1"),
-        ("blackhole".into(), NextHop::None)
-    );
+    assert_hop(&routes, "20.60.1.1", "blackhole", NextHop::None);
     assert_eq!(
         hop(&routes, "10.10.3.3").1,
         NextHop::VnetLocal,
@@ -641,17 +542,10 @@ fn tag_route_prefixes_keep_their_own_length() {
     .unwrap();
     let net = Network::with_tags(Some(&document));
     let routes = net.routes(vec![
-        route(
-            "storage-weu-via-nva",
-            "Storage.WestEurope",
-            "VirtualAppliance",
-        ),
+        storage_weu_via_nva(),
         route("block-direct", "20.60.0.0/24", "Internet"),
     ]);
-    assert_eq!(
-        hop(&routes, "20.60.0.10"),
-        ("storage-weu-via-nva".into(), appliance())
-    );
+    assert_hop(&routes, "20.60.0.10", "storage-weu-via-nva", appliance());
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! The VM's network: a VM at 10.10.1.4 in a VNet 10.10.0.0/16, the trimmed service tags document
 //! it is read against, and the NSGs and routes parsed in that context.
 
-use crate::arm::{default_security_rules, route_table};
+use crate::arm::{default_security_rules, outbound, route_table};
 use backup_doctor::inventory::model::{NetworkSecurityGroup, ServiceTags};
 use backup_doctor::network::ip::{parse_cidr, AddressSet, Range};
 use backup_doctor::network::nsg::{self, Nsg};
@@ -67,6 +67,10 @@ pub(crate) fn service_tags() -> ServiceTags {
     .expect("service tags document deserialises")
 }
 
+/// An outbound TCP custom rule as [`outbound`] takes it: (name, priority, access, destination,
+/// port).
+pub(crate) type Outbound = (&'static str, u32, &'static str, &'static str, &'static str);
+
 /// The tags and VNet an NSG or route table is read against.
 pub(crate) struct Network {
     tags: TagIndex,
@@ -100,6 +104,26 @@ impl Network {
     /// An NSG as ARM returns it, custom rules plus the six default rules.
     pub(crate) fn nsg(&self, name: &str, rules: Vec<Value>) -> Nsg {
         self.parse_nsg(name, rules, Some(default_security_rules()))
+    }
+
+    /// The VM's NIC NSG with the outbound custom rules `rules`.
+    pub(crate) fn nic_nsg(&self, rules: &[Outbound]) -> Nsg {
+        self.outbound_nsg("nsg-vm01-nic", rules)
+    }
+
+    /// The VM's subnet NSG with the outbound custom rules `rules`.
+    pub(crate) fn subnet_nsg(&self, rules: &[Outbound]) -> Nsg {
+        self.outbound_nsg("nsg-snet-app", rules)
+    }
+
+    fn outbound_nsg(&self, name: &str, rules: &[Outbound]) -> Nsg {
+        let rules = rules
+            .iter()
+            .map(|&(rule, priority, access, destination, port)| {
+                outbound(rule, priority, access, destination, port)
+            })
+            .collect();
+        self.nsg(name, rules)
     }
 
     pub(crate) fn parse_nsg(

@@ -55,6 +55,14 @@ pub(crate) fn blocked_by(verdict: &Verdict) -> Vec<String> {
     }
 }
 
+pub(crate) fn is_blocked(verdict: &Verdict) -> bool {
+    matches!(verdict, Verdict::Blocked { .. })
+}
+
+pub(crate) fn is_unknown(verdict: &Verdict) -> bool {
+    matches!(verdict, Verdict::Unknown(_))
+}
+
 pub(crate) fn is_complete_block(verdict: &Verdict) -> bool {
     matches!(verdict, Verdict::Blocked { blocked_pieces, pieces, .. } if blocked_pieces == pieces)
 }
