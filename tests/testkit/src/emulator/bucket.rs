@@ -96,14 +96,20 @@ mod tests {
     use super::*;
     use std::time::Duration;
 
-    #[test]
-    fn starts_full_and_drains() {
+    /// A bucket of this shape, full at the returned instant.
+    fn full(capacity: u32, refill_per_second: f64) -> (Bucket, Instant, BucketState) {
         let shape = Bucket {
-            capacity: 3,
-            refill_per_second: 0.001,
+            capacity,
+            refill_per_second,
         };
         let t0 = Instant::now();
-        let mut b = BucketState::new(&shape, t0);
+        let state = BucketState::new(&shape, t0);
+        (shape, t0, state)
+    }
+
+    #[test]
+    fn starts_full_and_drains() {
+        let (shape, t0, mut b) = full(3, 0.001);
         assert_eq!(b.remaining(&shape, t0), 3);
         assert_eq!(b.take(&shape, t0), Ok(2));
         assert_eq!(b.take(&shape, t0), Ok(1));
@@ -116,12 +122,7 @@ mod tests {
 
     #[test]
     fn refills_with_virtual_time_up_to_capacity() {
-        let shape = Bucket {
-            capacity: 10,
-            refill_per_second: 2.0,
-        };
-        let t0 = Instant::now();
-        let mut b = BucketState::new(&shape, t0);
+        let (shape, t0, mut b) = full(10, 2.0);
         for _ in 0..10 {
             b.take(&shape, t0).unwrap();
         }
