@@ -354,6 +354,16 @@ impl Outcome {
     }
 }
 
+/// One request as the endpoints read it: the path as sent and as lower-cased, decoded segments.
+struct Call<'a> {
+    method: &'a Method,
+    raw_path: &'a str,
+    segs: &'a [&'a str],
+    query: &'a Query,
+    headers: &'a HeaderMap,
+    body: &'a [u8],
+}
+
 async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response {
     let arrival = shared.arrivals.fetch_add(1, Ordering::Relaxed);
     let latency = shared.config.latency;
@@ -465,6 +475,14 @@ impl Shared {
         let lower = decoded.to_lowercase();
         let segs: Vec<&str> = lower.split('/').filter(|s| !s.is_empty()).collect();
         let query = Query::parse(raw_query);
+        let call = Call {
+            method,
+            raw_path,
+            segs: &segs,
+            query: &query,
+            headers,
+            body,
+        };
         match segs.as_slice() {
             [tenant, "oauth2", "v2.0", "token"] | [tenant, "oauth2", "token"] => {
                 if method != Method::POST {
@@ -490,21 +508,13 @@ impl Shared {
                     None,
                 )
             }
-            ["v1.0", ..] => (self.graph(method, raw_path, &segs, &query, headers), None),
+            ["v1.0", ..] => (self.graph(&call), None),
             ["subscriptions", ..] | ["providers", ..] => {
                 let subscription = match segs.as_slice() {
                     ["subscriptions", sub, ..] => Some((*sub).to_owned()),
                     _ => None,
                 };
-                let outcome = self.arm(
-                    method,
-                    raw_path,
-                    &segs,
-                    &query,
-                    headers,
-                    body,
-                    subscription.as_deref(),
-                );
+                let outcome = self.arm(&call, subscription.as_deref());
                 (outcome, subscription)
             }
             _ => (
@@ -519,60 +529,40 @@ impl Shared {
         }
     }
 
-    fn graph(
-        &self,
-        method: &Method,
-        raw_path: &str,
-        segs: &[&str],
-        query: &Query,
-        headers: &HeaderMap,
-    ) -> Outcome {
-        if !self.authorized(headers) {
+    fn graph(&self, call: &Call) -> Outcome {
+        if !self.authorized(call.headers) {
             return unauthenticated().outcome();
         }
-        if method != Method::GET {
-            return method_not_allowed(method, raw_path).outcome();
+        if call.method != Method::GET {
+            return method_not_allowed(call.method, call.raw_path).outcome();
         }
-        if let Some(denied) = self.forbidden(raw_path, segs) {
+        if let Some(denied) = self.forbidden(call.raw_path, call.segs) {
             return denied.outcome();
         }
-        let result = match segs {
+        let result = match call.segs {
             ["v1.0", "serviceprincipals"] => {
-                arm::service_principals(&self.store, query).map(arm::Body::from)
+                arm::service_principals(&self.store, call.query).map(arm::Body::from)
             }
             _ => Err(ArmError::new(
                 404,
                 "Request_ResourceNotFound",
-                format!("The emulator serves no Graph resource at '{raw_path}'."),
+                format!(
+                    "The emulator serves no Graph resource at '{}'.",
+                    call.raw_path
+                ),
             )),
         };
-        self.finish(raw_path, result)
+        self.finish(call.raw_path, result)
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn arm(
-        &self,
-        method: &Method,
-        raw_path: &str,
-        segs: &[&str],
-        query: &Query,
-        headers: &HeaderMap,
-        body: &[u8],
-        subscription: Option<&str>,
-    ) -> Outcome {
+    fn arm(&self, call: &Call, subscription: Option<&str>) -> Outcome {
         let key = subscription.unwrap_or(TENANT_BUCKET);
-        let is_graph_query = matches!(segs, ["providers", "microsoft.resourcegraph", "resources"]);
-        let now = Instant::now();
-        let checked = self.arm_checks(
-            method,
-            raw_path,
-            segs,
-            query,
-            headers,
-            key,
-            is_graph_query,
-            now,
+        let is_graph_query = matches!(
+            call.segs,
+            ["providers", "microsoft.resourcegraph", "resources"]
         );
+        let now = Instant::now();
+        let checked = self.arm_checks(call, key, is_graph_query, now);
         let (result, remaining) = match checked {
             Err((e, remaining)) => (Err(e), remaining),
             Ok(remaining) => {
@@ -580,23 +570,23 @@ impl Shared {
                     arm::resource_graph(
                         &self.store,
                         self.config.graph_page_size.unwrap_or(self.config.page_size),
-                        body,
+                        call.body,
                     )
                 } else {
                     let ctx = arm::Ctx {
                         store: &self.store,
                         base_url: &self.base_url,
-                        raw_path,
-                        query,
+                        raw_path: call.raw_path,
+                        query: call.query,
                         page_size: self.config.page_size,
                         status_only_includes_agent: self.config.status_only_includes_agent,
                     };
-                    arm::get(&ctx, segs)
+                    arm::get(&ctx, call.segs)
                 };
                 (result, remaining)
             }
         };
-        let mut outcome = self.finish(raw_path, result);
+        let mut outcome = self.finish(call.raw_path, result);
         outcome.headers.push((
             "x-ms-ratelimit-remaining-subscription-reads",
             remaining.to_string(),
@@ -607,20 +597,15 @@ impl Shared {
 
     /// Authentication, method, api-version, throttling and injected faults, in the order ARM's
     /// front door would apply them. Returns the remaining reads of the key's bucket.
-    #[allow(clippy::too_many_arguments)]
     fn arm_checks(
         &self,
-        method: &Method,
-        raw_path: &str,
-        segs: &[&str],
-        query: &Query,
-        headers: &HeaderMap,
+        call: &Call,
         key: &str,
         is_graph_query: bool,
         now: Instant,
     ) -> Result<u32, (ArmError, u32)> {
         let peek = || self.remaining(key, now);
-        if !self.authorized(headers) {
+        if !self.authorized(call.headers) {
             return Err((unauthenticated(), peek()));
         }
         let allowed = if is_graph_query {
@@ -628,10 +613,10 @@ impl Shared {
         } else {
             Method::GET
         };
-        if method != allowed {
-            return Err((method_not_allowed(method, raw_path), peek()));
+        if call.method != allowed {
+            return Err((method_not_allowed(call.method, call.raw_path), peek()));
         }
-        if query.get("api-version").is_none_or(str::is_empty) {
+        if call.query.get("api-version").is_none_or(str::is_empty) {
             return Err((
                 ArmError::new(
                     400,
@@ -646,7 +631,7 @@ impl Shared {
         if let Some(failure) = self.injected_failure(key) {
             return Err((failure, remaining));
         }
-        if let Some(denied) = self.forbidden(raw_path, segs) {
+        if let Some(denied) = self.forbidden(call.raw_path, call.segs) {
             return Err((denied, remaining));
         }
         Ok(remaining)
