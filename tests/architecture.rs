@@ -553,6 +553,21 @@ mod checker {
         ]
     }
 
+    /// The problems of the clean tree once `outcome/mod.rs` holds `text`.
+    fn problems_with_outcome(text: &'static str) -> Vec<String> {
+        let mut files = clean();
+        files[1] = ("outcome/mod.rs", text);
+        check(&tree(&files), TINY_LAYERS)
+    }
+
+    /// Fails unless one of `problems` starts with `expected`.
+    fn assert_reported(problems: &[String], expected: &str) {
+        assert!(
+            problems.iter().any(|p| p.starts_with(expected)),
+            "{problems:?}"
+        );
+    }
+
     #[test]
     fn a_tree_that_keeps_the_rules_passes() {
         assert_eq!(check(&tree(&clean()), TINY_LAYERS), Vec::<String>::new());
@@ -560,34 +575,16 @@ mod checker {
 
     #[test]
     fn an_upward_import_fails() {
-        let mut files = clean();
-        files[1] = (
-            "outcome/mod.rs",
-            "use crate::render::render;\npub struct Finding;\n",
-        );
-        let problems = check(&tree(&files), TINY_LAYERS);
-        assert!(
-            problems
-                .iter()
-                .any(|p| p.starts_with("outcome/mod.rs imports render/mod.rs")),
-            "{problems:?}"
-        );
+        let problems = problems_with_outcome("use crate::render::render;\npub struct Finding;\n");
+        assert_reported(&problems, "outcome/mod.rs imports render/mod.rs");
     }
 
     #[test]
     fn an_inline_upward_path_fails_too() {
-        let mut files = clean();
-        files[1] = (
-            "outcome/mod.rs",
+        let problems = problems_with_outcome(
             "pub struct Finding;\nfn f() { crate::engine::eval::evaluate() }\n",
         );
-        let problems = check(&tree(&files), TINY_LAYERS);
-        assert!(
-            problems
-                .iter()
-                .any(|p| p.starts_with("outcome/mod.rs imports engine/eval.rs")),
-            "{problems:?}"
-        );
+        assert_reported(&problems, "outcome/mod.rs imports engine/eval.rs");
     }
 
     #[test]
@@ -614,20 +611,16 @@ mod checker {
 
     #[test]
     fn tests_comments_and_strings_are_not_imports() {
-        let mut files = clean();
-        files[1] = (
-            "outcome/mod.rs",
-            concat!(
-                "//! Built by crate::engine.\n",
-                "pub struct Finding;\n",
-                "const TEXT: &str = \"crate::render::render\";\n",
-                "const RAW: &str = r#\"use crate::render;\"#;\n",
-                "fn f<'a>(x: &'a str) -> char { /* crate::render */ 'c' }\n",
-                "#[cfg(test)]\nmod tests {\n    use crate::render::render;\n    fn g() { if true { crate::engine::eval::evaluate() } }\n}\n",
-                "#[cfg(test)]\nuse crate::engine::eval;\n",
-            ),
-        );
-        assert_eq!(check(&tree(&files), TINY_LAYERS), Vec::<String>::new());
+        let problems = problems_with_outcome(concat!(
+            "//! Built by crate::engine.\n",
+            "pub struct Finding;\n",
+            "const TEXT: &str = \"crate::render::render\";\n",
+            "const RAW: &str = r#\"use crate::render;\"#;\n",
+            "fn f<'a>(x: &'a str) -> char { /* crate::render */ 'c' }\n",
+            "#[cfg(test)]\nmod tests {\n    use crate::render::render;\n    fn g() { if true { crate::engine::eval::evaluate() } }\n}\n",
+            "#[cfg(test)]\nuse crate::engine::eval;\n",
+        ));
+        assert_eq!(problems, Vec::<String>::new());
     }
 
     #[test]
