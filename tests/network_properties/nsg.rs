@@ -2,9 +2,7 @@
 //! are read against, and the strategies that generate NSGs and flows.
 
 use crate::addresses::{cidr_in_universe, set_in_universe, Cidr};
-use backup_doctor::inventory::model::{
-    NetworkSecurityGroup, ServiceTag, ServiceTagProperties, ServiceTags,
-};
+use backup_doctor::inventory::model::{NetworkSecurityGroup, ServiceTags};
 use backup_doctor::network::ip::AddressSet;
 use backup_doctor::network::nsg::Protocol;
 use proptest::collection::vec;
@@ -31,20 +29,17 @@ const FLOW_SOURCE_PORTS: (u16, u16) = (1000, 1031);
 const DESTINATION_PORTS: (u16, u16) = (440, 447);
 
 pub(crate) fn tags_document() -> ServiceTags {
-    let tag = |name: &str, region: &str, prefixes: &[&str]| ServiceTag {
-        name: name.into(),
-        properties: ServiceTagProperties {
-            region: Some(region.into()),
-            address_prefixes: prefixes.iter().map(|p| p.to_string()).collect(),
-        },
-    };
-    ServiceTags {
-        cloud: Some("Public".into()),
-        values: vec![
-            tag("Storage", "", &STORAGE),
-            tag("Storage.WestEurope", "westeurope", &STORAGE_WEST_EUROPE),
-        ],
-    }
+    serde_json::from_value(json!({
+        "cloud": "Public",
+        "values": [
+            { "name": "Storage", "properties": { "region": "", "addressPrefixes": STORAGE } },
+            {
+                "name": "Storage.WestEurope",
+                "properties": { "region": "westeurope", "addressPrefixes": STORAGE_WEST_EUROPE }
+            }
+        ]
+    }))
+    .expect("service tags document deserialises")
 }
 
 #[derive(Debug, Clone)]
