@@ -5,14 +5,13 @@
 
 use assert_cmd::Command;
 use backup_doctor_testkit::emulator::Emulator;
-use backup_doctor_testkit::fixtures::demo_tenant;
+use backup_doctor_testkit::fixtures::{demo, demo_tenant};
 use backup_doctor_testkit::live::{
     demo_config, demo_config_forbidding, run_blocking, secret_flags, serve, with_secret,
     LOCK_LISTS, SECRET,
 };
 use serde_json::Value;
 
-const DEMO: &str = "fixtures/fleets/demo";
 const VMS: &[&str] = &[
     "--vm",
     "vm-app-01",
@@ -40,7 +39,8 @@ fn json_of(output: &std::process::Output) -> Value {
 fn offline(extra: &[&str]) -> (Value, i32) {
     let output = Command::cargo_bin("backup-doctor")
         .unwrap()
-        .args(["check", "--format", "json", "--snapshot", DEMO])
+        .args(["check", "--format", "json", "--snapshot"])
+        .arg(demo())
         .args(extra)
         .output()
         .unwrap();

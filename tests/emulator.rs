@@ -1,12 +1,12 @@
 //! The ARM emulator over real HTTP, against the demo fleet.
 
 use backup_doctor_testkit::emulator::{Bucket, Emulator, EmulatorConfig};
-use backup_doctor_testkit::fixtures;
+use backup_doctor_testkit::fixtures::{
+    self, DEMO_DEV_SUBSCRIPTION as SUB_DEV, DEMO_PROD_SUBSCRIPTION as SUB_PROD,
+};
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{json, Value};
 
-const SUB_PROD: &str = "3f0c9931-918c-40bf-9670-c342c6cce996";
-const SUB_DEV: &str = "9200a15f-69ff-4a7b-aebd-c582c1ca746a";
 const TENANT: &str = "7b9ea66e-083b-4317-b614-c6aa1bfc22ea";
 const API: &str = "api-version=2024-07-01";
 

@@ -4,7 +4,9 @@
 
 use assert_cmd::Command;
 use backup_doctor_testkit::emulator::{Bucket, Emulator, EmulatorConfig};
-use backup_doctor_testkit::fixtures::{demo_tenant, DEMO_PROD_SUBSCRIPTION};
+use backup_doctor_testkit::fixtures::{
+    demo, demo_tenant, DEMO_DEV_SUBSCRIPTION, DEMO_PROD_SUBSCRIPTION,
+};
 use backup_doctor_testkit::json;
 use backup_doctor_testkit::live::{
     demo_config, demo_config_forbidding, endpoint_flags, run_blocking, secret_flags, serve,
@@ -14,9 +16,7 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-const DEMO: &str = "fixtures/fleets/demo";
 const NOW: &str = "2026-11-24T06:00:00Z";
-const SUB_DEV: &str = "9200a15f-69ff-4a7b-aebd-c582c1ca746a";
 /// The Azure Policy objects of a snapshot, and the subscriptions' Resource Graph container rows.
 const POLICY_TYPES: &[&str] = &[
     "Microsoft.Authorization/policyAssignments",
@@ -28,7 +28,7 @@ const POLICY_TYPES: &[&str] = &[
 
 fn running_demo_vms() -> usize {
     let mut running = 0;
-    for entry in std::fs::read_dir(DEMO).unwrap().flatten() {
+    for entry in std::fs::read_dir(demo()).unwrap().flatten() {
         let file = entry.path().join("Microsoft.Compute.virtualMachines.json");
         let Ok(text) = std::fs::read_to_string(&file) else {
             continue;
@@ -154,7 +154,7 @@ async fn a_live_collection_of_the_demo_fleet_scans_like_the_demo_fleet() {
     let (out, output, stderr, _dir) = collect(&emulator, SECRET, &[]).await;
     assert_eq!(output.status.code(), Some(0), "{stderr}");
     let (live, live_code) = report_of(&out);
-    let (offline, offline_code) = report_of(Path::new(DEMO));
+    let (offline, offline_code) = report_of(&demo());
     assert_eq!(live_code, offline_code);
     assert_eq!(live, offline);
 
@@ -190,7 +190,7 @@ async fn a_live_collection_reads_the_demo_fleets_policy_objects_into_the_same_fi
     // tenant/resourceContainers.json.
     for type_ in POLICY_TYPES {
         let live = objects_of(&out, type_);
-        let demo = objects_of(Path::new(DEMO), type_);
+        let demo = objects_of(&demo(), type_);
         assert!(!demo.is_empty(), "{type_}");
         assert_eq!(
             live.keys().collect::<Vec<_>>(),
@@ -283,7 +283,7 @@ async fn forbidden_policy_reads_are_gaps_and_the_collection_goes_on() {
     assert!(!names.contains(&"rg-costcenter-tag") && !names.contains(&"north-europe-only"));
     assert!(assignments
         .values()
-        .all(|(file, _)| file.starts_with("tenant") || file.starts_with(SUB_DEV)));
+        .all(|(file, _)| file.starts_with("tenant") || file.starts_with(DEMO_DEV_SUBSCRIPTION)));
     let definitions = objects_of(&out, "Microsoft.Authorization/policyDefinitions");
     let names: Vec<&str> = definitions
         .values()
@@ -336,7 +336,7 @@ async fn throttling_and_server_errors_cost_time_not_data() {
         .count();
     assert_eq!(views, running_demo_vms());
     let (live, _) = report_of(&out);
-    let (offline, _) = report_of(Path::new(DEMO));
+    let (offline, _) = report_of(&demo());
     assert_eq!(live, offline);
     emulator.shutdown().await;
 }
@@ -485,7 +485,7 @@ async fn a_certificate_service_principal_signs_in_and_a_foreign_certificate_does
         assert_eq!(output.status.code(), Some(expected), "{stderr}");
         if expected == 0 {
             let (live, _) = report_of(&out);
-            let (offline, _) = report_of(Path::new(DEMO));
+            let (offline, _) = report_of(&demo());
             assert_eq!(live, offline);
         } else {
             assert!(stderr.contains("credential"), "{stderr}");

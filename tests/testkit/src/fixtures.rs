@@ -8,6 +8,8 @@ use tempfile::TempDir;
 
 /// The demo fleet's production subscription, which holds most of its VMs.
 pub const DEMO_PROD_SUBSCRIPTION: &str = "3f0c9931-918c-40bf-9670-c342c6cce996";
+/// The demo fleet's development subscription.
+pub const DEMO_DEV_SUBSCRIPTION: &str = "9200a15f-69ff-4a7b-aebd-c582c1ca746a";
 
 /// The backup-doctor package.
 pub fn root() -> PathBuf {
