@@ -281,12 +281,11 @@ async fn vm_lists_page_without_instance_views_and_status_only_carries_them() {
         ..demo()
     })
     .await;
-    let (_, _, body) = get(
-        &client,
-        &token,
-        &format!("{}/subscriptions/{SUB_DEV}/providers/Microsoft.Compute/virtualMachines?{API}&statusOnly=true", emu.url()),
-    )
-    .await;
+    let status_only = format!(
+        "{}/subscriptions/{SUB_DEV}/providers/Microsoft.Compute/virtualMachines?{API}&statusOnly=true",
+        emu.url()
+    );
+    let (_, _, body) = get(&client, &token, &status_only).await;
     let vms = body["value"].as_array().unwrap();
     assert_eq!(vms.len(), 10);
     assert!(vms
@@ -301,32 +300,20 @@ async fn vm_lists_page_without_instance_views_and_status_only_carries_them() {
 #[tokio::test(flavor = "multi_thread")]
 async fn instance_view_and_extensions_per_vm() {
     let (emu, client, token) = start(demo()).await;
-    let (_, _, body) = get(
-        &client,
-        &token,
-        &format!(
-            "{}/subscriptions/{SUB_PROD}/providers/Microsoft.Compute/virtualMachines?{API}",
-            emu.url()
-        ),
-    )
-    .await;
+    let vms_url = format!(
+        "{}/subscriptions/{SUB_PROD}/providers/Microsoft.Compute/virtualMachines?{API}",
+        emu.url()
+    );
+    let (_, _, body) = get(&client, &token, &vms_url).await;
     let mut extensions = 0;
     for vm in body["value"].as_array().unwrap() {
         let id = vm["id"].as_str().unwrap();
-        let (status, _, view) = get(
-            &client,
-            &token,
-            &format!("{}{id}/instanceView?{API}", emu.url()),
-        )
-        .await;
+        let view_url = format!("{}{id}/instanceView?{API}", emu.url());
+        let (status, _, view) = get(&client, &token, &view_url).await;
         assert_eq!(status, StatusCode::OK);
         assert!(view["vmAgent"].is_object(), "{id}");
-        let (status, _, list) = get(
-            &client,
-            &token,
-            &format!("{}{id}/extensions?{API}", emu.url()),
-        )
-        .await;
+        let extensions_url = format!("{}{id}/extensions?{API}", emu.url());
+        let (status, _, list) = get(&client, &token, &extensions_url).await;
         assert_eq!(status, StatusCode::OK);
         assert!(list.get("nextLink").is_none());
         for ext in list["value"].as_array().unwrap() {
@@ -353,12 +340,9 @@ async fn child_and_scope_lists() {
     // Protected items of every vault add up to the fleet's 21.
     let mut items = 0;
     for sub in [SUB_PROD, SUB_DEV] {
-        let (_, _, vaults) = get(
-            &client,
-            &token,
-            &format!("{url}/subscriptions/{sub}/providers/Microsoft.RecoveryServices/vaults?{API}"),
-        )
-        .await;
+        let vaults_url =
+            format!("{url}/subscriptions/{sub}/providers/Microsoft.RecoveryServices/vaults?{API}");
+        let (_, _, vaults) = get(&client, &token, &vaults_url).await;
         for vault in vaults["value"].as_array().unwrap() {
             let id = vault["id"].as_str().unwrap();
             let (items_of_vault, _) = collect(
@@ -385,63 +369,43 @@ async fn child_and_scope_lists() {
     assert_eq!(keys[0]["id"], format!("{kv}/keys/ade-kek"));
 
     // Subscription-wide lists include resource-group and resource scopes.
-    let (_, _, locks) = get(
-        &client,
-        &token,
-        &format!("{url}/subscriptions/{SUB_PROD}/providers/Microsoft.Authorization/locks?{API}"),
-    )
-    .await;
+    let locks_url =
+        format!("{url}/subscriptions/{SUB_PROD}/providers/Microsoft.Authorization/locks?{API}");
+    let (_, _, locks) = get(&client, &token, &locks_url).await;
     assert_eq!(locks["value"].as_array().unwrap().len(), 1);
     assert!(locks["value"][0]["id"]
         .as_str()
         .unwrap()
         .contains("/resourceGroups/rg-network-prod/"));
-    let (_, _, assignments) = get(
-        &client,
-        &token,
-        &format!(
-            "{url}/subscriptions/{SUB_DEV}/providers/Microsoft.Authorization/roleAssignments?{API}"
+    for (scope, count) in [
+        (format!("/subscriptions/{SUB_DEV}"), 3),
+        (
+            format!("/subscriptions/{SUB_DEV}/resourceGroups/rg-security-dev"),
+            2,
         ),
-    )
-    .await;
-    assert_eq!(assignments["value"].as_array().unwrap().len(), 3);
-    let (_, _, in_group) = get(
-        &client,
-        &token,
-        &format!("{url}/subscriptions/{SUB_DEV}/resourceGroups/rg-security-dev/providers/Microsoft.Authorization/roleAssignments?{API}"),
-    )
-    .await;
-    assert_eq!(in_group["value"].as_array().unwrap().len(), 2);
+    ] {
+        let assignments_url =
+            format!("{url}{scope}/providers/Microsoft.Authorization/roleAssignments?{API}");
+        let (_, _, assignments) = get(&client, &token, &assignments_url).await;
+        assert_eq!(
+            assignments["value"].as_array().unwrap().len(),
+            count,
+            "{scope}"
+        );
+    }
 
     // Paths match case-insensitively, and a single resource is served as held.
-    let (status, _, vault) = get(
-        &client,
-        &token,
-        &format!("{url}{}?{API}", kv.to_uppercase()),
-    )
-    .await;
+    let vault_url = format!("{url}{}?{API}", kv.to_uppercase());
+    let (status, _, vault) = get(&client, &token, &vault_url).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(vault["name"], "kv-prod-ade");
-    let (_, _, groups) = get(
-        &client,
-        &token,
-        &format!("{url}/subscriptions/{SUB_PROD}/resourcegroups?{API}"),
-    )
-    .await;
-    assert!(!groups["value"].as_array().unwrap().is_empty());
-    let (_, _, providers) = get(
-        &client,
-        &token,
-        &format!("{url}/subscriptions/{SUB_PROD}/providers?{API}"),
-    )
-    .await;
-    assert!(!providers["value"].as_array().unwrap().is_empty());
-    let (status, _, tags) = get(
-        &client,
-        &token,
-        &format!("{url}/subscriptions/{SUB_DEV}/providers/Microsoft.Network/locations/westus2/serviceTags?{API}"),
-    )
-    .await;
+    for list in ["resourcegroups", "providers"] {
+        let list_url = format!("{url}/subscriptions/{SUB_PROD}/{list}?{API}");
+        let (_, _, listed) = get(&client, &token, &list_url).await;
+        assert!(!listed["value"].as_array().unwrap().is_empty(), "{list}");
+    }
+    let tags_url = format!("{url}/subscriptions/{SUB_DEV}/providers/Microsoft.Network/locations/westus2/serviceTags?{API}");
+    let (status, _, tags) = get(&client, &token, &tags_url).await;
     assert_eq!(status, StatusCode::OK);
     assert!(tags["values"].is_array());
     emu.shutdown().await;
@@ -718,15 +682,11 @@ async fn policy_routes_and_subscription_containers() {
     assert!(subs
         .iter()
         .all(|s| s.get("properties").is_none() && s["authorizationSource"] == "RoleBased"));
-    let (status, _, sub) = get(
-        &client,
-        &token,
-        &format!(
-            "{}/subscriptions/{SUB_PROD}?api-version=2021-01-01",
-            emu.url()
-        ),
-    )
-    .await;
+    let sub_url = format!(
+        "{}/subscriptions/{SUB_PROD}?api-version=2021-01-01",
+        emu.url()
+    );
+    let (status, _, sub) = get(&client, &token, &sub_url).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(sub["displayName"], "contoso-prod");
     assert!(sub.get("properties").is_none());
