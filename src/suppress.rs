@@ -13,6 +13,7 @@
 
 use crate::error::{toml_error, InputError};
 use crate::outcome::{Expired, Finding, Suppressed};
+use crate::source::text;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use time::Date;
@@ -44,7 +45,7 @@ pub struct Suppressions {
 
 impl Suppressions {
     pub fn load(file: &Path, today: Date) -> Result<Suppressions, InputError> {
-        let text = std::fs::read_to_string(file).map_err(|e| {
+        let bytes = std::fs::read(file).map_err(|e| {
             InputError::new(
                 file,
                 None,
@@ -52,6 +53,7 @@ impl Suppressions {
                 "pass --suppressions a readable TOML file",
             )
         })?;
+        let (text, _) = text::decode_str(file, &bytes)?;
         Suppressions::parse(file, &text, today)
     }
 

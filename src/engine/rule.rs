@@ -4,6 +4,7 @@
 
 use super::{line_column, schema, toml_error, Cause, Severity};
 use crate::error::InputError;
+use crate::source::text;
 use cel::common::ast::Expr;
 use cel::{Env, IdedExpr, Program};
 use serde::Deserialize;
@@ -119,7 +120,7 @@ impl RuleSet {
         }
         for dir in extra_dirs {
             for file in toml_files(dir)? {
-                let text = std::fs::read_to_string(&file).map_err(|e| {
+                let bytes = std::fs::read(&file).map_err(|e| {
                     InputError::new(
                         &file,
                         None,
@@ -127,6 +128,7 @@ impl RuleSet {
                         "check that it exists and is readable",
                     )
                 })?;
+                let (text, _) = text::decode_str(&file, &bytes)?;
                 rules.push(compile(&env, &file, &text)?);
             }
         }

@@ -2,7 +2,6 @@
 //! snapshot format uses (ARM-shaped JSON, docs/snapshots.md), so the overlay can lay it over a baseline
 //! snapshot and the ordinary loader can read the result.
 
-use crate::error::InputError;
 use serde::Serialize;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -156,16 +155,6 @@ pub fn join_path(prefix: &str, field: &str) -> String {
     } else {
         format!("{prefix}.{field}")
     }
-}
-
-/// The error for a file that is not JSON at all, placed at the line and column serde stopped at.
-pub fn not_json(file: &Path, error: &serde_json::Error, fix: &str) -> InputError {
-    InputError::new(
-        file,
-        Some(format!("line {}, column {}", error.line(), error.column())),
-        format!("not valid JSON: {error}"),
-        fix,
-    )
 }
 
 pub fn kind_of(value: &Value) -> &'static str {

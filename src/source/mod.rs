@@ -5,4 +5,5 @@ pub mod change;
 pub mod overlay;
 pub mod snapshot;
 pub mod terraform;
+pub mod text;
 pub mod whatif;

@@ -8,7 +8,7 @@ use crate::inventory::id::is_within;
 use crate::inventory::types;
 use crate::inventory::{key, Inventory};
 use crate::source::change::{is_unknown, ChangeSet, Edit};
-use crate::source::snapshot;
+use crate::source::{snapshot, text};
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -50,13 +50,9 @@ impl RawSnapshot {
         }
         for file in files {
             let bytes = snapshot::read(&file)?;
-            let document: Value = serde_json::from_slice(&bytes).map_err(|e| {
-                InputError::new(
-                    &file,
-                    Some(format!("line {}, column {}", e.line(), e.column())),
-                    format!("not valid JSON: {e}"),
-                    "repair or re-export the snapshot file",
-                )
+            let decoded = text::decode(&file, &bytes)?;
+            let document: Value = serde_json::from_slice(&decoded.bytes).map_err(|e| {
+                text::not_json(&file, &decoded, &e, "repair or re-export the snapshot file")
             })?;
             raw.add_document(&file, document);
         }

@@ -6,7 +6,8 @@
 //! Files are parsed in parallel (parsing is most of a scan's time), then added to the inventory
 //! one file at a time in path order, so "the last one read wins" means the same on every run.
 
-use super::change::{join_path, kind_of, not_json};
+use super::change::{join_path, kind_of};
+use super::text;
 use crate::error::InputError;
 use crate::inventory::model::Manifest;
 use crate::inventory::registry::join_nested_extensions;
@@ -100,8 +101,9 @@ pub(crate) fn read(file: &Path) -> Result<Vec<u8>, InputError> {
 
 /// Parses one file into typed resources, without touching any inventory.
 fn parse_bytes(file: &Path, bytes: &[u8]) -> Parsed {
-    let document: Value = serde_json::from_slice(bytes).map_err(|e| {
-        not_json(file, &e, "a snapshot file must hold one ARM resource, an array of them, or an ARM list response {\"value\": [...]}; re-export or repair the file")
+    let decoded = text::decode(file, bytes)?;
+    let document: Value = serde_json::from_slice(&decoded.bytes).map_err(|e| {
+        text::not_json(file, &decoded, &e, "a snapshot file must hold one ARM resource, an array of them, or an ARM list response {\"value\": [...]}; re-export or repair the file")
     })?;
     let mut out = Contents::default();
     match document {

@@ -8,13 +8,14 @@ use super::change::*;
 use crate::error::InputError;
 use crate::inventory::types::RESOURCE_GROUPS;
 use crate::inventory::{key, ArmId};
+use crate::source::text::{self, Decoded, Encoding};
 use serde_json::{json, Map, Value};
 use std::path::Path;
 
 const FIX: &str = "produce the file with `az deployment group what-if --no-pretty-print -o json ... > whatif.json` (or `az deployment sub what-if`)";
 
 pub fn load(file: &Path) -> Result<ChangeSet, InputError> {
-    let text = std::fs::read_to_string(file).map_err(|e| {
+    let bytes = std::fs::read(file).map_err(|e| {
         InputError::new(
             file,
             None,
@@ -22,11 +23,23 @@ pub fn load(file: &Path) -> Result<ChangeSet, InputError> {
             FIX,
         )
     })?;
-    parse(file, &text)
+    let (text, encoding) = text::decode_str(file, &bytes)?;
+    parse_text(file, &text, encoding)
 }
 
+/// Reads a what-if result already in memory as UTF-8.
 pub fn parse(file: &Path, text: &str) -> Result<ChangeSet, InputError> {
-    let document: Value = serde_json::from_str(text).map_err(|e| not_json(file, &e, FIX))?;
+    parse_text(file, text, Encoding::Utf8)
+}
+
+fn parse_text(file: &Path, text: &str, encoding: Encoding) -> Result<ChangeSet, InputError> {
+    let document: Value = serde_json::from_str(text).map_err(|e| {
+        let decoded = Decoded {
+            bytes: text.as_bytes().into(),
+            encoding,
+        };
+        text::not_json(file, &decoded, &e, FIX)
+    })?;
     let bad =
         |place: &str, problem: String| InputError::new(file, Some(place.to_string()), problem, FIX);
     let changes = match document.get("changes") {

@@ -26,6 +26,7 @@ mod registry;
 use super::change::*;
 use crate::error::InputError;
 use crate::inventory::{key, ArmId, Inventory};
+use crate::source::text::{self, Decoded, Encoding};
 use attrs::Attrs;
 use mapping::Planned;
 use references::References;
@@ -36,7 +37,7 @@ use std::path::Path;
 /// Reads a plan file. `baseline` supplies the subscription of resource groups named by plans that
 /// do not know a new resource's id yet, and the key vault of a disk encryption set's key URL.
 pub fn load(file: &Path, baseline: Option<&Inventory>) -> Result<ChangeSet, InputError> {
-    let text = std::fs::read_to_string(file).map_err(|e| {
+    let bytes = std::fs::read(file).map_err(|e| {
         InputError::new(
             file,
             None,
@@ -44,19 +45,34 @@ pub fn load(file: &Path, baseline: Option<&Inventory>) -> Result<ChangeSet, Inpu
             "run `terraform show -json tfplan > plan.json` and pass that file to --plan",
         )
     })?;
-    parse(file, &text, baseline)
+    let (text, encoding) = text::decode_str(file, &bytes)?;
+    parse_text(file, &text, encoding, baseline)
 }
 
+/// Reads a plan already in memory as UTF-8.
 pub fn parse(
     file: &Path,
     text: &str,
     baseline: Option<&Inventory>,
 ) -> Result<ChangeSet, InputError> {
+    parse_text(file, text, Encoding::Utf8, baseline)
+}
+
+fn parse_text(
+    file: &Path,
+    text: &str,
+    encoding: Encoding,
+    baseline: Option<&Inventory>,
+) -> Result<ChangeSet, InputError> {
     let document: Value = serde_json::from_str(text).map_err(|e| {
-        InputError::new(
+        let decoded = Decoded {
+            bytes: text.as_bytes().into(),
+            encoding,
+        };
+        text::not_json(
             file,
-            Some(format!("line {}, column {}", e.line(), e.column())),
-            format!("not valid JSON: {e}"),
+            &decoded,
+            &e,
             "pass the output of `terraform show -json tfplan`, not the binary plan file or the text of `terraform plan`",
         )
     })?;
