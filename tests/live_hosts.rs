@@ -15,6 +15,9 @@ use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
+const PROTECTED_ITEMS: &str =
+    "Microsoft.RecoveryServices/vaults/backupFabrics/protectionContainers/protectedItems";
+
 /// A listener on a second loopback address (another port of 127.0.0.1 where 127.0.0.2 cannot be
 /// bound), counting every connection made to it; it never answers.
 struct Foreign {
@@ -71,14 +74,16 @@ fn count_of(dir: &Path, subscription: &str, file: &str) -> usize {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_next_link_to_another_host_is_a_gap_and_that_host_sees_no_request() {
     let foreign = foreign_listener().await;
-    // Three lists, each followed by a different reader: the subscription list (read page by page
-    // by hand, the first call of the run), the disks (an SDK pager follows the link itself) and
-    // the backup policies (a raw list under each vault).
+    // Lists followed by each kind of reader: the subscription list (read page by page by hand,
+    // the first call of the run), the disks (an SDK pager follows the link itself), the backup
+    // policies (a raw list under each vault) and the protected items (an SDK list whose model
+    // drops the link, followed by hand after the SDK's pages).
     let emulator = serve(EmulatorConfig {
         foreign_next_links: [
             "/subscriptions",
             "/providers/Microsoft.Compute/disks",
             "/backupPolicies",
+            "/backupProtectedItems",
         ]
         .into_iter()
         .map(|path| (path.to_owned(), foreign.url.clone()))
@@ -133,6 +138,7 @@ async fn a_next_link_to_another_host_is_a_gap_and_that_host_sees_no_request() {
             vault.as_str(),
             "Microsoft.RecoveryServices/vaults/backupPolicies",
         ));
+        expected.push((vault.as_str(), PROTECTED_ITEMS));
     }
     expected.sort();
     assert_eq!(brief, expected);
@@ -184,6 +190,7 @@ fn cut(path: &str) -> bool {
     path == "/subscriptions"
         || path.ends_with("/providers/microsoft.compute/disks")
         || path.ends_with("/backuppolicies")
+        || path.ends_with("/backupprotecteditems")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
