@@ -421,6 +421,63 @@ fn bad_rule_files_name_the_file_and_line() {
     );
 }
 
+/// A rule file can hold any text; a `when` of thousands of chained terms used to overflow the
+/// stack (exit 134): the CEL parser's while the rules loaded, or the evaluator's during a scan.
+/// `bad_rule` runs both `rules list` and `scan`.
+#[test]
+fn oversized_cel_expressions_are_refused_at_load_not_a_crash() {
+    let when = |expression: &str| good_rule().replace("vm.protection.protected", expression);
+    bad_rule(
+        "longchain",
+        &when(&format!("{}1 > 0", "1 + ".repeat(3000))),
+        &[
+            "my-rule.toml",
+            "`when` (line 5)",
+            "6003 tokens",
+            "at most 1000",
+        ],
+    );
+    for (name, open, close) in [
+        ("parens", "(", ")"),
+        ("lists", "[", "]"),
+        ("calls", "string(", ")"),
+    ] {
+        let deep = format!(
+            "{}vm.protection.protected{}",
+            open.repeat(500),
+            close.repeat(500)
+        );
+        bad_rule(
+            name,
+            &when(&format!("{deep} != ''")),
+            &["my-rule.toml", "`when` (line 5)", "500 deep", "at most 32"],
+        );
+    }
+    bad_rule(
+        "deepchain",
+        &when(&format!("{}1 > 0", "1 + ".repeat(300))),
+        &["`when` (line 5)", "operations deep", "at most 32"],
+    );
+    bad_rule(
+        "longmessage",
+        &good_rule().replace(
+            "message = \"m\"",
+            &format!("message = \"m {{{}1}}\"", "1 + ".repeat(3000)),
+        ),
+        &["my-rule.toml", "`message` (line 6)", "6001 tokens"],
+    );
+    // A long string literal is one token: fine.
+    let dir = temp_dir("longliteral");
+    let literal = format!(
+        "vm.protection.policy_type == '{}'",
+        "Enhanced ".repeat(20_000)
+    );
+    std::fs::write(dir.path().join("my-rule.toml"), when(&literal)).unwrap();
+    let out = run(&["rules", "list", "--rules", dir.path().to_str().unwrap()]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("vault/my-check"));
+}
+
 #[test]
 fn rules_list_and_show() {
     let out = run(&["rules", "list"]);

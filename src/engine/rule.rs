@@ -12,6 +12,8 @@ use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+mod bounds;
+
 include!(concat!(env!("OUT_DIR"), "/builtin_rules.rs"));
 
 #[derive(Debug, Deserialize)]
@@ -276,14 +278,24 @@ fn compile_cel(
     source: &toml::Spanned<String>,
     key: &str,
 ) -> Result<Program, InputError> {
-    env.compile(source.get_ref()).map_err(|e| {
+    bounds::compile(env, source.get_ref()).map_err(|refused| {
         let (line, _) = line_column(text, source.span().start);
-        InputError::new(
-            file,
-            Some(format!("`{key}` (line {line})")),
-            format!("the CEL expression does not parse:\n{e}"),
-            "fix the expression; facts are listed by `backup-doctor rules facts`",
-        )
+        let place = Some(format!("`{key}` (line {line})"));
+        match refused {
+            bounds::Refused::Parse(e) => InputError::new(
+                file,
+                place,
+                format!("the CEL expression does not parse:\n{e}"),
+                "fix the expression; facts are listed by `backup-doctor rules facts`",
+            ),
+            bounds::Refused::TooLarge(exceeded) => InputError::new(
+                file,
+                place,
+                exceeded.problem(),
+                "a rule's expression is a short test of facts: split it into several rules, \
+                 or ask for a fact that holds the computation (see docs/writing-rules.md, Limits)",
+            ),
+        }
     })
 }
 
@@ -580,6 +592,43 @@ mod tests {
             markdown_text("zone privatelink.<geo>.x, run `az -g <rg>`"),
             "zone privatelink.&lt;geo>.x, run `az -g <rg>`"
         );
+    }
+
+    /// The limits on expressions (`bounds`) are meant to sit far above what rules need: every
+    /// expression of every built-in rule (conditions, resources, message placeholders) stays
+    /// within a third of the size limits and half the depth limit, or the limits' reasoning
+    /// needs a new look.
+    #[test]
+    fn built_in_rules_stay_far_below_the_expression_limits() {
+        let env = cel_env();
+        let (mut tokens, mut nesting, mut depth) = (0, 0, 0);
+        for (path, text) in BUILTIN_RULES {
+            let raw: RuleFile = toml::from_str(text).unwrap();
+            let mut sources = vec![raw.when.get_ref().clone()];
+            sources.extend(raw.resources.map(|r| r.get_ref().clone()));
+            let mut message = raw.message.get_ref().as_str();
+            while let Some(open) = message.find('{') {
+                let close = open + message[open..].find('}').unwrap();
+                sources.push(message[open + 1..close].to_string());
+                message = &message[close + 1..];
+            }
+            for source in sources {
+                let (t, n) = bounds::scan(&source);
+                let program = bounds::compile(&env, &source)
+                    .unwrap_or_else(|e| panic!("{path}: {source}: {e:?}"));
+                tokens = tokens.max(t);
+                nesting = nesting.max(n);
+                depth = depth.max(bounds::depth(program.expression()));
+            }
+        }
+        assert!(
+            tokens > 10 && nesting > 1 && depth > 5,
+            "{tokens} {nesting} {depth}"
+        );
+        assert!(tokens * 3 <= bounds::MAX_TOKENS, "{tokens} tokens");
+        assert!(nesting * 3 <= bounds::MAX_NESTING, "nesting {nesting}");
+        assert!(depth * 2 <= bounds::MAX_DEPTH, "depth {depth}");
+        println!("built-in maxima: {tokens} tokens, nesting {nesting}, depth {depth}");
     }
 
     #[test]

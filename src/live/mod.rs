@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod collect;
+pub mod hosts;
 pub mod progress;
 pub mod throttle;
 
@@ -13,6 +14,7 @@ use crate::inventory::Inventory;
 use crate::source::snapshot;
 use auth::{AuthKind, Endpoints};
 use collect::{ClientSettings, Collector};
+use hosts::HostGuard;
 use progress::{Bars, Progress, Silent};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
@@ -94,6 +96,11 @@ pub async fn collect(options: &LiveOptions) -> Result<Collection, LiveError> {
         arm: options.endpoints.arm.clone(),
         scope: options.endpoints.arm_scope(),
         throttle: throttle.clone(),
+        guard: Arc::new(HostGuard::new([
+            &options.endpoints.arm,
+            &options.endpoints.graph,
+            &options.endpoints.authority,
+        ])),
     };
     let progress: Arc<dyn Progress> = if options.progress_bars {
         Arc::new(Bars::stderr(throttle.stats.clone()))

@@ -44,8 +44,6 @@ impl Collector {
     /// The Backup Management Service's service principal, from Microsoft Graph.
     pub async fn backup_service_principal(&self, graph: &url::Url) {
         let result = async {
-            let scope = format!("{}/.default", graph.as_str().trim_end_matches('/'));
-            let token = self.options.credential.get_token(&[scope.as_str()]).await?;
             let mut url = graph
                 .join("/v1.0/servicePrincipals")
                 .map_err(super::conversion)?;
@@ -53,6 +51,12 @@ impl Collector {
                 "$filter",
                 &format!("appId eq '{BACKUP_MANAGEMENT_SERVICE_APP_ID}'"),
             );
+            // Sent outside the pipeline, so the host guard is asked here.
+            self.options
+                .guard
+                .check(&url, "the Microsoft Graph query")?;
+            let scope = format!("{}/.default", graph.as_str().trim_end_matches('/'));
+            let token = self.options.credential.get_token(&[scope.as_str()]).await?;
             let request = bearer_get(url, &token);
             self.options
                 .throttle

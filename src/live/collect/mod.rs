@@ -12,6 +12,7 @@
 //!
 //! Every failure of a type at a scope becomes a gap (scope, type, reason) and the rest goes on.
 
+use super::hosts::HostGuard;
 use super::progress::Progress;
 use super::throttle::Throttle;
 use super::LiveOptions;
@@ -112,18 +113,22 @@ pub struct ClientSettings {
     pub arm: url::Url,
     pub scope: String,
     pub throttle: Arc<Throttle>,
+    /// Holds every request to the configured endpoints (`live::hosts`).
+    pub guard: Arc<HostGuard>,
 }
 
 impl ClientSettings {
     fn client_options(&self) -> azure_core::ClientOptions {
         let mut options =
             azure_core::ClientOptions::default().retry(azure_core::RetryOptions::none());
-        // After the (disabled) retry policy, right before the transport: there it sees every
-        // response as it came, with its Retry-After and rate-limit headers, before the SDK turns
-        // a 429 into an error.
-        options
-            .per_retry_policies_mut()
-            .push(self.throttle.clone() as Arc<dyn azure_core::Policy>);
+        // After the (disabled) retry policy, right before the transport: there the throttle sees
+        // every response as it came, with its Retry-After and rate-limit headers, before the SDK
+        // turns a 429 into an error. The host guard goes first, so a request it refuses neither
+        // waits for nor spends the read budget.
+        options.per_retry_policies_mut().extend([
+            self.guard.clone() as Arc<dyn azure_core::Policy>,
+            self.throttle.clone() as Arc<dyn azure_core::Policy>,
+        ]);
         options
     }
 }

@@ -53,8 +53,8 @@ impl Collector {
                 .map(str::to_owned);
         }
         if let Some(link) = next {
-            let url = self.options.arm.join(&link).map_err(conversion)?;
-            items.extend(self.raw_pages(url).await?);
+            let url = self.next_page(&link)?;
+            items.extend(self.raw_pages(url).await?.complete()?);
         }
         Ok(items)
     }
@@ -66,6 +66,18 @@ impl Collector {
         api_version: &str,
         filter: Option<String>,
     ) -> Result<Vec<Value>, azure_core::Error> {
+        self.raw_list_pages(path, api_version, filter)
+            .await?
+            .complete()
+    }
+
+    /// As `raw_list`, keeping the pages read before a later one failed.
+    pub(super) async fn raw_list_pages(
+        &self,
+        path: String,
+        api_version: &str,
+        filter: Option<String>,
+    ) -> Result<Pages, azure_core::Error> {
         let mut url = self.options.arm.join(&path).map_err(conversion)?;
         url.query_pairs_mut()
             .append_pair("api-version", api_version);
@@ -75,9 +87,18 @@ impl Collector {
         self.raw_pages(url).await
     }
 
+    /// The URL of the page a `nextLink` names, if it is on a configured endpoint: a link to any
+    /// other host is never followed (`live::hosts`).
+    fn next_page(&self, link: &str) -> Result<url::Url, azure_core::Error> {
+        let url = self.options.arm.join(link).map_err(conversion)?;
+        self.options.guard.check(&url, "nextLink")?;
+        Ok(url)
+    }
+
     /// Reads `url` and every `nextLink` after it through the azure_core pipeline (the same
-    /// policies and token as the SDK clients).
-    async fn raw_pages(&self, mut url: url::Url) -> Result<Vec<Value>, azure_core::Error> {
+    /// policies and token as the SDK clients). Fails when the first page does; a later page
+    /// that cannot be read ends the list with the error beside the items read so far.
+    async fn raw_pages(&self, url: url::Url) -> Result<Pages, azure_core::Error> {
         let pipeline = azure_core::Pipeline::new(
             Some("backup-doctor"),
             Some(env!("CARGO_PKG_VERSION")),
@@ -85,28 +106,60 @@ impl Collector {
             Vec::new(),
             Vec::new(),
         );
-        let mut items = Vec::new();
-        loop {
-            let token = self
-                .options
-                .credential
-                .get_token(&[self.options.scope.as_str()])
-                .await?;
-            let mut request = bearer_get(url.clone(), &token);
-            let response = pipeline
-                .send(&azure_core::Context::new(), &mut request)
-                .await?;
-            succeeded(response.status())?;
-            let mut page: Value = response.json().await?;
-            if let Some(Value::Array(values)) = page.get_mut("value") {
-                items.append(values);
-            }
-            match page.get("nextLink").and_then(Value::as_str) {
-                Some(next) if !next.is_empty() => {
-                    url = self.options.arm.join(next).map_err(conversion)?;
+        let mut pages = Pages::default();
+        let mut next = Some(Ok(url));
+        while let Some(url) = next.take() {
+            let page = async {
+                let url = url?;
+                let token = self
+                    .options
+                    .credential
+                    .get_token(&[self.options.scope.as_str()])
+                    .await?;
+                let mut request = bearer_get(url, &token);
+                let response = pipeline
+                    .send(&azure_core::Context::new(), &mut request)
+                    .await?;
+                succeeded(response.status())?;
+                response.json::<Value>().await
+            };
+            let mut page = match page.await {
+                Ok(page) => page,
+                Err(error) if pages.read == 0 => return Err(error),
+                Err(error) => {
+                    pages.stopped = Some(error);
+                    break;
                 }
-                _ => return Ok(items),
+            };
+            pages.read += 1;
+            if let Some(Value::Array(values)) = page.get_mut("value") {
+                pages.items.append(values);
             }
+            next = page
+                .get("nextLink")
+                .and_then(Value::as_str)
+                .filter(|link| !link.is_empty())
+                .map(|link| self.next_page(link));
+        }
+        Ok(pages)
+    }
+}
+
+/// What a paged read got: the items of the pages it read, and why it stopped before the last
+/// page if it did.
+#[derive(Default)]
+pub(super) struct Pages {
+    pub items: Vec<Value>,
+    pub stopped: Option<azure_core::Error>,
+    read: usize,
+}
+
+impl Pages {
+    /// The whole list, or the error that cut it short: a list with pages missing is not a list.
+    pub fn complete(self) -> Result<Vec<Value>, azure_core::Error> {
+        match self.stopped {
+            Some(error) => Err(error),
+            None => Ok(self.items),
         }
     }
 }

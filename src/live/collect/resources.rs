@@ -2,6 +2,7 @@
 //! registrations.
 
 use super::{to_json, Collector, Read};
+use crate::inventory::types::SUBSCRIPTIONS;
 use crate::inventory::Kind;
 use serde_json::Value;
 
@@ -23,10 +24,18 @@ impl Collector {
     pub async fn subscriptions(&self, named: &[String]) -> Result<Vec<Value>, azure_core::Error> {
         // The SDK's model of this list requires `nextLink`, which ARM omits on the last page, so
         // the list is read through the azure_core pipeline directly (same policies, same token).
-        let all = self
-            .raw_list("/subscriptions".into(), "2021-01-01", None)
+        // Named subscriptions that the pages read do not hold are read one by one below, so
+        // only a scan of every subscription loses anything to a page that cannot be read.
+        let pages = self
+            .raw_list_pages("/subscriptions".into(), "2021-01-01", None)
             .await?;
+        let all = pages.items;
         let chosen: Vec<Value> = if named.is_empty() {
+            // A list cut short after its first page still names subscriptions worth scanning;
+            // the ones it could not name are the gap, and the run says it is incomplete.
+            if let Some(error) = &pages.stopped {
+                self.gap("/", SUBSCRIPTIONS, error);
+            }
             all
         } else {
             let mut chosen = Vec::new();

@@ -94,6 +94,9 @@ fn raw(value: &Value) -> Box<RawValue> {
 pub(crate) struct Ctx<'a> {
     pub store: &'a Store,
     pub base_url: &'a str,
+    /// The base of every page's nextLink instead of `base_url`, on every page (see
+    /// `EmulatorConfig::foreign_next_links`).
+    pub foreign_next_link: Option<&'a str>,
     pub raw_path: &'a str,
     pub query: &'a Query,
     pub page_size: usize,
@@ -465,7 +468,15 @@ fn page_range(ctx: &Ctx, len: usize) -> Result<(usize, usize, Option<String>), A
         })?,
     };
     let (start, end, next) = page_bounds(len, offset, ctx.page_size);
-    let next_link = next.map(|next| next_link(ctx.base_url, ctx.raw_path, &ctx.query.raw, next));
+    let next_link = match ctx.foreign_next_link {
+        Some(base) => Some(next_link(
+            base,
+            ctx.raw_path,
+            &ctx.query.raw,
+            next.unwrap_or(end),
+        )),
+        None => next.map(|next| next_link(ctx.base_url, ctx.raw_path, &ctx.query.raw, next)),
+    };
     Ok((start, end, next_link))
 }
 

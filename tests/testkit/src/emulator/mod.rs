@@ -64,6 +64,11 @@ pub struct EmulatorConfig {
     pub forbidden: Vec<String>,
     /// Case-insensitive substrings of the request path answered 200 with a truncated JSON body.
     pub malformed: Vec<String>,
+    /// `(path, base)`: every page of an ARM list whose path ends with `path` (case-insensitive)
+    /// names its next page on `base` (another loopback address or port) instead of the
+    /// emulator's own URL, the last page too: what a response pointing at a foreign host looks
+    /// like. A client that follows it sends that host its token.
+    pub foreign_next_links: Vec<(String, String)>,
     /// Whether the `statusOnly=true` VM list carries `vmAgent`, `extensions` and `disks`.
     pub status_only_includes_agent: bool,
     /// The tenant the token endpoint accepts. Empty means: the snapshot manifest's `tenantId`,
@@ -90,6 +95,7 @@ impl Default for EmulatorConfig {
             fail_every: None,
             forbidden: Vec::new(),
             malformed: Vec::new(),
+            foreign_next_links: Vec::new(),
             status_only_includes_agent: true,
             tenant_id: String::new(),
             client_id: "backup-doctor-test".to_owned(),
@@ -573,9 +579,17 @@ impl Shared {
                         call.body,
                     )
                 } else {
+                    let path = percent_decode(call.raw_path).to_lowercase();
+                    let foreign_next_link = self
+                        .config
+                        .foreign_next_links
+                        .iter()
+                        .find(|(p, _)| !p.is_empty() && path.ends_with(&p.to_lowercase()))
+                        .map(|(_, base)| base.as_str());
                     let ctx = arm::Ctx {
                         store: &self.store,
                         base_url: &self.base_url,
+                        foreign_next_link,
                         raw_path: call.raw_path,
                         query: call.query,
                         page_size: self.config.page_size,

@@ -137,6 +137,7 @@ fn run_body(store: &Store, path: &str, query: &str) -> Result<Body, ArmError> {
     let ctx = Ctx {
         store,
         base_url: "http://e",
+        foreign_next_link: None,
         raw_path: path,
         query: &q,
         page_size: 100,
@@ -221,6 +222,7 @@ fn policy_lists_include_what_management_groups_above_assign() {
     let ctx = Ctx {
         store: &s,
         base_url: "http://e",
+        foreign_next_link: None,
         raw_path: "/subscriptions/s1/providers/Microsoft.Authorization/policyAssignments",
         query: &q,
         page_size: 3,
@@ -423,5 +425,37 @@ fn path_matching() {
             .unwrap_err()
             .status,
         400
+    );
+}
+
+#[test]
+fn a_foreign_next_link_names_another_host_on_every_page_the_last_too() {
+    let s = policy_store();
+    let q = Query::parse("api-version=2021-01-01");
+    let page = |page_size: usize| {
+        let ctx = Ctx {
+            store: &s,
+            base_url: "http://e",
+            foreign_next_link: Some("http://127.0.0.2:9"),
+            raw_path: "/subscriptions",
+            query: &q,
+            page_size,
+            status_only_includes_agent: true,
+        };
+        let body: Value =
+            serde_json::from_slice(&get(&ctx, &["subscriptions"]).unwrap().0).unwrap();
+        body
+    };
+    let whole = page(100);
+    assert_eq!(names(&whole), vec!["s1", "s2"]);
+    assert_eq!(
+        whole["nextLink"],
+        "http://127.0.0.2:9/subscriptions?api-version=2021-01-01&$skiptoken=2"
+    );
+    let first = page(1);
+    assert_eq!(names(&first), vec!["s1"]);
+    assert_eq!(
+        first["nextLink"],
+        "http://127.0.0.2:9/subscriptions?api-version=2021-01-01&$skiptoken=1"
     );
 }
