@@ -9,7 +9,9 @@ use crate::outcome::scan::SCHEMA;
 use crate::outcome::{
     Correlation, FailedJobReport, Finding, JobCode, LayerStatus, Report, Status, Summary, VmReport,
 };
+use crate::inventory::references::{dangling, Dangling};
 use std::collections::BTreeMap;
+use std::fmt::Write;
 
 /// The report of the evaluations of the VMs of `inventory`.
 pub fn build(evaluations: Vec<VmEvaluation>, inventory: &Inventory, codes: &CodeBook) -> Report {
@@ -72,14 +74,24 @@ pub fn build(evaluations: Vec<VmEvaluation>, inventory: &Inventory, codes: &Code
         });
     }
     summary.correlation = summarise(&vms);
+    let dangling = dangling(inventory);
+    let mut warnings = inventory.warnings.clone();
+    warnings.extend(dangling.iter().flat_map(Dangling::warnings));
+    let incomplete_because: Vec<String> = no_vms(inventory)
+        .into_iter()
+        .chain(dangling.iter().map(Dangling::summary))
+        .collect();
     Report {
         schema: SCHEMA,
-        complete: gaps.is_empty() && !any_unknown,
+        complete: gaps.is_empty() && !any_unknown && incomplete_because.is_empty(),
         gaps,
         summary,
         vms,
         snapshot_created: inventory.manifest.as_ref().and_then(|m| m.created.clone()),
-        warnings: inventory.warnings.clone(),
+        warnings,
+        skipped: inventory.reading.skipped.values().cloned().collect(),
+        dangling_references: dangling,
+        incomplete_because,
         changes: None,
         subscription_names: inventory
             .subscriptions
@@ -87,6 +99,30 @@ pub fn build(evaluations: Vec<VmEvaluation>, inventory: &Inventory, codes: &Code
             .filter_map(|s| Some((s.subscription_id.clone(), s.display_name.clone()?)))
             .collect(),
     }
+}
+
+/// "0 VMs" from an input that held objects is no clean fleet: the VM list was not passed, or
+/// was in a shape that was skipped. Says so, with what was skipped.
+fn no_vms(inventory: &Inventory) -> Option<String> {
+    let reading = &inventory.reading;
+    if !inventory.vms.is_empty() || reading.objects == 0 {
+        return None;
+    }
+    let skipped = reading.skipped_count();
+    let mut reason = format!(
+        "no virtual machine in the input: {} object(s) read, {skipped} skipped",
+        reading.objects
+    );
+    for group in reading.skipped.values() {
+        let _ = write!(reason, "; {} × {}", group.count, group.message);
+        if !group.types.is_empty() {
+            let _ = write!(reason, ": {}", group.types_summary());
+        }
+        if let Some(first) = group.examples.first() {
+            let _ = write!(reason, " (first: {first})");
+        }
+    }
+    Some(reason)
 }
 
 fn failed_jobs(evaluation: &VmEvaluation, codes: &CodeBook) -> Vec<FailedJobReport> {
