@@ -392,4 +392,140 @@ mod tests {
             assert_eq!(top_resource(broken), None, "{broken}");
         }
     }
+
+    use crate::inventory::model::{Gap, Manifest};
+    use crate::inventory::registry::{Decoder, Refusal, Resource};
+    use serde_json::{json, Value};
+    use std::path::Path;
+
+    struct Plain;
+    impl Decoder for Plain {
+        type Error = String;
+        fn decode<T: serde::de::DeserializeOwned>(&self, value: Value) -> Result<T, String> {
+            serde_json::from_value(value).map_err(|e| e.to_string())
+        }
+        fn refuse(&self, refusal: Refusal) -> String {
+            refusal.problem.to_string()
+        }
+    }
+
+    const RG: &str = "/subscriptions/s/resourceGroups/rg/providers";
+
+    fn inventory(resources: &[Value]) -> Inventory {
+        let mut inventory = Inventory::default();
+        for value in resources {
+            let kind = ResourceType::of_type(value["type"].as_str().unwrap())
+                .unwrap()
+                .kind;
+            Resource::decode(kind, value.clone(), &Plain)
+                .unwrap()
+                .file(&mut inventory, Path::new("t.json"));
+        }
+        inventory
+    }
+
+    fn vm(name: &str, nic: &str) -> Value {
+        json!({"id": format!("{RG}/Microsoft.Compute/virtualMachines/{name}"), "name": name,
+               "type": VIRTUAL_MACHINES,
+               "properties": {"networkProfile": {"networkInterfaces": [{"id": format!("{RG}/Microsoft.Network/networkInterfaces/{nic}")}]}}})
+    }
+
+    fn nic(name: &str, vm: &str) -> Value {
+        json!({"id": format!("{RG}/Microsoft.Network/networkInterfaces/{name}"), "name": name,
+               "type": NETWORK_INTERFACES,
+               "properties": {"virtualMachine": {"id": format!("{RG}/Microsoft.Compute/virtualMachines/{vm}")}}})
+    }
+
+    fn item(name: &str, vm: &str, state: &str) -> Value {
+        let vm = format!("{RG}/Microsoft.Compute/virtualMachines/{vm}");
+        json!({"id": format!("{RG}/Microsoft.RecoveryServices/vaults/v1/backupFabrics/Azure/protectionContainers/c/protectedItems/{name}"),
+               "name": name, "type": PROTECTED_ITEMS,
+               "properties": {"protectedItemType": "Microsoft.Compute/virtualMachines", "sourceResourceId": vm, "virtualMachineId": vm, "protectionState": state}})
+    }
+
+    #[test]
+    fn a_joined_pair_is_silent_and_each_missing_side_is_named() {
+        assert_eq!(
+            dangling(&inventory(&[vm("a", "a-nic"), nic("a-nic", "a")])),
+            []
+        );
+        let missing_vm = dangling(&inventory(&[nic("a-nic", "A")]));
+        assert_eq!(missing_vm.len(), 1);
+        assert_eq!(missing_vm[0].missing_type, VIRTUAL_MACHINES);
+        assert_eq!((missing_vm[0].missing, missing_vm[0].references), (1, 1));
+        let warning: Vec<String> = missing_vm[0].warnings().collect();
+        assert!(
+            warning[0].contains("networkInterfaces/a-nic names virtual machine"),
+            "{warning:?}"
+        );
+        assert!(
+            warning[0].ends_with(
+                "virtualMachines/A in `properties.virtualMachine.id`, which is not in the input"
+            ),
+            "{warning:?}"
+        );
+        let missing_nic = dangling(&inventory(&[vm("a", "a-nic")]));
+        assert_eq!(missing_nic[0].missing_type, NETWORK_INTERFACES);
+    }
+
+    #[test]
+    fn counts_are_by_distinct_id_and_examples_are_bounded() {
+        // Ten NICs name five VMs, none of them read; each protected item names its VM twice.
+        let mut resources: Vec<Value> = (0..10)
+            .map(|i| nic(&format!("n{i}"), &format!("vm{}", i / 2)))
+            .collect();
+        resources.push(item("p", "vm0", "Protected"));
+        let found = dangling(&inventory(&resources));
+        assert_eq!(found.len(), 2, "the vault is missing as well: {found:?}");
+        let vms = &found[0];
+        assert_eq!(vms.missing_type, VIRTUAL_MACHINES);
+        assert_eq!((vms.missing, vms.references), (5, 12));
+        assert_eq!(vms.examples.len(), MAX_EXAMPLES);
+        assert_eq!(vms.fields.len(), 3, "{:?}", vms.fields);
+        assert_eq!(found[1].missing_type, RECOVERY_VAULTS);
+        assert!(
+            found[1]
+                .summary()
+                .starts_with("1 Recovery Services vault(s) named by 1 reference(s)"),
+            "{}",
+            found[1].summary()
+        );
+    }
+
+    #[test]
+    fn gaps_stopped_protection_and_ids_of_other_types_are_not_dangling() {
+        let vault = json!({"id": format!("{RG}/Microsoft.RecoveryServices/vaults/v1"), "name": "v1", "type": RECOVERY_VAULTS});
+        // Backup keeps the points of a deleted VM whose protection was stopped with data retained.
+        assert_eq!(
+            dangling(&inventory(&[
+                vault.clone(),
+                item("p", "gone", "ProtectionStopped")
+            ])),
+            []
+        );
+        assert_eq!(
+            dangling(&inventory(&[vault.clone(), item("p", "gone", "Protected")])).len(),
+            1
+        );
+        // A NIC of a scale set's instance names no `virtualMachines` resource.
+        let mut scale_set_nic = nic("n", "x");
+        scale_set_nic["properties"]["virtualMachine"]["id"] = json!(format!(
+            "{RG}/Microsoft.Compute/virtualMachineScaleSets/ss/virtualMachines/0"
+        ));
+        assert_eq!(dangling(&inventory(&[scale_set_nic])), []);
+        // A declared gap on the list already says the VMs could not be read.
+        let mut gapped = inventory(&[nic("n", "x")]);
+        gapped.manifest = Some(Manifest {
+            schema: "backup-doctor/snapshot/v1".into(),
+            created: None,
+            tenant_id: None,
+            cloud: None,
+            gaps: vec![Gap {
+                scope: "/subscriptions/S".into(),
+                what: VIRTUAL_MACHINES.to_ascii_lowercase(),
+                reason: "AuthorizationFailed".into(),
+            }],
+        });
+        assert_eq!(dangling(&gapped), []);
+    }
 }

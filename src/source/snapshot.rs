@@ -457,12 +457,94 @@ mod tests {
         let mut inventory = Inventory::default();
         load_str(
             &mut inventory,
-            r#"[{"id": "/x", "type": "Microsoft.Web/sites"}]"#,
+            r#"[{"id": "/x", "type": "Microsoft.Web/sites"}, {"id": "/y", "name": "y"}, {"id": "/z", "type": "microsoft.web/SITES"}]"#,
         )
         .unwrap();
+        let reading = &inventory.reading;
+        assert_eq!((reading.objects, reading.skipped_count()), (3, 3));
+        let unused = &reading.skipped[&SkipReason::UnusedType];
+        assert_eq!(unused.count, 2);
+        // Counted as the input spells each type, so the user can find them.
+        assert_eq!(unused.types.len(), 2, "{:?}", unused.types);
+        let places: Vec<String> = unused.examples.iter().map(|p| p.to_string()).collect();
+        assert_eq!(places, ["test.json at [0]", "test.json at [2]"]);
+        assert_eq!(
+            reading.skipped[&SkipReason::NoType].examples[0].to_string(),
+            "test.json at [1]"
+        );
         let error = load_str(&mut inventory, r#"{"value": 3}"#).unwrap_err();
         assert_eq!(error.place.as_deref(), Some("value"));
         let error = load_str(&mut inventory, "[1]").unwrap_err();
         assert_eq!(error.place.as_deref(), Some("[0]"));
+    }
+
+    /// What reading `text` as a whole file skipped, by reason.
+    fn skipped(text: &str) -> Vec<(SkipReason, usize, String)> {
+        let mut inventory = Inventory::default();
+        load_str(&mut inventory, text).unwrap();
+        inventory
+            .reading
+            .skipped
+            .values()
+            .map(|g| (g.reason, g.count, g.examples[0].to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn plans_and_what_if_results_are_named_as_such() {
+        let whole = |reason| vec![(reason, 1, "test.json".to_string())];
+        for plan in [
+            r#"{"format_version": "1.2", "terraform_version": "1.9.0", "resource_changes": []}"#,
+            r#"{"format_version": "0.1", "planned_values": {"root_module": {}}}"#,
+        ] {
+            assert_eq!(skipped(plan), whole(SkipReason::TerraformPlan), "{plan}");
+        }
+        for what_if in [
+            // `az deployment group what-if -o json`
+            r#"{"changes": [{"changeType": "Modify", "resourceId": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm1"}], "status": "Succeeded"}"#,
+            // The REST body, as `az rest` and the SDKs store it.
+            r#"{"status": "Succeeded", "properties": {"changes": [{"changeType": "NoChange", "resourceId": "/x"}]}}"#,
+            r#"{"status": "Succeeded", "properties": {"changes": []}}"#,
+        ] {
+            assert_eq!(skipped(what_if), whole(SkipReason::WhatIf), "{what_if}");
+        }
+        // Look-alikes stay what they are: a state is no plan, a resource with a `changes` property
+        // no what-if result, and `changes` without `changeType` are not a what-if's.
+        let no_type = whole(SkipReason::NoType);
+        assert_eq!(
+            skipped(r#"{"format_version": "1.0", "values": {}}"#),
+            no_type
+        );
+        assert_eq!(skipped(r#"{"changes": [{"op": "replace"}]}"#), no_type);
+        assert_eq!(
+            skipped(
+                r#"{"id": "/a", "type": "Microsoft.Web/sites", "properties": {"changes": []}}"#
+            )[0]
+            .0,
+            SkipReason::UnusedType
+        );
+        let message = SkipReason::TerraformPlan.message();
+        assert!(message.contains("gate --plan"), "{message}");
+        assert!(SkipReason::WhatIf.message().contains("gate --what-if"));
+    }
+
+    #[test]
+    fn typeless_objects_the_loader_knows_are_not_skipped() {
+        let mut inventory = Inventory::default();
+        load_str(&mut inventory, r#"{"value": [{"id": "/subscriptions/S1", "subscriptionId": "S1"}, {"id": "oid", "appId": "a"}]}"#).unwrap();
+        load_str(
+            &mut inventory,
+            r#"{"schema": "backup-doctor/snapshot/v1", "gaps": []}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            inventory.reading.objects, 2,
+            "the manifest is no object of the fleet"
+        );
+        assert_eq!(inventory.reading.skipped_count(), 0);
+        assert_eq!(
+            skipped(r#"{"value": [{"subscriptionId": "S1", "properties": {}}]}"#),
+            [(SkipReason::NoType, 1, "test.json at value[0]".to_string())]
+        );
     }
 }

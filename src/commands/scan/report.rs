@@ -4,12 +4,12 @@
 use super::correlation::{code_cause, summarise};
 use crate::codes::CodeBook;
 use crate::engine::VmEvaluation;
+use crate::inventory::references::{dangling, Dangling};
 use crate::inventory::Inventory;
 use crate::outcome::scan::SCHEMA;
 use crate::outcome::{
     Correlation, FailedJobReport, Finding, JobCode, LayerStatus, Report, Status, Summary, VmReport,
 };
-use crate::inventory::references::{dangling, Dangling};
 use std::collections::BTreeMap;
 use std::fmt::Write;
 

@@ -232,14 +232,22 @@ fn render_skipped(out: &mut String, report: &Report, paint: &Paint) {
         return;
     }
     let total: usize = report.skipped.iter().map(|g| g.count).sum();
-    let _ = writeln!(out, "{} {total} object(s) of the input:", paint.bold("Skipped"));
+    let _ = writeln!(
+        out,
+        "{} {total} object(s) of the input:",
+        paint.bold("Skipped")
+    );
     for group in &report.skipped {
         let _ = writeln!(out, "  {:>5} × {}", group.count, group.message);
         if !group.types.is_empty() {
             let _ = writeln!(out, "          {}", paint.dim(&group.types_summary()));
         }
         let places: Vec<String> = group.examples.iter().map(|p| p.to_string()).collect();
-        let more = if group.count > places.len() { ", …" } else { "" };
+        let more = if group.count > places.len() {
+            ", …"
+        } else {
+            ""
+        };
         let _ = writeln!(
             out,
             "          {}",
