@@ -101,18 +101,20 @@ pub fn build(evaluations: Vec<VmEvaluation>, inventory: &Inventory, codes: &Code
     }
 }
 
-/// "0 VMs" from an input that held objects is no clean fleet: the VM list was not passed, or
-/// was in a shape that was skipped. Says so, with what was skipped.
+/// "0 VMs" is no clean fleet: the VM list was not passed, was in a shape that was skipped, or the
+/// input was empty (an export that failed and wrote `[]`). Says so, with what was skipped.
 fn no_vms(inventory: &Inventory) -> Option<String> {
-    let reading = &inventory.reading;
-    if !inventory.vms.is_empty() || reading.objects == 0 {
+    if !inventory.vms.is_empty() {
         return None;
     }
-    let skipped = reading.skipped_count();
+    let reading = &inventory.reading;
     let mut reason = format!(
-        "no virtual machine in the input: {} object(s) read, {skipped} skipped",
+        "no virtual machine in the input: {} object(s) read",
         reading.objects
     );
+    if reading.skipped_count() > 0 {
+        let _ = write!(reason, ", {} skipped", reading.skipped_count());
+    }
     for group in reading.skipped.values() {
         let _ = write!(reason, "; {} × {}", group.count, group.message);
         if !group.types.is_empty() {
