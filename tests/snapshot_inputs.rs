@@ -3,7 +3,9 @@
 //! None of these may read as a clean, complete fleet.
 
 use backup_doctor_testkit::binary::{arg, assert_mentions, run, run_refused, Outcome};
-use backup_doctor_testkit::fixtures::{demo, root, DEMO_PROD_SUBSCRIPTION};
+use backup_doctor_testkit::fixtures::{
+    copy_tree, demo, root, DEMO_DEV_SUBSCRIPTION, DEMO_PROD_SUBSCRIPTION,
+};
 use backup_doctor_testkit::json;
 use backup_doctor_testkit::schema;
 use serde_json::{json, Value};
@@ -13,24 +15,24 @@ use tempfile::TempDir;
 
 const VMS: &str = "Microsoft.Compute/virtualMachines";
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
+/// Removes a subscription's VM list from `fleet`, returning the ids it held, in lower case.
+fn remove_vm_list(fleet: &Path, subscription: &str) -> BTreeSet<String> {
+    let list = fleet
+        .join(subscription)
+        .join("Microsoft.Compute.virtualMachines.json");
+    let removed = json::items(&json::read(&list)["value"])
+        .iter()
+        .map(|vm| vm["id"].as_str().unwrap().to_ascii_lowercase())
+        .collect();
+    std::fs::remove_file(&list).unwrap();
+    removed
 }
 
 /// A copy of the demo fleet to change.
 fn demo_copy() -> (TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let fleet = dir.path().join("fleet");
-    copy_dir(&demo(), &fleet);
+    copy_tree(&demo(), &fleet);
     (dir, fleet)
 }
 
@@ -79,14 +81,7 @@ fn anything_unknown(report: &Value) -> bool {
 #[test]
 fn a_missing_vm_list_is_named_while_nics_disks_and_protected_items_remain() {
     let (_dir, fleet) = demo_copy();
-    let list = fleet
-        .join(DEMO_PROD_SUBSCRIPTION)
-        .join("Microsoft.Compute.virtualMachines.json");
-    let removed: BTreeSet<String> = json::items(&json::read(&list)["value"])
-        .iter()
-        .map(|vm| vm["id"].as_str().unwrap().to_ascii_lowercase())
-        .collect();
-    std::fs::remove_file(&list).unwrap();
+    let removed = remove_vm_list(&fleet, DEMO_PROD_SUBSCRIPTION);
     let (code, report) = scan_json(&fleet);
     assert_eq!(code, 1, "the other subscription's VMs still fail");
     assert_eq!(report["summary"]["vms"], 23 - removed.len());
@@ -134,12 +129,7 @@ fn a_missing_vm_list_is_named_while_nics_disks_and_protected_items_remain() {
     );
 
     // Without any VM list, nothing is judged: exit 3 whatever `--fail-on` says.
-    std::fs::remove_file(
-        fleet
-            .join(backup_doctor_testkit::fixtures::DEMO_DEV_SUBSCRIPTION)
-            .join("Microsoft.Compute.virtualMachines.json"),
-    )
-    .unwrap();
+    remove_vm_list(&fleet, DEMO_DEV_SUBSCRIPTION);
     let (code, report) = scan_json(&fleet);
     assert_eq!((code, report["summary"]["vms"].as_u64()), (3, Some(0)));
     assert_eq!(dangling(&report, VMS).unwrap()["missing"], 23);
@@ -243,12 +233,7 @@ fn every_list_removed_in_turn_is_named_exactly_when_others_reference_it() {
 #[test]
 fn a_declared_gap_on_the_list_is_not_a_dangling_reference() {
     let (_dir, fleet) = demo_copy();
-    std::fs::remove_file(
-        fleet
-            .join(DEMO_PROD_SUBSCRIPTION)
-            .join("Microsoft.Compute.virtualMachines.json"),
-    )
-    .unwrap();
+    remove_vm_list(&fleet, DEMO_PROD_SUBSCRIPTION);
     let manifest_file = fleet.join("snapshot.json");
     let mut manifest = json::read(&manifest_file);
     manifest["gaps"] = json!([{"scope": format!("/subscriptions/{DEMO_PROD_SUBSCRIPTION}"), "what": VMS, "reason": "AuthorizationFailed"}]);
@@ -379,14 +364,17 @@ fn an_input_without_vms_is_incomplete_and_says_what_it_held() {
         (
             write(dir.path(), "minimal.json", TYPELESS_VMS),
             &[
-                "2 object(s) read, 2 skipped",
-                "without `type`",
+                "2 object(s) read, 2 skipped (2 without `type`)",
+                "objects without `type`",
                 "minimal.json at value[0]",
             ],
         ),
         (
             write(dir.path(), "other.json", UNUSED),
-            &["3 object(s) read, 3 skipped", "Microsoft.Web/sites (1)"],
+            &[
+                "3 object(s) read, 3 skipped (3 of types no check reads)",
+                "Microsoft.Web/sites (1)",
+            ],
         ),
         (
             write(dir.path(), "empty.json", "[]"),
@@ -425,7 +413,7 @@ mod symlinks {
     fn a_subscription_folder_linked_in_from_another_tree_is_read() {
         let dir = tempfile::tempdir().unwrap();
         let fleet = dir.path().join("fleet");
-        copy_dir(&demo(), &fleet);
+        copy_tree(&demo(), &fleet);
         let elsewhere = dir.path().join("elsewhere/prod");
         std::fs::create_dir_all(elsewhere.parent().unwrap()).unwrap();
         std::fs::rename(fleet.join(DEMO_PROD_SUBSCRIPTION), &elsewhere).unwrap();
@@ -448,7 +436,7 @@ mod symlinks {
     fn link_loops_end_and_a_broken_link_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let fleet = dir.path().join("fleet");
-        copy_dir(&demo(), &fleet);
+        copy_tree(&demo(), &fleet);
         // A link to an ancestor, and one to the folder itself: each folder is read once.
         symlink(&fleet, fleet.join(DEMO_PROD_SUBSCRIPTION).join("up")).unwrap();
         symlink(".", fleet.join("tenant/here")).unwrap();

@@ -29,6 +29,16 @@ pub enum SkipReason {
 }
 
 impl SkipReason {
+    /// The reason in a few words, after a count.
+    pub fn label(self) -> &'static str {
+        match self {
+            SkipReason::TerraformPlan => "Terraform plan file(s)",
+            SkipReason::WhatIf => "what-if result file(s)",
+            SkipReason::NoType => "without `type`",
+            SkipReason::UnusedType => "of types no check reads",
+        }
+    }
+
     /// What the reason means and, where the input was meant for something else, what to do.
     pub fn message(self) -> &'static str {
         match self {

@@ -6,6 +6,7 @@
 //!
 //! A reference whose target list is a declared gap is not reported: the gap already says it.
 
+use super::model::{KeyRef, SecretRef};
 use super::reading::MAX_EXAMPLES;
 use super::types::*;
 use super::{key, Inventory, Listing, ResourceType};
@@ -223,14 +224,13 @@ fn references<'a>(inventory: &'a Inventory, out: &mut Vec<Found<'a>>) {
             add(Target::Disk, VIRTUAL_MACHINES, field, &vm.id, id);
         }
         if let Some(settings) = os_disk.and_then(|d| d.encryption_settings.as_ref()) {
-            let secret = settings.disk_encryption_key.as_ref();
-            let vault = secret.and_then(|k| k.source_vault.as_ref()?.id.as_deref());
-            let field = "properties.storageProfile.osDisk.encryptionSettings.diskEncryptionKey.sourceVault.id";
-            add(Target::KeyVault, VIRTUAL_MACHINES, field, &vm.id, vault);
-            let kek = settings.key_encryption_key.as_ref();
-            let vault = kek.and_then(|k| k.source_vault.as_ref()?.id.as_deref());
-            let field = "properties.storageProfile.osDisk.encryptionSettings.keyEncryptionKey.sourceVault.id";
-            add(Target::KeyVault, VIRTUAL_MACHINES, field, &vm.id, vault);
+            let vaults = ade_vaults(
+                settings.disk_encryption_key.as_ref(),
+                settings.key_encryption_key.as_ref(),
+            );
+            for (field, vault) in VM_ADE_FIELDS.into_iter().zip(vaults) {
+                add(Target::KeyVault, VIRTUAL_MACHINES, field, &vm.id, vault);
+            }
         }
     }
     for nic in inventory.nics.values() {
@@ -265,14 +265,13 @@ fn references<'a>(inventory: &'a Inventory, out: &mut Vec<Found<'a>>) {
             .iter()
             .flat_map(|c| c.encryption_settings.iter().flatten());
         for element in settings {
-            let secret = element.disk_encryption_key.as_ref();
-            let vault = secret.and_then(|k| k.source_vault.as_ref()?.id.as_deref());
-            let field = "properties.encryptionSettingsCollection.encryptionSettings[].diskEncryptionKey.sourceVault.id";
-            add(Target::KeyVault, DISKS, field, &disk.id, vault);
-            let kek = element.key_encryption_key.as_ref();
-            let vault = kek.and_then(|k| k.source_vault.as_ref()?.id.as_deref());
-            let field = "properties.encryptionSettingsCollection.encryptionSettings[].keyEncryptionKey.sourceVault.id";
-            add(Target::KeyVault, DISKS, field, &disk.id, vault);
+            let vaults = ade_vaults(
+                element.disk_encryption_key.as_ref(),
+                element.key_encryption_key.as_ref(),
+            );
+            for (field, vault) in DISK_ADE_FIELDS.into_iter().zip(vaults) {
+                add(Target::KeyVault, DISKS, field, &disk.id, vault);
+            }
         }
     }
     for set in inventory.disk_encryption_sets.values() {
@@ -324,6 +323,25 @@ fn references<'a>(inventory: &'a Inventory, out: &mut Vec<Found<'a>>) {
         let vault = top_resource(id);
         add(Target::RecoveryVault, referrer_type, "id", id, vault);
     }
+}
+
+/// Where a VM's and a disk's Azure Disk Encryption settings name their key vaults: the secret's,
+/// then the key encryption key's, in the order [`ade_vaults`] returns them.
+const VM_ADE_FIELDS: [&str; 2] = [
+    "properties.storageProfile.osDisk.encryptionSettings.diskEncryptionKey.sourceVault.id",
+    "properties.storageProfile.osDisk.encryptionSettings.keyEncryptionKey.sourceVault.id",
+];
+const DISK_ADE_FIELDS: [&str; 2] = [
+    "properties.encryptionSettingsCollection.encryptionSettings[].diskEncryptionKey.sourceVault.id",
+    "properties.encryptionSettingsCollection.encryptionSettings[].keyEncryptionKey.sourceVault.id",
+];
+
+/// The key vaults of one Azure Disk Encryption setting: the secret's and the key's.
+fn ade_vaults<'a>(secret: Option<&'a SecretRef>, kek: Option<&'a KeyRef>) -> [Option<&'a str>; 2] {
+    [
+        secret.and_then(|k| k.source_vault.as_ref()?.id.as_deref()),
+        kek.and_then(|k| k.source_vault.as_ref()?.id.as_deref()),
+    ]
 }
 
 /// The segments of an id after its last `providers` segment: the namespace, then type/name

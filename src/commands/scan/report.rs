@@ -102,7 +102,8 @@ pub fn build(evaluations: Vec<VmEvaluation>, inventory: &Inventory, codes: &Code
 }
 
 /// "0 VMs" is no clean fleet: the VM list was not passed, was in a shape that was skipped, or the
-/// input was empty (an export that failed and wrote `[]`). Says so, with what was skipped.
+/// input was empty (an export that failed and wrote `[]`). Says so, and what was skipped (the
+/// report's `skipped` has the details).
 fn no_vms(inventory: &Inventory) -> Option<String> {
     if !inventory.vms.is_empty() {
         return None;
@@ -112,17 +113,18 @@ fn no_vms(inventory: &Inventory) -> Option<String> {
         "no virtual machine in the input: {} object(s) read",
         reading.objects
     );
-    if reading.skipped_count() > 0 {
-        let _ = write!(reason, ", {} skipped", reading.skipped_count());
-    }
-    for group in reading.skipped.values() {
-        let _ = write!(reason, "; {} × {}", group.count, group.message);
-        if !group.types.is_empty() {
-            let _ = write!(reason, ": {}", group.types_summary());
-        }
-        if let Some(first) = group.examples.first() {
-            let _ = write!(reason, " (first: {first})");
-        }
+    let skipped: Vec<String> = reading
+        .skipped
+        .values()
+        .map(|group| format!("{} {}", group.count, group.reason.label()))
+        .collect();
+    if !skipped.is_empty() {
+        let _ = write!(
+            reason,
+            ", {} skipped ({})",
+            reading.skipped_count(),
+            skipped.join(", ")
+        );
     }
     Some(reason)
 }
