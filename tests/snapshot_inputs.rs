@@ -396,6 +396,18 @@ fn an_input_without_vms_is_incomplete_and_says_what_it_held() {
         assert_eq!(out.code, 3);
         assert_mentions(&out.stdout, needles);
     }
+    // The HTML report's completeness panel says the same.
+    let out = scan(&dir.path().join("minimal.json"), &["--format", "html"]);
+    assert_mentions(
+        &out.stdout,
+        &[
+            "What the input lacks",
+            "no virtual machine in the input: 2 object(s) read",
+            "id=\"skipped\"",
+            "<code>",
+            "minimal.json at value[0]",
+        ],
+    );
 }
 
 #[cfg(unix)]
