@@ -65,6 +65,13 @@ fn dangling<'a>(report: &'a Value, missing_type: &str) -> Option<&'a Value> {
     })
 }
 
+/// The first reason the report gives for being incomplete besides gaps and unknown checks.
+fn first_reason(report: &Value) -> &str {
+    json::items(&report["incomplete_because"])[0]
+        .as_str()
+        .expect("reasons are strings")
+}
+
 /// Whether any VM has an unknown finding or layer: the reasons a report was incomplete before
 /// dangling references counted.
 fn anything_unknown(report: &Value) -> bool {
@@ -105,13 +112,10 @@ fn a_missing_vm_list_is_named_while_nics_disks_and_protected_items_remain() {
             "{field}: {fields:?}"
         );
     }
-    let because = json::items(&report["incomplete_because"]);
+    let because = first_reason(&report);
     assert!(
-        because[0]
-            .as_str()
-            .unwrap()
-            .starts_with("13 virtual machine(s) named by"),
-        "{because:?}"
+        because.starts_with("13 virtual machine(s) named by"),
+        "{because}"
     );
     let warnings = json::items(&report["warnings"]);
     assert_eq!(warnings.len(), 3, "one warning per example: {warnings:?}");
@@ -133,13 +137,10 @@ fn a_missing_vm_list_is_named_while_nics_disks_and_protected_items_remain() {
     let (code, report) = scan_json(&fleet);
     assert_eq!((code, report["summary"]["vms"].as_u64()), (3, Some(0)));
     assert_eq!(dangling(&report, VMS).unwrap()["missing"], 23);
-    let because = json::items(&report["incomplete_because"]);
+    let because = first_reason(&report);
     assert!(
-        because[0]
-            .as_str()
-            .unwrap()
-            .starts_with("no virtual machine in the input"),
-        "{because:?}"
+        because.starts_with("no virtual machine in the input"),
+        "{because}"
     );
 }
 
@@ -385,9 +386,7 @@ fn an_input_without_vms_is_incomplete_and_says_what_it_held() {
         let (code, report) = scan_json(&file);
         assert_eq!(code, 3, "{}", file.display());
         assert_eq!(report["complete"], false, "{}", file.display());
-        let because = json::items(&report["incomplete_because"])[0]
-            .as_str()
-            .unwrap();
+        let because = first_reason(&report);
         assert!(
             because.starts_with("no virtual machine in the input"),
             "{because}"
