@@ -3,30 +3,17 @@
 //! lists, the correlation of failed jobs, and the store's failure modes (exit 2, store untouched).
 
 use backup_doctor_testkit::binary::{arg, assert_mentions, run};
-use backup_doctor_testkit::fixtures::{demo, DEMO_PROD_SUBSCRIPTION};
+use backup_doctor_testkit::fixtures::{copy_tree, demo, DEMO_PROD_SUBSCRIPTION};
 use backup_doctor_testkit::json::{self, vm};
 use backup_doctor_testkit::schema;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
-
 /// The demo fleet a day later: vm-sql-01's agent was repaired (it now reports Ready) and
 /// vm-web-01's agent stopped responding. Everything else is as it was.
 fn next_night(dir: &Path) -> PathBuf {
     let fleet = dir.join("fleet-next-night");
-    copy_dir(&demo(), &fleet);
+    copy_tree(&demo(), &fleet);
     let vms_file = fleet
         .join(DEMO_PROD_SUBSCRIPTION)
         .join("Microsoft.Compute.virtualMachines.json");

@@ -5,6 +5,8 @@
 
 pub mod id;
 pub mod model;
+pub mod reading;
+pub mod references;
 pub mod registry;
 pub mod types;
 

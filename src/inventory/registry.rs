@@ -169,6 +169,8 @@ macro_rules! resource_types {
             $($(#[doc = $doc])* pub $map: $map_type,)*
             /// Non-fatal observations made while reading (duplicate ids and the like).
             pub warnings: Vec<String>,
+            /// How many objects were read, and those skipped, by reason.
+            pub reading: super::reading::Reading,
         }
 
         /// A resource of a recognised kind, typed.

@@ -6,6 +6,8 @@ use super::correlation::Correlation;
 use super::finding::{Finding, Layer, LayerStatus, Status};
 use super::vocabulary::{Cause, Severity};
 use crate::inventory::model::Gap;
+use crate::inventory::reading::SkipGroup;
+use crate::inventory::references::Dangling;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -26,6 +28,16 @@ pub struct Report {
     pub snapshot_created: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// The objects of the input that were not used, by reason, with the first places of each.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub skipped: Vec<SkipGroup>,
+    /// References to resources the input does not hold, by the kind they name.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub dangling_references: Vec<Dangling>,
+    /// Why the run is incomplete besides its gaps and its undecided checks: the input held no VM
+    /// at all, or references name resources it does not hold.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub incomplete_because: Vec<String>,
     /// What changed since the previous stored scan (`scan --store FILE --since-last`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub changes: Option<Changes>,

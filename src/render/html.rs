@@ -264,12 +264,36 @@ fn completeness_section(report: &Report) -> Markup {
                         }
                     }
                 }
+                @if !report.incomplete_because.is_empty() {
+                    h3 { "What the input lacks" }
+                    ul #input-problems {
+                        @for reason in &report.incomplete_because { li { (reason) } }
+                    }
+                }
                 @let reasons = report.unknown_reasons();
                 @if !reasons.is_empty() {
                     h3 { "Undecided checks, by missing fact" }
                     ul #unknown-reasons {
                         @for (reason, count) in &reasons {
                             li { span.count { (count) " ×" } " " (rich_text(reason)) }
+                        }
+                    }
+                }
+            }
+            @if !report.skipped.is_empty() {
+                h3 { "Skipped objects of the input" }
+                ul #skipped {
+                    @for group in &report.skipped {
+                        li.skipped {
+                            span.count { (group.count) " ×" } " " (group.message)
+                            @if !group.types.is_empty() { ": " (group.types_summary()) }
+                            " (at "
+                            @for (index, place) in group.examples.iter().enumerate() {
+                                @if index > 0 { "; " }
+                                code { (place) }
+                            }
+                            @if group.count > group.examples.len() { "; …" }
+                            ")"
                         }
                     }
                 }

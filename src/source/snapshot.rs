@@ -10,12 +10,14 @@ use super::change::{join_path, kind_of};
 use super::text;
 use crate::error::InputError;
 use crate::inventory::model::Manifest;
+use crate::inventory::reading::{Reading, SkipReason};
 use crate::inventory::registry::join_nested_extensions;
 use crate::inventory::registry::{Decoder, Refusal, Resource, Shape};
 use crate::inventory::types::VIRTUAL_MACHINES;
 use crate::inventory::{Inventory, Kind, ResourceType};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -107,16 +109,20 @@ fn parse_bytes(file: &Path, bytes: &[u8]) -> Parsed {
     })?;
     let mut out = Contents::default();
     match document {
-        Value::Array(items) => parse_items(file, "", items, &mut out.resources)?,
+        Value::Array(items) => parse_items(file, "", items, &mut out)?,
         Value::Object(mut object) => {
             if object.get("schema").and_then(Value::as_str) == Some(MANIFEST_SCHEMA) {
                 out.manifest = Some(typed(file, "", Value::Object(object))?);
                 return Ok(out);
             }
+            if let Some(reason) = meant_for_the_gate(&object) {
+                out.reading.skip(reason, file, "", None);
+                return Ok(out);
+            }
             let is_list = !object.contains_key("type");
             match object.remove("value") {
                 Some(Value::Array(items)) if is_list => {
-                    parse_items(file, "value", items, &mut out.resources)?
+                    parse_items(file, "value", items, &mut out)?
                 }
                 Some(other) if is_list => return Err(InputError::new(
                     file,
@@ -131,11 +137,7 @@ fn parse_bytes(file: &Path, bytes: &[u8]) -> Parsed {
                     if let Some(value) = restored {
                         object.insert("value".into(), value);
                     }
-                    out.resources.extend(parse_resource(
-                        file,
-                        String::new(),
-                        Value::Object(object),
-                    )?);
+                    parse_resource(file, String::new(), Value::Object(object), &mut out)?;
                 }
             }
         }
@@ -156,32 +158,61 @@ fn parse_items(
     file: &Path,
     prefix: &str,
     items: Vec<Value>,
-    out: &mut Vec<Resource>,
+    out: &mut Contents,
 ) -> Result<(), InputError> {
-    out.reserve(items.len());
+    out.resources.reserve(items.len());
     for (index, item) in items.into_iter().enumerate() {
-        out.extend(parse_resource(file, format!("{prefix}[{index}]"), item)?);
+        parse_resource(file, format!("{prefix}[{index}]"), item, out)?;
     }
     Ok(())
+}
+
+/// Whether a whole file is the gate's input rather than a snapshot: `terraform show -json` of a
+/// plan (`format_version` with `resource_changes` or `planned_values`), or an ARM what-if result,
+/// as `az deployment ... what-if -o json` prints it (`changes` whose items carry `changeType`) or
+/// as the REST API returns it (`properties.changes`). Only objects without `type` are asked: no ARM
+/// resource has these fields at its top level.
+fn meant_for_the_gate(object: &serde_json::Map<String, Value>) -> Option<SkipReason> {
+    if object.contains_key("type") {
+        return None;
+    }
+    if object.contains_key("format_version")
+        && (object.contains_key("resource_changes") || object.contains_key("planned_values"))
+    {
+        return Some(SkipReason::TerraformPlan);
+    }
+    let changes = |holder: &serde_json::Map<String, Value>| match holder.get("changes") {
+        Some(Value::Array(changes)) => changes
+            .iter()
+            .all(|change| change.get("changeType").is_some()),
+        _ => false,
+    };
+    let rest_body = matches!(object.get("properties"), Some(Value::Object(p)) if changes(p));
+    (changes(object) || rest_body).then_some(SkipReason::WhatIf)
 }
 
 /// What one file parses into.
 type Parsed = Result<Contents, InputError>;
 
-/// The recognised objects of one file: a manifest, or resources of registered kinds.
+/// The recognised objects of one file: a manifest, or resources of registered kinds; and what
+/// reading it saw.
 #[derive(Default)]
 struct Contents {
     manifest: Option<Manifest>,
     resources: Vec<Resource>,
+    reading: Reading,
 }
 
+/// What an object is: a kind to file, or the reason it is skipped.
 fn classify(
     file: &Path,
     place: &str,
     object: &serde_json::Map<String, Value>,
-) -> Result<Option<Kind>, InputError> {
+) -> Result<Result<Kind, SkipReason>, InputError> {
     match object.get("type") {
-        Some(Value::String(name)) => Ok(ResourceType::of_type(name).map(|t| t.kind)),
+        Some(Value::String(name)) => Ok(ResourceType::of_type(name)
+            .map(|t| t.kind)
+            .ok_or(SkipReason::UnusedType)),
         Some(other) => Err(InputError::new(
             file,
             Some(join_path(place, "type")),
@@ -191,7 +222,7 @@ fn classify(
             ),
             "fix the resource's `type` field",
         )),
-        None => Ok(Shape::recognise(object)),
+        None => Ok(Shape::recognise(object).ok_or(SkipReason::NoType)),
     }
 }
 
@@ -199,7 +230,8 @@ fn parse_resource(
     file: &Path,
     place: String,
     value: Value,
-) -> Result<Option<Resource>, InputError> {
+    out: &mut Contents,
+) -> Result<(), InputError> {
     let Value::Object(object) = &value else {
         return Err(InputError::new(
             file,
@@ -212,15 +244,22 @@ fn parse_resource(
             "each item of a snapshot list must be a JSON object",
         ));
     };
-    let Some(kind) = classify(file, &place, object)? else {
-        tracing::debug!(file = %file.display(), place, "skipping an object of an unrecognised type");
-        return Ok(None);
+    let kind = match classify(file, &place, object)? {
+        Ok(kind) => kind,
+        Err(reason) => {
+            tracing::debug!(file = %file.display(), place, ?reason, "skipping an object");
+            let name = object.get("type").and_then(Value::as_str);
+            out.reading.skip(reason, file, &place, name);
+            return Ok(());
+        }
     };
     let at = At {
         file,
         place: &place,
     };
-    Resource::decode(kind, value, &at).map(Some)
+    out.resources.push(Resource::decode(kind, value, &at)?);
+    out.reading.used();
+    Ok(())
 }
 
 /// Files what one file holds in the inventory.
@@ -228,6 +267,7 @@ fn add(inventory: &mut Inventory, contents: Contents, file: &Path) {
     if let Some(manifest) = contents.manifest {
         inventory.manifest = Some(manifest);
     }
+    inventory.reading.merge(contents.reading);
     for resource in contents.resources {
         resource.file(inventory, file);
     }
@@ -273,6 +313,10 @@ fn typed<T: DeserializeOwned>(file: &Path, place: &str, value: Value) -> Result<
     })
 }
 
+/// Every `.json` file under `path` (or `path` itself), in path order. Symbolic links are
+/// followed, to files and to directories (a subscription folder linked in from elsewhere is as
+/// much a part of the snapshot as a copied one); each directory and file is read once however
+/// many links lead to it, which also ends any loop.
 pub(crate) fn json_files(path: &Path) -> Result<Vec<PathBuf>, InputError> {
     let metadata = std::fs::metadata(path).map_err(|e| {
         InputError::new(
@@ -286,6 +330,8 @@ pub(crate) fn json_files(path: &Path) -> Result<Vec<PathBuf>, InputError> {
         return Ok(vec![path.to_path_buf()]);
     }
     let mut files = Vec::new();
+    let mut visited = HashSet::new();
+    visited.insert(canonical(path)?);
     let mut pending = vec![path.to_path_buf()];
     while let Some(dir) = pending.pop() {
         let unlistable = |e: std::io::Error| {
@@ -307,22 +353,58 @@ pub(crate) fn json_files(path: &Path) -> Result<Vec<PathBuf>, InputError> {
                     "check its permissions",
                 )
             };
-            if entry.file_type().map_err(unreadable)?.is_dir() {
-                pending.push(path);
+            let mut file_type = entry.file_type().map_err(unreadable)?;
+            if file_type.is_symlink() {
+                file_type = std::fs::metadata(&path)
+                    .map_err(|e| {
+                        InputError::new(
+                            &path,
+                            None,
+                            format!("cannot follow the symbolic link: {e}"),
+                            "repair the link or remove it from the snapshot",
+                        )
+                    })?
+                    .file_type();
+            }
+            if file_type.is_dir() {
+                if visited.insert(canonical(&path)?) {
+                    pending.push(path);
+                } else {
+                    tracing::debug!(dir = %path.display(), "already read through another path");
+                }
             } else if path
                 .extension()
                 .is_some_and(|ext| ext.eq_ignore_ascii_case("json"))
             {
-                files.push(path);
+                let real = canonical(&path)?;
+                files.push((path, real));
             }
         }
     }
-    // Sorted so "the last one read wins" means the same thing on every machine.
+    // Sorted so "the last one read wins" means the same thing on every machine; a file reached
+    // by two paths is read at the first.
     files.sort();
+    let mut seen = HashSet::new();
+    let files: Vec<PathBuf> = files
+        .into_iter()
+        .filter(|(_, real)| seen.insert(real.clone()))
+        .map(|(path, _)| path)
+        .collect();
     if files.is_empty() {
         return Err(InputError::new(path, None, "the snapshot directory holds no .json files", "point --snapshot at a directory written by `backup-doctor collect` or holding ARM JSON exports"));
     }
     Ok(files)
+}
+
+fn canonical(path: &Path) -> Result<PathBuf, InputError> {
+    std::fs::canonicalize(path).map_err(|e| {
+        InputError::new(
+            path,
+            None,
+            format!("cannot resolve the path: {e}"),
+            "check that it exists and that every folder on the way is readable",
+        )
+    })
 }
 
 #[cfg(test)]
@@ -375,12 +457,94 @@ mod tests {
         let mut inventory = Inventory::default();
         load_str(
             &mut inventory,
-            r#"[{"id": "/x", "type": "Microsoft.Web/sites"}]"#,
+            r#"[{"id": "/x", "type": "Microsoft.Web/sites"}, {"id": "/y", "name": "y"}, {"id": "/z", "type": "microsoft.web/SITES"}]"#,
         )
         .unwrap();
+        let reading = &inventory.reading;
+        assert_eq!((reading.objects, reading.skipped_count()), (3, 3));
+        let unused = &reading.skipped[&SkipReason::UnusedType];
+        assert_eq!(unused.count, 2);
+        // Counted as the input spells each type, so the user can find them.
+        assert_eq!(unused.types.len(), 2, "{:?}", unused.types);
+        let places: Vec<String> = unused.examples.iter().map(|p| p.to_string()).collect();
+        assert_eq!(places, ["test.json at [0]", "test.json at [2]"]);
+        assert_eq!(
+            reading.skipped[&SkipReason::NoType].examples[0].to_string(),
+            "test.json at [1]"
+        );
         let error = load_str(&mut inventory, r#"{"value": 3}"#).unwrap_err();
         assert_eq!(error.place.as_deref(), Some("value"));
         let error = load_str(&mut inventory, "[1]").unwrap_err();
         assert_eq!(error.place.as_deref(), Some("[0]"));
+    }
+
+    /// What reading `text` as a whole file skipped, by reason.
+    fn skipped(text: &str) -> Vec<(SkipReason, usize, String)> {
+        let mut inventory = Inventory::default();
+        load_str(&mut inventory, text).unwrap();
+        inventory
+            .reading
+            .skipped
+            .values()
+            .map(|g| (g.reason, g.count, g.examples[0].to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn plans_and_what_if_results_are_named_as_such() {
+        let whole = |reason| vec![(reason, 1, "test.json".to_string())];
+        for plan in [
+            r#"{"format_version": "1.2", "terraform_version": "1.9.0", "resource_changes": []}"#,
+            r#"{"format_version": "0.1", "planned_values": {"root_module": {}}}"#,
+        ] {
+            assert_eq!(skipped(plan), whole(SkipReason::TerraformPlan), "{plan}");
+        }
+        for what_if in [
+            // `az deployment group what-if -o json`
+            r#"{"changes": [{"changeType": "Modify", "resourceId": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm1"}], "status": "Succeeded"}"#,
+            // The REST body, as `az rest` and the SDKs store it.
+            r#"{"status": "Succeeded", "properties": {"changes": [{"changeType": "NoChange", "resourceId": "/x"}]}}"#,
+            r#"{"status": "Succeeded", "properties": {"changes": []}}"#,
+        ] {
+            assert_eq!(skipped(what_if), whole(SkipReason::WhatIf), "{what_if}");
+        }
+        // Look-alikes stay what they are: a state is no plan, a resource with a `changes` property
+        // no what-if result, and `changes` without `changeType` are not a what-if's.
+        let no_type = whole(SkipReason::NoType);
+        assert_eq!(
+            skipped(r#"{"format_version": "1.0", "values": {}}"#),
+            no_type
+        );
+        assert_eq!(skipped(r#"{"changes": [{"op": "replace"}]}"#), no_type);
+        assert_eq!(
+            skipped(
+                r#"{"id": "/a", "type": "Microsoft.Web/sites", "properties": {"changes": []}}"#
+            )[0]
+            .0,
+            SkipReason::UnusedType
+        );
+        let message = SkipReason::TerraformPlan.message();
+        assert!(message.contains("gate --plan"), "{message}");
+        assert!(SkipReason::WhatIf.message().contains("gate --what-if"));
+    }
+
+    #[test]
+    fn typeless_objects_the_loader_knows_are_not_skipped() {
+        let mut inventory = Inventory::default();
+        load_str(&mut inventory, r#"{"value": [{"id": "/subscriptions/S1", "subscriptionId": "S1"}, {"id": "oid", "appId": "a"}]}"#).unwrap();
+        load_str(
+            &mut inventory,
+            r#"{"schema": "backup-doctor/snapshot/v1", "gaps": []}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            inventory.reading.objects, 2,
+            "the manifest is no object of the fleet"
+        );
+        assert_eq!(inventory.reading.skipped_count(), 0);
+        assert_eq!(
+            skipped(r#"{"value": [{"subscriptionId": "S1", "properties": {}}]}"#),
+            [(SkipReason::NoType, 1, "test.json at value[0]".to_string())]
+        );
     }
 }

@@ -4,12 +4,14 @@
 use super::correlation::{code_cause, summarise};
 use crate::codes::CodeBook;
 use crate::engine::VmEvaluation;
+use crate::inventory::references::{dangling, Dangling};
 use crate::inventory::Inventory;
 use crate::outcome::scan::SCHEMA;
 use crate::outcome::{
     Correlation, FailedJobReport, Finding, JobCode, LayerStatus, Report, Status, Summary, VmReport,
 };
 use std::collections::BTreeMap;
+use std::fmt::Write;
 
 /// The report of the evaluations of the VMs of `inventory`.
 pub fn build(evaluations: Vec<VmEvaluation>, inventory: &Inventory, codes: &CodeBook) -> Report {
@@ -72,14 +74,24 @@ pub fn build(evaluations: Vec<VmEvaluation>, inventory: &Inventory, codes: &Code
         });
     }
     summary.correlation = summarise(&vms);
+    let dangling = dangling(inventory);
+    let mut warnings = inventory.warnings.clone();
+    warnings.extend(dangling.iter().flat_map(Dangling::warnings));
+    let incomplete_because: Vec<String> = no_vms(inventory)
+        .into_iter()
+        .chain(dangling.iter().map(Dangling::summary))
+        .collect();
     Report {
         schema: SCHEMA,
-        complete: gaps.is_empty() && !any_unknown,
+        complete: gaps.is_empty() && !any_unknown && incomplete_because.is_empty(),
         gaps,
         summary,
         vms,
         snapshot_created: inventory.manifest.as_ref().and_then(|m| m.created.clone()),
-        warnings: inventory.warnings.clone(),
+        warnings,
+        skipped: inventory.reading.skipped.values().cloned().collect(),
+        dangling_references: dangling,
+        incomplete_because,
         changes: None,
         subscription_names: inventory
             .subscriptions
@@ -87,6 +99,34 @@ pub fn build(evaluations: Vec<VmEvaluation>, inventory: &Inventory, codes: &Code
             .filter_map(|s| Some((s.subscription_id.clone(), s.display_name.clone()?)))
             .collect(),
     }
+}
+
+/// "0 VMs" is no clean fleet: the VM list was not passed, was in a shape that was skipped, or the
+/// input was empty (an export that failed and wrote `[]`). Says so, and what was skipped (the
+/// report's `skipped` has the details).
+fn no_vms(inventory: &Inventory) -> Option<String> {
+    if !inventory.vms.is_empty() {
+        return None;
+    }
+    let reading = &inventory.reading;
+    let mut reason = format!(
+        "no virtual machine in the input: {} object(s) read",
+        reading.objects
+    );
+    let skipped: Vec<String> = reading
+        .skipped
+        .values()
+        .map(|group| format!("{} {}", group.count, group.reason.label()))
+        .collect();
+    if !skipped.is_empty() {
+        let _ = write!(
+            reason,
+            ", {} skipped ({})",
+            reading.skipped_count(),
+            skipped.join(", ")
+        );
+    }
+    Some(reason)
 }
 
 fn failed_jobs(evaluation: &VmEvaluation, codes: &CodeBook) -> Vec<FailedJobReport> {

@@ -205,6 +205,7 @@ fn render_summary(out: &mut String, report: &Report, paint: &Paint) {
     if s.correlation.jobs > 0 {
         render_correlation(out, &s.correlation);
     }
+    render_skipped(out, report, paint);
     if !report.complete {
         let reasons = report.unknown_reasons();
         let _ = writeln!(
@@ -213,9 +214,45 @@ fn render_summary(out: &mut String, report: &Report, paint: &Paint) {
             paint.yellow("Incomplete:")
         );
         write_gaps(out, &report.gaps);
+        for reason in &report.incomplete_because {
+            let _ = writeln!(out, "  {reason}");
+        }
+        for warning in report.dangling_references.iter().flat_map(|d| d.warnings()) {
+            let _ = writeln!(out, "    {}", paint.dim(&warning));
+        }
         for (reason, count) in reasons {
             let _ = writeln!(out, "  {count:>5} × {reason}");
         }
+    }
+}
+
+/// What the input held that was not used, by reason, with where to look.
+fn render_skipped(out: &mut String, report: &Report, paint: &Paint) {
+    if report.skipped.is_empty() {
+        return;
+    }
+    let total: usize = report.skipped.iter().map(|g| g.count).sum();
+    let _ = writeln!(
+        out,
+        "{} {total} object(s) of the input:",
+        paint.bold("Skipped")
+    );
+    for group in &report.skipped {
+        let _ = writeln!(out, "  {:>5} × {}", group.count, group.message);
+        if !group.types.is_empty() {
+            let _ = writeln!(out, "          {}", paint.dim(&group.types_summary()));
+        }
+        let places: Vec<String> = group.examples.iter().map(|p| p.to_string()).collect();
+        let more = if group.count > places.len() {
+            ", …"
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            out,
+            "          {}",
+            paint.dim(&format!("at {}{more}", places.join("; ")))
+        );
     }
 }
 

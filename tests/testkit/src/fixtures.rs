@@ -66,3 +66,17 @@ pub fn custom_rule(id: &str, applies_to: Option<&str>, when: &str, message: &str
          when = \"{when}\"\nmessage = \"{message}\"\nremediation = \"r\"\ndocs = \"d\"\n"
     )
 }
+
+/// A copy of the tree under `from` at `to`, for a variant of a fixture a test changes.
+pub fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("writable temp dir");
+    for entry in std::fs::read_dir(from).expect("readable fixture tree") {
+        let entry = entry.expect("readable entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("readable entry").is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).expect("copied fixture file");
+        }
+    }
+}
