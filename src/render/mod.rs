@@ -12,6 +12,8 @@ pub mod sarif;
 use crate::engine::RuleSet;
 use crate::error::Error;
 use crate::outcome::{CheckReport, GateReport, History, Report};
+use crate::source::change::{FileNote, NotEvaluated};
+use std::fmt::Write;
 
 /// The output formats (`--format`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -147,7 +149,7 @@ fn gate_subject(report: &GateReport, quote: &str) -> String {
 /// The gate's counts in one sentence: `separator` after the VMs, the regressions in `strong`.
 fn gate_counts(report: &GateReport, separator: &str, strong: &str) -> String {
     let s = &report.summary;
-    format!(
+    let mut counts = format!(
         "{} VMs evaluated, {} on the path of a change{separator} {strong}{} regression{}{strong}, {} newly unknown, {} fixed, {} suppressed",
         s.vms_evaluated,
         s.vms_affected,
@@ -156,7 +158,44 @@ fn gate_counts(report: &GateReport, separator: &str, strong: &str) -> String {
         s.unknown,
         s.fixes,
         s.suppressed
+    );
+    if s.not_evaluated > 0 {
+        let _ = write!(
+            counts,
+            ", {} change{} not evaluated",
+            s.not_evaluated,
+            plural(s.not_evaluated)
+        );
+    }
+    counts
+}
+
+/// One change the gate could not evaluate, with `quote`s around its address: what it is, why,
+/// and whether it makes the run incomplete.
+fn not_evaluated_line(entry: &NotEvaluated, quote: &str) -> String {
+    let counts = if entry.mapped {
+        "a type the gate maps, so the run is incomplete"
+    } else {
+        "a type the gate does not map"
+    };
+    format!(
+        "{quote}{}{quote} ({}): {} ({counts})",
+        entry.address, entry.change_type, entry.reason
     )
+}
+
+/// One message of the change file as the file gives it, `quote`s around the code and target.
+fn note_line(note: &FileNote, quote: &str) -> String {
+    let mut line = note.level.clone();
+    if let Some(code) = &note.code {
+        let _ = write!(line, " {quote}{code}{quote}");
+    }
+    let _ = write!(line, ": {}", note.message);
+    if let Some(target) = &note.target {
+        let _ = write!(line, " (on {quote}{target}{quote})");
+    }
+    let _ = write!(line, " [{}]", note.place);
+    line
 }
 
 /// `s` for any count but one.

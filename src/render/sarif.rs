@@ -6,12 +6,15 @@
 
 use crate::engine::{Rule, RuleSet};
 use crate::outcome::{Finding, GateReport, Regression, Report, Severity, Status};
+use crate::render::{not_evaluated_line, note_line};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
 const SCHEMA_URI: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 /// The rule that reports an expired suppression in a gate run.
 pub const EXPIRED_RULE: &str = "gate/expired-suppression";
+/// The rule that reports a change the gate listed but could not evaluate.
+pub const NOT_EVALUATED_RULE: &str = "gate/change-not-evaluated";
 
 pub fn scan(report: &Report, rules: &RuleSet) -> String {
     let mut results = Vec::new();
@@ -28,7 +31,13 @@ pub fn scan(report: &Report, rules: &RuleSet) -> String {
             ));
         }
     }
-    finish(rules, results, &[], json!({ "complete": report.complete }))
+    finish(
+        rules,
+        results,
+        &[],
+        Vec::new(),
+        json!({ "complete": report.complete }),
+    )
 }
 
 pub fn gate(report: &GateReport, rules: &RuleSet) -> String {
@@ -55,6 +64,50 @@ pub fn gate(report: &GateReport, rules: &RuleSet) -> String {
             "locations": [{ "physicalLocation": { "artifactLocation": { "uri": uri(&expired.file) } } }],
         }));
     }
+    for entry in &report.not_evaluated {
+        let mut physical = json!({ "artifactLocation": { "uri": uri(&report.file) } });
+        if let Some(line) = entry.line {
+            physical["region"] = json!({ "startLine": line });
+        }
+        results.push(json!({
+            "ruleId": NOT_EVALUATED_RULE,
+            // Unknown is never a pass: one the gate maps is a warning, one it does not a note.
+            "level": if entry.mapped { "warning" } else { "note" },
+            "message": { "text": not_evaluated_line(entry, "") },
+            "locations": [{
+                "physicalLocation": physical,
+                "logicalLocations": [{ "fullyQualifiedName": entry.address, "kind": "resource" }],
+            }],
+            "properties": { "changeType": entry.change_type, "mapped": entry.mapped },
+        }));
+    }
+    let notifications = report
+        .notes
+        .iter()
+        .map(|note| {
+            let mut notification = json!({
+                "level": match note.level.as_str() {
+                    "error" => "error",
+                    "info" => "note",
+                    _ => "warning",
+                },
+                "message": { "text": note_line(note, "") },
+                "locations": [{ "physicalLocation": { "artifactLocation": { "uri": uri(&report.file) } } }],
+            });
+            if let Some(code) = &note.code {
+                notification["descriptor"] = json!({ "id": code });
+            }
+            notification
+        })
+        .collect();
+    let not_evaluated_rule = json!({
+        "id": NOT_EVALUATED_RULE,
+        "name": "ChangeNotEvaluated",
+        "shortDescription": { "text": "A change in the file could not be evaluated" },
+        "fullDescription": { "text": "The change file lists a change the gate cannot lay over the baseline: it has no `after` (a ResourceIdOnly what-if), no resource id (an extensible resource), or what-if could not predict it. One of a type the gate maps could break backup unseen, so the run is incomplete." },
+        "help": { "text": "Run what-if with the full result format, or review the change by hand." },
+        "defaultConfiguration": { "level": "warning" },
+    });
     let expired_rule = json!({
         "id": EXPIRED_RULE,
         "name": "ExpiredSuppression",
@@ -66,7 +119,8 @@ pub fn gate(report: &GateReport, rules: &RuleSet) -> String {
     finish(
         rules,
         results,
-        &[expired_rule],
+        &[expired_rule, not_evaluated_rule],
+        notifications,
         json!({ "result": report.result, "plan": report.file }),
     )
 }
@@ -169,6 +223,7 @@ fn finish(
     rules: &RuleSet,
     mut results: Vec<Value>,
     extra_rules: &[Value],
+    notifications: Vec<Value>,
     properties: Value,
 ) -> String {
     let mut descriptors: Vec<Value> = rules.rules.iter().map(descriptor).collect();
@@ -183,7 +238,7 @@ fn finish(
             result["ruleIndex"] = json!(i);
         }
     }
-    let log = json!({
+    let mut log = json!({
         "$schema": SCHEMA_URI,
         "version": "2.1.0",
         "runs": [{
@@ -196,5 +251,11 @@ fn finish(
             "properties": properties,
         }],
     });
+    if !notifications.is_empty() {
+        log["runs"][0]["invocations"] = json!([{
+            "executionSuccessful": true,
+            "toolExecutionNotifications": notifications,
+        }]);
+    }
     serde_json::to_string_pretty(&log).expect("SARIF is plain JSON") + "\n"
 }

@@ -4,7 +4,7 @@
 
 use super::Paint;
 use crate::outcome::{GateReport, Regression, Status};
-use crate::render::{gate_counts, gate_subject};
+use crate::render::{gate_counts, gate_subject, not_evaluated_line, note_line};
 use std::fmt::Write;
 
 pub fn gate(report: &GateReport, colour: bool) -> String {
@@ -70,6 +70,33 @@ pub fn gate(report: &GateReport, colour: bool) -> String {
             "Not evaluated (resource types the gate does not map): {}",
             report.unmapped.join(", ")
         );
+    }
+    if !report.not_evaluated.is_empty() {
+        let _ = writeln!(
+            out,
+            "{}",
+            paint.bold("Not evaluated (listed in the file, not laid over the baseline):")
+        );
+        for entry in &report.not_evaluated {
+            let label = if entry.mapped {
+                paint.yellow("NOT EVALUATED")
+            } else {
+                paint.dim("NOT EVALUATED")
+            };
+            let _ = writeln!(out, "  {label} {}", not_evaluated_line(entry, ""));
+        }
+        out.push('\n');
+    }
+    if !report.notes.is_empty() {
+        let _ = writeln!(
+            out,
+            "{}",
+            paint.bold("What the file says besides its changes:")
+        );
+        for note in &report.notes {
+            let _ = writeln!(out, "  {}", note_line(note, ""));
+        }
+        out.push('\n');
     }
     for warning in &report.warnings {
         let _ = writeln!(out, "warning: {warning}");
