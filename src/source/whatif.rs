@@ -258,18 +258,18 @@ fn read_change(
     let change_type = string("changeType")?
         .ok_or_else(|| (join_path(place, "changeType"), "missing".to_string()))?;
     let resource_id = string("resourceId")?;
-    let action = match change_type.to_ascii_lowercase().as_str() {
-        "create" => Some(Action::Create),
-        "delete" => Some(Action::Delete),
-        "modify" | "deploy" => Some(Action::Update),
+    // `None`: a change the gate cannot lay over the baseline, with why. A change type newer than
+    // this reader is such a change, not a reason to refuse a result Azure wrote.
+    let lower = change_type.to_ascii_lowercase();
+    let action = match lower.as_str() {
+        "create" => Ok(Action::Create),
+        "delete" => Ok(Action::Delete),
+        "modify" | "deploy" => Ok(Action::Update),
         "nochange" | "ignore" | "noeffect" => return Ok(Read::Skip),
-        "unsupported" => None,
-        other => {
-            return Err((
-                join_path(place, "changeType"),
-                format!("unknown change type `{other}`; what-if uses Create, Delete, Deploy, Modify, NoChange, NoEffect, Ignore, Unsupported"),
-            ))
-        }
+        "unsupported" => Err(None),
+        _ => Err(Some(format!(
+            "the change type `{change_type}` is none of those what-if documents (Create, Delete, Deploy, Modify, NoChange, NoEffect, Ignore, Unsupported)"
+        ))),
     };
     let not_evaluated = |address: String, kind: &str, reason: String| {
         Read::NotEvaluated(NotEvaluated {
@@ -289,13 +289,17 @@ fn read_change(
         ));
     };
     let kind = arm_type(resource_id);
-    let Some(action) = action else {
-        let why = string("unsupportedReason")?.unwrap_or("no reason given");
-        return Ok(not_evaluated(
-            resource_id.into(),
-            &kind,
-            format!("what-if cannot predict this change: {why}"),
-        ));
+    let action = match action {
+        Ok(action) => action,
+        Err(Some(unknown)) => return Ok(not_evaluated(resource_id.into(), &kind, unknown)),
+        Err(None) => {
+            let why = string("unsupportedReason")?.unwrap_or("no reason given");
+            return Ok(not_evaluated(
+                resource_id.into(),
+                &kind,
+                format!("what-if cannot predict this change: {why}"),
+            ));
+        }
     };
     if potential {
         return Ok(not_evaluated(
@@ -530,4 +534,313 @@ fn edits_for(id: &str, action: Action, state: Value) -> Option<Vec<Edit>> {
             Action::Delete => Edit::Remove(id.to_string()),
         }]
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const RG: &str = "/subscriptions/s/resourceGroups/rg/providers";
+
+    fn read(document: &Value) -> Result<ChangeSet, InputError> {
+        parse(Path::new("w.json"), &document.to_string())
+    }
+
+    fn rest(properties: Value) -> Value {
+        json!({ "status": "Succeeded", "properties": properties })
+    }
+
+    #[test]
+    fn reads_changes_and_marks_expressions() {
+        let route = format!("{RG}/Microsoft.Network/routeTables/rt/routes/default");
+        let disk = format!("{RG}/Microsoft.Compute/disks/d");
+        let set = read(&json!({
+            "status": "Succeeded", "error": null,
+            "changes": [
+                { "resourceId": route, "changeType": "Create", "before": null,
+                  "after": { "name": "default", "type": "Microsoft.Network/routeTables/routes",
+                             "properties": { "addressPrefix": "0.0.0.0/0", "nextHopType": "None" } } },
+                { "resourceId": disk, "changeType": "Modify", "before": {},
+                  "after": { "type": "Microsoft.Compute/disks", "properties": { "diskSizeGB": "[parameters('size')]" } } },
+                { "resourceId": format!("{RG}/Microsoft.Web/sites/w"), "changeType": "NoChange" }
+            ]
+        }))
+        .unwrap();
+        assert_eq!(set.changes.len(), 2);
+        let Edit::Element { parent, .. } = &set.changes[0].edits[0] else {
+            panic!("{:?}", set.changes[0].edits)
+        };
+        assert!(parent.ends_with("/routeTables/rt"));
+        assert_eq!(
+            set.changes[1].unknown_after_apply,
+            vec!["properties.diskSizeGB"]
+        );
+        assert_eq!(
+            set.changes[0].resource_type,
+            "Microsoft.Network/routeTables/routes"
+        );
+        assert!(set.not_evaluated.is_empty() && set.unmapped.is_empty());
+    }
+
+    #[test]
+    fn the_rest_body_and_the_flat_form_read_alike_but_for_the_place() {
+        let nic = format!("{RG}/Microsoft.Network/networkInterfaces/nic");
+        let lists = json!({
+            "changes": [
+                { "resourceId": nic, "changeType": "Modify",
+                  "after": { "type": "Microsoft.Network/networkInterfaces", "properties": {} } },
+                { "resourceId": format!("{RG}/Microsoft.Compute/virtualMachines/vm"), "changeType": "Modify" }
+            ],
+            "potentialChanges": [ { "resourceId": nic, "changeType": "Delete" } ],
+            "diagnostics": [ { "level": "Warning", "code": "W1", "message": "m", "target": "t" } ]
+        });
+        let flat = read(&lists).unwrap();
+        let body = read(&rest(lists)).unwrap();
+        for set in [&flat, &body] {
+            assert_eq!(set.changes.len(), 1);
+            assert_eq!(set.not_evaluated.len(), 2, "{:?}", set.not_evaluated);
+            assert!(set.not_evaluated.iter().all(|n| n.mapped));
+            assert_eq!(set.notes.len(), 1);
+            assert_eq!(set.subscriptions, vec!["s".to_string()]);
+        }
+        assert_eq!(flat.notes[0].place, "diagnostics[0]");
+        assert_eq!(body.notes[0].place, "properties.diagnostics[0]");
+        assert_eq!(body.changes[0].place, "properties.changes[0].after");
+        let note = &body.notes[0];
+        assert_eq!(
+            (
+                note.level.as_str(),
+                note.code.as_deref(),
+                note.target.as_deref()
+            ),
+            ("warning", Some("W1"), Some("t"))
+        );
+    }
+
+    #[test]
+    fn a_failed_what_if_is_refused_with_azures_own_message() {
+        let failed = json!({
+            "status": "Failed",
+            "error": { "code": "InvalidTemplate", "message": "Deployment template validation failed.",
+                       "details": [ { "code": "InvalidResourceName", "message": "name too long", "target": "vm1" } ] }
+        });
+        let error = read(&failed).unwrap_err();
+        assert_eq!(error.place.as_deref(), Some("error"));
+        for needle in [
+            "InvalidTemplate: Deployment template validation failed.",
+            "InvalidResourceName: name too long (target vm1)",
+        ] {
+            assert!(
+                error.problem.contains(needle),
+                "{needle}: {}",
+                error.problem
+            );
+        }
+        // The error refuses the file even when the status says otherwise or the lists are present.
+        let mut flat = failed.clone();
+        flat["status"] = json!("Succeeded");
+        flat["changes"] = json!([]);
+        assert!(read(&flat).is_err());
+        let error = read(&json!({ "status": "Failed", "properties": null })).unwrap_err();
+        assert_eq!(error.place.as_deref(), Some("status"));
+        let error = read(&json!({ "status": "Running" })).unwrap_err();
+        assert!(
+            error.problem.contains("has not finished"),
+            "{}",
+            error.problem
+        );
+        assert!(read(&json!({ "status": "Succeeded", "error": null, "changes": [] })).is_ok());
+        assert!(read(&rest(json!({}))).is_ok());
+    }
+
+    #[test]
+    fn what_is_no_what_if_result_is_refused_naming_the_shape() {
+        let error = read(&json!([])).unwrap_err();
+        assert!(error.problem.contains("an array"), "{}", error.problem);
+        let error = read(&json!({ "Status": "Succeeded", "Changes": [] })).unwrap_err();
+        assert!(error.problem.contains("PowerShell"), "{}", error.problem);
+        let error = read(&json!({ "resource_changes": [] })).unwrap_err();
+        assert!(
+            error.problem.contains("properties.changes"),
+            "{}",
+            error.problem
+        );
+    }
+
+    #[test]
+    fn malformed_entries_name_the_place() {
+        for (document, place) in [
+            (json!({ "changes": {} }), "changes"),
+            (rest(json!({ "changes": 3 })), "properties.changes"),
+            (
+                rest(json!({ "potentialChanges": [1] })),
+                "properties.potentialChanges[0]",
+            ),
+            (
+                json!({ "changes": [{ "resourceId": 3, "changeType": "Create" }] }),
+                "changes[0].resourceId",
+            ),
+            (
+                json!({ "changes": [{ "resourceId": "/x" }] }),
+                "changes[0].changeType",
+            ),
+            (
+                json!({ "changes": [{ "resourceId": format!("{RG}/Microsoft.Compute/disks/d"), "changeType": "Create", "after": [] }] }),
+                "changes[0].after",
+            ),
+        ] {
+            let error = read(&document).unwrap_err();
+            assert_eq!(error.place.as_deref(), Some(place), "{document}");
+        }
+    }
+
+    #[test]
+    fn changes_without_a_resource_id_are_named_by_what_they_carry() {
+        let set = read(&rest(json!({ "changes": [
+            { "deploymentId": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Resources/deployments/main",
+              "symbolicName": "group", "changeType": "Create",
+              "identifiers": { "uniqueName": "ops" },
+              "extension": { "name": "MicrosoftGraph", "version": "1.0.0" },
+              "after": { "uniqueName": "ops" } },
+            { "changeType": "Delete" }
+        ] })))
+        .unwrap();
+        assert_eq!(set.not_evaluated.len(), 2);
+        let named = &set.not_evaluated[0];
+        for part in ["group", "MicrosoftGraph@1.0.0", "\"uniqueName\":\"ops\""] {
+            assert!(named.address.contains(part), "{part} in {}", named.address);
+        }
+        assert!(!named.mapped);
+        assert_eq!(set.not_evaluated[1].address, "properties.changes[1]");
+        assert!(set.changes.is_empty());
+    }
+
+    #[test]
+    fn an_after_that_is_not_the_resource_is_not_laid_over_it() {
+        let vm = format!("{RG}/Microsoft.Compute/virtualMachines/vm");
+        for after in [
+            json!({ "properties": {} }),
+            json!({ "type": "Microsoft.Compute/disks", "properties": {} }),
+        ] {
+            let set = read(&json!({ "changes": [{ "resourceId": vm, "changeType": "Modify", "after": after }] }))
+                .unwrap();
+            assert!(set.changes.is_empty());
+            assert!(set.not_evaluated[0].mapped, "{after}");
+        }
+        // A delete needs no payload: the id says what goes.
+        let set =
+            read(&json!({ "changes": [{ "resourceId": vm, "changeType": "delete" }] })).unwrap();
+        assert!(matches!(&set.changes[0].edits[..], [Edit::Remove(id)] if id == &vm));
+    }
+
+    /// A change entry as what-if could write it, and where it must end up.
+    #[derive(Debug, Clone)]
+    struct Item {
+        change_type: &'static str,
+        kind: (&'static str, bool),
+        id: bool,
+        after: Option<bool>,
+        potential: bool,
+    }
+
+    fn item() -> impl Strategy<Value = Item> {
+        (
+            prop::sample::select(vec![
+                "Create",
+                "create",
+                "Delete",
+                "Modify",
+                "MODIFY",
+                "Deploy",
+                "NoChange",
+                "Ignore",
+                "NoEffect",
+                "Unsupported",
+                "Teleport",
+            ]),
+            prop::sample::select(vec![
+                ("Microsoft.Network/networkInterfaces", true),
+                ("Microsoft.Compute/virtualMachines", true),
+                (
+                    "Microsoft.Network/networkSecurityGroups/securityRules",
+                    true,
+                ),
+                ("Microsoft.Web/sites", false),
+            ]),
+            any::<bool>(),
+            prop::option::of(any::<bool>()),
+            any::<bool>(),
+        )
+            .prop_map(|(change_type, kind, id, after, potential)| Item {
+                change_type,
+                kind,
+                id,
+                after,
+                potential,
+            })
+    }
+
+    fn entry(index: usize, item: &Item) -> Value {
+        let (kind, _) = item.kind;
+        let mut segments = String::new();
+        for (depth, part) in kind.split('/').skip(1).enumerate() {
+            segments.push_str(&format!("/{part}/n{index}x{depth}"));
+        }
+        let namespace = kind.split('/').next().unwrap();
+        let mut entry = json!({ "changeType": item.change_type });
+        if item.id {
+            entry["resourceId"] = json!(format!("{RG}/{namespace}{segments}"));
+        }
+        if let Some(right_type) = item.after {
+            let t = if right_type {
+                kind
+            } else {
+                "Microsoft.Other/things"
+            };
+            entry["after"] = json!({ "type": t, "properties": {} });
+        }
+        entry
+    }
+
+    proptest! {
+        /// Every entry is read, never refused: it becomes exactly one change, not-evaluated
+        /// entry or unmapped id, unless nothing happens to it; nothing potential is laid over the
+        /// baseline, and nothing without a usable `after` is either, unless it is a delete.
+        #[test]
+        fn every_entry_is_accounted_for(items in prop::collection::vec(item(), 0..12), body in any::<bool>()) {
+            let (mut changes, mut potential) = (Vec::new(), Vec::new());
+            for (index, item) in items.iter().enumerate() {
+                let list = if item.potential { &mut potential } else { &mut changes };
+                list.push(entry(index, item));
+            }
+            let lists = json!({ "changes": changes, "potentialChanges": potential });
+            let document = if body { rest(lists) } else { lists };
+            let set = read(&document).unwrap();
+            let skipped = items
+                .iter()
+                .filter(|i| ["nochange", "ignore", "noeffect"].contains(&i.change_type.to_ascii_lowercase().as_str()))
+                .count();
+            prop_assert_eq!(
+                set.changes.len() + set.not_evaluated.len() + set.unmapped.len() + skipped,
+                items.len()
+            );
+            let laid_over = items.iter().filter(|i| {
+                let lower = i.change_type.to_ascii_lowercase();
+                !i.potential && i.id && i.kind.1
+                    && (lower == "delete" || (["create", "modify", "deploy"].contains(&lower.as_str()) && i.after == Some(true)))
+            });
+            prop_assert_eq!(set.changes.len(), laid_over.count());
+            for entry in &set.not_evaluated {
+                prop_assert!(!entry.reason.is_empty());
+            }
+            let mapped_listed = items.iter().filter(|i| {
+                let lower = i.change_type.to_ascii_lowercase();
+                let evaluable = lower == "delete" || i.after == Some(true);
+                i.id && i.kind.1 && !["nochange", "ignore", "noeffect"].contains(&lower.as_str())
+                    && (i.potential || !evaluable || ["unsupported", "teleport"].contains(&lower.as_str()))
+            });
+            prop_assert_eq!(set.not_evaluated.iter().filter(|n| n.mapped).count(), mapped_listed.count());
+        }
+    }
 }
