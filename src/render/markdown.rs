@@ -3,7 +3,7 @@
 //! what the change fixes and what was not evaluated. A scan renders as a fleet summary and a
 //! table of the failing VMs.
 
-use super::{gate_counts, gate_subject, not_evaluated_line, note_line, plural};
+use super::{gate_counts, gate_subject, no_regression, not_evaluated_line, note_line, plural};
 use crate::outcome::{GateReport, Regression, Report, Status};
 use std::fmt::Write;
 
@@ -127,7 +127,7 @@ pub fn gate(report: &GateReport) -> String {
         let _ = writeln!(out, "> ⚠️ {}\n", cell(warning));
     }
     if report.regressions.is_empty() && report.unknown.is_empty() {
-        out.push_str("No VM's backup gets worse with this change.\n");
+        let _ = writeln!(out, "{}", no_regression(report));
     }
     out
 }

@@ -170,6 +170,20 @@ fn gate_counts(report: &GateReport, separator: &str, strong: &str) -> String {
     counts
 }
 
+/// The closing line of a gate without regressions: it vouches only for what was evaluated.
+fn no_regression(report: &GateReport) -> String {
+    let unseen = report.not_evaluated.iter().filter(|n| n.mapped).count();
+    if unseen == 0 {
+        "No VM's backup gets worse with this change.".into()
+    } else {
+        format!(
+            "No evaluated change makes a VM's backup worse, but {unseen} change{} of a type the gate maps could not be evaluated: review {} before applying.",
+            plural(unseen),
+            if unseen == 1 { "it" } else { "them" }
+        )
+    }
+}
+
 /// One change the gate could not evaluate, with `quote`s around its address: what it is, why,
 /// and whether it makes the run incomplete.
 fn not_evaluated_line(entry: &NotEvaluated, quote: &str) -> String {

@@ -4,7 +4,7 @@
 
 use super::Paint;
 use crate::outcome::{GateReport, Regression, Status};
-use crate::render::{gate_counts, gate_subject, not_evaluated_line, note_line};
+use crate::render::{gate_counts, gate_subject, no_regression, not_evaluated_line, note_line};
 use std::fmt::Write;
 
 pub fn gate(report: &GateReport, colour: bool) -> String {
@@ -102,7 +102,7 @@ pub fn gate(report: &GateReport, colour: bool) -> String {
         let _ = writeln!(out, "warning: {warning}");
     }
     if report.regressions.is_empty() && report.unknown.is_empty() {
-        let _ = writeln!(out, "No VM's backup gets worse with this change.");
+        let _ = writeln!(out, "{}", no_regression(report));
     }
     out
 }
