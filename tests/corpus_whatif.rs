@@ -236,22 +236,20 @@ fn not_evaluated_changes_and_notes_reach_every_renderer() {
         seen += 1;
         let label = &entry.name;
         let json = gate(&entry, true, "json").json();
-        let addresses: Vec<&str> = json["not_evaluated"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|n| n["address"].as_str().unwrap())
-            .collect();
-        let messages: Vec<&str> = json["notes"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|n| n["message"].as_str().unwrap())
-            .collect();
+        let texts = |list: &str, field: &str| -> Vec<String> {
+            json[list]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|n| n[field].as_str().unwrap().to_string())
+                .collect()
+        };
+        let mut expected = texts("not_evaluated", "address");
+        expected.extend(texts("notes", "message"));
         for format in ["console", "markdown", "junit"] {
             let out = gate(&entry, true, format);
             // JUnit escapes quotes; compare the part of each text before its first quote.
-            for text in addresses.iter().chain(&messages) {
+            for text in &expected {
                 let head = text.split(['"', '\'']).next().unwrap();
                 assert!(
                     out.stdout.contains(head),

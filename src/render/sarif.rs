@@ -61,21 +61,17 @@ pub fn gate(report: &GateReport, rules: &RuleSet) -> String {
             "ruleId": EXPIRED_RULE,
             "level": "error",
             "message": { "text": format!("The suppression of {} on {} expired on {}: renew it with a new date or fix the finding ({})", expired.rule, expired.resource, expired.expires, expired.justification) },
-            "locations": [{ "physicalLocation": { "artifactLocation": { "uri": uri(&expired.file) } } }],
+            "locations": [{ "physicalLocation": in_file(&expired.file, None) }],
         }));
     }
     for entry in &report.not_evaluated {
-        let mut physical = json!({ "artifactLocation": { "uri": uri(&report.file) } });
-        if let Some(line) = entry.line {
-            physical["region"] = json!({ "startLine": line });
-        }
         results.push(json!({
             "ruleId": NOT_EVALUATED_RULE,
             // Unknown is never a pass: one the gate maps is a warning, one it does not a note.
             "level": if entry.mapped { "warning" } else { "note" },
             "message": { "text": not_evaluated_line(entry, "") },
             "locations": [{
-                "physicalLocation": physical,
+                "physicalLocation": in_file(&report.file, entry.line),
                 "logicalLocations": [{ "fullyQualifiedName": entry.address, "kind": "resource" }],
             }],
             "properties": { "changeType": entry.change_type, "mapped": entry.mapped },
@@ -92,7 +88,7 @@ pub fn gate(report: &GateReport, rules: &RuleSet) -> String {
                     _ => "warning",
                 },
                 "message": { "text": note_line(note, "") },
-                "locations": [{ "physicalLocation": { "artifactLocation": { "uri": uri(&report.file) } } }],
+                "locations": [{ "physicalLocation": in_file(&report.file, None) }],
             });
             if let Some(code) = &note.code {
                 notification["descriptor"] = json!({ "id": code });
@@ -100,22 +96,18 @@ pub fn gate(report: &GateReport, rules: &RuleSet) -> String {
             notification
         })
         .collect();
-    let not_evaluated_rule = json!({
-        "id": NOT_EVALUATED_RULE,
-        "name": "ChangeNotEvaluated",
-        "shortDescription": { "text": "A change in the file could not be evaluated" },
-        "fullDescription": { "text": "The change file lists a change the gate cannot lay over the baseline: it has no `after` (a ResourceIdOnly what-if), no resource id (an extensible resource), or what-if could not predict it. One of a type the gate maps could break backup unseen, so the run is incomplete." },
-        "help": { "text": "Run what-if with the full result format, or review the change by hand." },
-        "defaultConfiguration": { "level": "warning" },
-    });
-    let expired_rule = json!({
-        "id": EXPIRED_RULE,
-        "name": "ExpiredSuppression",
-        "shortDescription": { "text": "A suppression is past its expiry date" },
-        "fullDescription": { "text": "Accepted findings are accepted until a date, so the risk is looked at again; past it the suppression no longer applies and the gate fails." },
-        "help": { "text": "Fix the finding, or renew the suppression with a new `expires` date and a current justification." },
-        "defaultConfiguration": { "level": "error" },
-    });
+    let not_evaluated_rule = gate_rule(
+        [NOT_EVALUATED_RULE, "ChangeNotEvaluated", "A change in the file could not be evaluated"],
+        "The change file lists a change the gate cannot lay over the baseline: it has no `after` (a ResourceIdOnly what-if), no resource id (an extensible resource), or what-if could not predict it. One of a type the gate maps could break backup unseen, so the run is incomplete.",
+        "Run what-if with the full result format, or review the change by hand.",
+        "warning",
+    );
+    let expired_rule = gate_rule(
+        [EXPIRED_RULE, "ExpiredSuppression", "A suppression is past its expiry date"],
+        "Accepted findings are accepted until a date, so the risk is looked at again; past it the suppression no longer applies and the gate fails.",
+        "Fix the finding, or renew the suppression with a new `expires` date and a current justification.",
+        "error",
+    );
     finish(
         rules,
         results,
@@ -125,17 +117,34 @@ pub fn gate(report: &GateReport, rules: &RuleSet) -> String {
     )
 }
 
+/// A rule of the gate itself (not of the rule files): `[id, name, short description]`.
+fn gate_rule([id, name, short]: [&str; 3], full: &str, help: &str, level: &str) -> Value {
+    json!({
+        "id": id,
+        "name": name,
+        "shortDescription": { "text": short },
+        "fullDescription": { "text": full },
+        "help": { "text": help },
+        "defaultConfiguration": { "level": level },
+    })
+}
+
+/// The change file, at `line` when it is known.
+fn in_file(file: &str, line: Option<usize>) -> Value {
+    let mut physical = json!({ "artifactLocation": { "uri": uri(file) } });
+    if let Some(line) = line {
+        physical["region"] = json!({ "startLine": line });
+    }
+    physical
+}
+
 fn gate_locations(report: &GateReport, regression: &Regression) -> Vec<Value> {
     let mut locations: Vec<Value> = regression
         .caused_by
         .iter()
         .map(|cause| {
-            let mut physical = json!({ "artifactLocation": { "uri": uri(&report.file) } });
-            if let Some(line) = cause.line {
-                physical["region"] = json!({ "startLine": line });
-            }
             json!({
-                "physicalLocation": physical,
+                "physicalLocation": in_file(&report.file, cause.line),
                 "logicalLocations": [{ "fullyQualifiedName": cause.address, "kind": "resource" }],
                 "message": { "text": format!("{} ({})", cause.address, cause.action) },
             })
@@ -143,7 +152,7 @@ fn gate_locations(report: &GateReport, regression: &Regression) -> Vec<Value> {
         .collect();
     if locations.is_empty() {
         locations.push(json!({
-            "physicalLocation": { "artifactLocation": { "uri": uri(&report.file) } },
+            "physicalLocation": in_file(&report.file, None),
             "logicalLocations": [{ "fullyQualifiedName": regression.vm_id, "name": regression.vm_name, "kind": "resource" }],
         }));
     }

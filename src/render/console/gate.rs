@@ -71,32 +71,33 @@ pub fn gate(report: &GateReport, colour: bool) -> String {
             report.unmapped.join(", ")
         );
     }
-    if !report.not_evaluated.is_empty() {
-        let _ = writeln!(
-            out,
-            "{}",
-            paint.bold("Not evaluated (listed in the file, not laid over the baseline):")
-        );
-        for entry in &report.not_evaluated {
+    let not_evaluated: Vec<String> = report
+        .not_evaluated
+        .iter()
+        .map(|entry| {
             let label = if entry.mapped {
                 paint.yellow("NOT EVALUATED")
             } else {
                 paint.dim("NOT EVALUATED")
             };
-            let _ = writeln!(out, "  {label} {}", not_evaluated_line(entry, ""));
+            format!("{label} {}", not_evaluated_line(entry, ""))
+        })
+        .collect();
+    let notes: Vec<String> = report.notes.iter().map(|n| note_line(n, "")).collect();
+    for (title, lines) in [
+        (
+            "Not evaluated (listed in the file, not laid over the baseline):",
+            not_evaluated,
+        ),
+        ("What the file says besides its changes:", notes),
+    ] {
+        if !lines.is_empty() {
+            let _ = writeln!(out, "{}", paint.bold(title));
+            for line in lines {
+                let _ = writeln!(out, "  {line}");
+            }
+            out.push('\n');
         }
-        out.push('\n');
-    }
-    if !report.notes.is_empty() {
-        let _ = writeln!(
-            out,
-            "{}",
-            paint.bold("What the file says besides its changes:")
-        );
-        for note in &report.notes {
-            let _ = writeln!(out, "  {}", note_line(note, ""));
-        }
-        out.push('\n');
     }
     for warning in &report.warnings {
         let _ = writeln!(out, "warning: {warning}");
