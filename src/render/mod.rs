@@ -136,6 +136,7 @@ fn unsupported(document: &Document, format: Format) -> Error {
 fn gate_subject(report: &GateReport, quote: &str) -> String {
     let baseline = match &report.baseline {
         Some(baseline) => format!("{quote}{baseline}{quote}"),
+        None if report.source == "what-if" => "no baseline (the what-if result alone)".into(),
         None => "no baseline (the plan alone)".into(),
     };
     let changes = report.summary.changes;
