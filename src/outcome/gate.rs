@@ -5,7 +5,7 @@
 use super::finding::{Finding, Status};
 use super::scan::Report;
 use super::vocabulary::{Cause, Severity};
-use crate::source::change::Change;
+use crate::source::change::{Change, FileNote, NotEvaluated};
 use serde::Serialize;
 
 pub const SCHEMA: &str = "backup-doctor/gate/v1";
@@ -24,6 +24,12 @@ pub struct GateReport {
     pub changes: Vec<Change>,
     /// Changed resources of types the gate does not map: not evaluated.
     pub unmapped: Vec<String>,
+    /// Changes the file lists that could not be laid over the baseline (no `after`, no resource
+    /// id, what-if could not predict them), each with the reason. One of a type the gate maps
+    /// (`mapped`) makes the run incomplete.
+    pub not_evaluated: Vec<NotEvaluated>,
+    /// What the change file says besides its changes (what-if diagnostics), shown as given.
+    pub notes: Vec<FileNote>,
     /// Findings the change makes fail.
     pub regressions: Vec<Regression>,
     /// Findings the change makes impossible to decide before apply.
@@ -52,6 +58,8 @@ pub struct GateSummary {
     pub unknown: usize,
     pub fixes: usize,
     pub suppressed: usize,
+    /// Changes listed but not evaluated, of any type.
+    pub not_evaluated: usize,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -121,8 +129,8 @@ pub struct Expired {
 
 impl GateReport {
     /// 1: an unsuppressed regression at or above `--fail-on`, or an expired suppression (unless
-    /// `--fail-on never`); 3: the change makes something unknown, or nothing could be evaluated;
-    /// else 0.
+    /// `--fail-on never`); 3: the change makes something unknown, a change of a type the gate
+    /// maps could not be evaluated, or nothing could be evaluated; else 0.
     pub fn exit_code(&self) -> i32 {
         let Some(threshold) = self.fail_on else {
             return 0;
@@ -131,7 +139,10 @@ impl GateReport {
             |r: &&Regression| r.finding.suppressed.is_none() && r.finding.severity <= threshold;
         if !self.expired_suppressions.is_empty() || self.regressions.iter().any(|r| counts(&r)) {
             1
-        } else if self.unknown.iter().any(|r| counts(&r)) || self.summary.vms_evaluated == 0 {
+        } else if self.unknown.iter().any(|r| counts(&r))
+            || self.not_evaluated.iter().any(|n| n.mapped)
+            || self.summary.vms_evaluated == 0
+        {
             3
         } else {
             0

@@ -6,6 +6,7 @@
 
 use crate::engine::RuleSet;
 use crate::outcome::{Finding, GateReport, Regression, Report, Status};
+use crate::render::{not_evaluated_line, note_line};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
@@ -21,6 +22,8 @@ enum Outcome<'a> {
 struct Suite<'a> {
     name: String,
     cases: Vec<(String, String, Outcome<'a>)>,
+    /// Text for the suite's `<system-out>`: what the change file says besides its changes.
+    output: Vec<String>,
 }
 
 pub fn scan(report: &Report, rules: &RuleSet) -> String {
@@ -40,6 +43,7 @@ pub fn scan(report: &Report, rules: &RuleSet) -> String {
                     (vm.id.clone(), rule.id.clone(), outcome)
                 })
                 .collect(),
+            output: Vec::new(),
         })
         .collect();
     write("backup-doctor scan", &suites)
@@ -92,6 +96,7 @@ pub fn gate(report: &GateReport, rules: &RuleSet) -> String {
         suites.push(Suite {
             name: vm.name.clone(),
             cases,
+            output: Vec::new(),
         });
     }
     if !report.expired_suppressions.is_empty() {
@@ -112,6 +117,25 @@ pub fn gate(report: &GateReport, rules: &RuleSet) -> String {
                     )
                 })
                 .collect(),
+            output: Vec::new(),
+        });
+    }
+    // A change that could not be evaluated was not a pass either: skipped, with the reason.
+    if !report.not_evaluated.is_empty() || !report.notes.is_empty() {
+        suites.push(Suite {
+            name: "not evaluated".into(),
+            cases: report
+                .not_evaluated
+                .iter()
+                .map(|entry| {
+                    (
+                        report.file.clone(),
+                        format!("{} ({})", entry.address, entry.change_type),
+                        Outcome::Skipped(not_evaluated_line(entry, "")),
+                    )
+                })
+                .collect(),
+            output: report.notes.iter().map(|n| note_line(n, "")).collect(),
         });
     }
     write(&format!("backup-doctor gate {}", report.file), &suites)
@@ -192,6 +216,13 @@ fn write(name: &str, suites: &[Suite]) -> String {
                     );
                 }
             }
+        }
+        if !suite.output.is_empty() {
+            let _ = writeln!(
+                out,
+                "    <system-out>{}</system-out>",
+                escape(&suite.output.join("\n"))
+            );
         }
         out.push_str("  </testsuite>\n");
     }

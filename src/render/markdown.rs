@@ -3,7 +3,7 @@
 //! what the change fixes and what was not evaluated. A scan renders as a fleet summary and a
 //! table of the failing VMs.
 
-use super::{gate_counts, gate_subject, plural};
+use super::{gate_counts, gate_subject, no_regression, not_evaluated_line, note_line, plural};
 use crate::outcome::{GateReport, Regression, Report, Status};
 use std::fmt::Write;
 
@@ -109,11 +109,25 @@ pub fn gate(report: &GateReport) -> String {
                 .join(", ")
         );
     }
+    if !report.not_evaluated.is_empty() {
+        out.push_str("### Not evaluated\n\nListed in the file but not laid over the baseline; one of a type the gate maps makes the run incomplete.\n\n");
+        for entry in &report.not_evaluated {
+            let _ = writeln!(out, "- {}", cell(&not_evaluated_line(entry, "`")));
+        }
+        out.push('\n');
+    }
+    if !report.notes.is_empty() {
+        out.push_str("### What the file says besides its changes\n\n");
+        for note in &report.notes {
+            let _ = writeln!(out, "- {}", cell(&note_line(note, "`")));
+        }
+        out.push('\n');
+    }
     for warning in &report.warnings {
         let _ = writeln!(out, "> ⚠️ {}\n", cell(warning));
     }
     if report.regressions.is_empty() && report.unknown.is_empty() {
-        out.push_str("No VM's backup gets worse with this change.\n");
+        let _ = writeln!(out, "{}", no_regression(report));
     }
     out
 }

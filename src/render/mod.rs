@@ -12,6 +12,8 @@ pub mod sarif;
 use crate::engine::RuleSet;
 use crate::error::Error;
 use crate::outcome::{CheckReport, GateReport, History, Report};
+use crate::source::change::{FileNote, NotEvaluated};
+use std::fmt::Write;
 
 /// The output formats (`--format`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -134,6 +136,7 @@ fn unsupported(document: &Document, format: Format) -> Error {
 fn gate_subject(report: &GateReport, quote: &str) -> String {
     let baseline = match &report.baseline {
         Some(baseline) => format!("{quote}{baseline}{quote}"),
+        None if report.source == "what-if" => "no baseline (the what-if result alone)".into(),
         None => "no baseline (the plan alone)".into(),
     };
     let changes = report.summary.changes;
@@ -147,7 +150,7 @@ fn gate_subject(report: &GateReport, quote: &str) -> String {
 /// The gate's counts in one sentence: `separator` after the VMs, the regressions in `strong`.
 fn gate_counts(report: &GateReport, separator: &str, strong: &str) -> String {
     let s = &report.summary;
-    format!(
+    let mut counts = format!(
         "{} VMs evaluated, {} on the path of a change{separator} {strong}{} regression{}{strong}, {} newly unknown, {} fixed, {} suppressed",
         s.vms_evaluated,
         s.vms_affected,
@@ -156,7 +159,58 @@ fn gate_counts(report: &GateReport, separator: &str, strong: &str) -> String {
         s.unknown,
         s.fixes,
         s.suppressed
+    );
+    if s.not_evaluated > 0 {
+        let _ = write!(
+            counts,
+            ", {} change{} not evaluated",
+            s.not_evaluated,
+            plural(s.not_evaluated)
+        );
+    }
+    counts
+}
+
+/// The closing line of a gate without regressions: it vouches only for what was evaluated.
+fn no_regression(report: &GateReport) -> String {
+    let unseen = report.not_evaluated.iter().filter(|n| n.mapped).count();
+    if unseen == 0 {
+        "No VM's backup gets worse with this change.".into()
+    } else {
+        format!(
+            "No evaluated change makes a VM's backup worse, but {unseen} change{} of a type the gate maps could not be evaluated: review {} before applying.",
+            plural(unseen),
+            if unseen == 1 { "it" } else { "them" }
+        )
+    }
+}
+
+/// One change the gate could not evaluate, with `quote`s around its address: what it is, why,
+/// and whether it makes the run incomplete.
+fn not_evaluated_line(entry: &NotEvaluated, quote: &str) -> String {
+    let counts = if entry.mapped {
+        "a type the gate maps, so the run is incomplete"
+    } else {
+        "a type the gate does not map"
+    };
+    format!(
+        "{quote}{}{quote} ({}): {} ({counts})",
+        entry.address, entry.change_type, entry.reason
     )
+}
+
+/// One message of the change file as the file gives it, `quote`s around the code and target.
+fn note_line(note: &FileNote, quote: &str) -> String {
+    let mut line = note.level.clone();
+    if let Some(code) = &note.code {
+        let _ = write!(line, " {quote}{code}{quote}");
+    }
+    let _ = write!(line, ": {}", note.message);
+    if let Some(target) = &note.target {
+        let _ = write!(line, " (on {quote}{target}{quote})");
+    }
+    let _ = write!(line, " [{}]", note.place);
+    line
 }
 
 /// `s` for any count but one.

@@ -6,12 +6,15 @@
 
 use crate::engine::{Rule, RuleSet};
 use crate::outcome::{Finding, GateReport, Regression, Report, Severity, Status};
+use crate::render::{not_evaluated_line, note_line};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
 const SCHEMA_URI: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 /// The rule that reports an expired suppression in a gate run.
 pub const EXPIRED_RULE: &str = "gate/expired-suppression";
+/// The rule that reports a change the gate listed but could not evaluate.
+pub const NOT_EVALUATED_RULE: &str = "gate/change-not-evaluated";
 
 pub fn scan(report: &Report, rules: &RuleSet) -> String {
     let mut results = Vec::new();
@@ -28,7 +31,13 @@ pub fn scan(report: &Report, rules: &RuleSet) -> String {
             ));
         }
     }
-    finish(rules, results, &[], json!({ "complete": report.complete }))
+    finish(
+        rules,
+        results,
+        &[],
+        Vec::new(),
+        json!({ "complete": report.complete }),
+    )
 }
 
 pub fn gate(report: &GateReport, rules: &RuleSet) -> String {
@@ -52,23 +61,81 @@ pub fn gate(report: &GateReport, rules: &RuleSet) -> String {
             "ruleId": EXPIRED_RULE,
             "level": "error",
             "message": { "text": format!("The suppression of {} on {} expired on {}: renew it with a new date or fix the finding ({})", expired.rule, expired.resource, expired.expires, expired.justification) },
-            "locations": [{ "physicalLocation": { "artifactLocation": { "uri": uri(&expired.file) } } }],
+            "locations": [{ "physicalLocation": in_file(&expired.file, None) }],
         }));
     }
-    let expired_rule = json!({
-        "id": EXPIRED_RULE,
-        "name": "ExpiredSuppression",
-        "shortDescription": { "text": "A suppression is past its expiry date" },
-        "fullDescription": { "text": "Accepted findings are accepted until a date, so the risk is looked at again; past it the suppression no longer applies and the gate fails." },
-        "help": { "text": "Fix the finding, or renew the suppression with a new `expires` date and a current justification." },
-        "defaultConfiguration": { "level": "error" },
-    });
+    for entry in &report.not_evaluated {
+        results.push(json!({
+            "ruleId": NOT_EVALUATED_RULE,
+            // Unknown is never a pass: one the gate maps is a warning, one it does not a note.
+            "level": if entry.mapped { "warning" } else { "note" },
+            "message": { "text": not_evaluated_line(entry, "") },
+            "locations": [{
+                "physicalLocation": in_file(&report.file, entry.line),
+                "logicalLocations": [{ "fullyQualifiedName": entry.address, "kind": "resource" }],
+            }],
+            "properties": { "changeType": entry.change_type, "mapped": entry.mapped },
+        }));
+    }
+    let notifications = report
+        .notes
+        .iter()
+        .map(|note| {
+            let mut notification = json!({
+                "level": match note.level.as_str() {
+                    "error" => "error",
+                    "info" => "note",
+                    _ => "warning",
+                },
+                "message": { "text": note_line(note, "") },
+                "locations": [{ "physicalLocation": in_file(&report.file, None) }],
+            });
+            if let Some(code) = &note.code {
+                notification["descriptor"] = json!({ "id": code });
+            }
+            notification
+        })
+        .collect();
+    let not_evaluated_rule = gate_rule(
+        [NOT_EVALUATED_RULE, "ChangeNotEvaluated", "A change in the file could not be evaluated"],
+        "The change file lists a change the gate cannot lay over the baseline: it has no `after` (a ResourceIdOnly what-if), no resource id (an extensible resource), or what-if could not predict it. One of a type the gate maps could break backup unseen, so the run is incomplete.",
+        "Run what-if with the full result format, or review the change by hand.",
+        "warning",
+    );
+    let expired_rule = gate_rule(
+        [EXPIRED_RULE, "ExpiredSuppression", "A suppression is past its expiry date"],
+        "Accepted findings are accepted until a date, so the risk is looked at again; past it the suppression no longer applies and the gate fails.",
+        "Fix the finding, or renew the suppression with a new `expires` date and a current justification.",
+        "error",
+    );
     finish(
         rules,
         results,
-        &[expired_rule],
+        &[expired_rule, not_evaluated_rule],
+        notifications,
         json!({ "result": report.result, "plan": report.file }),
     )
+}
+
+/// A rule of the gate itself (not of the rule files): `[id, name, short description]`.
+fn gate_rule([id, name, short]: [&str; 3], full: &str, help: &str, level: &str) -> Value {
+    json!({
+        "id": id,
+        "name": name,
+        "shortDescription": { "text": short },
+        "fullDescription": { "text": full },
+        "help": { "text": help },
+        "defaultConfiguration": { "level": level },
+    })
+}
+
+/// The change file, at `line` when it is known.
+fn in_file(file: &str, line: Option<usize>) -> Value {
+    let mut physical = json!({ "artifactLocation": { "uri": uri(file) } });
+    if let Some(line) = line {
+        physical["region"] = json!({ "startLine": line });
+    }
+    physical
 }
 
 fn gate_locations(report: &GateReport, regression: &Regression) -> Vec<Value> {
@@ -76,12 +143,8 @@ fn gate_locations(report: &GateReport, regression: &Regression) -> Vec<Value> {
         .caused_by
         .iter()
         .map(|cause| {
-            let mut physical = json!({ "artifactLocation": { "uri": uri(&report.file) } });
-            if let Some(line) = cause.line {
-                physical["region"] = json!({ "startLine": line });
-            }
             json!({
-                "physicalLocation": physical,
+                "physicalLocation": in_file(&report.file, cause.line),
                 "logicalLocations": [{ "fullyQualifiedName": cause.address, "kind": "resource" }],
                 "message": { "text": format!("{} ({})", cause.address, cause.action) },
             })
@@ -89,7 +152,7 @@ fn gate_locations(report: &GateReport, regression: &Regression) -> Vec<Value> {
         .collect();
     if locations.is_empty() {
         locations.push(json!({
-            "physicalLocation": { "artifactLocation": { "uri": uri(&report.file) } },
+            "physicalLocation": in_file(&report.file, None),
             "logicalLocations": [{ "fullyQualifiedName": regression.vm_id, "name": regression.vm_name, "kind": "resource" }],
         }));
     }
@@ -169,6 +232,7 @@ fn finish(
     rules: &RuleSet,
     mut results: Vec<Value>,
     extra_rules: &[Value],
+    notifications: Vec<Value>,
     properties: Value,
 ) -> String {
     let mut descriptors: Vec<Value> = rules.rules.iter().map(descriptor).collect();
@@ -183,7 +247,7 @@ fn finish(
             result["ruleIndex"] = json!(i);
         }
     }
-    let log = json!({
+    let mut log = json!({
         "$schema": SCHEMA_URI,
         "version": "2.1.0",
         "runs": [{
@@ -196,5 +260,11 @@ fn finish(
             "properties": properties,
         }],
     });
+    if !notifications.is_empty() {
+        log["runs"][0]["invocations"] = json!([{
+            "executionSuccessful": true,
+            "toolExecutionNotifications": notifications,
+        }]);
+    }
     serde_json::to_string_pretty(&log).expect("SARIF is plain JSON") + "\n"
 }

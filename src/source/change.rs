@@ -123,6 +123,42 @@ pub struct ChangeSet {
     pub unmapped: Vec<String>,
     /// Subscriptions the changes live in (for the gaps of a gate run without a baseline).
     pub subscriptions: Vec<String>,
+    /// Changes the file lists but the gate cannot lay over the baseline.
+    pub not_evaluated: Vec<NotEvaluated>,
+    /// What the file says besides its changes (what-if `diagnostics`), for the user to read.
+    pub notes: Vec<FileNote>,
+}
+
+/// A change the gate read but cannot evaluate: what it is, and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct NotEvaluated {
+    /// The ARM id, or for a resource without one (a Bicep extensible resource) its symbolic name,
+    /// extension and identifiers.
+    pub address: String,
+    /// As the file spells it (`Create`, `Unsupported`, `create`, ...).
+    pub change_type: String,
+    pub reason: String,
+    /// Whether the gate maps resources of this type: such a change could break backup unseen,
+    /// so the run is incomplete; a change of a type it does not map is only listed.
+    pub mapped: bool,
+    /// Line of the change in the input file, 1-based.
+    #[serde(skip)]
+    pub line: Option<usize>,
+}
+
+/// One message of the change file that is not a change.
+#[derive(Debug, Clone, Serialize)]
+pub struct FileNote {
+    /// `error`, `warning` or `info`.
+    pub level: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    pub message: String,
+    /// What the message is about (a resource id, a template path).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    /// Where in the file, such as `diagnostics[0]`.
+    pub place: String,
 }
 
 impl ChangeSet {
@@ -134,6 +170,8 @@ impl ChangeSet {
             changes: Vec::new(),
             unmapped: Vec::new(),
             subscriptions: Vec::new(),
+            not_evaluated: Vec::new(),
+            notes: Vec::new(),
         }
     }
 }

@@ -468,6 +468,8 @@ mod tests {
             }],
             unmapped: vec![],
             subscriptions: vec![],
+            not_evaluated: vec![],
+            notes: vec![],
         }
     }
 

@@ -105,7 +105,14 @@ fn compare(
         paths.entry(vm).or_default().extend(ids);
     }
     if gate.baseline.is_empty() && after_report.vms.is_empty() {
-        warnings.push("the plan holds no virtual machine and no --baseline was given: nothing could be evaluated".into());
+        let file = if changes.kind == "what-if" {
+            "the what-if result"
+        } else {
+            "the plan"
+        };
+        warnings.push(format!(
+            "{file} holds no virtual machine and no --baseline was given: nothing could be evaluated"
+        ));
     }
     let expired = match suppressions {
         Some(s) => {

@@ -4,7 +4,7 @@
 
 use super::Paint;
 use crate::outcome::{GateReport, Regression, Status};
-use crate::render::{gate_counts, gate_subject};
+use crate::render::{gate_counts, gate_subject, no_regression, not_evaluated_line, note_line};
 use std::fmt::Write;
 
 pub fn gate(report: &GateReport, colour: bool) -> String {
@@ -71,11 +71,39 @@ pub fn gate(report: &GateReport, colour: bool) -> String {
             report.unmapped.join(", ")
         );
     }
+    let not_evaluated: Vec<String> = report
+        .not_evaluated
+        .iter()
+        .map(|entry| {
+            let label = if entry.mapped {
+                paint.yellow("NOT EVALUATED")
+            } else {
+                paint.dim("NOT EVALUATED")
+            };
+            format!("{label} {}", not_evaluated_line(entry, ""))
+        })
+        .collect();
+    let notes: Vec<String> = report.notes.iter().map(|n| note_line(n, "")).collect();
+    for (title, lines) in [
+        (
+            "Not evaluated (listed in the file, not laid over the baseline):",
+            not_evaluated,
+        ),
+        ("What the file says besides its changes:", notes),
+    ] {
+        if !lines.is_empty() {
+            let _ = writeln!(out, "{}", paint.bold(title));
+            for line in lines {
+                let _ = writeln!(out, "  {line}");
+            }
+            out.push('\n');
+        }
+    }
     for warning in &report.warnings {
         let _ = writeln!(out, "warning: {warning}");
     }
     if report.regressions.is_empty() && report.unknown.is_empty() {
-        let _ = writeln!(out, "No VM's backup gets worse with this change.");
+        let _ = writeln!(out, "{}", no_regression(report));
     }
     out
 }

@@ -133,6 +133,8 @@ fn parse_text(
         changes,
         unmapped,
         subscriptions,
+        not_evaluated: Vec::new(),
+        notes: Vec::new(),
     })
 }
 
