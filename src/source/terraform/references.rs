@@ -190,7 +190,12 @@ impl<'a> References<'a> {
                     out.blocks.insert(name.clone(), resolved);
                 }
                 Value::Object(_) => {
-                    let targets = self.expression(&own.modules, own.key.as_deref(), expression, 0);
+                    let scope = Scope {
+                        modules: &own.modules,
+                        key: own.key.as_deref(),
+                        takes_id: name.ends_with("_id") || name.ends_with("_ids"),
+                    };
+                    let targets = self.expression(&scope, expression, 0);
                     if !targets.is_empty() {
                         out.attributes.insert(name.clone(), targets);
                     }
@@ -201,15 +206,8 @@ impl<'a> References<'a> {
         out
     }
 
-    /// The targets of one expression, evaluated in the module instance `modules` for a
-    /// referrer whose own instance key (`count.index`, `each.key`) is `key`.
-    fn expression(
-        &self,
-        modules: &[(String, Option<String>)],
-        key: Option<&str>,
-        expression: &Value,
-        depth: usize,
-    ) -> Vec<Target> {
+    /// The targets of one expression, evaluated in `scope`.
+    fn expression(&self, scope: &Scope, expression: &Value, depth: usize) -> Vec<Target> {
         // Module arguments and outputs can only nest as deep as the modules do; the bound keeps
         // a malformed plan (an output naming itself) from recursing without end.
         if depth > 64 {
@@ -248,22 +246,17 @@ impl<'a> References<'a> {
                 // configuration does not carry): nothing to join to.
                 "count" | "each" | "path" | "terraform" | "self" => {}
                 "local" => out.push(Target::Undecided),
-                "var" => out.extend(self.variable(modules, &parts, depth)),
-                "module" => out.extend(self.output(modules, key, by_index, &parts, depth)),
-                _ => out.push(self.resource(modules, key, by_index, &parts)),
+                "var" => out.extend(self.variable(scope, &parts, depth)),
+                "module" => out.extend(self.output(scope, by_index, &parts, depth)),
+                _ => out.push(self.resource(scope, by_index, &parts)),
             }
         }
         out
     }
 
     /// `var.name`: the argument the calling module passed, evaluated where the call is.
-    fn variable(
-        &self,
-        modules: &[(String, Option<String>)],
-        parts: &[address::Token],
-        depth: usize,
-    ) -> Vec<Target> {
-        let Some(((call, call_key), parent)) = modules.split_last() else {
+    fn variable(&self, scope: &Scope, parts: &[address::Token], depth: usize) -> Vec<Target> {
+        let Some(((call, call_key), parent)) = scope.modules.split_last() else {
             // A root variable's value is in `variables`, not a reference to a resource.
             return vec![Target::Undecided];
         };
@@ -276,7 +269,14 @@ impl<'a> References<'a> {
             .and_then(|m| m.calls.get(call))
             .and_then(|args| args.get(name));
         match argument {
-            Some(argument) => self.expression(parent, call_key.as_deref(), argument, depth + 1),
+            Some(argument) => {
+                let caller = Scope {
+                    modules: parent,
+                    key: call_key.as_deref(),
+                    takes_id: scope.takes_id,
+                };
+                self.expression(&caller, argument, depth + 1)
+            }
             None => vec![Target::Undecided],
         }
     }
@@ -284,12 +284,12 @@ impl<'a> References<'a> {
     /// `module.call.output`: the output's expression, evaluated in the called module's instance.
     fn output(
         &self,
-        modules: &[(String, Option<String>)],
-        key: Option<&str>,
+        scope: &Scope,
         by_index: bool,
         parts: &[address::Token],
         depth: usize,
     ) -> Vec<Target> {
+        let modules = scope.modules;
         let Some(call) = parts.get(1).and_then(|p| p.name()) else {
             return vec![Target::Undecided];
         };
@@ -316,13 +316,18 @@ impl<'a> References<'a> {
         let keys = self.module_keys(modules, call);
         let chosen = match explicit {
             Some(k) => Some(Some(k)),
-            None => choose(&keys, key, by_index),
+            None => choose(&keys, scope.key, by_index),
         };
         let Some(chosen) = chosen else {
             return vec![Target::Undecided];
         };
         path.push((call.to_string(), chosen));
-        self.expression(&path, None, expression, depth + 1)
+        let called = Scope {
+            modules: &path,
+            key: None,
+            takes_id: scope.takes_id,
+        };
+        self.expression(&called, expression, depth + 1)
     }
 
     /// The instance keys of module call `call` in the module instance `modules`.
@@ -343,13 +348,8 @@ impl<'a> References<'a> {
     }
 
     /// `type.name[key].attribute` (or `data.type.name...`) in the module instance `modules`.
-    fn resource(
-        &self,
-        modules: &[(String, Option<String>)],
-        key: Option<&str>,
-        by_index: bool,
-        parts: &[address::Token],
-    ) -> Target {
+    fn resource(&self, scope: &Scope, by_index: bool, parts: &[address::Token]) -> Target {
+        let modules = scope.modules;
         let data = parts.first().and_then(|p| p.name()) == Some("data");
         let skip = usize::from(data);
         let (Some(kind), Some(name)) = (
@@ -362,9 +362,15 @@ impl<'a> References<'a> {
             Some(address::Token::Key(k)) => (Some(k.clone()), skip + 3),
             _ => (None, skip + 2),
         };
-        // A whole resource (`for n in azurerm_network_interface.vm : n.id`) names no attribute.
-        let Some(attribute) = parts.get(rest).and_then(|p| p.name()) else {
-            return Target::Undecided;
+        // Terraform lists `azurerm_network_interface.vm[count.index].id` as the resource alone
+        // (the index is not a constant, so the traversal stops there). Where the referrer's
+        // attribute takes an id (`*_id`, `*_ids`, which azurerm validates as an ARM id of the
+        // referenced kind), the attribute meant is the resource's own `id`; elsewhere (a `for`
+        // over the resource, a name) it cannot be told.
+        let attribute = match parts.get(rest).and_then(|p| p.name()) {
+            Some(attribute) => attribute,
+            None if by_index && scope.takes_id => "id",
+            None => return Target::Undecided,
         };
         let mode = if data { "data." } else { "" };
         let prefix = address::module_instance(modules);
@@ -379,7 +385,7 @@ impl<'a> References<'a> {
             .collect();
         let chosen = match explicit {
             Some(k) => Some(Some(k)),
-            None => choose(&keys, key, by_index),
+            None => choose(&keys, scope.key, by_index),
         };
         let Some(chosen) = chosen else {
             return Target::Undecided;
@@ -393,6 +399,14 @@ impl<'a> References<'a> {
             None => Target::Unknown(format!("{instance}.{attribute}")),
         }
     }
+}
+
+/// Where an expression is evaluated: the module instance, the referrer's own instance key
+/// (what `count.index` and `each.key` are) and whether the attribute takes an ARM id.
+struct Scope<'s> {
+    modules: &'s [(String, Option<String>)],
+    key: Option<&'s str>,
+    takes_id: bool,
 }
 
 /// The instance a reference without a constant index means: the only one there is, or, where
