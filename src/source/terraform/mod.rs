@@ -451,11 +451,38 @@ fn read_change(
         return Ok(None);
     }
     let mut edits = mapped.edits;
-    // A replace that moves the resource (a new name or parent) also removes the old one.
+    // A replace that moves the resource (a new name or parent) also removes the old one: the
+    // `before` state mapped as a delete, so a renamed NSG rule or route leaves its table and a
+    // re-pointed association clears the old parent's reference.
     if action == Action::Replace {
-        if let Some(old) = before.and_then(|b| b.get("id")).and_then(Value::as_str) {
-            if key(old) != key(&mapped.id) && !old.contains('|') {
-                edits.insert(0, Edit::Remove(old.to_string()));
+        if let Some(before) = before {
+            let old_attrs = Attrs {
+                file,
+                place: join_path(&change_place, "before"),
+                map: before,
+                unknown: &empty,
+                references: references::Resolved::empty(),
+                address: &address,
+            };
+            let old = mapping.map.apply(&Planned {
+                context,
+                attrs: &old_attrs,
+                action: Action::Delete,
+                arm_type: mapping.arm_type,
+            });
+            match old {
+                Ok(old) if key(&old.id) != key(&mapped.id) => {
+                    edits.splice(0..0, old.edits);
+                }
+                Ok(_) => {}
+                // A `before` the mapping cannot read still names the old id.
+                Err(_) => {
+                    if let Some(old) = before.get("id").and_then(Value::as_str) {
+                        if key(old) != key(&mapped.id) && !old.contains('|') {
+                            edits.insert(0, Edit::Remove(old.to_string()));
+                        }
+                    }
+                }
             }
         }
     }
