@@ -474,3 +474,51 @@ fn the_parts_of_every_format_version_are_read_or_ignored_on_purpose() {
     assert_eq!(error.place.as_deref(), Some("format_version"));
     assert!(error.problem.contains("\"2.0\""), "{error:?}");
 }
+
+/// A replace that renames a child removes the old element from its parent, and one that
+/// re-points an association clears the old parent's reference.
+#[test]
+fn a_replace_that_moves_a_child_removes_the_old_one() {
+    let nsg =
+        "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/networkSecurityGroups/nsg";
+    let rule = |name: &str| {
+        json!({ "name": name, "resource_group_name": "rg", "network_security_group_name": "nsg",
+                "priority": 100, "direction": "Outbound", "access": "Deny", "protocol": "Tcp" })
+    };
+    let mut before = rule("Allow-Backup");
+    before["id"] = json!(format!("{nsg}/securityRules/Allow-Backup"));
+    let nic = |n: &str| {
+        format!(
+            "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/networkInterfaces/{n}"
+        )
+    };
+    let nsg_of = |n: &str| json!({ "network_interface_id": nic(n), "network_security_group_id": nsg, "id": format!("{}|{nsg}", nic(n)) });
+    let mut after_assoc = nsg_of("b");
+    after_assoc.as_object_mut().unwrap().remove("id");
+    let text = plan(json!([
+        { "address": "azurerm_network_security_rule.r", "mode": "managed", "type": "azurerm_network_security_rule",
+          "change": { "actions": ["delete", "create"], "before": before, "after": rule("Deny-Backup"), "after_unknown": { "id": true } } },
+        { "address": "azurerm_network_interface_security_group_association.a", "mode": "managed",
+          "type": "azurerm_network_interface_security_group_association",
+          "change": { "actions": ["delete", "create"], "before": nsg_of("a"), "after": after_assoc, "after_unknown": { "id": true } } }
+    ]));
+    let set = parse(Path::new("p.json"), &text, None).unwrap();
+    let keys: Vec<(&str, bool)> = set.changes[0]
+        .edits
+        .iter()
+        .map(|e| match e {
+            Edit::Element { key, item, .. } => (key.as_str(), item.is_some()),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(keys, vec![("Allow-Backup", false), ("Deny-Backup", true)]);
+    let fields: Vec<(String, bool)> = set.changes[1]
+        .edits
+        .iter()
+        .map(|e| match e {
+            Edit::Field { parent, value, .. } => (parent.clone(), value.is_some()),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(fields, vec![(nic("a"), false), (nic("b"), true)]);
+}
