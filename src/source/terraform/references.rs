@@ -90,12 +90,8 @@ impl<'a> References<'a> {
                 references.read_state_module(root);
             }
         }
-        for item in top
-            .get("resource_changes")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
+        let changes = top.get("resource_changes").and_then(Value::as_array);
+        for item in changes.into_iter().flatten() {
             if let Some(address) = item.get("address").and_then(Value::as_str) {
                 references.instance(address);
             }
@@ -115,12 +111,7 @@ impl<'a> References<'a> {
     /// A module of `planned_values` or `prior_state`: its resources' ids, names and other
     /// string attributes, then its child modules.
     fn read_state_module(&mut self, module: &Value) {
-        for resource in module
-            .get("resources")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
+        for resource in items(module, "resources") {
             let Some(address) = resource.get("address").and_then(Value::as_str) else {
                 continue;
             };
@@ -135,12 +126,7 @@ impl<'a> References<'a> {
                 }
             }
         }
-        for child in module
-            .get("child_modules")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
+        for child in items(module, "child_modules") {
             self.read_state_module(child);
         }
     }
@@ -213,11 +199,7 @@ impl<'a> References<'a> {
         if depth > 64 {
             return vec![Target::Undecided];
         }
-        let references: Vec<&str> = expression
-            .get("references")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
+        let references: Vec<&str> = items(expression, "references")
             .filter_map(Value::as_str)
             .collect();
         let by_index = references
@@ -425,12 +407,7 @@ fn choose(keys: &[Option<String>], own: Option<&str>, by_index: bool) -> Option<
 
 fn collect_modules<'a>(module: &'a Value, path: String, out: &mut HashMap<String, Module<'a>>) {
     let mut this = Module::default();
-    for resource in module
-        .get("resources")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
+    for resource in items(module, "resources") {
         let (Some(address), Some(expressions)) = (
             resource.get("address").and_then(Value::as_str),
             resource.get("expressions").and_then(Value::as_object),
@@ -439,22 +416,12 @@ fn collect_modules<'a>(module: &'a Value, path: String, out: &mut HashMap<String
         };
         this.resources.insert(address.to_string(), expressions);
     }
-    for (name, output) in module
-        .get("outputs")
-        .and_then(Value::as_object)
-        .into_iter()
-        .flatten()
-    {
+    for (name, output) in entries(module, "outputs") {
         if let Some(expression) = output.get("expression") {
             this.outputs.insert(name.clone(), expression);
         }
     }
-    for (name, call) in module
-        .get("module_calls")
-        .and_then(Value::as_object)
-        .into_iter()
-        .flatten()
-    {
+    for (name, call) in entries(module, "module_calls") {
         if let Some(arguments) = call.get("expressions").and_then(Value::as_object) {
             this.calls.insert(name.clone(), arguments);
         }
@@ -468,4 +435,22 @@ fn collect_modules<'a>(module: &'a Value, path: String, out: &mut HashMap<String
         }
     }
     out.insert(path, this);
+}
+
+/// The elements of the array at `key`, none when it is absent or not an array.
+fn items<'v>(value: &'v Value, key: &str) -> impl Iterator<Item = &'v Value> {
+    value
+        .get(key)
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+}
+
+/// The members of the object at `key`, none when it is absent or not an object.
+fn entries<'v>(value: &'v Value, key: &str) -> impl Iterator<Item = (&'v String, &'v Value)> {
+    value
+        .get(key)
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
 }

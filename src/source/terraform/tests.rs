@@ -503,22 +503,25 @@ fn a_replace_that_moves_a_child_removes_the_old_one() {
           "change": { "actions": ["delete", "create"], "before": nsg_of("a"), "after": after_assoc, "after_unknown": { "id": true } } }
     ]));
     let set = parse(Path::new("p.json"), &text, None).unwrap();
-    let keys: Vec<(&str, bool)> = set.changes[0]
-        .edits
-        .iter()
-        .map(|e| match e {
-            Edit::Element { key, item, .. } => (key.as_str(), item.is_some()),
-            other => panic!("{other:?}"),
-        })
-        .collect();
-    assert_eq!(keys, vec![("Allow-Backup", false), ("Deny-Backup", true)]);
-    let fields: Vec<(String, bool)> = set.changes[1]
-        .edits
-        .iter()
-        .map(|e| match e {
-            Edit::Field { parent, value, .. } => (parent.clone(), value.is_some()),
-            other => panic!("{other:?}"),
-        })
-        .collect();
-    assert_eq!(fields, vec![(nic("a"), false), (nic("b"), true)]);
+    // Each edit as what it names (an element's key, a field's parent) and whether it sets it.
+    let summary = |change: &Change| -> Vec<(String, bool)> {
+        change
+            .edits
+            .iter()
+            .map(|e| match e {
+                Edit::Element { key, item, .. } => (key.clone(), item.is_some()),
+                Edit::Field { parent, value, .. } => (parent.clone(), value.is_some()),
+                other => panic!("{other:?}"),
+            })
+            .collect()
+    };
+    let named = |s: &str| s.to_string();
+    assert_eq!(
+        summary(&set.changes[0]),
+        vec![(named("Allow-Backup"), false), (named("Deny-Backup"), true)]
+    );
+    assert_eq!(
+        summary(&set.changes[1]),
+        vec![(nic("a"), false), (nic("b"), true)]
+    );
 }
