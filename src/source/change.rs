@@ -184,8 +184,3 @@ pub fn is_unknown(value: &Value) -> bool {
 pub fn synthetic(what: &str) -> String {
     format!("(known after apply: {})", what.replace('/', "%2F"))
 }
-
-/// Whether an id or name holds a [`synthetic`] stand-in.
-pub fn is_synthetic(text: &str) -> bool {
-    text.contains("(known after apply: ")
-}
