@@ -280,6 +280,34 @@ fn values_known_only_after_apply_are_unknown_and_say_so() {
     );
 }
 
+/// A rule whose name is known only after apply (`name = "deny-${random_id.x.hex}"`) was refused
+/// as bad input; it is placed under a stand-in name and judged on what is known.
+#[test]
+fn a_name_known_only_after_apply_is_placed_and_judged() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("plan.json");
+    let text = std::fs::read_to_string(root().join("fixtures/plans/nsg-deny-443.json")).unwrap();
+    let mut json: Value = serde_json::from_str(&text).unwrap();
+    let change = &mut json["resource_changes"][1]["change"];
+    change["after"]["name"] = Value::Null;
+    change["after_unknown"]["name"] = Value::Bool(true);
+    std::fs::write(&plan, json.to_string()).unwrap();
+    let out = gate_file("--plan", plan.to_str().unwrap(), &["--format", "json"]);
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    let report: Value = serde_json::from_str(&out.stdout).expect("json");
+    let found = regressions(&report);
+    let causes = entry_for(
+        &found,
+        "vm-sql-02",
+        "network/nsg-blocks-required-path",
+        "random rule name",
+    );
+    assert!(
+        causes.contains(&"azurerm_network_security_rule.data_deny_internet_https".to_string()),
+        "{causes:?}"
+    );
+}
+
 #[test]
 fn suppressions_mark_findings_and_expired_ones_fail() {
     let (_dir, file) = temp_file("suppressions.toml", "[[suppression]]\nrule = \"encryption/key-vault-firewall\"\nresource = \"*/kv-prod-ade\"\njustification = \"ADE vault moves to private endpoint, CHG-7\"\nexpires = 2099-12-31\n");

@@ -213,3 +213,12 @@ pub fn unknown_value() -> Value {
 pub fn is_unknown(value: &Value) -> bool {
     value.as_str() == Some(KNOWN_AFTER_APPLY)
 }
+
+/// A stand-in for a name or id segment known only after apply: `(known after apply:
+/// azurerm_resource_group.rg.name)`, naming the value it stands for. Every use of the same
+/// value gets the same stand-in, so a resource placed by it and the references to it still join;
+/// yet it is never a real name, so nothing in the baseline matches it. `/` would split an ARM id,
+/// so a `for_each` key holding one has it escaped.
+pub fn synthetic(what: &str) -> String {
+    format!("(known after apply: {})", what.replace('/', "%2F"))
+}

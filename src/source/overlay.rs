@@ -180,11 +180,15 @@ impl RawSnapshot {
                     _ => true,
                 };
                 if !applied {
-                    self.notes.push(format!(
+                    // A replaced child (a renamed rule) edits its missing parent twice: one note.
+                    let note = format!(
                         "{} changes {}, which is in neither the baseline nor the plan: its effect cannot be evaluated",
                         change.address,
                         edit.target().unwrap_or_default()
-                    ));
+                    );
+                    if !self.notes.contains(&note) {
+                        self.notes.push(note);
+                    }
                 }
             }
         }

@@ -1,11 +1,13 @@
 //! Typed reads of one object of a plan (`after`, `before`, or a nested block) next to its
 //! `after_unknown` twin: each read says whether the value is there, absent, or known only after
-//! apply, and a value of the wrong JSON type is an error naming its JSON path.
+//! apply, and a value of the wrong JSON type is an error naming its JSON path. A value known only
+//! after apply that the configuration takes from another planned resource is that resource's
+//! planned value (see [`references`](super::references)).
 
+use super::references::{Resolved, Target};
 use crate::error::InputError;
-use crate::source::change::{join_path, kind_of, unknown_value, KNOWN_AFTER_APPLY};
+use crate::source::change::{join_path, kind_of, synthetic, unknown_value, KNOWN_AFTER_APPLY};
 use serde_json::{Map, Value};
-use std::collections::HashMap;
 use std::path::Path;
 
 pub(super) struct Attrs<'a> {
@@ -13,13 +15,32 @@ pub(super) struct Attrs<'a> {
     pub place: String,
     pub map: &'a Map<String, Value>,
     pub unknown: &'a Value,
-    /// Attributes known only after apply that reference another planned resource's id.
-    pub references: &'a HashMap<String, String>,
+    /// What the configuration's expressions for these attributes reference.
+    pub references: &'a Resolved,
+    /// The resource instance's address, which names the values it alone makes unknown.
+    pub address: &'a str,
 }
 
 impl<'a> Attrs<'a> {
     fn is_unknown(&self, name: &str) -> bool {
         self.unknown == &Value::Bool(true) || self.unknown.get(name) == Some(&Value::Bool(true))
+    }
+
+    fn targets(&self, name: &str) -> &[Target] {
+        self.references
+            .attributes
+            .get(name)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+    }
+
+    /// The one value the attribute's expression takes from a planned resource, if it names
+    /// exactly one and that value is known (a planned id may be synthetic: see [`synthetic`]).
+    fn referenced(&self, name: &str) -> Option<String> {
+        match self.targets(name) {
+            [Target::Known(value)] => Some(value.clone()),
+            _ => None,
+        }
     }
 
     fn wrong(&self, name: &str, expected: &str, found: &Value) -> InputError {
@@ -34,8 +55,8 @@ impl<'a> Attrs<'a> {
     /// A string attribute: its value, [`KNOWN_AFTER_APPLY`], or `None` when absent or null.
     pub fn string(&self, name: &str) -> Result<Option<Value>, InputError> {
         if self.is_unknown(name) {
-            return Ok(Some(match self.references.get(name) {
-                Some(id) => Value::String(id.clone()),
+            return Ok(Some(match self.referenced(name) {
+                Some(value) => Value::String(value),
                 None => unknown_value(),
             }));
         }
@@ -79,10 +100,27 @@ impl<'a> Attrs<'a> {
         }
     }
 
-    /// A list (or set) of strings; unknown elements carry [`KNOWN_AFTER_APPLY`].
+    /// A list (or set) of strings; unknown elements carry [`KNOWN_AFTER_APPLY`] unless the
+    /// expression names one planned resource per element (`[azurerm_network_interface.a.id,
+    /// azurerm_network_interface.b.id]`), in the expression's order, which is the list's.
     pub fn strings(&self, name: &str) -> Result<Option<Vec<Value>>, InputError> {
+        let targets = self.targets(name);
+        let element = |i: usize, count: usize| match targets.get(i) {
+            Some(Target::Known(value)) if targets.len() == count => Value::String(value.clone()),
+            _ => unknown_value(),
+        };
         if self.is_unknown(name) {
-            return Ok(Some(vec![unknown_value()]));
+            // The whole list is unknown: its length is the count of the resources it names,
+            // when every one of them is decided.
+            let decided =
+                !targets.is_empty() && targets.iter().all(|t| matches!(t, Target::Known(_)));
+            return Ok(Some(if decided {
+                (0..targets.len())
+                    .map(|i| element(i, targets.len()))
+                    .collect()
+            } else {
+                vec![unknown_value()]
+            }));
         }
         match self.map.get(name) {
             None | Some(Value::Null) => Ok(None),
@@ -95,7 +133,7 @@ impl<'a> Attrs<'a> {
                         Value::Null
                             if unknown.and_then(|u| u.get(i)) == Some(&Value::Bool(true)) =>
                         {
-                            out.push(unknown_value())
+                            out.push(element(i, items.len()))
                         }
                         other => {
                             return Err(self.wrong(&format!("{name}[{i}]"), "a string", other))
@@ -137,12 +175,19 @@ impl<'a> Attrs<'a> {
             None | Some(Value::Null) => Ok(Some(Vec::new())),
             Some(Value::Array(items)) => {
                 let unknown = self.unknown.get(name);
+                let references = self.references.blocks.get(name);
                 items
                     .iter()
                     .enumerate()
                     .map(|(i, item)| match item {
                         Value::Object(map) => Ok(Attrs {
-                            references: self.references,
+                            // A dynamic block has one expression for many blocks: only a
+                            // block-for-block match says which expression made which block.
+                            references: references
+                                .filter(|r| r.len() == items.len())
+                                .and_then(|r| r.get(i))
+                                .unwrap_or(Resolved::empty()),
+                            address: self.address,
                             file: self.file,
                             place: format!("{}[{i}]", join_path(&self.place, name)),
                             map,
@@ -162,12 +207,27 @@ impl<'a> Attrs<'a> {
         Ok(self.blocks(name)?.and_then(|b| b.into_iter().next()))
     }
 
+    /// A string the resource cannot be placed without. Absent, it is an error; known only after
+    /// apply, it is the planned value the expression references, else a synthetic stand-in that
+    /// is the same wherever the plan uses the same value (see [`synthetic`]), so the resource is
+    /// still placed and what joins to it still joins.
     pub fn required(&self, name: &str) -> Result<String, InputError> {
+        if self.is_unknown(name) {
+            if let Some(value) = self.referenced(name) {
+                return Ok(value);
+            }
+            return Ok(match self.targets(name) {
+                // A resource's own name is its own even when derived from a shared value
+                // (`"${random_pet.p.id}-nic"`).
+                [Target::Unknown(value)] if name != "name" => synthetic(value),
+                _ => synthetic(&join_path(self.address, name)),
+            });
+        }
         self.text(name)?.ok_or_else(|| {
             InputError::new(
                 self.file,
                 Some(join_path(&self.place, name)),
-                format!("`{name}` is missing or known only after apply, and the resource cannot be placed without it"),
+                format!("`{name}` is missing, and the resource cannot be placed without it"),
                 "regenerate the plan with `terraform show -json`; the azurerm provider always sets it",
             )
         })

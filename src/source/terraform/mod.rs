@@ -12,6 +12,7 @@
 //! their attribute tables ([`fields`]); [`mapping`] is what every mapping shares (ids, the ARM
 //! header, edits); one file per resource family holds the code for what a table cannot say.
 
+mod address;
 mod attrs;
 mod backup;
 mod compute;
@@ -104,13 +105,25 @@ fn parse_text(
             ))
         }
     };
+    check_version(file, top)?;
     let mut context = Context::new(file, top, items, baseline);
-    // First pass: the ids of the planned resources, for references between them.
-    for (index, item) in items.iter().enumerate() {
-        let place = format!("resource_changes[{index}]");
-        if let Ok(Some(change)) = read_change(&context, &place, item, text, &mut Vec::new()) {
-            if let Some(address) = item.get("address").and_then(Value::as_str) {
-                context.references.plan(address, change.id);
+    // The ids of the planned resources, for references between them. Two passes, since a
+    // resource may be placed by another's (an extension under a VM whose name is random).
+    for _ in 0..2 {
+        for (index, item) in items.iter().enumerate() {
+            if item.get("deposed").is_some() {
+                continue;
+            }
+            let Some(address) = item.get("address").and_then(Value::as_str) else {
+                continue;
+            };
+            if let Some(id) = context.resource_group_id(item) {
+                context.references.plan(address, &id);
+                continue;
+            }
+            let place = format!("resource_changes[{index}]");
+            if let Ok(Some(change)) = read_change(&context, &place, item, text, &mut Vec::new()) {
+                context.references.plan(address, &change.id);
             }
         }
     }
@@ -138,6 +151,35 @@ fn parse_text(
     })
 }
 
+/// The JSON output format promises that a new major version is one a reader must refuse; every
+/// minor version (0.1 of Terraform 0.12 to 1.2 of 1.8 and later) only adds fields, so it is read.
+fn check_version(file: &Path, top: &Map<String, Value>) -> Result<(), InputError> {
+    let version = match top.get("format_version") {
+        None => return Ok(()),
+        Some(Value::String(version)) => version,
+        Some(other) => {
+            return Err(bad(
+                file,
+                "format_version",
+                format!(
+                    "expected a string such as \"1.2\", found {}",
+                    kind_of(other)
+                ),
+                FIX_PLAN,
+            ))
+        }
+    };
+    match version.split('.').next().and_then(|m| m.parse::<u32>().ok()) {
+        Some(0 | 1) => Ok(()),
+        _ => Err(bad(
+            file,
+            "format_version",
+            format!("plan format version {version:?} is not one this tool reads (0.x and 1.x)"),
+            "use a Terraform release whose `terraform show -json` writes format 1.x, or a newer backup-doctor",
+        )),
+    }
+}
+
 const FIX_PLAN: &str =
     "produce the file with `terraform plan -out tfplan && terraform show -json tfplan > plan.json`";
 
@@ -152,13 +194,13 @@ struct Context<'a> {
     /// The subscription the azurerm provider is configured for, when the plan says so or all the
     /// ids it knows agree.
     default_subscription: Option<String>,
-    references: References,
+    references: References<'a>,
 }
 
 impl<'a> Context<'a> {
     fn new(
         file: &'a Path,
-        top: &Map<String, Value>,
+        top: &'a Map<String, Value>,
         items: &[Value],
         baseline: Option<&'a Inventory>,
     ) -> Self {
@@ -189,7 +231,7 @@ impl<'a> Context<'a> {
             file,
             baseline,
             default_subscription: configured.or(inferred),
-            references: References::of_configuration(top),
+            references: References::of_plan(top),
         }
     }
 
@@ -230,6 +272,35 @@ impl<'a> Context<'a> {
             "/subscriptions/{}/resourceGroups/{resource_group}/providers/{path}",
             self.subscription_for(resource_group)
         )
+    }
+
+    /// The id of a resource group the plan manages: the provider's subscription and its name
+    /// (a stand-in while the name is known only after apply), so that the resources placed in it
+    /// and the locks and assignments scoped to it name the same id. `azurerm_resource_group` is
+    /// not mapped, since a group holds none of the facts; only its id is needed.
+    fn resource_group_id(&self, item: &Value) -> Option<String> {
+        if item.get("type").and_then(Value::as_str) != Some("azurerm_resource_group") {
+            return None;
+        }
+        let address = item.get("address").and_then(Value::as_str)?;
+        let change = item.get("change")?;
+        let after = change.get("after").filter(|a| a.is_object())?;
+        let name = match after.get("name").and_then(Value::as_str) {
+            Some(name) => name.to_string(),
+            None if change.pointer("/after_unknown/name") == Some(&Value::Bool(true)) => {
+                synthetic(&join_path(address, "name"))
+            }
+            None => return None,
+        };
+        Some(after.get("id").and_then(Value::as_str).map_or_else(
+            || {
+                format!(
+                    "/subscriptions/{}/resourceGroups/{name}",
+                    self.subscription_for(&name)
+                )
+            },
+            String::from,
+        ))
     }
 
     /// The key vault a key URL (`https://{vault}.vault.azure.net/keys/...`) lives in.
@@ -274,6 +345,9 @@ fn read_change(
     };
     let address = string("address")?.to_string();
     let resource_type = string("type")?.to_string();
+    // A data source only reads Azure (Terraform 0.13+ lists a deferred read as action `read`,
+    // and 1.4+ lists it under `resource_changes` whatever its action); its values feed
+    // references through `planned_values`, and nothing about it changes.
     if object.get("mode").and_then(Value::as_str) == Some("data") {
         return Ok(None);
     }
@@ -315,17 +389,19 @@ fn read_change(
     let after_unknown = change.get("after_unknown").unwrap_or(&empty);
     let mut unknown_after_apply = Vec::new();
     unknown_paths(after_unknown, "", &mut unknown_after_apply);
-    // planned_values repeats the address; the change is the entry under resource_changes.
+    // planned_values repeats the address; the change is the entry under resource_changes. A
+    // `for_each` key's quotes are escaped in the file.
+    let quoted = Value::String(address.clone()).to_string();
     let line = line_of(
         text,
         "\"resource_changes\"",
-        &format!("\"address\": \"{address}\""),
+        &format!("\"address\": {quoted}"),
     )
     .or_else(|| {
         line_of(
             text,
             "\"resource_changes\"",
-            &format!("\"address\":\"{address}\""),
+            &format!("\"address\":{quoted}"),
         )
     });
 
@@ -360,6 +436,7 @@ fn read_change(
         map: state,
         unknown,
         references: &references,
+        address: &address,
     };
     let mapped = mapping.map.apply(&Planned {
         context,
@@ -367,12 +444,47 @@ fn read_change(
         action,
         arm_type: mapping.arm_type,
     })?;
+    // A deposed object (`deposed`: the old object a create-before-destroy replacement could not
+    // destroy) is deleted on its own. When it has the current object's id, that delete is of
+    // the old object only: Azure keeps the resource the current object is.
+    if object.contains_key("deposed")
+        && context.references.planned_id(&address).map(key) == Some(key(&mapped.id))
+    {
+        return Ok(None);
+    }
     let mut edits = mapped.edits;
-    // A replace that moves the resource (a new name or parent) also removes the old one.
+    // A replace that moves the resource (a new name or parent) also removes the old one: the
+    // `before` state mapped as a delete, so a renamed NSG rule or route leaves its table and a
+    // re-pointed association clears the old parent's reference.
     if action == Action::Replace {
-        if let Some(old) = before.and_then(|b| b.get("id")).and_then(Value::as_str) {
-            if key(old) != key(&mapped.id) && !old.contains('|') {
-                edits.insert(0, Edit::Remove(old.to_string()));
+        if let Some(before) = before {
+            let old_attrs = Attrs {
+                file,
+                place: join_path(&change_place, "before"),
+                map: before,
+                unknown: &empty,
+                references: references::Resolved::empty(),
+                address: &address,
+            };
+            let old = mapping.map.apply(&Planned {
+                context,
+                attrs: &old_attrs,
+                action: Action::Delete,
+                arm_type: mapping.arm_type,
+            });
+            match old {
+                Ok(old) if key(&old.id) != key(&mapped.id) => {
+                    edits.splice(0..0, old.edits);
+                }
+                Ok(_) => {}
+                // A `before` the mapping cannot read still names the old id.
+                Err(_) => {
+                    if let Some(old) = before.get("id").and_then(Value::as_str) {
+                        if key(old) != key(&mapped.id) && !old.contains('|') {
+                            edits.insert(0, Edit::Remove(old.to_string()));
+                        }
+                    }
+                }
             }
         }
     }
