@@ -309,6 +309,39 @@ fn a_name_known_only_after_apply_is_placed_and_judged() {
 }
 
 #[test]
+fn a_child_whose_parent_is_nowhere_leaves_the_run_incomplete() {
+    // A rule for an NSG that neither the baseline nor the plan holds could be the one that
+    // blocks backup: the gate cannot say "no regression" about it.
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("plan.json");
+    let text = std::fs::read_to_string(root().join("fixtures/plans/nsg-deny-443.json")).unwrap();
+    let mut json: Value = serde_json::from_str(&text).unwrap();
+    for change in json["resource_changes"].as_array_mut().unwrap() {
+        if change["type"] == "azurerm_network_security_rule" {
+            change["change"]["after"]["network_security_group_name"] = "nsg-not-read".into();
+        }
+    }
+    std::fs::write(&plan, json.to_string()).unwrap();
+    let out = gate_file("--plan", plan.to_str().unwrap(), &["--format", "json"]);
+    assert_eq!(out.code, 3, "{}{}", out.stdout, out.stderr);
+    let report: Value = serde_json::from_str(&out.stdout).expect("json");
+    let listed = report["not_evaluated"].as_array().unwrap();
+    assert!(
+        listed.iter().any(|n| n["address"]
+            .as_str()
+            .unwrap()
+            .contains("azurerm_network_security_rule")
+            && n["mapped"] == true
+            && n["reason"].as_str().unwrap().contains("nsg-not-read")),
+        "{listed:?}"
+    );
+    assert_eq!(
+        report["summary"]["not_evaluated"].as_u64(),
+        Some(listed.len() as u64)
+    );
+}
+
+#[test]
 fn suppressions_mark_findings_and_expired_ones_fail() {
     let (_dir, file) = temp_file("suppressions.toml", "[[suppression]]\nrule = \"encryption/key-vault-firewall\"\nresource = \"*/kv-prod-ade\"\njustification = \"ADE vault moves to private endpoint, CHG-7\"\nexpires = 2099-12-31\n");
     let suppressions = file.display().to_string();

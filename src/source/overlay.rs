@@ -7,7 +7,7 @@ use crate::error::InputError;
 use crate::inventory::id::is_within;
 use crate::inventory::types;
 use crate::inventory::{key, Inventory};
-use crate::source::change::{is_unknown, ChangeSet, Edit};
+use crate::source::change::{is_unknown, ChangeSet, Edit, NotEvaluated};
 use crate::source::{snapshot, text};
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
@@ -27,7 +27,8 @@ pub struct RawSnapshot {
     /// Objects without an id (the manifest).
     documents: Vec<(Value, Origin)>,
     /// Changes that could not be applied (their parent is in neither the baseline nor the plan).
-    pub notes: Vec<String>,
+    /// Each is a resource type the gate maps, so it leaves the run incomplete.
+    pub unapplied: Vec<NotEvaluated>,
 }
 
 /// ARM types whose absence from a plan evaluated alone must not read as "there are none".
@@ -181,13 +182,22 @@ impl RawSnapshot {
                 };
                 if !applied {
                     // A replaced child (a renamed rule) edits its missing parent twice: one note.
-                    let note = format!(
-                        "{} changes {}, which is in neither the baseline nor the plan: its effect cannot be evaluated",
-                        change.address,
+                    let reason = format!(
+                        "it changes {}, which is in neither the baseline nor the plan: its effect cannot be evaluated",
                         edit.target().unwrap_or_default()
                     );
-                    if !self.notes.contains(&note) {
-                        self.notes.push(note);
+                    let seen = self
+                        .unapplied
+                        .iter()
+                        .any(|n| n.address == change.address && n.reason == reason);
+                    if !seen {
+                        self.unapplied.push(NotEvaluated {
+                            address: change.address.clone(),
+                            change_type: change.action.as_str().to_string(),
+                            reason,
+                            mapped: true,
+                            line: change.line,
+                        });
                     }
                 }
             }
@@ -493,7 +503,7 @@ mod tests {
             path: &["properties", "networkSecurityGroup"],
             value: Some(json!({ "id": crate::source::change::KNOWN_AFTER_APPLY })),
         }]));
-        assert!(raw.notes.is_empty());
+        assert!(raw.unapplied.is_empty());
         let inventory = raw.into_inventory().unwrap();
         let subnet = &inventory.subnets[&key(&format!("{VNET}/subnets/a"))];
         assert_eq!(
@@ -553,6 +563,7 @@ mod tests {
             key: "r".into(),
             item: Some(json!({ "name": "r" })),
         }]));
-        assert_eq!(raw.notes.len(), 1);
+        assert_eq!(raw.unapplied.len(), 1);
+        assert!(raw.unapplied[0].mapped);
     }
 }

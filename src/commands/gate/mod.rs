@@ -96,7 +96,8 @@ fn compare(
         RawSnapshot::read(&gate.baseline)?
     };
     raw.apply(changes);
-    let mut warnings = std::mem::take(&mut raw.notes);
+    let unapplied = std::mem::take(&mut raw.unapplied);
+    let mut warnings = Vec::new();
     let after = raw.into_inventory()?;
     let before_report = evaluate(&before, engine, codes, options);
     let mut after_report = evaluate(&after, engine, codes, options);
@@ -124,6 +125,8 @@ fn compare(
         None => Vec::new(),
     };
     let mut report = diff::diff(changes, &before_report, after_report, &paths);
+    report.summary.not_evaluated += unapplied.len();
+    report.not_evaluated.extend(unapplied);
     if let Some(suppressions) = suppressions {
         for regression in report
             .regressions
