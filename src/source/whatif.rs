@@ -258,21 +258,18 @@ fn read_change(
     let change_type = string("changeType")?
         .ok_or_else(|| (join_path(place, "changeType"), "missing".to_string()))?;
     let resource_id = string("resourceId")?;
-    // `None`: what-if could not predict the change. A change type outside the documented enum is
-    // refused: guessing what it does to the resource could pass a change that breaks backup.
+    // `None`: the gate cannot tell what the change does. A change type outside the documented
+    // enum (one a later API version adds) is listed as not evaluated rather than guessed: for a
+    // type the gate maps that leaves the run incomplete, so it can never pass unseen, and a
+    // team's pipeline does not break the day Azure adds a value.
     let action = match change_type.to_ascii_lowercase().as_str() {
         "create" => Some(Action::Create),
         "delete" => Some(Action::Delete),
         "modify" | "deploy" => Some(Action::Update),
         "nochange" | "ignore" | "noeffect" => return Ok(Read::Skip),
-        "unsupported" => None,
-        _ => {
-            return Err((
-                join_path(place, "changeType"),
-                format!("unknown change type `{change_type}`; what-if uses Create, Delete, Deploy, Modify, NoChange, NoEffect, Ignore, Unsupported"),
-            ))
-        }
+        _ => None,
     };
+    let known_type = change_type.eq_ignore_ascii_case("unsupported");
     let not_evaluated = |address: String, kind: &str, reason: String| {
         Read::NotEvaluated(NotEvaluated {
             line: line(&address),
@@ -292,12 +289,13 @@ fn read_change(
     };
     let kind = arm_type(resource_id);
     let Some(action) = action else {
-        let why = string("unsupportedReason")?.unwrap_or("no reason given");
-        return Ok(not_evaluated(
-            resource_id.into(),
-            &kind,
-            format!("what-if cannot predict this change: {why}"),
-        ));
+        let reason = if known_type {
+            let why = string("unsupportedReason")?.unwrap_or("no reason given");
+            format!("what-if cannot predict this change: {why}")
+        } else {
+            format!("change type `{change_type}` is not one this version knows (Create, Delete, Deploy, Modify, NoChange, NoEffect, Ignore, Unsupported): upgrade backup-doctor to evaluate it")
+        };
+        return Ok(not_evaluated(resource_id.into(), &kind, reason));
     };
     if potential {
         return Ok(not_evaluated(
