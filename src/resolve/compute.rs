@@ -346,18 +346,27 @@ fn resolve_disks(index: &Index, vm: &VirtualMachine, facts: &mut VmFacts) {
         }
         disks.push(disk_facts);
     }
-    if !unresolved.is_empty() {
-        facts.mark_unknown(
-            fact_path::DISKS,
-            format!("the managed disk resources {} are not in the snapshot (SKU, sharing and auth mode unknown)", unresolved.join(", ")),
-        );
-    }
-    facts.encryption.ade = Some(disks.iter().any(|d| d.ade) || vm_level_ade(storage));
-    facts.encryption.cmk = Some(disks.iter().any(|d| {
+    let ade = disks.iter().any(|d| d.ade) || vm_level_ade(storage);
+    let cmk = disks.iter().any(|d| {
         d.encryption_type
             .as_deref()
             .is_some_and(|t| t.to_ascii_lowercase().contains("customerkey"))
-    }));
+    });
+    // A disk resource that was not read may be the encrypted one: only a yes is decided
+    // without it. The key vaults are read from the disks too.
+    facts.encryption.ade = (ade || unresolved.is_empty()).then_some(ade);
+    facts.encryption.cmk = (cmk || unresolved.is_empty()).then_some(cmk);
+    if !unresolved.is_empty() {
+        let reason = format!("the managed disk resources {} are not in the snapshot (SKU, sharing, auth mode and encryption unknown)", unresolved.join(", "));
+        facts.mark_unknown(fact_path::DISKS, &reason);
+        if !ade {
+            facts.mark_unknown(fact_path::ENCRYPTION_ADE, &reason);
+        }
+        if !cmk {
+            facts.mark_unknown(fact_path::ENCRYPTION_CMK, &reason);
+        }
+        facts.mark_unknown(fact_path::ENCRYPTION_KEY_VAULTS, reason);
+    }
     facts.disks = Some(disks);
 }
 

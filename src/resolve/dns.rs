@@ -46,6 +46,11 @@ pub fn private_dns(
     let mut checks = Vec::new();
     for vault_id in vault_ids {
         let Some(vault) = inventory.recovery_vaults.get(&key(&vault_id)) else {
+            // Its private endpoints are listed on the vault: without it, no name can be checked.
+            facts.mark_unknown(
+                fact_path::NETWORK_PRIVATE_DNS,
+                format!("the Recovery Services vault {vault_id} is not in the snapshot"),
+            );
             continue;
         };
         for connection in vault

@@ -58,6 +58,8 @@ fact_paths! {
     PROTECTION_POLICY_TYPE = "vm.protection.policy_type",
     PROTECTION_STATE = "vm.protection.protection_state",
     READINESS_VAULTS_IN_REGION = "vm.readiness.vaults_in_region",
+    ENCRYPTION_ADE = "vm.encryption.ade",
+    ENCRYPTION_CMK = "vm.encryption.cmk",
     ENCRYPTION_KEY_VAULTS = "vm.encryption.key_vaults",
     JOBS = "vm.jobs",
     NETWORK = "vm.network",

@@ -8,6 +8,7 @@ pub mod dns;
 pub mod fact_path;
 pub mod fact_schema;
 pub mod facts;
+mod gaps;
 pub mod keyvault;
 pub mod locks;
 pub mod network;
@@ -266,6 +267,7 @@ pub fn resolve_vm_for(
     policy::resolve(index, &mut facts);
     keyvault::resolve(index, vm, &mut facts);
     network::resolve(index, vm, &mut facts);
+    gaps::apply(index, vm, &mut facts);
     facts
 }
 
