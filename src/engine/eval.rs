@@ -122,6 +122,7 @@ pub fn evaluate_json(
     let id = json["id"].as_str().unwrap_or_default();
     let mut scope = engine.root.new_inner_scope();
     scope.add_variable_as_val("vm", super::values::facts_val(json, &hidden));
+    let mut shown: Option<Context> = None;
     let mut findings = Vec::with_capacity(engine.rules.rules.len());
     for rule in &engine.rules.rules {
         let outcome = rule.when.execute(&scope);
@@ -137,10 +138,18 @@ pub fn evaluate_json(
             ),
             Err(error) => (Status::Unknown, unknown_facts_of(rule, unknown, &error)),
         };
-        let message = match status {
-            Status::Pass => String::new(),
-            Status::Fail => render_message(&rule.message, &scope),
-            Status::Unknown => format!(
+        let known = match status {
+            Status::Fail => Some(&*shown.get_or_insert_with(|| {
+                let mut known = engine.root.new_inner_scope();
+                known.add_variable_as_val("vm", super::values::known_val(json, &hidden));
+                known
+            })),
+            _ => None,
+        };
+        let message = match (status, known) {
+            (Status::Fail, Some(known)) => render_message(&rule.message, known),
+            (Status::Pass | Status::Fail, _) => String::new(),
+            (Status::Unknown, _) => format!(
                 "cannot tell: {}",
                 unknown_facts
                     .iter()
@@ -149,8 +158,8 @@ pub fn evaluate_json(
                     .join("; ")
             ),
         };
-        let resources = match (&rule.resources, status) {
-            (Some(program), Status::Fail) => match program.execute(&scope) {
+        let resources = match (&rule.resources, known) {
+            (Some(program), Some(known)) => match program.execute(known) {
                 Ok(Value::List(items)) => items
                     .iter()
                     .filter_map(|v| {
@@ -163,7 +172,7 @@ pub fn evaluate_json(
                     .collect(),
                 _ => vec![id.to_string()],
             },
-            (_, Status::Pass) => Vec::new(),
+            _ if status == Status::Pass => Vec::new(),
             _ => vec![id.to_string()],
         };
         // A pass carries only its outcome: the rule's texts would be copied 40 times per VM for

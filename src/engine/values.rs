@@ -102,12 +102,19 @@ impl<'r> Hidden<'r> {
 
 /// The facts value with what `hidden` names taken out (see the module doc).
 pub fn facts_val<'a>(json: &'a Json, hidden: &'a Hidden<'a>) -> Box<dyn Val + 'a> {
-    masked(json, &[hidden])
+    masked(json, &[hidden], false)
+}
+
+/// The facts value with what `hidden` names left out as if absent, for the message and the
+/// resources of a failing rule: they name what is known, and `has()` guards there must see
+/// an unknown fact as missing rather than stop the whole message.
+pub fn known_val<'a>(json: &'a Json, hidden: &'a Hidden<'a>) -> Box<dyn Val + 'a> {
+    masked(json, &[hidden], true)
 }
 
 /// `json` with every tree of `hidden` applied to it (an element of a list may be under the tree
 /// of every element and of its own index).
-fn masked<'a>(json: &'a Json, hidden: &[&'a Hidden<'a>]) -> Box<dyn Val + 'a> {
+fn masked<'a>(json: &'a Json, hidden: &[&'a Hidden<'a>], drop: bool) -> Box<dyn Val + 'a> {
     if hidden.is_empty() {
         return borrowed_val(json);
     }
@@ -121,7 +128,7 @@ fn masked<'a>(json: &'a Json, hidden: &[&'a Hidden<'a>]) -> Box<dyn Val + 'a> {
                         .iter()
                         .flat_map(|h| h.each.as_deref().into_iter().chain(h.at.get(&i)))
                         .collect();
-                    masked(item, &under)
+                    masked(item, &under, drop)
                 })
                 .collect::<Vec<_>>(),
         )),
@@ -149,11 +156,11 @@ fn masked<'a>(json: &'a Json, hidden: &[&'a Hidden<'a>]) -> Box<dyn Val + 'a> {
                             .iter()
                             .filter_map(|h| h.fields.get(name.as_str()))
                             .collect();
-                        (CelMapKey::from(name.as_str()), masked(value, &under))
+                        (CelMapKey::from(name.as_str()), masked(value, &under, drop))
                     })
                     .collect::<HashMap<_, _>>(),
             );
-            if unknown.is_empty() {
+            if unknown.is_empty() || drop {
                 Box::new(known)
             } else {
                 Box::new(PartlyUnknown { known, unknown })

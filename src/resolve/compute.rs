@@ -221,6 +221,27 @@ fn resolve_extensions(index: &Index, vm: &VirtualMachine, facts: &mut VmFacts) {
             message,
         });
     }
+    // Without a status, an extension is decided only by its resource's provisioningState. That
+    // is the outcome of the last operation ARM ran on it (install, update, delete): `Failed`
+    // is a failure, but `Succeeded` says the handler installed, not that the extension works
+    // now; only the instance view (`$expand=instanceView`) reports how it runs.
+    let silent: Vec<&str> = extensions
+        .iter()
+        .filter(|e| e.status.is_none())
+        .map(|e| e.name.as_str())
+        .collect();
+    let status_reason = (!silent.is_empty()).then(|| match view {
+        None => format!(
+            "the VM was read without its instance view ($expand=instanceView): the provisioningState of {} tells whether it installed, not how it runs now",
+            silent.join(", ")
+        ),
+        Some(_) => format!("the instance view reports no status for {}", silent.join(", ")),
+    });
+    // Marked for every element only when no extension has a status: the mark hides the field
+    // in every element, and a status that was read must stay visible.
+    if let (Some(reason), true) = (&status_reason, silent.len() == extensions.len()) {
+        facts.mark_unknown(fact_path::EXTENSIONS_STATUS, reason);
+    }
     facts.backup_extension = Some(match extensions.iter().find(|e| e.is_backup) {
         Some(e) => BackupExtensionFacts {
             present: true,
@@ -244,7 +265,9 @@ fn resolve_extensions(index: &Index, vm: &VirtualMachine, facts: &mut VmFacts) {
     if status_missing {
         facts.mark_unknown(
             fact_path::BACKUP_EXTENSION_STATUS,
-            "the backup extension's instance view status is not in the snapshot",
+            status_reason
+                .as_deref()
+                .unwrap_or("the backup extension's instance view status is not in the snapshot"),
         );
     }
     if state_missing {

@@ -41,6 +41,7 @@ fact_paths! {
     AGENT_STATUS = "vm.agent.status",
     AGENT_VERSION = "vm.agent.version",
     EXTENSIONS = "vm.extensions",
+    EXTENSIONS_STATUS = "vm.extensions[].status",
     BACKUP_EXTENSION = "vm.backup_extension",
     BACKUP_EXTENSION_PROVISIONING_STATE = "vm.backup_extension.provisioning_state",
     BACKUP_EXTENSION_STATUS = "vm.backup_extension.status",
