@@ -178,27 +178,27 @@ pub fn user_routes(table: &RouteTable, ctx: &AddressContext) -> Result<Vec<Route
         .clone()
         .unwrap_or_else(|| table.id.rsplit('/').next().unwrap_or_default().to_string());
     let mut routes = Vec::new();
-    for route in table
-        .properties
-        .get("routes")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
+    // ARM lists `routes` on every route table, empty when it has none.
+    let Some(listed) = table.properties.get("routes").and_then(Value::as_array) else {
+        return Err(format!("route table {name} has no routes list"));
+    };
+    for route in listed {
         let props = route.get("properties").unwrap_or(route);
         let route_name = route
             .get("name")
             .and_then(Value::as_str)
             .unwrap_or("(unnamed)")
             .to_string();
+        // ARM requires both on every route: one missing means the route was not read whole,
+        // and any address could be the one it takes elsewhere.
         let Some(prefix) = props.get("addressPrefix").and_then(Value::as_str) else {
-            continue;
+            return Err(format!("route {route_name} in {name} has no addressPrefix"));
+        };
+        let Some(next_hop_type) = props.get("nextHopType").and_then(Value::as_str) else {
+            return Err(format!("route {route_name} in {name} has no nextHopType"));
         };
         let next_hop = NextHop::parse(
-            props
-                .get("nextHopType")
-                .and_then(Value::as_str)
-                .unwrap_or(""),
+            next_hop_type,
             props.get("nextHopIpAddress").and_then(Value::as_str),
         );
         // A service tag becomes one route per listed prefix, each with its own length.

@@ -346,15 +346,42 @@ fn status_of(view: &ExtensionInstanceView) -> (Option<String>, Option<String>) {
 
 fn resolve_disks(index: &Index, vm: &VirtualMachine, facts: &mut VmFacts) {
     let Some(storage) = vm.properties.storage_profile.as_ref() else {
-        facts.mark_unknown(fact_path::DISKS, "the VM model has no storageProfile");
-        facts.mark_unknown(
+        for path in [
+            fact_path::DISKS,
             fact_path::DATA_DISK_COUNT,
-            "the VM model has no storageProfile",
-        );
+            fact_path::ENCRYPTION_ADE,
+            fact_path::ENCRYPTION_CMK,
+            fact_path::ENCRYPTION_KEY_VAULTS,
+        ] {
+            facts.mark_unknown(path, "the VM model has no storageProfile");
+        }
         return;
     };
+    // ARM returns `osDisk` and `dataDisks` (empty when there are none) on every VM: without
+    // them, which disks the VM has, and how they are encrypted, is unknown.
+    let missing = match (&storage.os_disk, &storage.data_disks) {
+        (None, _) => Some("the VM model has no storageProfile.osDisk"),
+        (_, None) => Some("the VM model has no storageProfile.dataDisks"),
+        _ => None,
+    };
+    if let Some(reason) = missing {
+        for path in [
+            fact_path::DISKS,
+            fact_path::ENCRYPTION_ADE,
+            fact_path::ENCRYPTION_CMK,
+            fact_path::ENCRYPTION_KEY_VAULTS,
+        ] {
+            facts.mark_unknown(path, reason);
+        }
+    }
+    if storage.data_disks.is_none() {
+        facts.mark_unknown(
+            fact_path::DATA_DISK_COUNT,
+            "the VM model has no storageProfile.dataDisks",
+        );
+    }
     let data_disks = storage.data_disks.as_deref().unwrap_or(&[]);
-    facts.data_disk_count = Some(data_disks.len() as i64);
+    facts.data_disk_count = storage.data_disks.as_ref().map(|d| d.len() as i64);
     let mut disks = Vec::with_capacity(1 + data_disks.len());
     let mut unresolved = Vec::new();
     for (role, disk) in storage

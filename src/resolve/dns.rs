@@ -63,6 +63,13 @@ pub fn private_dns(
                 .pointer("/properties/privateEndpoint/id")
                 .and_then(Value::as_str)
             else {
+                facts.mark_unknown(
+                    fact_path::NETWORK_PRIVATE_DNS,
+                    format!(
+                        "a private endpoint connection of vault {} names no private endpoint",
+                        vault.name
+                    ),
+                );
                 continue;
             };
             let Some(endpoint) = inventory.private_endpoints.get(&key(pe_id)) else {
@@ -75,9 +82,23 @@ pub fn private_dns(
                 );
                 continue;
             };
-            let configs = endpoint.properties.get("customDnsConfigs");
+            // An empty list is an endpoint without names; an absent one was not read.
+            let Some(configs) = endpoint.properties.get("customDnsConfigs") else {
+                facts.mark_unknown(
+                    fact_path::NETWORK_PRIVATE_DNS,
+                    format!(
+                        "private endpoint {pe_id} has no customDnsConfigs: its names are unknown"
+                    ),
+                );
+                continue;
+            };
+            let configs = Some(configs);
             for config in configs.and_then(Value::as_array).into_iter().flatten() {
                 let Some(fqdn) = config.get("fqdn").and_then(Value::as_str) else {
+                    facts.mark_unknown(
+                        fact_path::NETWORK_PRIVATE_DNS,
+                        format!("a customDnsConfigs entry of private endpoint {pe_id} has no fqdn"),
+                    );
                     continue;
                 };
                 let ip = config

@@ -144,10 +144,25 @@ fn dependencies_of(
             .as_ref()
             .and_then(|m| m.id.as_deref())
             .and_then(|id| index.inventory.disks.get(&key(id)));
-        if let Some(collection) = resource
-            .and_then(|r| r.properties.encryption_settings_collection.as_ref())
-            .filter(|c| c.enabled == Some(true))
-        {
+        let collection =
+            resource.and_then(|r| r.properties.encryption_settings_collection.as_ref());
+        let settings_read = collection.is_some_and(|c| {
+            c.encryption_settings
+                .as_ref()
+                .is_some_and(|s| !s.is_empty())
+        });
+        match collection.map(|c| c.enabled) {
+            Some(None) => problems.push(format!(
+                "disk {} has encryptionSettingsCollection without `enabled`",
+                disk.name.as_deref().unwrap_or("(unnamed)")
+            )),
+            Some(Some(true)) if !settings_read => problems.push(format!(
+                "disk {} says Azure Disk Encryption is enabled but lists no encryptionSettings: its key vaults are unknown",
+                disk.name.as_deref().unwrap_or("(unnamed)")
+            )),
+            _ => {}
+        }
+        if let Some(collection) = collection.filter(|c| c.enabled == Some(true)) {
             for element in collection.encryption_settings.iter().flatten() {
                 add_ade(
                     element.disk_encryption_key.as_ref(),
