@@ -31,8 +31,11 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// Every VM's facts (as they serialise, with their own unknown paths) of a fleet.
-fn facts_of(layers: &[PathBuf]) -> Vec<(Value, Vec<(String, String)>)> {
+/// A VM's facts as they serialise, with the paths its resolvers left unknown and why.
+type Facts = (Value, Vec<(String, String)>);
+
+/// Every VM's facts of a fleet.
+fn facts_of(layers: &[PathBuf]) -> Vec<Facts> {
     let inventory = snapshot::load_layers(layers)
         .unwrap_or_else(|e| panic!("{} does not load: {e}", layers[layers.len() - 1].display()));
     let codes = CodeBook::builtin().expect("built-in error codes load");
@@ -53,13 +56,13 @@ fn facts_of(layers: &[PathBuf]) -> Vec<(Value, Vec<(String, String)>)> {
 
 /// The demo fleet, and every failing case of the rule fixtures laid over their healthy base, so
 /// that every rule fails for some VM and the lists rules walk are not all empty.
-fn fleets() -> Vec<(String, Value, Vec<(String, String)>)> {
+fn fleets() -> Vec<(String, Facts)> {
     let mut out = Vec::new();
     for (i, (facts, unknown)) in facts_of(&[root().join("fixtures/fleets/demo")])
         .into_iter()
         .enumerate()
     {
-        out.push((format!("demo VM {i}"), facts, unknown));
+        out.push((format!("demo VM {i}"), (facts, unknown)));
     }
     let base = root().join("fixtures/rules/base");
     let mut cases = Vec::new();
@@ -68,11 +71,11 @@ fn fleets() -> Vec<(String, Value, Vec<(String, String)>)> {
     for case in cases {
         for (facts, unknown) in facts_of(&[base.clone(), case.clone()]) {
             // Most cases change one VM: the others repeat the base's facts.
-            if out.iter().any(|(_, f, u)| *f == facts && *u == unknown) {
+            if out.iter().any(|(_, (f, u))| *f == facts && *u == unknown) {
                 continue;
             }
             let name = format!("{} {}", case.display(), facts["name"]);
-            out.push((name, facts, unknown));
+            out.push((name, (facts, unknown)));
         }
     }
     out
@@ -232,7 +235,7 @@ fn no_rule_reading_an_unknown_fact_passes() {
             FactKind::List => vec![json!([])],
             FactKind::Map => vec![json!({})],
         };
-        for (i, (vm, facts, own_unknown)) in fleets.iter().enumerate() {
+        for (i, (vm, (facts, own_unknown))) in fleets.iter().enumerate() {
             if !every && !vm.starts_with("demo") && (i + position) % 3 != 0 {
                 continue;
             }
