@@ -441,6 +441,22 @@ const DOCUMENTED_ABSENCE: &[(&str, &str, &str)] = &[
         "properties.privateEndpointConnections",
         "present only on a vault with private endpoints",
     ),
+    // The collector's SDK models leave empty lists out when they serialise: absent is empty.
+    (
+        "microsoft.compute/virtualmachines",
+        "properties.storageProfile.dataDisks",
+        "absent list is empty (SDK serialisation)",
+    ),
+    (
+        "microsoft.network/routetables",
+        "properties.routes",
+        "absent list is empty (SDK serialisation)",
+    ),
+    (
+        "microsoft.network/privateendpoints",
+        "properties.customDnsConfigs",
+        "absent list is empty (SDK serialisation)",
+    ),
 ];
 
 /// Absent fields that are still read as defaults: each must still improve a verdict when it
@@ -449,6 +465,7 @@ const STILL_DEFAULTED: &[(&str, &str)] = &[
     // The `properties` wrappers ARM always returns: the models default them to empty.
     ("microsoft.compute/disks", "properties"),
     ("microsoft.network/networksecuritygroups", "properties"),
+    ("microsoft.network/privateendpoints", "properties"),
     (
         "microsoft.network/networksecuritygroups",
         "properties.securityRules",

@@ -178,11 +178,13 @@ pub fn user_routes(table: &RouteTable, ctx: &AddressContext) -> Result<Vec<Route
         .clone()
         .unwrap_or_else(|| table.id.rsplit('/').next().unwrap_or_default().to_string());
     let mut routes = Vec::new();
-    // ARM lists `routes` on every route table, empty when it has none.
-    let Some(listed) = table.properties.get("routes").and_then(Value::as_array) else {
-        return Err(format!("route table {name} has no routes list"));
-    };
-    for route in listed {
+    for route in table
+        .properties
+        .get("routes")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         let props = route.get("properties").unwrap_or(route);
         let route_name = route
             .get("name")

@@ -357,14 +357,11 @@ fn resolve_disks(index: &Index, vm: &VirtualMachine, facts: &mut VmFacts) {
         }
         return;
     };
-    // ARM returns `osDisk` and `dataDisks` (empty when there are none) on every VM: without
-    // them, which disks the VM has, and how they are encrypted, is unknown.
-    let missing = match (&storage.os_disk, &storage.data_disks) {
-        (None, _) => Some("the VM model has no storageProfile.osDisk"),
-        (_, None) => Some("the VM model has no storageProfile.dataDisks"),
-        _ => None,
-    };
-    if let Some(reason) = missing {
+    // Every VM has an OS disk: without `osDisk`, which disks the VM has, and how they are
+    // encrypted, is unknown. An absent `dataDisks` is no data disk: the collector's SDK models
+    // (azure_mgmt_compute) leave empty lists out when they serialise.
+    if storage.os_disk.is_none() {
+        let reason = "the VM model has no storageProfile.osDisk";
         for path in [
             fact_path::DISKS,
             fact_path::ENCRYPTION_ADE,
@@ -374,14 +371,8 @@ fn resolve_disks(index: &Index, vm: &VirtualMachine, facts: &mut VmFacts) {
             facts.mark_unknown(path, reason);
         }
     }
-    if storage.data_disks.is_none() {
-        facts.mark_unknown(
-            fact_path::DATA_DISK_COUNT,
-            "the VM model has no storageProfile.dataDisks",
-        );
-    }
     let data_disks = storage.data_disks.as_deref().unwrap_or(&[]);
-    facts.data_disk_count = storage.data_disks.as_ref().map(|d| d.len() as i64);
+    facts.data_disk_count = Some(data_disks.len() as i64);
     let mut disks = Vec::with_capacity(1 + data_disks.len());
     let mut unresolved = Vec::new();
     for (role, disk) in storage

@@ -82,17 +82,8 @@ pub fn private_dns(
                 );
                 continue;
             };
-            // An empty list is an endpoint without names; an absent one was not read.
-            let Some(configs) = endpoint.properties.get("customDnsConfigs") else {
-                facts.mark_unknown(
-                    fact_path::NETWORK_PRIVATE_DNS,
-                    format!(
-                        "private endpoint {pe_id} has no customDnsConfigs: its names are unknown"
-                    ),
-                );
-                continue;
-            };
-            let configs = Some(configs);
+            // Absent is empty: the collector's SDK models leave empty lists out.
+            let configs = endpoint.properties.get("customDnsConfigs");
             for config in configs.and_then(Value::as_array).into_iter().flatten() {
                 let Some(fqdn) = config.get("fqdn").and_then(Value::as_str) else {
                     facts.mark_unknown(

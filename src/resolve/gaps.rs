@@ -22,7 +22,7 @@ enum Reach {
 }
 
 struct Derived {
-    list: &'static str,
+    lists: &'static [&'static str],
     reach: Reach,
     facts: &'static [FactPath],
     /// Whether the VM's facts depend on the list at all.
@@ -51,51 +51,35 @@ const DERIVED: &[Derived] = &[
     // The extension list is the only source of extensions' provisioning states, and of the
     // extensions the agent does not report.
     Derived {
-        list: types::VM_EXTENSIONS,
+        lists: &[types::VM_EXTENSIONS],
         reach: Reach::Vm,
         facts: &[fact_path::EXTENSIONS, fact_path::BACKUP_EXTENSION],
         applies: always,
     },
     Derived {
-        list: types::PROTECTED_ITEMS,
+        lists: &[types::PROTECTED_ITEMS],
         reach: Reach::Anywhere,
         facts: &[fact_path::PROTECTION_PROTECTED],
         applies: no_item_found,
     },
     // Workload items (SQL Server, SAP HANA databases) name the vaults whose private endpoints
-    // the VM must resolve, and make those names required.
+    // the VM must resolve, and make those names required; the vaults list their endpoints.
     Derived {
-        list: types::PROTECTED_ITEMS,
+        lists: &[
+            types::PROTECTED_ITEMS,
+            types::RECOVERY_VAULTS,
+            types::PRIVATE_ENDPOINTS,
+        ],
         reach: Reach::Anywhere,
         facts: &[fact_path::NETWORK_PRIVATE_DNS],
         applies: always,
     },
     Derived {
-        list: types::RECOVERY_VAULTS,
-        reach: Reach::Anywhere,
-        facts: &[fact_path::NETWORK_PRIVATE_DNS],
-        applies: always,
-    },
-    Derived {
-        list: types::PRIVATE_ENDPOINTS,
-        reach: Reach::Anywhere,
-        facts: &[fact_path::NETWORK_PRIVATE_DNS],
-        applies: always,
-    },
-    Derived {
-        list: types::PRIVATE_DNS_ZONES,
-        reach: Reach::Anywhere,
-        facts: &[fact_path::NETWORK_PRIVATE_DNS],
-        applies: has_private_endpoints,
-    },
-    Derived {
-        list: types::PRIVATE_DNS_LINKS,
-        reach: Reach::Anywhere,
-        facts: &[fact_path::NETWORK_PRIVATE_DNS],
-        applies: has_private_endpoints,
-    },
-    Derived {
-        list: types::PRIVATE_DNS_A_RECORDS,
+        lists: &[
+            types::PRIVATE_DNS_ZONES,
+            types::PRIVATE_DNS_LINKS,
+            types::PRIVATE_DNS_A_RECORDS,
+        ],
         reach: Reach::Anywhere,
         facts: &[fact_path::NETWORK_PRIVATE_DNS],
         applies: has_private_endpoints,
@@ -110,15 +94,15 @@ pub fn apply(index: &Index, vm: &VirtualMachine, facts: &mut VmFacts) {
     }
     let subscription = id::subscription_id(&facts.subscription);
     for derived in DERIVED {
-        let gap: Option<&Gap> = match derived.reach {
+        let gap: Option<&Gap> = derived.lists.iter().find_map(|list| match derived.reach {
             Reach::Vm => inventory
-                .gap_for(&vm.id, derived.list)
-                .or_else(|| inventory.gap_for(&subscription, derived.list)),
+                .gap_for(&vm.id, list)
+                .or_else(|| inventory.gap_for(&subscription, list)),
             Reach::Anywhere => inventory
                 .gaps()
                 .iter()
-                .find(|g| g.what.eq_ignore_ascii_case(derived.list)),
-        };
+                .find(|g| g.what.eq_ignore_ascii_case(list)),
+        });
         let Some(gap) = gap else { continue };
         if !(derived.applies)(facts) {
             continue;
