@@ -79,8 +79,50 @@ fn version_lt(a: Arc<String>, b: Arc<String>) -> Result<Value, ExecutionError> {
 
 pub fn evaluate_vm(engine: &Engine, facts: VmFacts) -> VmEvaluation {
     let json = serde_json::to_value(&facts).unwrap_or(serde_json::Value::Null);
+    let unknown: Vec<(&str, &str)> = facts
+        .unknown
+        .iter()
+        .map(|(path, reason)| (path.as_str(), reason.as_str()))
+        .collect();
+    let Judged {
+        findings,
+        layers,
+        verdict,
+        root_cause,
+    } = evaluate_json(engine, &json, &unknown);
+    VmEvaluation {
+        facts,
+        findings,
+        layers,
+        verdict,
+        root_cause,
+    }
+}
+
+/// What the rules make of one VM's facts.
+#[derive(Debug, Clone)]
+pub struct Judged {
+    pub findings: Vec<Finding>,
+    pub layers: Vec<Layer>,
+    pub verdict: Status,
+    pub root_cause: Option<Cause>,
+}
+
+/// Evaluates the facts as they serialise (`json`, the CEL variable `vm`), with the facts
+/// `unknown` names (path → reason; `vm.disks[].ade` for every element) taken out of it. A fact
+/// marked unknown may still hold a placeholder (an empty list, `false`): CEL must not see it,
+/// or a rule over it would decide on a value nobody read. The unknown-fact sweep drives this
+/// directly with facts it takes apart path by path.
+pub fn evaluate_json(
+    engine: &Engine,
+    json: &serde_json::Value,
+    unknown: &[(&str, &str)],
+) -> Judged {
+    let hidden = super::values::Hidden::of(unknown.iter().copied());
+    let id = json["id"].as_str().unwrap_or_default();
     let mut scope = engine.root.new_inner_scope();
-    scope.add_variable_as_val("vm", super::values::borrowed_val(&json));
+    scope.add_variable_as_val("vm", super::values::facts_val(json, &hidden));
+    let mut shown: Option<Context> = None;
     let mut findings = Vec::with_capacity(engine.rules.rules.len());
     for rule in &engine.rules.rules {
         let outcome = rule.when.execute(&scope);
@@ -94,12 +136,20 @@ pub fn evaluate_vm(engine: &Engine, facts: VmFacts) -> VmEvaluation {
                     reason: format!("the condition gave {other:?}, not a boolean"),
                 }],
             ),
-            Err(error) => (Status::Unknown, unknown_facts_of(rule, &facts, &error)),
+            Err(error) => (Status::Unknown, unknown_facts_of(rule, unknown, &error)),
         };
-        let message = match status {
-            Status::Pass => String::new(),
-            Status::Fail => render_message(&rule.message, &scope),
-            Status::Unknown => format!(
+        let known = match status {
+            Status::Fail => Some(&*shown.get_or_insert_with(|| {
+                let mut known = engine.root.new_inner_scope();
+                known.add_variable_as_val("vm", super::values::known_val(json, &hidden));
+                known
+            })),
+            _ => None,
+        };
+        let message = match (status, known) {
+            (Status::Fail, Some(known)) => render_message(&rule.message, known),
+            (Status::Pass | Status::Fail, _) => String::new(),
+            (Status::Unknown, _) => format!(
                 "cannot tell: {}",
                 unknown_facts
                     .iter()
@@ -108,8 +158,8 @@ pub fn evaluate_vm(engine: &Engine, facts: VmFacts) -> VmEvaluation {
                     .join("; ")
             ),
         };
-        let resources = match (&rule.resources, status) {
-            (Some(program), Status::Fail) => match program.execute(&scope) {
+        let resources = match (&rule.resources, known) {
+            (Some(program), Some(known)) => match program.execute(known) {
                 Ok(Value::List(items)) => items
                     .iter()
                     .filter_map(|v| {
@@ -120,10 +170,10 @@ pub fn evaluate_vm(engine: &Engine, facts: VmFacts) -> VmEvaluation {
                         }
                     })
                     .collect(),
-                _ => vec![facts.id.clone()],
+                _ => vec![id.to_string()],
             },
-            (_, Status::Pass) => Vec::new(),
-            _ => vec![facts.id.clone()],
+            _ if status == Status::Pass => Vec::new(),
+            _ => vec![id.to_string()],
         };
         // A pass carries only its outcome: the rule's texts would be copied 40 times per VM for
         // nothing, since reports list failing and unknown findings only.
@@ -149,7 +199,7 @@ pub fn evaluate_vm(engine: &Engine, facts: VmFacts) -> VmEvaluation {
             suppressed: None,
         });
     }
-    let layers = layer_statuses(engine, &facts, &findings);
+    let layers = layer_statuses(engine, json["os"].as_str(), &findings);
     let root_cause = layers
         .iter()
         .find(|l| l.status == LayerStatus::Fail)
@@ -161,8 +211,7 @@ pub fn evaluate_vm(engine: &Engine, facts: VmFacts) -> VmEvaluation {
     } else {
         Status::Pass
     };
-    VmEvaluation {
-        facts,
+    Judged {
         findings,
         layers,
         verdict,
@@ -170,18 +219,34 @@ pub fn evaluate_vm(engine: &Engine, facts: VmFacts) -> VmEvaluation {
     }
 }
 
+/// The recorded reason for `path` or the nearest enclosing fact; recorded element paths
+/// (`vm.disks[].ade`) match the way rules' reads are spelt (`vm.disks.ade`).
+fn unknown_reason<'u>(unknown: &[(&'u str, &'u str)], path: &str) -> Option<(&'u str, &'u str)> {
+    let mut candidate = path;
+    loop {
+        if let Some(found) = unknown
+            .iter()
+            .find(|(fact, _)| fact.replace("[]", "").replace("{}", "") == candidate)
+        {
+            return Some(*found);
+        }
+        candidate = &candidate[..candidate.rfind('.')?];
+    }
+}
+
 /// Names the facts the rule reads that are recorded as unknown; falls back to the CEL error.
 fn unknown_facts_of(
     rule: &super::Rule,
-    facts: &VmFacts,
+    unknown: &[(&str, &str)],
     error: &ExecutionError,
 ) -> Vec<UnknownFact> {
     let mut out: Vec<UnknownFact> = Vec::new();
     for path in &rule.reads {
-        if let Some((fact, reason)) = facts.unknown_reason(path) {
+        if let Some((fact, reason)) = unknown_reason(unknown, path) {
+            let fact = fact.replace("[]", "").replace("{}", "");
             if !out.iter().any(|u| u.fact == fact) {
                 out.push(UnknownFact {
-                    fact: fact.to_string(),
+                    fact,
                     reason: reason.to_string(),
                 });
             }
@@ -230,11 +295,11 @@ fn display(value: &Value) -> String {
 /// A layer fails when an `error` rule in it fails; it is unknown when an `error` rule is unknown
 /// and none fails, and also when no `error` rule evaluates it at all: a layer nobody checked has
 /// not passed. VSS applies to Windows only and fsfreeze to Linux only.
-fn layer_statuses(engine: &Engine, facts: &VmFacts, findings: &[Finding]) -> Vec<Layer> {
+fn layer_statuses(engine: &Engine, os: Option<&str>, findings: &[Finding]) -> Vec<Layer> {
     Cause::ALL
         .into_iter()
         .map(|cause| {
-            let not_applicable = match (cause, facts.os.as_deref()) {
+            let not_applicable = match (cause, os) {
                 (Cause::Vss, Some("linux")) => Some("VSS applies to Windows VMs only"),
                 (Cause::Fsfreeze, Some("windows")) => Some("fsfreeze applies to Linux VMs only"),
                 _ => None,

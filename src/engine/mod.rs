@@ -11,5 +11,5 @@ mod values;
 use crate::error::{line_column, toml_error};
 use crate::outcome::{Cause, Severity};
 
-pub use eval::{evaluate_vm, Engine, VmEvaluation};
+pub use eval::{evaluate_json, evaluate_vm, Engine, Judged, VmEvaluation};
 pub use rule::{Rule, RuleSet};

@@ -79,6 +79,26 @@ impl Kind {
     }
 }
 
+/// The one vocabulary of a manifest gap's `what`: the ARM type of every kind read, as the REST
+/// specs spell it (compared case-insensitively), and the few lists that are no ARM type. The
+/// collector names its gaps and its files by these; a gap under another name would hide nothing
+/// from the resolvers, so it is refused rather than ignored.
+pub fn gap_names() -> impl Iterator<Item = &'static str> {
+    RESOURCE_TYPES
+        .iter()
+        .filter_map(|d| d.arm_type)
+        .chain(LISTS_BEYOND_TYPES.iter().copied())
+}
+
+/// The first gap of `manifest` whose `what` is not in [`gap_names`], with its index.
+pub fn unknown_gap(manifest: &Manifest) -> Option<(usize, &Gap)> {
+    manifest
+        .gaps
+        .iter()
+        .enumerate()
+        .find(|(_, gap)| !gap_names().any(|name| name.eq_ignore_ascii_case(&gap.what)))
+}
+
 /// A type-less object recognised by its fields: it has every field of `has` and none of `lacks`.
 pub struct Shape {
     pub has: &'static [&'static str],

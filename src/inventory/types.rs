@@ -57,3 +57,8 @@ pub const VM_INSTANCE_VIEWS: &str = "Microsoft.Compute/virtualMachines/instanceV
 /// The `what` of the Microsoft Graph service principals read (no ARM resource type), and the
 /// name of their file in a collection.
 pub const SERVICE_PRINCIPALS: &str = "graph/servicePrincipals";
+
+/// The lists a manifest gap may name besides the ARM types of the kinds read (see
+/// `registry::gap_names`).
+pub const LISTS_BEYOND_TYPES: &[&str] =
+    &[RESOURCE_CONTAINERS, VM_INSTANCE_VIEWS, SERVICE_PRINCIPALS];

@@ -168,7 +168,9 @@ pub fn parse_rule(name: &str, props: &Value, default: bool, ctx: &AddressContext
         .map(|p| p as u32)
         .unwrap_or_else(|| {
             note("it has no priority".into());
-            u32::MAX
+            // Where it sits is unknown: first, so that if it can match the flow the verdict is
+            // unknown, rather than last, where the rules before it would decide unchallenged.
+            0
         });
     let strings = |single: &str, plural: &str| -> Vec<String> {
         let mut out: Vec<String> = text(single)

@@ -191,14 +191,16 @@ pub fn user_routes(table: &RouteTable, ctx: &AddressContext) -> Result<Vec<Route
             .and_then(Value::as_str)
             .unwrap_or("(unnamed)")
             .to_string();
+        // ARM requires both on every route: one missing means the route was not read whole,
+        // and any address could be the one it takes elsewhere.
         let Some(prefix) = props.get("addressPrefix").and_then(Value::as_str) else {
-            continue;
+            return Err(format!("route {route_name} in {name} has no addressPrefix"));
+        };
+        let Some(next_hop_type) = props.get("nextHopType").and_then(Value::as_str) else {
+            return Err(format!("route {route_name} in {name} has no nextHopType"));
         };
         let next_hop = NextHop::parse(
-            props
-                .get("nextHopType")
-                .and_then(Value::as_str)
-                .unwrap_or(""),
+            next_hop_type,
             props.get("nextHopIpAddress").and_then(Value::as_str),
         );
         // A service tag becomes one route per listed prefix, each with its own length.

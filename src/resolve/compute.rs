@@ -221,6 +221,27 @@ fn resolve_extensions(index: &Index, vm: &VirtualMachine, facts: &mut VmFacts) {
             message,
         });
     }
+    // Without a status, an extension is decided only by its resource's provisioningState. That
+    // is the outcome of the last operation ARM ran on it (install, update, delete): `Failed`
+    // is a failure, but `Succeeded` says the handler installed, not that the extension works
+    // now; only the instance view (`$expand=instanceView`) reports how it runs.
+    let silent: Vec<&str> = extensions
+        .iter()
+        .filter(|e| e.status.is_none())
+        .map(|e| e.name.as_str())
+        .collect();
+    let status_reason = (!silent.is_empty()).then(|| match view {
+        None => format!(
+            "the VM was read without its instance view ($expand=instanceView): the provisioningState of {} tells whether it installed, not how it runs now",
+            silent.join(", ")
+        ),
+        Some(_) => format!("the instance view reports no status for {}", silent.join(", ")),
+    });
+    // Marked for every element only when no extension has a status: the mark hides the field
+    // in every element, and a status that was read must stay visible.
+    if let (Some(reason), true) = (&status_reason, silent.len() == extensions.len()) {
+        facts.mark_unknown(fact_path::EXTENSIONS_STATUS, reason);
+    }
     facts.backup_extension = Some(match extensions.iter().find(|e| e.is_backup) {
         Some(e) => BackupExtensionFacts {
             present: true,
@@ -244,7 +265,9 @@ fn resolve_extensions(index: &Index, vm: &VirtualMachine, facts: &mut VmFacts) {
     if status_missing {
         facts.mark_unknown(
             fact_path::BACKUP_EXTENSION_STATUS,
-            "the backup extension's instance view status is not in the snapshot",
+            status_reason
+                .as_deref()
+                .unwrap_or("the backup extension's instance view status is not in the snapshot"),
         );
     }
     if state_missing {
@@ -323,13 +346,31 @@ fn status_of(view: &ExtensionInstanceView) -> (Option<String>, Option<String>) {
 
 fn resolve_disks(index: &Index, vm: &VirtualMachine, facts: &mut VmFacts) {
     let Some(storage) = vm.properties.storage_profile.as_ref() else {
-        facts.mark_unknown(fact_path::DISKS, "the VM model has no storageProfile");
-        facts.mark_unknown(
+        for path in [
+            fact_path::DISKS,
             fact_path::DATA_DISK_COUNT,
-            "the VM model has no storageProfile",
-        );
+            fact_path::ENCRYPTION_ADE,
+            fact_path::ENCRYPTION_CMK,
+            fact_path::ENCRYPTION_KEY_VAULTS,
+        ] {
+            facts.mark_unknown(path, "the VM model has no storageProfile");
+        }
         return;
     };
+    // Every VM has an OS disk: without `osDisk`, which disks the VM has, and how they are
+    // encrypted, is unknown. An absent `dataDisks` is no data disk: the collector's SDK models
+    // (azure_mgmt_compute) leave empty lists out when they serialise.
+    if storage.os_disk.is_none() {
+        let reason = "the VM model has no storageProfile.osDisk";
+        for path in [
+            fact_path::DISKS,
+            fact_path::ENCRYPTION_ADE,
+            fact_path::ENCRYPTION_CMK,
+            fact_path::ENCRYPTION_KEY_VAULTS,
+        ] {
+            facts.mark_unknown(path, reason);
+        }
+    }
     let data_disks = storage.data_disks.as_deref().unwrap_or(&[]);
     facts.data_disk_count = Some(data_disks.len() as i64);
     let mut disks = Vec::with_capacity(1 + data_disks.len());
@@ -346,18 +387,27 @@ fn resolve_disks(index: &Index, vm: &VirtualMachine, facts: &mut VmFacts) {
         }
         disks.push(disk_facts);
     }
-    if !unresolved.is_empty() {
-        facts.mark_unknown(
-            fact_path::DISKS,
-            format!("the managed disk resources {} are not in the snapshot (SKU, sharing and auth mode unknown)", unresolved.join(", ")),
-        );
-    }
-    facts.encryption.ade = Some(disks.iter().any(|d| d.ade) || vm_level_ade(storage));
-    facts.encryption.cmk = Some(disks.iter().any(|d| {
+    let ade = disks.iter().any(|d| d.ade) || vm_level_ade(storage);
+    let cmk = disks.iter().any(|d| {
         d.encryption_type
             .as_deref()
             .is_some_and(|t| t.to_ascii_lowercase().contains("customerkey"))
-    }));
+    });
+    // A disk resource that was not read may be the encrypted one: only a yes is decided
+    // without it. The key vaults are read from the disks too.
+    facts.encryption.ade = (ade || unresolved.is_empty()).then_some(ade);
+    facts.encryption.cmk = (cmk || unresolved.is_empty()).then_some(cmk);
+    if !unresolved.is_empty() {
+        let reason = format!("the managed disk resources {} are not in the snapshot (SKU, sharing, auth mode and encryption unknown)", unresolved.join(", "));
+        facts.mark_unknown(fact_path::DISKS, &reason);
+        if !ade {
+            facts.mark_unknown(fact_path::ENCRYPTION_ADE, &reason);
+        }
+        if !cmk {
+            facts.mark_unknown(fact_path::ENCRYPTION_CMK, &reason);
+        }
+        facts.mark_unknown(fact_path::ENCRYPTION_KEY_VAULTS, reason);
+    }
     facts.disks = Some(disks);
 }
 

@@ -46,6 +46,11 @@ pub fn private_dns(
     let mut checks = Vec::new();
     for vault_id in vault_ids {
         let Some(vault) = inventory.recovery_vaults.get(&key(&vault_id)) else {
+            // Its private endpoints are listed on the vault: without it, no name can be checked.
+            facts.mark_unknown(
+                fact_path::NETWORK_PRIVATE_DNS,
+                format!("the Recovery Services vault {vault_id} is not in the snapshot"),
+            );
             continue;
         };
         for connection in vault
@@ -58,6 +63,13 @@ pub fn private_dns(
                 .pointer("/properties/privateEndpoint/id")
                 .and_then(Value::as_str)
             else {
+                facts.mark_unknown(
+                    fact_path::NETWORK_PRIVATE_DNS,
+                    format!(
+                        "a private endpoint connection of vault {} names no private endpoint",
+                        vault.name
+                    ),
+                );
                 continue;
             };
             let Some(endpoint) = inventory.private_endpoints.get(&key(pe_id)) else {
@@ -70,9 +82,14 @@ pub fn private_dns(
                 );
                 continue;
             };
+            // Absent is empty: the collector's SDK models leave empty lists out.
             let configs = endpoint.properties.get("customDnsConfigs");
             for config in configs.and_then(Value::as_array).into_iter().flatten() {
                 let Some(fqdn) = config.get("fqdn").and_then(Value::as_str) else {
+                    facts.mark_unknown(
+                        fact_path::NETWORK_PRIVATE_DNS,
+                        format!("a customDnsConfigs entry of private endpoint {pe_id} has no fqdn"),
+                    );
                     continue;
                 };
                 let ip = config

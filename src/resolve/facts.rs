@@ -148,7 +148,8 @@ fact_structs! {
         managed: bool,
         /// Whether the disk resource was in the snapshot.
         resolved: bool,
-        /// `Premium_LRS`, `UltraSSD_LRS`, `PremiumV2_LRS`, ...
+        /// `Premium_LRS`, `UltraSSD_LRS`, `PremiumV2_LRS`, ...; absent for an unmanaged (VHD)
+        /// disk, which has no disk SKU (Azure retired unmanaged disks on 2025-09-30).
         sku: Option<String>,
         /// `diskSizeGB`.
         size_gb: Option<i64>,

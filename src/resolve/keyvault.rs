@@ -42,6 +42,9 @@ const BUILTIN_DATA_ACTIONS: [(&str, &[&str]); 4] = [
 /// A key vault the VM depends on and the items it uses there.
 #[derive(Default)]
 struct Dependency {
+    /// The vault's id as the first disk that names it spells it: reports show ids and names
+    /// as Azure returned them; only the map's key is folded, for the join.
+    id: String,
     role: &'static str,
     /// This vault holds the ADE disk encryption key (BEK secret).
     bek: bool,
@@ -52,7 +55,10 @@ struct Dependency {
 }
 
 pub fn resolve(index: &Index, vm: &VirtualMachine, facts: &mut VmFacts) {
-    let dependencies = dependencies_of(index, vm);
+    let (dependencies, problems) = dependencies_of(index, vm);
+    for problem in problems {
+        facts.mark_unknown(fact_path::ENCRYPTION_KEY_VAULTS, problem);
+    }
     let mut vaults = Vec::new();
     for (vault_key, dependency) in &dependencies {
         vaults.push(vault_facts(index, vault_key, dependency, facts));
@@ -60,35 +66,67 @@ pub fn resolve(index: &Index, vm: &VirtualMachine, facts: &mut VmFacts) {
     facts.encryption.key_vaults = vaults;
 }
 
-fn dependencies_of(index: &Index, vm: &VirtualMachine) -> BTreeMap<String, Dependency> {
+/// Whether `id` names a key vault (`.../providers/Microsoft.KeyVault/vaults/<name>`), not a
+/// key, a managed HSM or another resource: Azure's own examples put other ids in `sourceVault`.
+fn is_key_vault_id(id: &str) -> bool {
+    let lower = key(id);
+    let parts: Vec<&str> = lower.split('/').collect();
+    matches!(
+        parts.as_slice(),
+        ["", "subscriptions", _, "resourcegroups", _, "providers", "microsoft.keyvault", "vaults", name]
+            if !name.is_empty()
+    )
+}
+
+/// The key vaults the VM's disks depend on, by key, and why some dependency cannot be told
+/// (a `sourceVault` that is no key vault id, a disk encryption set not in the snapshot).
+fn dependencies_of(
+    index: &Index,
+    vm: &VirtualMachine,
+) -> (BTreeMap<String, Dependency>, Vec<String>) {
     let mut found: BTreeMap<String, Dependency> = BTreeMap::new();
+    let mut problems: Vec<String> = Vec::new();
     let Some(storage) = vm.properties.storage_profile.as_ref() else {
-        return found;
+        return (found, problems);
     };
     let disks = storage
         .os_disk
         .iter()
         .chain(storage.data_disks.iter().flatten());
     let mut cmk: Vec<&KeyRef> = Vec::new();
-    let mut add_ade = |bek: Option<&SecretRef>, kek: Option<&KeyRef>| {
-        let vault_of = |vault: &Option<IdRef>| Some(key(vault.as_ref()?.id.as_deref()?));
-        let bek = bek.and_then(|b| Some((vault_of(&b.source_vault)?, b.secret_url.as_deref())));
-        let kek = kek.and_then(|k| Some((vault_of(&k.source_vault)?, k.key_url.as_deref())));
-        let ade = || Dependency {
-            role: "ade",
-            ..Dependency::default()
-        };
-        if let Some((vault, url)) = bek {
-            let entry = found.entry(vault).or_insert_with(ade);
-            entry.bek = true;
-            entry.secrets.extend(url.and_then(item_name));
+    let not_a_vault = |id: &str, problems: &mut Vec<String>| {
+        let known = is_key_vault_id(id);
+        if !known {
+            problems.push(format!(
+                "the sourceVault `{id}` of a disk's encryption key is not a Microsoft.KeyVault/vaults id"
+            ));
         }
-        if let Some((vault, url)) = kek {
-            let entry = found.entry(vault).or_insert_with(ade);
-            entry.kek = true;
-            entry.keys.extend(url.and_then(item_name));
-        }
+        !known
     };
+    let mut add_ade =
+        |bek: Option<&SecretRef>, kek: Option<&KeyRef>, problems: &mut Vec<String>| {
+            let mut vault_of = |vault: &Option<IdRef>| {
+                let id = vault.as_ref()?.id.as_deref()?;
+                (!not_a_vault(id, problems)).then(|| id.to_string())
+            };
+            let bek = bek.and_then(|b| Some((vault_of(&b.source_vault)?, b.secret_url.as_deref())));
+            let kek = kek.and_then(|k| Some((vault_of(&k.source_vault)?, k.key_url.as_deref())));
+            let ade = |id: &str| Dependency {
+                id: id.to_string(),
+                role: "ade",
+                ..Dependency::default()
+            };
+            if let Some((vault, url)) = bek {
+                let entry = found.entry(key(&vault)).or_insert_with(|| ade(&vault));
+                entry.bek = true;
+                entry.secrets.extend(url.and_then(item_name));
+            }
+            if let Some((vault, url)) = kek {
+                let entry = found.entry(key(&vault)).or_insert_with(|| ade(&vault));
+                entry.kek = true;
+                entry.keys.extend(url.and_then(item_name));
+            }
+        };
     for disk in disks {
         if let Some(settings) = disk
             .encryption_settings
@@ -98,6 +136,7 @@ fn dependencies_of(index: &Index, vm: &VirtualMachine) -> BTreeMap<String, Depen
             add_ade(
                 settings.disk_encryption_key.as_ref(),
                 settings.key_encryption_key.as_ref(),
+                &mut problems,
             );
         }
         let resource = disk
@@ -105,14 +144,30 @@ fn dependencies_of(index: &Index, vm: &VirtualMachine) -> BTreeMap<String, Depen
             .as_ref()
             .and_then(|m| m.id.as_deref())
             .and_then(|id| index.inventory.disks.get(&key(id)));
-        if let Some(collection) = resource
-            .and_then(|r| r.properties.encryption_settings_collection.as_ref())
-            .filter(|c| c.enabled == Some(true))
-        {
+        let collection =
+            resource.and_then(|r| r.properties.encryption_settings_collection.as_ref());
+        let settings_read = collection.is_some_and(|c| {
+            c.encryption_settings
+                .as_ref()
+                .is_some_and(|s| !s.is_empty())
+        });
+        match collection.map(|c| c.enabled) {
+            Some(None) => problems.push(format!(
+                "disk {} has encryptionSettingsCollection without `enabled`",
+                disk.name.as_deref().unwrap_or("(unnamed)")
+            )),
+            Some(Some(true)) if !settings_read => problems.push(format!(
+                "disk {} says Azure Disk Encryption is enabled but lists no encryptionSettings: its key vaults are unknown",
+                disk.name.as_deref().unwrap_or("(unnamed)")
+            )),
+            _ => {}
+        }
+        if let Some(collection) = collection.filter(|c| c.enabled == Some(true)) {
             for element in collection.encryption_settings.iter().flatten() {
                 add_ade(
                     element.disk_encryption_key.as_ref(),
                     element.key_encryption_key.as_ref(),
+                    &mut problems,
                 );
             }
         }
@@ -125,16 +180,23 @@ fn dependencies_of(index: &Index, vm: &VirtualMachine) -> BTreeMap<String, Depen
                     .and_then(|m| m.disk_encryption_set.as_ref())
                     .and_then(|d| d.id.clone())
             });
-        let active_key = des_id
-            .and_then(|id| index.inventory.disk_encryption_sets.get(&key(&id)))
-            .and_then(|des| des.properties.active_key.as_ref());
-        if let Some(active) = active_key {
-            cmk.push(active);
+        if let Some(id) = des_id {
+            match index.inventory.disk_encryption_sets.get(&key(&id)) {
+                // A set without an active key names no vault to depend on.
+                Some(des) => cmk.extend(des.properties.active_key.as_ref()),
+                None => problems.push(format!(
+                    "the disk encryption set {id} is not in the snapshot: its key vault is unknown"
+                )),
+            }
         }
     }
     for active in cmk {
         if let Some(vault) = active.source_vault.as_ref().and_then(|v| v.id.as_deref()) {
+            if not_a_vault(vault, &mut problems) {
+                continue;
+            }
             let entry = found.entry(key(vault)).or_insert_with(|| Dependency {
+                id: vault.to_string(),
                 role: "cmk",
                 ..Dependency::default()
             });
@@ -149,7 +211,7 @@ fn dependencies_of(index: &Index, vm: &VirtualMachine) -> BTreeMap<String, Depen
         dependency.keys.sort();
         dependency.keys.dedup();
     }
-    found
+    (found, problems)
 }
 
 /// `https://kv.vault.azure.net/secrets/<name>/<version>` → `<name>`.
@@ -166,9 +228,12 @@ fn vault_facts(
     dependency: &Dependency,
     facts: &mut VmFacts,
 ) -> KeyVaultFacts {
-    let name = ArmId::parse(vault_key).name.unwrap_or_default().to_string();
+    let name = ArmId::parse(&dependency.id)
+        .name
+        .unwrap_or_default()
+        .to_string();
     let mut out = KeyVaultFacts {
-        id: vault_key.to_string(),
+        id: dependency.id.clone(),
         name: name.clone(),
         role: dependency.role.into(),
         kek: dependency.kek,
@@ -488,6 +553,49 @@ mod tests {
                 "{pattern} ~ {action}"
             );
         }
+    }
+
+    fn vm_with_source_vaults(vaults: &[&str]) -> VirtualMachine {
+        let disk = |vault: &str, lun: usize| {
+            serde_json::json!({
+                "name": format!("disk{lun}"), "lun": lun,
+                "managedDisk": {"id": format!("/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/disks/disk{lun}")},
+                "encryptionSettings": {"enabled": true, "diskEncryptionKey": {
+                    "sourceVault": {"id": vault},
+                    "secretUrl": "https://x.vault.azure.net/secrets/bek/1"}}
+            })
+        };
+        let data: Vec<_> = vaults.iter().enumerate().map(|(i, v)| disk(v, i)).collect();
+        serde_json::from_value(serde_json::json!({
+            "id": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm",
+            "name": "vm", "type": "Microsoft.Compute/virtualMachines",
+            "properties": {"storageProfile": {"dataDisks": data}}
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn vault_ids_keep_their_casing_and_other_ids_are_not_vaults() {
+        let inventory = crate::inventory::Inventory::default();
+        let codes = crate::codes::CodeBook::builtin().unwrap();
+        let options = super::super::Options::default();
+        let index = Index::new(&inventory, &codes, &options);
+        let vault =
+            "/subscriptions/s/resourceGroups/RG-Sec/providers/Microsoft.KeyVault/vaults/MyVmVault";
+        // Azure's examples carry ids like these in `sourceVault`.
+        let key_id =
+            "/subscriptions/s/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv/keys/k";
+        let hsm = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.KeyVault/managedHSMs/h";
+        let vm = vm_with_source_vaults(&[vault, &vault.to_ascii_lowercase(), key_id, hsm]);
+        let mut facts = VmFacts::default();
+        resolve(&index, &vm, &mut facts);
+        let vaults = &facts.encryption.key_vaults;
+        assert_eq!(vaults.len(), 1, "one vault, however its id is cased");
+        assert_eq!(vaults[0].id, vault);
+        assert_eq!(vaults[0].name, "MyVmVault");
+        let reason = facts.unknown[&fact_path::ENCRYPTION_KEY_VAULTS].clone();
+        assert!(reason.contains(key_id), "{reason}");
+        assert!(!is_key_vault_id(hsm) && !is_key_vault_id(key_id) && is_key_vault_id(vault));
     }
 
     #[test]

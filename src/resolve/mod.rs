@@ -8,6 +8,7 @@ pub mod dns;
 pub mod fact_path;
 pub mod fact_schema;
 pub mod facts;
+mod gaps;
 pub mod keyvault;
 pub mod locks;
 pub mod network;
@@ -55,6 +56,9 @@ pub struct Index<'a> {
     pub now: OffsetDateTime,
     /// VM key → protected item keys of the VM itself (normally one).
     pub items_by_vm: HashMap<String, Vec<&'a str>>,
+    /// Protected items that name no VM (no `virtualMachineId`, `sourceResourceId` or container
+    /// naming one): any VM without an item of its own may be the one they protect.
+    pub unattributed_items: Vec<&'a str>,
     /// VM key → protected items of workloads inside it (SQL Server, SAP HANA databases).
     pub workload_items_by_vm: HashMap<String, Vec<&'a str>>,
     /// (vault key, container name key) → jobs; and (vault key, friendly name key) as a fallback.
@@ -82,6 +86,7 @@ impl<'a> Index<'a> {
 
         let mut items_by_vm: HashMap<String, Vec<&str>> = HashMap::new();
         let mut workload_items_by_vm: HashMap<String, Vec<&str>> = HashMap::new();
+        let mut unattributed_items: Vec<&str> = Vec::new();
         for (item_key, item) in &inventory.protected_items {
             let vm = if is_vm_item(item) {
                 item.properties
@@ -100,8 +105,12 @@ impl<'a> Index<'a> {
                     &mut workload_items_by_vm
                 };
                 target.entry(key(vm)).or_default().push(item_key.as_str());
+            } else if is_vm_item(item) {
+                // A file share's or a storage account's item names no VM, rightly.
+                unattributed_items.push(item.id.as_str());
             }
         }
+        unattributed_items.sort_unstable();
         for items in items_by_vm.values_mut() {
             items.sort_unstable();
         }
@@ -162,6 +171,7 @@ impl<'a> Index<'a> {
             options,
             now,
             items_by_vm,
+            unattributed_items,
             workload_items_by_vm,
             network: network::NetworkCache::new(inventory),
             policy: policy::PolicyIndex::new(inventory),
@@ -266,6 +276,7 @@ pub fn resolve_vm_for(
     policy::resolve(index, &mut facts);
     keyvault::resolve(index, vm, &mut facts);
     network::resolve(index, vm, &mut facts);
+    gaps::apply(index, vm, &mut facts);
     facts
 }
 

@@ -32,7 +32,18 @@ pub fn resolve(index: &Index, vm: &VirtualMachine, facts: &mut VmFacts) {
         .and_then(|keys| keys.first())
         .and_then(|k| inventory.protected_items.get(*k))
     else {
-        // Unprotected is a fact only if every vault the VM could be protected by was read.
+        // Unprotected is a fact only if every vault the VM could be protected by was read, and
+        // every item read says which VM it protects.
+        if let Some(item) = index.unattributed_items.first() {
+            facts.mark_unknown(
+                fact_path::PROTECTION_PROTECTED,
+                format!("protected item {item} names no VM: it may protect this one"),
+            );
+            facts.mark_unknown(
+                fact_path::NETWORK_PRIVATE_DNS,
+                format!("protected item {item} names no VM: the vault whose private endpoints this VM needs is unknown"),
+            );
+        }
         match inventory.gap_for(
             &crate::inventory::id::subscription_id(&facts.subscription),
             types::PROTECTED_ITEMS,

@@ -11,7 +11,7 @@ use super::text;
 use crate::error::InputError;
 use crate::inventory::model::Manifest;
 use crate::inventory::reading::{Reading, SkipReason};
-use crate::inventory::registry::join_nested_extensions;
+use crate::inventory::registry::{self, join_nested_extensions};
 use crate::inventory::registry::{Decoder, Refusal, Resource, Shape};
 use crate::inventory::types::VIRTUAL_MACHINES;
 use crate::inventory::{Inventory, Kind, ResourceType};
@@ -112,7 +112,19 @@ fn parse_bytes(file: &Path, bytes: &[u8]) -> Parsed {
         Value::Array(items) => parse_items(file, "", items, &mut out)?,
         Value::Object(mut object) => {
             if object.get("schema").and_then(Value::as_str) == Some(MANIFEST_SCHEMA) {
-                out.manifest = Some(typed(file, "", Value::Object(object))?);
+                let manifest: Manifest = typed(file, "", Value::Object(object))?;
+                if let Some((at, gap)) = registry::unknown_gap(&manifest) {
+                    return Err(InputError::new(
+                        file,
+                        Some(format!("gaps[{at}].what")),
+                        format!("the gap `{}` names no list backup-doctor reads", gap.what),
+                        format!(
+                            "name the list by its ARM type, one of: {} (docs/snapshots.md)",
+                            registry::gap_names().collect::<Vec<_>>().join(", ")
+                        ),
+                    ));
+                }
+                out.manifest = Some(manifest);
                 return Ok(out);
             }
             if let Some(reason) = meant_for_the_gate(&object) {
