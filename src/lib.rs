@@ -3,6 +3,7 @@
 //! fix, in pipeline order. See docs/architecture.md for the code map and docs/ for the contracts.
 
 pub mod allocator;
+pub mod auth;
 pub mod codes;
 pub mod commands;
 pub mod engine;
