@@ -143,6 +143,17 @@ pub struct HistoryArgs {
     pub format: HistoryFormat,
 }
 
+#[derive(Args)]
+pub struct ServeArgs {
+    /// The service's TOML configuration (docs/serve.md#configuration); every key can also be
+    /// set from a BACKUP_DOCTOR_… environment variable.
+    #[arg(long, value_name = "FILE")]
+    pub config: PathBuf,
+    /// Read and check the configuration, then exit: 0 valid, 2 not (naming the key and file).
+    #[arg(long)]
+    pub check_config: bool,
+}
+
 /// A snapshot or the live tenant, one of them required.
 #[derive(Args)]
 #[command(group(clap::ArgGroup::new("source").required(true).args(["snapshot", "live"])))]

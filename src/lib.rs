@@ -15,6 +15,7 @@ pub mod outcome;
 pub mod parallel;
 pub mod render;
 pub mod resolve;
+pub mod serve;
 pub mod source;
 pub mod store;
 pub mod suppress;

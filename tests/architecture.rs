@@ -23,6 +23,7 @@ const LAYERS: &[&[&str]] = &[
     &["engine"],
     &["render"],
     &["commands"],
+    &["serve"],
     &["main", "cli", "lib"],
 ];
 
