@@ -6,7 +6,7 @@ mod serve_common;
 
 use backup_doctor_testkit::live::{demo_config, serve};
 use serde_json::{json, Value};
-use serve_common::{eventually, live_config, prometheus, Api, Serve};
+use serve_common::{chromium, eventually, live_config, prometheus, Api, Serve};
 use std::collections::BTreeSet;
 use std::time::Duration;
 
@@ -105,7 +105,12 @@ async fn serve_scans_lists_checks_and_reports_over_http() {
     let scan_id = first["id"].as_i64().unwrap();
 
     // A requested scan: 202 with its run, a second request meanwhile 409, then complete.
-    let response = client.post(format!("{url}/v1/scans")).send().await.unwrap();
+    // The scheduled scan is listed a moment before its lease is released: 409 until then.
+    let response = eventually(SCAN_WAIT, "the lease of the scheduled scan", || async {
+        let response = client.post(format!("{url}/v1/scans")).send().await.unwrap();
+        (response.status().as_u16() != 409).then_some(response)
+    })
+    .await;
     assert_eq!(response.status().as_u16(), 202);
     let location = response.headers()["location"].to_str().unwrap().to_string();
     let run: Value = response.json().await.unwrap();
@@ -342,6 +347,27 @@ async fn serve_scans_lists_checks_and_reports_over_http() {
         history.contains("Failing VMs by root cause") && history.contains("<polyline"),
         "{history:.500}"
     );
+
+    // The dashboard in a browser: the report's script runs under its CSP and draws the VMs;
+    // the history page draws its trend. Screenshots for people to look at.
+    if let Some(browser) = serve_common::browser() {
+        let shots = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+        let base = url.clone();
+        tokio::task::spawn_blocking(move || {
+            for (page, shot, expect) in [("/", "serve-dashboard.png", "vm-sql-01"), ("/history", "serve-history.png", "<polyline")] {
+                let dom = chromium(&browser, &format!("{base}{page}"), &["--dump-dom".to_string()]);
+                assert!(dom.contains("</html>") && dom.contains(expect), "{page}: {dom:.300}");
+                let path = shots.join(shot);
+                let _ = std::fs::remove_file(&path);
+                chromium(&browser, &format!("{base}{page}"), &[format!("--screenshot={}", path.display()), "--window-size=1400,1600".to_string(), "--hide-scrollbars".to_string()]);
+                let png = std::fs::read(&path).expect("chromium wrote the screenshot");
+                assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+                eprintln!("screenshot: {}", path.display());
+            }
+        })
+        .await
+        .unwrap();
+    }
 
     // Health.
     let (status, ready) = get_json(&client, &format!("{url}/readyz")).await;

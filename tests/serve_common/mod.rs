@@ -229,3 +229,142 @@ pub fn prometheus(text: &str) -> Vec<(String, f64)> {
     }
     samples
 }
+
+/// A throwaway PostgreSQL server for one test (or the one `BACKUP_DOCTOR_TEST_POSTGRES` names, with
+/// a fresh database in it); stopped when dropped.
+pub struct Postgres {
+    pub url: String,
+    bin: Option<PathBuf>,
+    data: Option<tempfile::TempDir>,
+    as_user: Option<&'static str>,
+}
+
+impl Postgres {
+    /// `None` (said loudly) only when no PostgreSQL binaries exist on this machine.
+    pub fn start(name: &str) -> Option<Postgres> {
+        if let Ok(url) = std::env::var("BACKUP_DOCTOR_TEST_POSTGRES") {
+            let database = format!("bd_{name}_{}", std::process::id());
+            let status = Command::new("psql")
+                .args([url.as_str(), "-q", "-c", &format!("CREATE DATABASE {database}")])
+                .status()
+                .expect("psql runs (BACKUP_DOCTOR_TEST_POSTGRES is set)");
+            assert!(status.success(), "cannot create database {database}");
+            let base = url.rsplit_once('/').map(|(base, _)| base).unwrap_or(&url);
+            return Some(Postgres { url: format!("{base}/{database}"), bin: None, data: None, as_user: None });
+        }
+        let bin = std::fs::read_dir("/usr/lib/postgresql")
+            .ok()
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|entry| entry.path().join("bin"))
+            .find(|bin| bin.join("initdb").exists());
+        let Some(bin) = bin else {
+            eprintln!("SKIPPED: no PostgreSQL binaries (apt-get install postgresql, or set BACKUP_DOCTOR_TEST_POSTGRES) — the PostgreSQL serve test did not run");
+            return None;
+        };
+        let data = tempfile::tempdir().unwrap();
+        // initdb refuses root: run the server as the package's `postgres` user then.
+        let as_user = (Command::new("id").arg("-u").output().map(|o| o.stdout == b"0\n").unwrap_or(false))
+            .then_some("postgres");
+        if let Some(user) = as_user {
+            let status = Command::new("chown").args(["-R", user]).arg(data.path()).status().unwrap();
+            assert!(status.success());
+        }
+        let port = free_port();
+        let run = |program: &str, args: &[&str]| {
+            let mut command = match as_user {
+                Some(user) => {
+                    let mut c = Command::new("runuser");
+                    c.args(["-u", user, "--"]).arg(bin.join(program));
+                    c
+                }
+                None => Command::new(bin.join(program)),
+            };
+            let output = command.args(args).output().unwrap();
+            assert!(output.status.success(), "{program}: {}", String::from_utf8_lossy(&output.stderr));
+        };
+        let dir = data.path().display().to_string();
+        let pgdata = format!("{dir}/data");
+        run("initdb", &["-D", &pgdata, "-A", "trust", "-U", "postgres", "--no-sync"]);
+        let options = format!("-p {port} -k {dir} -c listen_addresses=127.0.0.1 -c fsync=off");
+        run("pg_ctl", &["-D", &pgdata, "-o", &options, "-l", &format!("{dir}/log"), "-w", "start"]);
+        Some(Postgres {
+            url: format!("postgres://postgres@127.0.0.1:{port}/postgres"),
+            bin: Some(bin),
+            data: Some(data),
+            as_user,
+        })
+    }
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        if let (Some(bin), Some(data)) = (&self.bin, &self.data) {
+            let pgdata = data.path().join("data");
+            let mut command = match self.as_user {
+                Some(user) => {
+                    let mut c = Command::new("runuser");
+                    c.args(["-u", user, "--"]).arg(bin.join("pg_ctl"));
+                    c
+                }
+                None => Command::new(bin.join("pg_ctl")),
+            };
+            let _ = command.arg("-D").arg(pgdata).args(["-m", "immediate", "stop"]).output();
+        }
+    }
+}
+
+/// A loopback port free right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// The Chromium to use, or None (after saying so) when it is missing and not required
+/// (`BACKUP_DOCTOR_REQUIRE_BROWSER=1`, as `.ci/run` sets, makes a missing one a failure).
+pub fn browser() -> Option<PathBuf> {
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join("chromium"))
+            .find(|candidate| candidate.is_file())
+    });
+    if found.is_none() {
+        if std::env::var("BACKUP_DOCTOR_REQUIRE_BROWSER").as_deref() == Ok("1") {
+            panic!("BACKUP_DOCTOR_REQUIRE_BROWSER=1 but no `chromium` on PATH: apt-get install chromium");
+        }
+        use std::io::Write;
+        let _ = writeln!(std::io::stderr(), "skipped: install chromium to run the dashboard's browser check");
+    }
+    found
+}
+
+/// Runs headless Chromium on `url` with `extra` arguments and returns what it printed.
+pub fn chromium(browser: &Path, url: &str, extra: &[String]) -> String {
+    let profile = tempfile::tempdir().unwrap();
+    let out = tempfile::NamedTempFile::new().unwrap();
+    let mut child = Command::new(browser)
+        .args(["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .args(extra)
+        .arg(url)
+        .stdin(Stdio::null())
+        .stdout(out.reopen().unwrap())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromium starts");
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        match child.try_wait().unwrap() {
+            Some(status) => {
+                assert!(status.success(), "chromium exited with {status}");
+                break;
+            }
+            None if Instant::now() > deadline => {
+                let _ = child.kill();
+                panic!("chromium did not finish within 90 s");
+            }
+            None => std::thread::sleep(Duration::from_millis(100)),
+        }
+    }
+    std::fs::read_to_string(out.path()).unwrap()
+}
