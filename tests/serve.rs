@@ -354,12 +354,30 @@ async fn serve_scans_lists_checks_and_reports_over_http() {
         let shots = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
         let base = url.clone();
         tokio::task::spawn_blocking(move || {
-            for (page, shot, expect) in [("/", "serve-dashboard.png", "vm-sql-01"), ("/history", "serve-history.png", "<polyline")] {
-                let dom = chromium(&browser, &format!("{base}{page}"), &["--dump-dom".to_string()]);
-                assert!(dom.contains("</html>") && dom.contains(expect), "{page}: {dom:.300}");
+            for (page, shot, expect) in [
+                ("/", "serve-dashboard.png", "vm-sql-01"),
+                ("/history", "serve-history.png", "<polyline"),
+            ] {
+                let dom = chromium(
+                    &browser,
+                    &format!("{base}{page}"),
+                    &["--dump-dom".to_string()],
+                );
+                assert!(
+                    dom.contains("</html>") && dom.contains(expect),
+                    "{page}: {dom:.300}"
+                );
                 let path = shots.join(shot);
                 let _ = std::fs::remove_file(&path);
-                chromium(&browser, &format!("{base}{page}"), &[format!("--screenshot={}", path.display()), "--window-size=1400,1600".to_string(), "--hide-scrollbars".to_string()]);
+                chromium(
+                    &browser,
+                    &format!("{base}{page}"),
+                    &[
+                        format!("--screenshot={}", path.display()),
+                        "--window-size=1400,1600".to_string(),
+                        "--hide-scrollbars".to_string(),
+                    ],
+                );
                 let png = std::fs::read(&path).expect("chromium wrote the screenshot");
                 assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
                 eprintln!("screenshot: {}", path.display());

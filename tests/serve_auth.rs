@@ -42,7 +42,11 @@ async fn tokens_are_checked_and_roles_enforced_over_http() {
     let other_audience = issuer.token(&issuer.claims("api://another-api", &[OPERATE]));
     let unpublished = {
         let key = issuer.unpublished_key();
-        sign(&Issuer::header(key), &issuer.claims(AUDIENCE, &[OPERATE]), Sign::Rs256(key))
+        sign(
+            &Issuer::header(key),
+            &issuer.claims(AUDIENCE, &[OPERATE]),
+            Sign::Rs256(key),
+        )
     };
     let none = sign(
         &json!({ "typ": "JWT", "alg": "none" }),
@@ -65,9 +69,17 @@ async fn tokens_are_checked_and_roles_enforced_over_http() {
     // No token: 401 with a bare Bearer challenge.
     let response = get(None).await;
     assert_eq!(response.status().as_u16(), 401);
-    let challenge = response.headers()["www-authenticate"].to_str().unwrap().to_string();
+    let challenge = response.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .to_string();
     assert!(challenge.starts_with("Bearer realm="), "{challenge}");
-    api.conforms("get", "/v1/scans", 401, &response.json::<Value>().await.unwrap());
+    api.conforms(
+        "get",
+        "/v1/scans",
+        401,
+        &response.json::<Value>().await.unwrap(),
+    );
 
     // Refused tokens: 401 with invalid_token, the token never echoed.
     for (what, token) in [
@@ -78,22 +90,49 @@ async fn tokens_are_checked_and_roles_enforced_over_http() {
     ] {
         let response = get(Some(token.clone())).await;
         assert_eq!(response.status().as_u16(), 401, "{what}");
-        let challenge = response.headers()["www-authenticate"].to_str().unwrap().to_string();
-        assert!(challenge.contains("error=\"invalid_token\""), "{what}: {challenge}");
+        let challenge = response.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .to_string();
+        assert!(
+            challenge.contains("error=\"invalid_token\""),
+            "{what}: {challenge}"
+        );
         let body = response.text().await.unwrap();
         for part in token.split('.').filter(|p| p.len() > 8) {
-            assert!(!body.contains(part) && !challenge.contains(part), "{what}: the answer repeats the token");
+            assert!(
+                !body.contains(part) && !challenge.contains(part),
+                "{what}: the answer repeats the token"
+            );
         }
     }
 
     // A reader reads, but may not start a scan or check: 403.
     let response = get(Some(reader.clone())).await;
     assert_eq!(response.status().as_u16(), 200);
-    api.conforms("get", "/v1/scans", 200, &response.json::<Value>().await.unwrap());
-    let response = client.post(format!("{url}/v1/scans")).bearer_auth(&reader).send().await.unwrap();
+    api.conforms(
+        "get",
+        "/v1/scans",
+        200,
+        &response.json::<Value>().await.unwrap(),
+    );
+    let response = client
+        .post(format!("{url}/v1/scans"))
+        .bearer_auth(&reader)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status().as_u16(), 403);
-    assert!(response.headers()["www-authenticate"].to_str().unwrap().contains("insufficient_scope"));
-    api.conforms("post", "/v1/scans", 403, &response.json::<Value>().await.unwrap());
+    assert!(response.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .contains("insufficient_scope"));
+    api.conforms(
+        "post",
+        "/v1/scans",
+        403,
+        &response.json::<Value>().await.unwrap(),
+    );
     let response = client
         .post(format!("{url}/v1/check"))
         .bearer_auth(&reader)
@@ -104,22 +143,59 @@ async fn tokens_are_checked_and_roles_enforced_over_http() {
     assert_eq!(response.status().as_u16(), 403);
 
     // The operator may; it reads too.
-    let response = client.post(format!("{url}/v1/scans")).bearer_auth(&operator).send().await.unwrap();
+    let response = client
+        .post(format!("{url}/v1/scans"))
+        .bearer_auth(&operator)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status().as_u16(), 202);
     let response = get(Some(operator.clone())).await;
     assert_eq!(response.status().as_u16(), 200);
 
     // Health is open by default, metrics are not.
-    assert_eq!(client.get(format!("{url}/healthz")).send().await.unwrap().status().as_u16(), 200);
-    assert_eq!(client.get(format!("{url}/metrics")).send().await.unwrap().status().as_u16(), 401);
+    assert_eq!(
+        client
+            .get(format!("{url}/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        200
+    );
+    assert_eq!(
+        client
+            .get(format!("{url}/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        401
+    );
 
     // The request log names the caller's object id and never a token.
     let logs = server.logs();
-    assert!(logs.iter().any(|line| line.contains("\"caller\":\"6d8f6a52-0c3c-4c55-9a64-0f1a3c1d9e01\"")), "{logs:?}");
+    assert!(
+        logs.iter()
+            .any(|line| line.contains("\"caller\":\"6d8f6a52-0c3c-4c55-9a64-0f1a3c1d9e01\"")),
+        "{logs:?}"
+    );
     for line in &logs {
-        for token in [&reader, &operator, &expired, &other_audience, &unpublished, &none] {
+        for token in [
+            &reader,
+            &operator,
+            &expired,
+            &other_audience,
+            &unpublished,
+            &none,
+        ] {
             let signature = token.rsplit('.').next().unwrap();
-            assert!(signature.len() < 8 || !line.contains(signature), "a token reached the log: {line}");
+            assert!(
+                signature.len() < 8 || !line.contains(signature),
+                "a token reached the log: {line}"
+            );
         }
     }
 }

@@ -38,14 +38,24 @@ async fn two_replicas_on_one_postgres_store_scan_each_slot_once() {
             *per_slot.entry(source.to_string()).or_default() += 1;
         }
     }
-    assert!(per_slot.len() >= 2, "at least two slots were scanned: {scans}");
-    assert!(per_slot.values().all(|n| *n == 1), "a slot was scanned twice: {per_slot:?}");
+    assert!(
+        per_slot.len() >= 2,
+        "at least two slots were scanned: {scans}"
+    );
+    assert!(
+        per_slot.values().all(|n| *n == 1),
+        "a slot was scanned twice: {per_slot:?}"
+    );
     // Both replicas took part: each saw the lease held or the slot done at least once.
     let skipped = |server: &Serve| {
         server.logs().iter().any(|line| {
-            line.contains("another replica holds the scan lease") || line.contains("slot already scanned")
+            line.contains("another replica holds the scan lease")
+                || line.contains("slot already scanned")
         })
     };
-    assert!(skipped(&a) || skipped(&b), "neither replica ever deferred to the other");
+    assert!(
+        skipped(&a) || skipped(&b),
+        "neither replica ever deferred to the other"
+    );
     drop((a, b));
 }

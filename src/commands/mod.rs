@@ -22,9 +22,11 @@ use crate::engine::RuleSet;
 use crate::error::Error;
 use crate::inventory::Inventory;
 use crate::live::auth::{AuthKind, Cloud, Endpoints};
+use crate::live::throttle::Stats;
 use crate::live::{self, Collection, LiveOptions};
 use crate::source;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 use time::OffsetDateTime;
 
@@ -32,6 +34,9 @@ use time::OffsetDateTime;
 pub struct Judged<R> {
     pub report: R,
     pub rules: RuleSet,
+    /// What the live read cost (ARM calls, throttled calls) when the source was live; `serve`
+    /// reports it in its metrics.
+    pub live_cost: Option<Arc<Stats>>,
 }
 
 /// How the commands that judge VMs load rules and resolve facts.
@@ -105,17 +110,19 @@ impl LiveSource {
 }
 
 impl Source {
-    /// The inventory of the snapshot, or of a live read of `job_window_days` of jobs.
+    /// The inventory of the snapshot, or of a live read of `job_window_days` of jobs (with
+    /// what the read cost).
     async fn load_async(
         &self,
         job_window_days: i64,
         backup_service_object_id: Option<String>,
-    ) -> Result<Inventory, Error> {
+    ) -> Result<(Inventory, Option<Arc<Stats>>), Error> {
         match self {
-            Source::Snapshot(paths) => Ok(source::snapshot::load_layers(paths)?),
+            Source::Snapshot(paths) => Ok((source::snapshot::load_layers(paths)?, None)),
             Source::Live(live) => {
                 let options = live.options(job_window_days, backup_service_object_id)?;
-                Ok(collect_live(&options).await?.load()?)
+                let collection = collect_live(&options).await?;
+                Ok((collection.load()?, Some(collection.stats.clone())))
             }
         }
     }
@@ -131,7 +138,8 @@ impl Source {
             Source::Live(_) => block_on(
                 "--live",
                 self.load_async(job_window_days, backup_service_object_id),
-            )?,
+            )?
+            .map(|(inventory, _)| inventory),
         }
     }
 }

@@ -7,7 +7,7 @@
 //! scan again, and after downtime only the latest missed slot is run, once.
 
 use super::config::{Config, Schedule};
-use super::metrics::Metrics;
+use super::metrics::{ArmCost, Metrics};
 use super::shutdown::Shutdown;
 use crate::commands::scan::scan_async;
 use crate::commands::{ScanOptions, Source};
@@ -295,8 +295,12 @@ impl Scanner {
         match self.store.record(&judged.report, &meta).await {
             Ok(id) => {
                 let elapsed = started.elapsed();
+                let arm = judged.live_cost.as_ref().map(|stats| ArmCost {
+                    calls: stats.calls(),
+                    throttled: stats.throttled.load(Ordering::Relaxed),
+                });
                 self.metrics
-                    .scan_recorded(id, &judged.report, elapsed, judged.arm.as_ref());
+                    .scan_recorded(id, &judged.report, elapsed, arm.as_ref());
                 tracing::info!(
                     scan = trigger.kind(),
                     id,

@@ -245,12 +245,22 @@ impl Postgres {
         if let Ok(url) = std::env::var("BACKUP_DOCTOR_TEST_POSTGRES") {
             let database = format!("bd_{name}_{}", std::process::id());
             let status = Command::new("psql")
-                .args([url.as_str(), "-q", "-c", &format!("CREATE DATABASE {database}")])
+                .args([
+                    url.as_str(),
+                    "-q",
+                    "-c",
+                    &format!("CREATE DATABASE {database}"),
+                ])
                 .status()
                 .expect("psql runs (BACKUP_DOCTOR_TEST_POSTGRES is set)");
             assert!(status.success(), "cannot create database {database}");
             let base = url.rsplit_once('/').map(|(base, _)| base).unwrap_or(&url);
-            return Some(Postgres { url: format!("{base}/{database}"), bin: None, data: None, as_user: None });
+            return Some(Postgres {
+                url: format!("{base}/{database}"),
+                bin: None,
+                data: None,
+                as_user: None,
+            });
         }
         let bin = std::fs::read_dir("/usr/lib/postgresql")
             .ok()
@@ -265,10 +275,18 @@ impl Postgres {
         };
         let data = tempfile::tempdir().unwrap();
         // initdb refuses root: run the server as the package's `postgres` user then.
-        let as_user = (Command::new("id").arg("-u").output().map(|o| o.stdout == b"0\n").unwrap_or(false))
-            .then_some("postgres");
+        let as_user = (Command::new("id")
+            .arg("-u")
+            .output()
+            .map(|o| o.stdout == b"0\n")
+            .unwrap_or(false))
+        .then_some("postgres");
         if let Some(user) = as_user {
-            let status = Command::new("chown").args(["-R", user]).arg(data.path()).status().unwrap();
+            let status = Command::new("chown")
+                .args(["-R", user])
+                .arg(data.path())
+                .status()
+                .unwrap();
             assert!(status.success());
         }
         let port = free_port();
@@ -282,13 +300,32 @@ impl Postgres {
                 None => Command::new(bin.join(program)),
             };
             let output = command.args(args).output().unwrap();
-            assert!(output.status.success(), "{program}: {}", String::from_utf8_lossy(&output.stderr));
+            assert!(
+                output.status.success(),
+                "{program}: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
         };
         let dir = data.path().display().to_string();
         let pgdata = format!("{dir}/data");
-        run("initdb", &["-D", &pgdata, "-A", "trust", "-U", "postgres", "--no-sync"]);
+        run(
+            "initdb",
+            &["-D", &pgdata, "-A", "trust", "-U", "postgres", "--no-sync"],
+        );
         let options = format!("-p {port} -k {dir} -c listen_addresses=127.0.0.1 -c fsync=off");
-        run("pg_ctl", &["-D", &pgdata, "-o", &options, "-l", &format!("{dir}/log"), "-w", "start"]);
+        run(
+            "pg_ctl",
+            &[
+                "-D",
+                &pgdata,
+                "-o",
+                &options,
+                "-l",
+                &format!("{dir}/log"),
+                "-w",
+                "start",
+            ],
+        );
         Some(Postgres {
             url: format!("postgres://postgres@127.0.0.1:{port}/postgres"),
             bin: Some(bin),
@@ -310,14 +347,22 @@ impl Drop for Postgres {
                 }
                 None => Command::new(bin.join("pg_ctl")),
             };
-            let _ = command.arg("-D").arg(pgdata).args(["-m", "immediate", "stop"]).output();
+            let _ = command
+                .arg("-D")
+                .arg(pgdata)
+                .args(["-m", "immediate", "stop"])
+                .output();
         }
     }
 }
 
 /// A loopback port free right now.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// The Chromium to use, or None (after saying so) when it is missing and not required
@@ -333,7 +378,10 @@ pub fn browser() -> Option<PathBuf> {
             panic!("BACKUP_DOCTOR_REQUIRE_BROWSER=1 but no `chromium` on PATH: apt-get install chromium");
         }
         use std::io::Write;
-        let _ = writeln!(std::io::stderr(), "skipped: install chromium to run the dashboard's browser check");
+        let _ = writeln!(
+            std::io::stderr(),
+            "skipped: install chromium to run the dashboard's browser check"
+        );
     }
     found
 }
@@ -343,7 +391,16 @@ pub fn chromium(browser: &Path, url: &str, extra: &[String]) -> String {
     let profile = tempfile::tempdir().unwrap();
     let out = tempfile::NamedTempFile::new().unwrap();
     let mut child = Command::new(browser)
-        .args(["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+        ])
         .arg(format!("--user-data-dir={}", profile.path().display()))
         .args(extra)
         .arg(url)

@@ -54,7 +54,7 @@ pub async fn scan_async(options: &ScanOptions) -> Result<Judged<Report>, Error> 
         None => None,
     };
     let backup_service_object_id = options.judging.backup_service_object_id.clone();
-    let inventory = options
+    let (inventory, live_cost) = options
         .source
         .load_async(options.job_window_days, backup_service_object_id.clone())
         .await?;
@@ -82,6 +82,7 @@ pub async fn scan_async(options: &ScanOptions) -> Result<Judged<Report>, Error> 
     Ok(Judged {
         report,
         rules: engine.rules,
+        live_cost,
     })
 }
 
