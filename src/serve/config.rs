@@ -223,17 +223,12 @@ pub fn parse(path: &Path, text: &str, env: &[(String, String)]) -> Result<Config
         let inner = e.into_inner().to_string();
         let inner = inner.lines().next().unwrap_or_default().to_string();
         if inner.starts_with("unknown field") {
-            let unknown = inner
-                .split('`')
-                .nth(1)
-                .map(|name| {
-                    if key == "." || key.is_empty() {
-                        name.to_string()
-                    } else {
-                        format!("{key}.{name}")
-                    }
-                })
-                .unwrap_or(key.clone());
+            // The path already ends with the unknown key; at the top level it may be empty.
+            let unknown = if key.is_empty() || key == "." {
+                inner.split('`').nth(1).unwrap_or_default().to_string()
+            } else {
+                key.clone()
+            };
             bad(
                 format!("unknown key `{unknown}`"),
                 "remove it or correct its spelling; docs/serve.md#configuration lists the keys",

@@ -2,11 +2,15 @@
 //! id) and, from the scheduler, one per scan. The query string is left out (it can carry ids a
 //! log need not keep) and headers are never logged, so a token cannot reach the log.
 
-use super::api::CallerId;
 use axum::extract::Request;
 use axum::middleware::Next;
 use axum::response::Response;
 use std::time::Instant;
+
+/// The object id of the caller, for the request log (set by the authorization middleware on the
+/// response, read here).
+#[derive(Debug, Clone)]
+pub struct CallerId(pub String);
 
 pub async fn request(request: Request, next: Next) -> Response {
     let started = Instant::now();

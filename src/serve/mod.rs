@@ -6,7 +6,6 @@
 pub mod api;
 pub mod check;
 pub mod config;
-pub mod dashboard;
 pub mod logging;
 pub mod metrics;
 pub mod openapi;

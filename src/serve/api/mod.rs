@@ -3,6 +3,7 @@
 //! limit, and the one error shape (`{"error": {"code", "message", "fix"}}`) every failure has.
 
 mod check;
+mod dashboard;
 mod health;
 mod scans;
 mod vms;
@@ -11,7 +12,8 @@ use super::check::Checker;
 use super::config::Config;
 use super::metrics::Metrics;
 use super::scheduler::Scanner;
-use super::{dashboard, logging, openapi};
+use super::logging::{self, CallerId};
+use super::openapi;
 use crate::auth::{AuthError, Caller, Role, Verifier};
 use crate::engine::RuleSet;
 use crate::store::Store;
@@ -92,10 +94,6 @@ pub fn needs(method: &Method, path: &str, config: &Config) -> Needs {
         _ => Needs::Reader,
     }
 }
-
-/// The object id of the caller, for the request log (set by `authorize`, read by the logger).
-#[derive(Debug, Clone)]
-pub struct CallerId(pub String);
 
 async fn authorize(State(state): State<Shared>, mut request: Request, next: Next) -> Response {
     let needed = needs(request.method(), request.uri().path(), &state.config);

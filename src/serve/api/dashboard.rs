@@ -2,7 +2,7 @@
 //! escaping and Content-Security-Policy, also sent as a header), `GET /history` the trend by
 //! root cause over the kept scans and the findings each scan brought and resolved.
 
-use super::api::{ApiError, Shared};
+use super::{ApiError, Shared};
 use crate::outcome::{History, PreviousFinding, ScanRow};
 use crate::render::{self, Document, Format};
 use axum::extract::State;
