@@ -389,7 +389,8 @@ async fn serve_scans_lists_checks_and_reports_over_http() {
 
     // Health.
     let (status, ready) = get_json(&client, &format!("{url}/readyz")).await;
-    assert_eq!(status, 200, "{ready}");
+    let (_, listed) = get_json(&client, &format!("{url}/v1/scans")).await;
+    assert_eq!(status, 200, "{ready} {listed}");
     api.conforms("get", "/readyz", 200, &ready);
 
     // One log line per request with method, path, status, latency and caller; one per scan.

@@ -13,8 +13,8 @@ use crate::commands::scan::scan_async;
 use crate::commands::{ScanOptions, Source};
 use crate::error::Error;
 use crate::store::{ScanMeta, Store};
-use chrono::{DateTime, SecondsFormat, Utc};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use chrono::{DateTime, SecondsFormat, Timelike, Utc};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
@@ -95,6 +95,9 @@ pub struct Scanner {
     /// Scans holding the lease in this process, and the wake-up when that drops to none.
     active: AtomicUsize,
     idle: Notify,
+    /// A scan of this process holds the lease (the store's lease is per holder, and this
+    /// replica renewing its own lease must not start a second scan).
+    busy: AtomicBool,
 }
 
 /// What `start` answers when no scan can start now.
@@ -130,6 +133,7 @@ impl Scanner {
             runs: Mutex::new(Vec::new()),
             active: AtomicUsize::new(0),
             idle: Notify::new(),
+            busy: AtomicBool::new(false),
         }
     }
 
@@ -139,15 +143,7 @@ impl Scanner {
 
     /// Takes the lease and starts a requested scan in the background: its run, or why not.
     pub async fn start(self: &Arc<Self>, caller: String) -> Result<Run, Busy> {
-        match self
-            .store
-            .try_lease(LEASE, &self.holder, self.lease_ttl)
-            .await
-        {
-            Ok(true) => {}
-            Ok(false) => return Err(Busy::Running),
-            Err(error) => return Err(Busy::Store(error)),
-        }
+        self.take_lease().await?;
         let run = Run {
             run: format!(
                 "{}-{}",
@@ -178,6 +174,33 @@ impl Scanner {
             scanner.idle.notify_waiters();
         });
         Ok(run)
+    }
+
+    /// Claims the scan slot of this process, then the store's lease (released by
+    /// `leased_scan_inner`'s end, or here when the store says no).
+    async fn take_lease(&self) -> Result<(), Busy> {
+        if self
+            .busy
+            .compare_exchange(false, true, Ordering::SeqCst, Ordering::SeqCst)
+            .is_err()
+        {
+            return Err(Busy::Running);
+        }
+        let taken = self
+            .store
+            .try_lease(LEASE, &self.holder, self.lease_ttl)
+            .await;
+        match taken {
+            Ok(true) => Ok(()),
+            Ok(false) => {
+                self.busy.store(false, Ordering::SeqCst);
+                Err(Busy::Running)
+            }
+            Err(error) => {
+                self.busy.store(false, Ordering::SeqCst);
+                Err(Busy::Store(error))
+            }
+        }
     }
 
     pub fn run(&self, id: &str) -> Option<Run> {
@@ -257,6 +280,7 @@ impl Scanner {
         if let Err(error) = self.store.release_lease(LEASE, &self.holder).await {
             tracing::warn!(%error, "cannot release the scan lease; it expires by itself");
         }
+        self.busy.store(false, Ordering::SeqCst);
         outcome
     }
 
@@ -355,19 +379,17 @@ impl Scanner {
     }
 
     async fn scheduled(&self, slot: DateTime<Utc>) {
-        match self
-            .store
-            .try_lease(LEASE, &self.holder, self.lease_ttl)
-            .await
-        {
-            Ok(true) => {
+        match self.take_lease().await {
+            Ok(()) => {
                 let outcome = self.leased_scan(Trigger::Scheduled(slot)).await;
                 if let Outcome::AlreadyDone = outcome {
                     tracing::info!(slot = %slot, "slot already scanned by another replica");
                 }
             }
-            Ok(false) => tracing::info!(slot = %slot, "another replica holds the scan lease"),
-            Err(error) => tracing::warn!(%error, "cannot take the scan lease"),
+            Err(Busy::Running) => {
+                tracing::info!(slot = %slot, "another replica holds the scan lease, or a requested scan runs here")
+            }
+            Err(Busy::Store(error)) => tracing::warn!(%error, "cannot take the scan lease"),
         }
     }
 }
@@ -381,22 +403,28 @@ enum Outcome {
 
 /// The latest slot at or before `now`.
 pub fn previous_slot(schedule: &Schedule, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-    let local = now.with_timezone(&schedule.time_zone);
+    let local = whole_second(now).with_timezone(&schedule.time_zone);
     schedule
         .cron
         .find_previous_occurrence(&local, true)
         .ok()
-        .map(|t| t.with_timezone(&Utc))
+        .map(|t| whole_second(t.with_timezone(&Utc)))
 }
 
 /// The first slot after `now`.
 pub fn next_slot(schedule: &Schedule, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-    let local = now.with_timezone(&schedule.time_zone);
+    let local = whole_second(now).with_timezone(&schedule.time_zone);
     schedule
         .cron
         .find_next_occurrence(&local, false)
         .ok()
-        .map(|t| t.with_timezone(&Utc))
+        .map(|t| whole_second(t.with_timezone(&Utc)))
+}
+
+/// Slots are whole seconds (the recorded ones are written so); croner keeps the fraction of the
+/// time it starts from, which would make a slot differ from itself as recorded.
+fn whole_second(time: DateTime<Utc>) -> DateTime<Utc> {
+    time.with_nanosecond(0).unwrap_or(time)
 }
 
 /// Whether the schedule is behind: its latest slot passed more than `overdue` ago without a
@@ -474,6 +502,15 @@ mod tests {
             Some(utc("2026-12-06T02:00:00Z")),
             utc("2026-12-07T03:00:00Z")
         ));
+    }
+
+    #[test]
+    fn a_slot_just_scanned_is_not_overdue() {
+        let nightly = schedule("0 3 * * *", chrono_tz::Europe::Amsterdam);
+        let now = utc("2026-12-07T20:21:03.283947544Z");
+        let slot = previous_slot(&nightly, now).unwrap();
+        assert_eq!(slot, utc("2026-12-07T02:00:00Z"));
+        assert!(!overdue(&nightly, Some(slot), now));
     }
 
     #[test]

@@ -10,10 +10,10 @@ mod vms;
 
 use super::check::Checker;
 use super::config::Config;
-use super::metrics::Metrics;
-use super::scheduler::Scanner;
 use super::logging::{self, CallerId};
+use super::metrics::Metrics;
 use super::openapi;
+use super::scheduler::Scanner;
 use crate::auth::{AuthError, Caller, Role, Verifier};
 use crate::engine::RuleSet;
 use crate::store::Store;
