@@ -13,3 +13,4 @@ pub mod json;
 pub mod live;
 pub mod schema;
 pub mod synth;
+pub mod tokens;
