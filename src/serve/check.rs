@@ -248,7 +248,7 @@ mod tests {
                 .into(),
             format!("{}/extensions/x", vm("aaa", "a")),
         ] {
-            assert_eq!(Checker::subscriptions(&[bad.clone()]), Err(bad));
+            assert_eq!(Checker::subscriptions(std::slice::from_ref(&bad)), Err(bad));
         }
     }
 }

@@ -96,7 +96,7 @@ pub async fn list(
     };
     let vms = state
         .store
-        .vms(scan.id, &filter, page.clone())
+        .vms(scan.id, &filter, page)
         .await
         .map_err(ApiError::store)?;
     Ok(Json(json!({
