@@ -215,10 +215,13 @@ async fn serve_scans_lists_checks_and_reports_over_http() {
         "0",
         "the second check is answered from the cache"
     );
+    // A subscription ARM does not know is the request's mistake, not an outage.
+    let unknown_subscription = "/subscriptions/00000000-1111-2222-3333-444444444444/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm-x";
     for bad in [
         json!({ "vms": [] }),
         json!({ "vms": ["vm-sql-01"] }),
         json!({ "vm": [sql] }),
+        json!({ "vms": [unknown_subscription] }),
     ] {
         let response = client
             .post(format!("{url}/v1/check"))

@@ -162,6 +162,19 @@ impl Checker {
                 {
                     reads.remove(subscription);
                 }
+                // ARM answering that the subscription does not exist or is not readable is the
+                // request's problem (a wrong id, or one outside the service's scope), not an
+                // outage: 400, not 502.
+                let not_readable = ["404", "NotFound", "403", "AuthorizationFailed"]
+                    .iter()
+                    .any(|sign| problem.contains(sign));
+                if not_readable {
+                    return Err(Error::usage(
+                        "vms",
+                        format!("the service cannot read subscription {subscription}"),
+                        "check the VM id's subscription, and that the service's identity has Reader on it",
+                    ));
+                }
                 Err(Error::runtime(
                     Path::new("POST /v1/check"),
                     format!("cannot read subscription {subscription}: {problem}"),
