@@ -11,5 +11,6 @@ pub mod emulator;
 pub mod fixtures;
 pub mod json;
 pub mod live;
+pub mod postgres;
 pub mod schema;
 pub mod synth;
