@@ -6,6 +6,7 @@
 //! SQLite work runs on tokio's blocking pool (rusqlite is synchronous); the connection sits
 //! behind a mutex, so one store value is shared by every task of a process (`serve`).
 
+mod postgres;
 mod sqlite;
 mod stored;
 mod target;
@@ -60,32 +61,34 @@ pub struct Store {
 
 enum Backend {
     Sqlite(sqlite::Sqlite),
+    Postgres(postgres::Postgres),
 }
 
 impl Store {
     /// Opens the store, creating it on first use, and migrates it to the latest schema.
     pub async fn open(target: &StoreTarget) -> Result<Store, Error> {
-        Self::open_with(target, true).await
+        Self::open_with(target, true, SCHEMA_VERSION.into()).await
     }
 
     /// Opens a store that must already exist (reading history never creates one).
     pub async fn open_existing(target: &StoreTarget) -> Result<Store, Error> {
-        Self::open_with(target, false).await
+        Self::open_with(target, false, SCHEMA_VERSION.into()).await
     }
 
-    async fn open_with(target: &StoreTarget, create: bool) -> Result<Store, Error> {
+    /// Creates a store at an older schema version, as an older backup-doctor left it: what the
+    /// migration tests (and an upgrade drill) start from. `open` brings it up to date.
+    pub async fn create_at_version(target: &StoreTarget, version: i64) -> Result<Store, Error> {
+        Self::open_with(target, true, version).await
+    }
+
+    async fn open_with(target: &StoreTarget, create: bool, version: i64) -> Result<Store, Error> {
         let place = PathBuf::from(target.redacted());
         let backend = match target {
-            StoreTarget::Sqlite(path) => Backend::Sqlite(sqlite::Sqlite::open(path, create).await?),
-            StoreTarget::Postgres(_) => {
-                return Err(Error::usage(
-                    "--store",
-                    format!(
-                        "{}: this build keeps history in SQLite files only",
-                        place.display()
-                    ),
-                    "give --store a file path",
-                ))
+            StoreTarget::Sqlite(path) => {
+                Backend::Sqlite(sqlite::Sqlite::open(path, create, version).await?)
+            }
+            StoreTarget::Postgres(url) => {
+                Backend::Postgres(postgres::Postgres::open(url, &place, create, version).await?)
             }
         };
         Ok(Store { backend, place })
@@ -104,7 +107,11 @@ impl Store {
     /// Whether the store answers (a readiness probe).
     pub async fn ping(&self) -> Result<(), Error> {
         match &self.backend {
-            Backend::Sqlite(db) => db.run("reach the store", |conn| sqlite::ping(conn)).await,
+            Backend::Sqlite(db) => db.run("reach the store", sqlite::ping).await,
+            Backend::Postgres(db) => {
+                db.run("reach the store", postgres::read::ping(&db.pool))
+                    .await
+            }
         }
     }
 
@@ -119,6 +126,13 @@ impl Store {
                 })
                 .await
             }
+            Backend::Postgres(db) => {
+                db.run(
+                    "save the scan",
+                    postgres::write::record(&db.pool, report, meta, &document),
+                )
+                .await
+            }
         }
     }
 
@@ -129,6 +143,13 @@ impl Store {
                 db.run("read the scans", move |conn| {
                     sqlite::read::scans(conn, None, limit)
                 })
+                .await
+            }
+            Backend::Postgres(db) => {
+                db.run(
+                    "read the scans",
+                    postgres::read::scans(&db.pool, None, limit),
+                )
                 .await
             }
         }
@@ -148,6 +169,13 @@ impl Store {
                 })
                 .await
                 .map(|mut rows| rows.pop()),
+            Backend::Postgres(db) => db
+                .run(
+                    "read the scan",
+                    postgres::read::scans(&db.pool, Some(id), 1),
+                )
+                .await
+                .map(|mut rows| rows.pop()),
         }
     }
 
@@ -155,6 +183,10 @@ impl Store {
     pub async fn scan_count(&self) -> Result<i64, Error> {
         match &self.backend {
             Backend::Sqlite(db) => db.run("count the scans", sqlite::read::scan_count).await,
+            Backend::Postgres(db) => {
+                db.run("count the scans", postgres::read::scan_count(&db.pool))
+                    .await
+            }
         }
     }
 
@@ -165,6 +197,13 @@ impl Store {
                 db.run("read the previous scan's findings", move |conn| {
                     sqlite::read::failing_findings(conn, scan_id)
                 })
+                .await
+            }
+            Backend::Postgres(db) => {
+                db.run(
+                    "read the previous scan's findings",
+                    postgres::read::failing_findings(&db.pool, scan_id),
+                )
                 .await
             }
         }
@@ -179,6 +218,13 @@ impl Store {
                 db.run("read the scan's report", move |conn| {
                     sqlite::read::report_document(conn, scan_id)
                 })
+                .await?
+            }
+            Backend::Postgres(db) => {
+                db.run(
+                    "read the scan's report",
+                    postgres::read::report_document(&db.pool, scan_id),
+                )
                 .await?
             }
         };
@@ -212,6 +258,13 @@ impl Store {
                 })
                 .await
             }
+            Backend::Postgres(db) => {
+                db.run(
+                    "list the scan's VMs",
+                    postgres::read::vms(&db.pool, scan_id, filter, page),
+                )
+                .await
+            }
         }
     }
 
@@ -223,6 +276,13 @@ impl Store {
                 db.run("read the VM's history", move |conn| {
                     sqlite::read::vm_history(conn, &key, limit)
                 })
+                .await
+            }
+            Backend::Postgres(db) => {
+                db.run(
+                    "read the VM's history",
+                    postgres::read::vm_history(&db.pool, &key, limit),
+                )
                 .await
             }
         }
@@ -240,6 +300,13 @@ impl Store {
                 })
                 .await
             }
+            Backend::Postgres(db) => {
+                db.run(
+                    "take the lease",
+                    postgres::lease::try_lease(&db.pool, &name, &holder, ttl),
+                )
+                .await
+            }
         }
     }
 
@@ -251,6 +318,13 @@ impl Store {
                 db.run("release the lease", move |conn| {
                     sqlite::lease::release(conn, &name, &holder)
                 })
+                .await
+            }
+            Backend::Postgres(db) => {
+                db.run(
+                    "release the lease",
+                    postgres::lease::release(&db.pool, &name, &holder),
+                )
                 .await
             }
         }

@@ -21,10 +21,10 @@ pub struct Sqlite {
 
 impl Sqlite {
     /// Opens (and with `create`, creates) the store at `path` and migrates it.
-    pub async fn open(path: &Path, create: bool) -> Result<Sqlite, Error> {
+    pub async fn open(path: &Path, create: bool, version: i64) -> Result<Sqlite, Error> {
         let path = path.to_path_buf();
         let opening = path.clone();
-        let conn = blocking(&path, move || open_blocking(&opening, create)).await??;
+        let conn = blocking(&path, move || open_blocking(&opening, create, version)).await??;
         Ok(Sqlite {
             conn: Arc::new(Mutex::new(conn)),
             path,
@@ -65,7 +65,7 @@ pub fn ping(conn: &mut Connection) -> rusqlite::Result<()> {
     conn.query_row("SELECT 1", [], |_| Ok(()))
 }
 
-fn open_blocking(path: &Path, create: bool) -> Result<Connection, Error> {
+fn open_blocking(path: &Path, create: bool, version: i64) -> Result<Connection, Error> {
     if !create && !path.is_file() {
         return Err(Error::Input(InputError::new(
             path,
@@ -84,7 +84,8 @@ fn open_blocking(path: &Path, create: bool) -> Result<Connection, Error> {
         .map_err(|e| open_error(path, &e))?;
     conn.execute_batch("PRAGMA foreign_keys = ON")
         .map_err(|e| open_error(path, &e))?;
-    schema::migrate(&mut conn).map_err(|e| schema_error(path, e))?;
+    let version = i32::try_from(version).unwrap_or(schema::LATEST);
+    schema::migrate_to(&mut conn, version).map_err(|e| schema_error(path, e))?;
     Ok(conn)
 }
 
@@ -135,7 +136,7 @@ mod tests {
     use super::*;
 
     fn open(path: &Path, create: bool) -> Result<Connection, Error> {
-        open_blocking(path, create)
+        open_blocking(path, create, schema::LATEST.into())
     }
 
     #[test]
@@ -143,7 +144,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("notes.db");
         std::fs::write(&path, "these are my notes, not a database\n".repeat(200)).unwrap();
-        let error = open(&path, true).err().expect("not a store");
+        let error = open(&path, true).expect_err("not a store");
         assert!(
             error.detail().problem.contains("not a backup-doctor store"),
             "{error}"
@@ -167,7 +168,7 @@ mod tests {
         conn.execute_batch(&format!("PRAGMA user_version = {}", schema::LATEST + 3))
             .unwrap();
         drop(conn);
-        let error = open(&path, true).err().expect("newer store");
+        let error = open(&path, true).expect_err("newer store");
         assert!(
             error.detail().problem.contains("newer backup-doctor"),
             "{error}"
@@ -179,7 +180,7 @@ mod tests {
     fn history_never_creates_a_store() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("missing.db");
-        let error = open(&path, false).err().expect("missing store");
+        let error = open(&path, false).expect_err("missing store");
         assert!(error.detail().problem.contains("no store"), "{error}");
         assert!(!path.exists());
     }

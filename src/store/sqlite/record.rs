@@ -205,7 +205,8 @@ mod tests {
     fn a_scan_not_committed_is_never_seen_and_leaves_nothing() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("history.db");
-        let mut conn = super::super::open_blocking(&path, true).unwrap();
+        let mut conn =
+            super::super::open_blocking(&path, true, super::super::schema::LATEST.into()).unwrap();
         let report = demo_report();
         let document = crate::store::stored::encode(&report);
         record(&mut conn, &report, &meta(), &document).unwrap();

@@ -150,6 +150,7 @@ impl From<rusqlite::Error> for SchemaError {
 }
 
 /// Brings the store up to `LATEST`; returns the version it was at.
+#[cfg(test)]
 pub fn migrate(conn: &mut Connection) -> Result<i32, SchemaError> {
     migrate_to(conn, LATEST)
 }
