@@ -8,6 +8,7 @@ use backup_doctor::commands::{
 use backup_doctor::live::auth::{AuthKind, Cloud};
 use backup_doctor::outcome::Severity;
 use backup_doctor::render::Format;
+use backup_doctor::store::StoreTarget;
 use clap::{Args, ValueEnum};
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -29,9 +30,10 @@ pub struct ScanArgs {
     now: Option<String>,
     #[command(flatten)]
     service: ServiceObjectId,
-    /// Keep this scan in a SQLite history file (created on first use; see `history`).
-    #[arg(long, value_name = "FILE")]
-    store: Option<PathBuf>,
+    /// Keep this scan in a history store: a SQLite file (created on first use) or a
+    /// postgres:// URL (see `history`).
+    #[arg(long, value_name = "FILE|URL")]
+    store: Option<StoreTarget>,
     /// Show what is new, resolved and persisting since the previous scan in --store.
     #[arg(long, requires = "store")]
     since_last: bool,
@@ -133,14 +135,25 @@ pub struct FactsArgs {
 
 #[derive(Args)]
 pub struct HistoryArgs {
-    /// The store `scan --store FILE` writes.
-    #[arg(long, value_name = "FILE")]
-    pub store: PathBuf,
+    /// The store `scan --store FILE|URL` writes: a SQLite file or a postgres:// URL.
+    #[arg(long, value_name = "FILE|URL")]
+    pub store: StoreTarget,
     /// How many of the latest scans to list.
     #[arg(long, default_value_t = 30, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub limit: u32,
     #[arg(long, value_enum, default_value_t = HistoryFormat::Console)]
     pub format: HistoryFormat,
+}
+
+#[derive(Args)]
+pub struct ServeArgs {
+    /// The service's TOML configuration (docs/serve.md#configuration); every key can also be
+    /// set from a BACKUP_DOCTOR_… environment variable.
+    #[arg(long, value_name = "FILE")]
+    pub config: PathBuf,
+    /// Read and check the configuration, then exit: 0 valid, 2 not (naming the key and file).
+    #[arg(long)]
+    pub check_config: bool,
 }
 
 /// A snapshot or the live tenant, one of them required.
@@ -275,8 +288,8 @@ impl ScanArgs {
             judging: judging(&self.rules, &self.service),
             job_window_days: self.job_window_days,
             now: self.now.clone(),
-            store: self.store.clone().map(|path| StoreOptions {
-                path,
+            store: self.store.clone().map(|target| StoreOptions {
+                target,
                 since_last: self.since_last,
             }),
             suppressions: self.suppressions.clone(),

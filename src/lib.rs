@@ -3,6 +3,7 @@
 //! fix, in pipeline order. See docs/architecture.md for the code map and docs/ for the contracts.
 
 pub mod allocator;
+pub mod auth;
 pub mod codes;
 pub mod commands;
 pub mod engine;
@@ -14,6 +15,7 @@ pub mod outcome;
 pub mod parallel;
 pub mod render;
 pub mod resolve;
+pub mod serve;
 pub mod source;
 pub mod store;
 pub mod suppress;

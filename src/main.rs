@@ -9,6 +9,7 @@ use backup_doctor::render::{self, Document};
 use clap::{Parser, Subcommand, ValueEnum};
 use cli::{
     CheckArgs, CollectArgs, FactsArgs, GateArgs, HistoryArgs, OutputArgs, RuleDirs, ScanArgs,
+    ServeArgs,
 };
 use std::io::Write;
 use std::path::Path;
@@ -52,6 +53,9 @@ enum Command {
     Facts(FactsArgs),
     /// List the scans kept with `scan --store FILE` and the trend by root cause.
     History(HistoryArgs),
+    /// Run as a service: scheduled scans into a store, the HTTP API, metrics and a dashboard
+    /// (docs/serve.md).
+    Serve(ServeArgs),
     /// List the rules, show one, or list the facts and error codes rules use.
     Rules {
         #[command(subcommand)]
@@ -96,6 +100,9 @@ impl RulesAction {
 fn main() -> ExitCode {
     backup_doctor::allocator::keep_freed_memory();
     let cli = Cli::parse();
+    if let Command::Serve(args) = &cli.command {
+        return serve(args, cli.verbose, cli.log_format);
+    }
     init_logging(cli.verbose, cli.log_format);
     match run(cli.command) {
         Ok(code) => ExitCode::from(code),
@@ -143,6 +150,7 @@ fn run(command: Command) -> Result<u8, Error> {
             emit(None, &text)?;
             Ok(0)
         }
+        Command::Serve(_) => unreachable!("main runs serve before other commands"),
         Command::Rules { action, rules } => {
             let query = action.unwrap_or(RulesAction::List).query();
             emit(None, &commands::rules(&query, &rules.rule_dirs)?)?;
@@ -156,6 +164,51 @@ fn run(command: Command) -> Result<u8, Error> {
 fn exit_code(error: &Error) -> u8 {
     match error {
         Error::Usage(_) | Error::Input(_) | Error::Runtime(_) => 2,
+    }
+}
+
+/// `serve`: reads and checks the configuration (`--check-config` stops there), then serves
+/// until SIGTERM. Its logs are at info level at least (one line per request and per scan), as
+/// JSON when the flag or the configuration's `log_format` says so.
+fn serve(args: &ServeArgs, verbose: u8, format: LogFormat) -> ExitCode {
+    let config = match backup_doctor::serve::check_config(&args.config) {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::from(exit_code(&error));
+        }
+    };
+    if args.check_config {
+        println!("{}: the configuration is valid", args.config.display());
+        return ExitCode::SUCCESS;
+    }
+    let json = matches!(format, LogFormat::Json) || config.log_json;
+    init_logging(
+        verbose.max(1),
+        if json {
+            LogFormat::Json
+        } else {
+            LogFormat::Text
+        },
+    );
+    let outcome = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            Error::runtime(
+                Path::new("serve"),
+                format!("cannot start the async runtime: {e}"),
+                "",
+            )
+        })
+        .and_then(|runtime| runtime.block_on(backup_doctor::serve::run(config)));
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!(%error, "serve stopped");
+            eprintln!("error: {error}");
+            ExitCode::from(exit_code(&error))
+        }
     }
 }
 

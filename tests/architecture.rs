@@ -14,7 +14,7 @@ use std::path::Path;
 /// The layers of the crate, lowest first. A module may import modules of lower layers only; two
 /// modules of one layer must not import each other. A new top-level module has to be placed here.
 const LAYERS: &[&[&str]] = &[
-    &["allocator", "parallel", "error"],
+    &["allocator", "parallel", "error", "auth"],
     &["inventory"],
     &["network", "source"],
     &["live", "outcome"],
@@ -23,6 +23,7 @@ const LAYERS: &[&[&str]] = &[
     &["engine"],
     &["render"],
     &["commands"],
+    &["serve"],
     &["main", "cli", "lib"],
 ];
 

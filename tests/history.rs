@@ -370,3 +370,69 @@ fn bad_input_keeps_no_scan_and_usage_errors_exit_2() {
     let out = run(&["history", "--store", arg(&store), "--limit", "0"]);
     assert_eq!(out.code, 2);
 }
+
+/// `scan --store` and `history --store` on PostgreSQL: the same answers as on a SQLite file (the
+/// same two nights, the same `--since-last` changes, the same `history`), and the password in
+/// the URL shows nowhere, not in the output, the logs or an error.
+#[test]
+fn a_postgres_store_gives_the_same_answers_as_a_sqlite_file() {
+    use backup_doctor_testkit::postgres::{Cluster, PASSWORD};
+    let Some(cluster) = Cluster::shared() else {
+        return;
+    };
+    let url = cluster.database();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("history.db");
+    let night = next_night(dir.path());
+    let scan = |fleet: &Path, store: &str| -> (Value, String) {
+        let out = run(&[
+            "scan",
+            "--snapshot",
+            arg(fleet),
+            "--store",
+            store,
+            "--since-last",
+            "--format",
+            "json",
+            "-vv",
+        ]);
+        assert_eq!(out.code, 1, "the fleet has failing VMs: {}", out.stderr);
+        (out.json(), out.stderr)
+    };
+    let history = |store: &str| -> (Value, String) {
+        let out = run(&["history", "--store", store, "--format", "json"]);
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        (serde_json::from_str(&out.stdout).unwrap(), out.stdout)
+    };
+    let mut answers = Vec::new();
+    for store in [arg(&file), url.as_str()] {
+        let (first, log1) = scan(&demo(), store);
+        let (second, log2) = scan(&night, store);
+        let (mut listed, text) = history(store);
+        for shown in [&log1, &log2, &text, &first.to_string(), &second.to_string()] {
+            assert!(!shown.contains(PASSWORD), "the password shows: {shown}");
+        }
+        assert!(log1.contains("scan kept in the store"), "{log1}");
+        let named = listed["store"].as_str().unwrap().to_string();
+        for scan in listed["scans"].as_array_mut().unwrap() {
+            scan.as_object_mut().unwrap().remove("recorded_at");
+        }
+        listed.as_object_mut().unwrap().remove("store");
+        answers.push((second["changes"].clone(), listed, named));
+    }
+    let (sqlite, postgres) = (&answers[0], &answers[1]);
+    assert_eq!(postgres.0, sqlite.0, "--since-last says the same");
+    assert_eq!(postgres.1, sqlite.1, "history lists the same");
+    assert!(
+        postgres.2.starts_with("postgres://postgres:***@127.0.0.1:"),
+        "{}",
+        postgres.2
+    );
+
+    // A wrong password: exit 2 or a runtime error, naming the store without any password.
+    let wrong = url.replace(PASSWORD, "Wr0ng-Secret");
+    let out = run(&["history", "--store", &wrong]);
+    assert_ne!(out.code, 0);
+    assert!(!out.stderr.contains("Wr0ng-Secret"), "{}", out.stderr);
+    assert!(out.stderr.contains("***"), "{}", out.stderr);
+}

@@ -22,7 +22,7 @@ pub fn collect(options: &CollectOptions) -> Result<Collection, Error> {
         options.job_window_days,
         options.backup_service_object_id.clone(),
     )?;
-    let collection = collect_live(&live)?;
+    let collection = super::block_on("--live", collect_live(&live))??;
     collection.write(&options.out).map_err(Error::Runtime)?;
     Ok(collection)
 }

@@ -14,17 +14,19 @@ pub use check::{check, CheckOptions};
 pub use collect::{collect, CollectOptions};
 pub use facts::{facts, FactsOptions};
 pub use gate::{gate, ChangeFile, GateOptions};
-pub use history::history;
+pub use history::{history, history_async};
 pub use rules::{rules, RulesQuery};
-pub use scan::{scan, ScanOptions, StoreOptions};
+pub use scan::{scan, scan_async, ScanOptions, StoreOptions};
 
 use crate::engine::RuleSet;
 use crate::error::Error;
 use crate::inventory::Inventory;
 use crate::live::auth::{AuthKind, Cloud, Endpoints};
+use crate::live::throttle::Stats;
 use crate::live::{self, Collection, LiveOptions};
 use crate::source;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 use time::OffsetDateTime;
 
@@ -32,6 +34,9 @@ use time::OffsetDateTime;
 pub struct Judged<R> {
     pub report: R,
     pub rules: RuleSet,
+    /// What the live read cost (ARM calls, throttled calls) when the source was live; `serve`
+    /// reports it in its metrics.
+    pub live_cost: Option<Arc<Stats>>,
 }
 
 /// How the commands that judge VMs load rules and resolve facts.
@@ -105,7 +110,24 @@ impl LiveSource {
 }
 
 impl Source {
-    /// The inventory of the snapshot, or of a live read of `job_window_days` of jobs.
+    /// The inventory of the snapshot, or of a live read of `job_window_days` of jobs (with
+    /// what the read cost).
+    async fn load_async(
+        &self,
+        job_window_days: i64,
+        backup_service_object_id: Option<String>,
+    ) -> Result<(Inventory, Option<Arc<Stats>>), Error> {
+        match self {
+            Source::Snapshot(paths) => Ok((source::snapshot::load_layers(paths)?, None)),
+            Source::Live(live) => {
+                let options = live.options(job_window_days, backup_service_object_id)?;
+                let collection = collect_live(&options).await?;
+                Ok((collection.load()?, Some(collection.stats.clone())))
+            }
+        }
+    }
+
+    /// [`Source::load_async`] for the synchronous commands: a live read gets a runtime of its own.
     fn load(
         &self,
         job_window_days: i64,
@@ -113,28 +135,19 @@ impl Source {
     ) -> Result<Inventory, Error> {
         match self {
             Source::Snapshot(paths) => Ok(source::snapshot::load_layers(paths)?),
-            Source::Live(live) => {
-                let options = live.options(job_window_days, backup_service_object_id)?;
-                Ok(collect_live(&options)?.load()?)
-            }
+            Source::Live(_) => block_on(
+                "--live",
+                self.load_async(job_window_days, backup_service_object_id),
+            )?
+            .map(|(inventory, _)| inventory),
         }
     }
 }
 
-/// Runs a live collection to the end on a runtime of its own: the rest of the tool is synchronous.
-fn collect_live(options: &LiveOptions) -> Result<Collection, Error> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| {
-            Error::runtime(
-                Path::new("--live"),
-                format!("cannot start the async runtime: {e}"),
-                "",
-            )
-        })?;
-    let collection = runtime
-        .block_on(live::collect(options))
+/// Runs a live collection to the end.
+async fn collect_live(options: &LiveOptions) -> Result<Collection, Error> {
+    let collection = live::collect(options)
+        .await
         .map_err(|e| Error::Runtime(e.into()))?;
     tracing::info!(
         subscriptions = collection.subscriptions,
@@ -147,6 +160,23 @@ fn collect_live(options: &LiveOptions) -> Result<Collection, Error> {
         "collection finished"
     );
     Ok(collection)
+}
+
+/// Runs `work` to the end on a multi-threaded runtime of its own: the command line is
+/// synchronous, the live collector and the store are not. `place` names the command in the
+/// error when no runtime can be started.
+pub(crate) fn block_on<F: std::future::Future>(place: &str, work: F) -> Result<F::Output, Error> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            Error::runtime(
+                Path::new(place),
+                format!("cannot start the async runtime: {e}"),
+                "",
+            )
+        })?;
+    Ok(runtime.block_on(work))
 }
 
 /// `--now` as a time; the text is kept by the callers that record it as given.

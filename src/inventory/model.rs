@@ -110,6 +110,9 @@ pub struct VirtualMachine {
     pub id: String,
     pub name: String,
     pub location: Option<String>,
+    /// The VM's Azure tags (`null` in some responses); reported for filtering, not judged.
+    #[serde(default)]
+    pub tags: Option<BTreeMap<String, String>>,
     #[serde(default)]
     pub properties: VmProperties,
     /// Extensions nested in the VM object (`resources`), as some list responses carry them.

@@ -3,7 +3,7 @@
 //! file of objects nobody recognised, or from a Terraform plan passed as a snapshot, never reads
 //! as a clean fleet.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -15,7 +15,7 @@ pub const MAX_EXAMPLES: usize = 3;
 pub const MAX_TYPES_NAMED: usize = 5;
 
 /// Why an object was not used. The order is the order reports list them in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum SkipReason {
     /// A whole file of `terraform show -json` plan output.
@@ -51,10 +51,10 @@ impl SkipReason {
 }
 
 /// A place in the input: a file and the JSON path in it (empty for the whole file).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Place {
     pub file: String,
-    #[serde(skip_serializing_if = "String::is_empty")]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub place: String,
 }
 
@@ -69,13 +69,13 @@ impl std::fmt::Display for Place {
 }
 
 /// The objects skipped for one reason.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SkipGroup {
     pub reason: SkipReason,
-    pub message: &'static str,
+    pub message: String,
     pub count: usize,
     /// For unused types: how many objects of each, as the input spells the type.
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub types: BTreeMap<String, usize>,
     /// The first places met, in reading order.
     pub examples: Vec<Place>,
@@ -85,7 +85,7 @@ impl SkipGroup {
     fn new(reason: SkipReason) -> SkipGroup {
         SkipGroup {
             reason,
-            message: reason.message(),
+            message: reason.message().to_string(),
             count: 0,
             types: BTreeMap::new(),
             examples: Vec::new(),

@@ -10,7 +10,7 @@ use super::model::{KeyRef, SecretRef};
 use super::reading::MAX_EXAMPLES;
 use super::types::*;
 use super::{key, Inventory, Listing, ResourceType};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The kinds a reference can name, with where the inventory holds them.
@@ -26,6 +26,16 @@ enum Target {
 }
 
 impl Target {
+    const ALL: [Target; 7] = [
+        Target::Vm,
+        Target::Nic,
+        Target::Subnet,
+        Target::Disk,
+        Target::DiskEncryptionSet,
+        Target::KeyVault,
+        Target::RecoveryVault,
+    ];
+
     fn arm_type(self) -> &'static str {
         match self {
             Target::Vm => VIRTUAL_MACHINES,
@@ -74,10 +84,10 @@ impl Target {
 }
 
 /// The references to one kind that name resources the inventory does not hold.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Dangling {
     /// The ARM type of the resources named but missing.
-    pub missing_type: &'static str,
+    pub missing_type: String,
     /// How many distinct ids of that type are named but missing.
     pub missing: usize,
     /// How many references name them (a resource naming the same id in two fields counts twice).
@@ -86,12 +96,9 @@ pub struct Dangling {
     pub fields: Vec<String>,
     /// The first references, ordered by referrer id.
     pub examples: Vec<DanglingReference>,
-    /// The kind in words, for messages.
-    #[serde(skip)]
-    pub label: &'static str,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DanglingReference {
     pub referrer: String,
     pub field: String,
@@ -99,12 +106,20 @@ pub struct DanglingReference {
 }
 
 impl Dangling {
+    /// The kind in words, for messages (derived from the type, so a stored report reads the same).
+    pub fn label(&self) -> &'static str {
+        Target::ALL
+            .iter()
+            .find(|t| t.arm_type() == self.missing_type)
+            .map_or("resource", |t| t.label())
+    }
+
     /// One line for the report's reasons: how many are missing, named from where.
     pub fn summary(&self) -> String {
         format!(
             "{} {}(s) named by {} reference(s) are not in the input ({}): their list was probably not read",
             self.missing,
-            self.label,
+            self.label(),
             self.references,
             self.fields.join(", ")
         )
@@ -115,7 +130,7 @@ impl Dangling {
         self.examples.iter().map(|example| {
             format!(
                 "{} names {} {} in `{}`, which is not in the input",
-                example.referrer, self.label, example.missing, example.field
+                example.referrer, self.label(), example.missing, example.field
             )
         })
     }
@@ -165,7 +180,7 @@ pub fn dangling(inventory: &Inventory) -> Vec<Dangling> {
                 .map(|r| format!("{} {}", r.referrer_type, r.field))
                 .collect();
             Dangling {
-                missing_type: target.arm_type(),
+                missing_type: target.arm_type().to_string(),
                 missing: missing.len(),
                 references: references.len(),
                 fields: fields.into_iter().collect(),
@@ -178,7 +193,6 @@ pub fn dangling(inventory: &Inventory) -> Vec<Dangling> {
                         missing: r.id.to_string(),
                     })
                     .collect(),
-                label: target.label(),
             }
         })
         .collect()

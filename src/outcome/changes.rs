@@ -1,9 +1,9 @@
 //! `scan --since-last`: what is new, resolved and persisting since the previous scan in the store,
 //! and the failing findings of that scan as the store keeps them.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Changes {
     /// The scan compared against; `null` when the store held none (every failure is then new).
     pub previous: Option<PreviousScan>,
@@ -14,13 +14,13 @@ pub struct Changes {
     pub undecided: Vec<Change>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PreviousScan {
     pub id: i64,
     pub time: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Change {
     pub vm: String,
     pub vm_id: String,
@@ -29,7 +29,7 @@ pub struct Change {
     pub severity: String,
     /// This scan's message (the previous scan's for resolved and undecided findings).
     pub message: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
 }
 

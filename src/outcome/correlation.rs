@@ -1,10 +1,10 @@
 //! Failed backup jobs against the predictions, summed per cause of the job's error code, so a
 //! team sees how far the control-plane diagnosis agrees with what Azure reported.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Correlation {
     /// Failed jobs in the window.
     pub jobs: usize,
@@ -17,10 +17,11 @@ pub struct Correlation {
     /// Jobs whose error backup-doctor does not recognise (no cause to compare).
     pub unrecognised: usize,
     /// Per cause of the job's error code (the layer Azure's error points at).
+    #[serde(deserialize_with = "super::vocabulary::cause_keys")]
     pub by_cause: BTreeMap<&'static str, CauseCorrelation>,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct CauseCorrelation {
     pub jobs: usize,
     pub predicted: usize,

@@ -2,13 +2,13 @@
 //! (`backup-doctor/history/v1`).
 
 use super::vocabulary::Cause;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 pub const SCHEMA: &str = "backup-doctor/history/v1";
 
 /// One stored scan, as `history` lists it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ScanRow {
     pub id: i64,
     pub time: String,

@@ -10,6 +10,7 @@ pub mod finding;
 pub mod gate;
 pub mod history;
 pub mod scan;
+pub mod vms;
 mod vocabulary;
 
 pub use changes::{Change, Changes, PreviousFinding, PreviousScan};
@@ -19,4 +20,5 @@ pub use finding::{Finding, Layer, LayerStatus, Status, Suppressed, UnknownFact};
 pub use gate::{Expired, GateReport, Regression};
 pub use history::{History, ScanRow};
 pub use scan::{FailedJobReport, JobCode, Report, SubscriptionNames, Summary, VmReport};
+pub use vms::{VmPage, VmRow, VmVerdictAt};
 pub use vocabulary::{Cause, Severity};

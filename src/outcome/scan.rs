@@ -8,7 +8,7 @@ use super::vocabulary::{Cause, Severity};
 use crate::inventory::model::Gap;
 use crate::inventory::reading::SkipGroup;
 use crate::inventory::references::Dangling;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 pub const SCHEMA: &str = "backup-doctor/report/v1";
@@ -16,42 +16,49 @@ pub const SCHEMA: &str = "backup-doctor/report/v1";
 /// Subscription display names by subscription id (any case).
 pub type SubscriptionNames = BTreeMap<String, String>;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Report {
+    /// Read back as this build's schema; the store checks the stored one first.
+    #[serde(skip_deserializing, default = "report_schema")]
     pub schema: &'static str,
     pub complete: bool,
     pub gaps: Vec<Gap>,
     pub summary: Summary,
     pub vms: Vec<VmReport>,
     /// When the data was read (the snapshot's creation time), if known.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub snapshot_created: Option<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
     /// The objects of the input that were not used, by reason, with the first places of each.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub skipped: Vec<SkipGroup>,
     /// References to resources the input does not hold, by the kind they name.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub dangling_references: Vec<Dangling>,
     /// Why the run is incomplete besides its gaps and its undecided checks: the input held no VM
     /// at all, or references name resources it does not hold.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub incomplete_because: Vec<String>,
     /// What changed since the previous stored scan (`scan --store FILE --since-last`).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub changes: Option<Changes>,
     /// The names of the subscriptions read, for labels; renderers show ids where none is known.
     #[serde(skip)]
     pub subscription_names: SubscriptionNames,
 }
 
-#[derive(Debug, Serialize)]
+fn report_schema() -> &'static str {
+    SCHEMA
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Summary {
     pub vms: usize,
     pub pass: usize,
     pub fail: usize,
     pub unknown: usize,
+    #[serde(deserialize_with = "super::vocabulary::cause_keys")]
     pub by_root_cause: BTreeMap<&'static str, usize>,
     /// Failed jobs in the window, and how many a predicted finding explains.
     pub failed_jobs: usize,
@@ -60,7 +67,7 @@ pub struct Summary {
     pub correlation: Correlation,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct VmReport {
     pub id: String,
     pub name: String,
@@ -70,25 +77,29 @@ pub struct VmReport {
     /// Failing and unknown findings, in pipeline order (passes are left out).
     pub findings: Vec<Finding>,
     pub failed_jobs: Vec<FailedJobReport>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub os: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub location: Option<String>,
     pub subscription: String,
     pub resource_group: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub protected: Option<bool>,
     /// Workloads backed up from inside the VM (`SQL Server`, `SAP HANA`).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub workloads: Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub power_state: Option<String>,
+    /// The VM's Azure tags. Not part of the JSON report (docs/json-report.md): the store keeps
+    /// them beside it for filtering (`Store::vms`) and gives them back with a stored report.
+    #[serde(skip)]
+    pub tags: BTreeMap<String, String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FailedJobReport {
     pub id: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start_time: Option<String>,
     pub codes: Vec<JobCode>,
     /// Raw error text, for codes backup-doctor does not know.
@@ -103,7 +114,7 @@ pub struct FailedJobReport {
     pub agrees_with_root_cause: Option<bool>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct JobCode {
     pub code: String,
     pub cause: Cause,

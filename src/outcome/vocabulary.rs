@@ -78,3 +78,19 @@ impl Severity {
         }
     }
 }
+
+/// Reads a map keyed by cause ids back into the `&'static str` keys the summaries use (a stored
+/// report is rendered again); an id this build does not know is an error, not a new key.
+pub(crate) fn cause_keys<'de, D, V>(
+    deserializer: D,
+) -> Result<std::collections::BTreeMap<&'static str, V>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    V: Deserialize<'de>,
+{
+    let by_cause = std::collections::BTreeMap::<Cause, V>::deserialize(deserializer)?;
+    Ok(by_cause
+        .into_iter()
+        .map(|(cause, value)| (cause.as_str(), value))
+        .collect())
+}

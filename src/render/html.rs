@@ -84,7 +84,7 @@ pub fn scan(report: &Report) -> String {
 }
 
 /// Only the page's own style and script may apply; nothing may load.
-fn content_security_policy() -> String {
+pub fn content_security_policy() -> String {
     format!(
         "default-src 'none'; style-src '{}'; script-src '{}'; img-src data:; base-uri 'none'; form-action 'none'",
         csp_hash(STYLE),

@@ -1,174 +1,358 @@
-//! Scan history (`scan --store`, `history`): every scan kept in one SQLite file. A scan is
-//! written in one transaction, so a scan killed midway leaves the store as it was; the schema is
-//! versioned (`schema.rs`) and older stores are migrated when opened.
+//! Scan history (`scan --store`, `history`, `serve`): every scan kept in a SQLite file or a
+//! PostgreSQL database, behind one async API. A scan is written in one transaction, so a scan
+//! killed midway leaves the store as it was; both schemas are versioned and older stores are
+//! migrated when opened; a store written by a newer backup-doctor is refused untouched.
+//!
+//! SQLite work runs on tokio's blocking pool (rusqlite is synchronous); the connection sits
+//! behind a mutex, so one store value is shared by every task of a process (`serve`).
 
-pub mod read;
-pub mod record;
-pub mod schema;
+mod postgres;
+mod sqlite;
+mod stored;
+mod target;
 
-use crate::error::{Error, InputError};
-use rusqlite::{Connection, OpenFlags};
-use schema::SchemaError;
+use crate::error::Error;
+use crate::outcome::{PreviousFinding, Report, ScanRow, VmPage, VmVerdictAt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-pub use record::{ScanMeta, StagedScan};
+pub use crate::outcome::VmRow;
+/// The schema version this build writes, the same in both backends.
+pub use sqlite::schema::LATEST as SCHEMA_VERSION;
+pub use target::StoreTarget;
 
+/// What the report itself does not say about a scan.
+#[derive(Debug, Clone)]
+pub struct ScanMeta {
+    /// The scan's time: the snapshot's creation time, `--now`, or the clock (RFC 3339).
+    pub time: String,
+    /// What was scanned: `live`, or the snapshot paths.
+    pub source: String,
+}
+
+/// Which VMs of a scan `Store::vms` lists; every given field must match.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VmFilter {
+    /// `pass`, `fail` or `unknown`.
+    pub verdict: Option<String>,
+    /// A layer id (`agent`, `network`, …).
+    pub root_cause: Option<String>,
+    /// A subscription id (any case).
+    pub subscription: Option<String>,
+    /// A resource group name (any case, as ARM compares them).
+    pub resource_group: Option<String>,
+    /// A tag name (any case, as Azure compares them) and, when given, its exact value.
+    pub tag: Option<(String, Option<String>)>,
+}
+
+/// Which slice of the matching VMs to return, in the order of their ids.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    pub offset: usize,
+    pub limit: usize,
+}
+
+/// An open store. `Send + Sync`: share it behind an `Arc`.
 pub struct Store {
-    conn: Connection,
-    path: PathBuf,
+    backend: Backend,
+    /// The file, or the URL without its password: what every message names.
+    place: PathBuf,
+}
+
+enum Backend {
+    Sqlite(sqlite::Sqlite),
+    Postgres(postgres::Postgres),
 }
 
 impl Store {
-    /// Opens the store at `path`, creating it on first use, and migrates it to the latest schema.
-    pub fn open(path: &Path) -> Result<Store, Error> {
-        Self::open_with(path, OpenFlags::SQLITE_OPEN_CREATE)
+    /// Opens the store, creating it on first use, and migrates it to the latest schema.
+    pub async fn open(target: &StoreTarget) -> Result<Store, Error> {
+        Self::open_with(target, true, SCHEMA_VERSION.into()).await
     }
 
     /// Opens a store that must already exist (reading history never creates one).
-    pub fn open_existing(path: &Path) -> Result<Store, Error> {
-        if !path.is_file() {
-            return Err(Error::Input(InputError::new(
-                path,
-                None,
-                "no store here",
-                "run `backup-doctor scan --snapshot PATH --store FILE` first, or give the path of an existing store",
-            )));
+    pub async fn open_existing(target: &StoreTarget) -> Result<Store, Error> {
+        Self::open_with(target, false, SCHEMA_VERSION.into()).await
+    }
+
+    /// Creates a store at an older schema version, as an older backup-doctor left it: what the
+    /// migration tests (and an upgrade drill) start from. `open` brings it up to date.
+    pub async fn create_at_version(target: &StoreTarget, version: i64) -> Result<Store, Error> {
+        Self::open_with(target, true, version).await
+    }
+
+    async fn open_with(target: &StoreTarget, create: bool, version: i64) -> Result<Store, Error> {
+        let place = PathBuf::from(target.redacted());
+        let backend = match target {
+            StoreTarget::Sqlite(path) => {
+                Backend::Sqlite(sqlite::Sqlite::open(path, create, version).await?)
+            }
+            StoreTarget::Postgres(url) => {
+                Backend::Postgres(postgres::Postgres::open(url, &place, create, version).await?)
+            }
+        };
+        Ok(Store { backend, place })
+    }
+
+    /// The file, or the database URL without its password.
+    pub fn describe(&self) -> String {
+        self.place.display().to_string()
+    }
+
+    /// The place every message about this store names.
+    pub fn place(&self) -> &Path {
+        &self.place
+    }
+
+    /// Whether the store answers (a readiness probe).
+    pub async fn ping(&self) -> Result<(), Error> {
+        match &self.backend {
+            Backend::Sqlite(db) => db.run("reach the store", sqlite::ping).await,
+            Backend::Postgres(db) => {
+                db.run("reach the store", postgres::read::ping(&db.pool))
+                    .await
+            }
         }
-        Self::open_with(path, OpenFlags::empty())
     }
 
-    fn open_with(path: &Path, extra: OpenFlags) -> Result<Store, Error> {
-        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX | extra;
-        let mut conn =
-            Connection::open_with_flags(path, flags).map_err(|e| open_error(path, &e))?;
-        // Two nightly scans that overlap wait for each other instead of failing.
-        conn.busy_timeout(Duration::from_secs(30))
-            .map_err(|e| open_error(path, &e))?;
-        conn.execute_batch("PRAGMA foreign_keys = ON")
-            .map_err(|e| open_error(path, &e))?;
-        schema::migrate(&mut conn).map_err(|e| schema_error(path, e))?;
-        Ok(Store {
-            conn,
-            path: path.to_path_buf(),
-        })
+    /// Writes the scan in one transaction and returns its id in the store.
+    pub async fn record(&self, report: &Report, meta: &ScanMeta) -> Result<i64, Error> {
+        let document = stored::encode(report);
+        match &self.backend {
+            Backend::Sqlite(db) => {
+                let (report, meta) = (report.clone(), meta.clone());
+                db.run("save the scan", move |conn| {
+                    sqlite::record::record(conn, &report, &meta, &document)
+                })
+                .await
+            }
+            Backend::Postgres(db) => {
+                db.run(
+                    "save the scan",
+                    postgres::write::record(&db.pool, report, meta, &document),
+                )
+                .await
+            }
+        }
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
+    /// The last `limit` scans, oldest first (the order a trend reads in).
+    pub async fn scans(&self, limit: usize) -> Result<Vec<ScanRow>, Error> {
+        match &self.backend {
+            Backend::Sqlite(db) => {
+                db.run("read the scans", move |conn| {
+                    sqlite::read::scans(conn, None, limit)
+                })
+                .await
+            }
+            Backend::Postgres(db) => {
+                db.run(
+                    "read the scans",
+                    postgres::read::scans(&db.pool, None, limit),
+                )
+                .await
+            }
+        }
     }
 
-    pub(crate) fn conn(&self) -> &Connection {
-        &self.conn
+    /// The most recent scan, if any.
+    pub async fn latest_scan(&self) -> Result<Option<ScanRow>, Error> {
+        Ok(self.scans(1).await?.pop())
     }
 
-    /// An error reading or writing an open store, naming the file.
-    pub(crate) fn error(&self, what: &str, error: rusqlite::Error) -> Error {
-        Error::runtime(
-            &self.path,
-            format!("cannot {what}: {error}"),
-            "check that the file is writable and the disk not full; the store keeps every earlier scan as it was",
-        )
+    /// One scan by its id.
+    pub async fn scan(&self, id: i64) -> Result<Option<ScanRow>, Error> {
+        match &self.backend {
+            Backend::Sqlite(db) => db
+                .run("read the scan", move |conn| {
+                    sqlite::read::scans(conn, Some(id), 1)
+                })
+                .await
+                .map(|mut rows| rows.pop()),
+            Backend::Postgres(db) => db
+                .run(
+                    "read the scan",
+                    postgres::read::scans(&db.pool, Some(id), 1),
+                )
+                .await
+                .map(|mut rows| rows.pop()),
+        }
+    }
+
+    /// How many scans the store keeps.
+    pub async fn scan_count(&self) -> Result<i64, Error> {
+        match &self.backend {
+            Backend::Sqlite(db) => db.run("count the scans", sqlite::read::scan_count).await,
+            Backend::Postgres(db) => {
+                db.run("count the scans", postgres::read::scan_count(&db.pool))
+                    .await
+            }
+        }
+    }
+
+    /// The failing findings of a scan (unknown ones are not failures, so they are left out).
+    pub async fn failing_findings(&self, scan_id: i64) -> Result<Vec<PreviousFinding>, Error> {
+        match &self.backend {
+            Backend::Sqlite(db) => {
+                db.run("read the previous scan's findings", move |conn| {
+                    sqlite::read::failing_findings(conn, scan_id)
+                })
+                .await
+            }
+            Backend::Postgres(db) => {
+                db.run(
+                    "read the previous scan's findings",
+                    postgres::read::failing_findings(&db.pool, scan_id),
+                )
+                .await
+            }
+        }
+    }
+
+    /// The whole report of a scan as it was scanned (every format renders it again); `None` when
+    /// the store has no scan `scan_id`. A scan recorded before the store kept whole reports
+    /// (schema version 2 and older) is an error that says so.
+    pub async fn report(&self, scan_id: i64) -> Result<Option<Report>, Error> {
+        let document = match &self.backend {
+            Backend::Sqlite(db) => {
+                db.run("read the scan's report", move |conn| {
+                    sqlite::read::report_document(conn, scan_id)
+                })
+                .await?
+            }
+            Backend::Postgres(db) => {
+                db.run(
+                    "read the scan's report",
+                    postgres::read::report_document(&db.pool, scan_id),
+                )
+                .await?
+            }
+        };
+        match document {
+            stored::Document::NoScan => Ok(None),
+            stored::Document::NotKept => Err(Error::Input(crate::error::InputError::new(
+                &self.place,
+                Some(format!("scan {scan_id}")),
+                format!("scan {scan_id} was recorded before the store kept whole reports"),
+                "its summary is in `history`; scans recorded from now on keep their report",
+            ))),
+            stored::Document::Kept(text) => stored::decode(&text).map(Some).map_err(|e| {
+                Error::Input(crate::error::InputError::new(
+                    &self.place,
+                    Some(format!("scan {scan_id}")),
+                    format!("the stored report of scan {scan_id} cannot be read: {e}"),
+                    "it was written by another backup-doctor version; run a new scan",
+                ))
+            }),
+        }
+    }
+
+    /// The VMs of a scan that match `filter`, one page of them in the order of their ids, and
+    /// how many match in all. A scan the store does not have has no VMs.
+    pub async fn vms(&self, scan_id: i64, filter: &VmFilter, page: Page) -> Result<VmPage, Error> {
+        match &self.backend {
+            Backend::Sqlite(db) => {
+                let filter = filter.clone();
+                db.run("list the scan's VMs", move |conn| {
+                    sqlite::read::vms(conn, scan_id, &filter, page)
+                })
+                .await
+            }
+            Backend::Postgres(db) => {
+                db.run(
+                    "list the scan's VMs",
+                    postgres::read::vms(&db.pool, scan_id, filter, page),
+                )
+                .await
+            }
+        }
+    }
+
+    /// The VM's verdict in the last `limit` scans that judged it, oldest first.
+    pub async fn vm_history(&self, vm_id: &str, limit: usize) -> Result<Vec<VmVerdictAt>, Error> {
+        let key = vm_key(vm_id);
+        match &self.backend {
+            Backend::Sqlite(db) => {
+                db.run("read the VM's history", move |conn| {
+                    sqlite::read::vm_history(conn, &key, limit)
+                })
+                .await
+            }
+            Backend::Postgres(db) => {
+                db.run(
+                    "read the VM's history",
+                    postgres::read::vm_history(&db.pool, &key, limit),
+                )
+                .await
+            }
+        }
+    }
+
+    /// Takes the lease `name` for `holder` for `ttl`, or renews it when `holder` has it already;
+    /// `false` when another holder has it and it has not expired. A holder that dies keeps it
+    /// only until it expires.
+    pub async fn try_lease(&self, name: &str, holder: &str, ttl: Duration) -> Result<bool, Error> {
+        let (name, holder) = (name.to_string(), holder.to_string());
+        match &self.backend {
+            Backend::Sqlite(db) => {
+                db.run("take the lease", move |conn| {
+                    sqlite::lease::try_lease(conn, &name, &holder, ttl)
+                })
+                .await
+            }
+            Backend::Postgres(db) => {
+                db.run(
+                    "take the lease",
+                    postgres::lease::try_lease(&db.pool, &name, &holder, ttl),
+                )
+                .await
+            }
+        }
+    }
+
+    /// Gives the lease back if `holder` has it (someone else's lease is left alone).
+    pub async fn release_lease(&self, name: &str, holder: &str) -> Result<(), Error> {
+        let (name, holder) = (name.to_string(), holder.to_string());
+        match &self.backend {
+            Backend::Sqlite(db) => {
+                db.run("release the lease", move |conn| {
+                    sqlite::lease::release(conn, &name, &holder)
+                })
+                .await
+            }
+            Backend::Postgres(db) => {
+                db.run(
+                    "release the lease",
+                    postgres::lease::release(&db.pool, &name, &holder),
+                )
+                .await
+            }
+        }
     }
 }
 
-fn is_not_a_database(error: &rusqlite::Error) -> bool {
-    matches!(
-        error.sqlite_error_code(),
-        Some(rusqlite::ErrorCode::NotADatabase)
-    )
+/// How the store keys a VM: ARM echoes ids in whatever case, so one VM is one key.
+fn vm_key(id: &str) -> String {
+    id.to_ascii_lowercase()
 }
 
-fn open_error(path: &Path, error: &rusqlite::Error) -> Error {
-    if is_not_a_database(error) {
-        return not_a_store(path, "the file is not a SQLite database");
-    }
+/// The store's "cannot …" error at `place`.
+fn failure(place: &Path, what: &str, error: impl std::fmt::Display) -> Error {
     Error::runtime(
-        path,
-        format!("cannot open the store: {error}"),
-        "check that the directory exists and is writable",
+        place,
+        format!("cannot {what}: {error}"),
+        "check that the store is reachable and writable (the disk not full); the store keeps every earlier scan as it was",
     )
 }
 
-fn not_a_store(path: &Path, why: &str) -> Error {
-    Error::Input(InputError::new(
-        path,
+/// A store whose schema is newer than this build knows: refused, never altered.
+fn newer_schema(place: &Path, found: i64, latest: i64) -> Error {
+    Error::Input(crate::error::InputError::new(
+        place,
         None,
-        format!("not a backup-doctor store: {why}"),
-        "give --store a new file name (it is created on the first scan) or the file an earlier scan wrote",
-    ))
-}
-
-fn schema_error(path: &Path, error: SchemaError) -> Error {
-    match error {
-        SchemaError::Foreign => not_a_store(path, "it is a SQLite database of another program"),
-        SchemaError::Newer { found } => Error::Input(InputError::new(
-            path,
-            None,
-            format!(
-                "the store has schema version {found}, written by a newer backup-doctor; this one knows versions up to {}",
-                schema::LATEST
-            ),
-            "upgrade backup-doctor, or give --store another file",
-        )),
-        SchemaError::Sqlite(e) if is_not_a_database(&e) => {
-            not_a_store(path, "the file is not a SQLite database")
-        }
-        SchemaError::Sqlite(e) => Error::runtime(
-            path,
-            format!("cannot prepare the store: {e}"),
-            "check that the file is writable; if it is damaged, move it aside and start a new store",
+        format!(
+            "the store has schema version {found}, written by a newer backup-doctor; this one knows versions up to {latest}"
         ),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_file_that_is_not_sqlite_is_refused_and_kept() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("notes.db");
-        std::fs::write(&path, "these are my notes, not a database\n".repeat(200)).unwrap();
-        let error = Store::open(&path).err().expect("not a store");
-        assert!(
-            error.detail().problem.contains("not a backup-doctor store"),
-            "{error}"
-        );
-        assert!(
-            error.detail().problem.contains("not a SQLite database"),
-            "{error}"
-        );
-        assert_eq!(
-            std::fs::read_to_string(&path).unwrap(),
-            "these are my notes, not a database\n".repeat(200)
-        );
-    }
-
-    #[test]
-    fn a_store_from_a_newer_version_is_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("history.db");
-        drop(Store::open(&path).unwrap());
-        let conn = Connection::open(&path).unwrap();
-        conn.execute_batch(&format!("PRAGMA user_version = {}", schema::LATEST + 3))
-            .unwrap();
-        drop(conn);
-        let error = Store::open(&path).err().expect("newer store");
-        assert!(
-            error.detail().problem.contains("newer backup-doctor"),
-            "{error}"
-        );
-        assert!(error.detail().fix.contains("upgrade"), "{error}");
-    }
-
-    #[test]
-    fn history_never_creates_a_store() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("missing.db");
-        let error = Store::open_existing(&path).err().expect("missing store");
-        assert!(error.detail().problem.contains("no store"), "{error}");
-        assert!(!path.exists());
-    }
+        "upgrade backup-doctor, or give --store another store",
+    ))
 }

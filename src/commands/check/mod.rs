@@ -38,19 +38,33 @@ pub struct CheckOptions {
 pub fn check(options: &CheckOptions) -> Result<CheckReport, Error> {
     let codes = CodeBook::builtin()?;
     let engine = Engine::for_readiness_check(options.judging.rules()?);
-    let backup_service_object_id = options.judging.backup_service_object_id.clone();
     // Job history does not enter a readiness answer; one day keeps a live collection small.
-    let inventory = options.source.load(1, backup_service_object_id.clone())?;
-    let vms = select::vms(&inventory, &options.vms, &options.resource_groups)?;
-    let proposal = select::proposal(&inventory, options.vault.as_deref(), &options.policy)?;
+    let inventory = options
+        .source
+        .load(1, options.judging.backup_service_object_id.clone())?;
+    check_loaded(&inventory, &engine, &codes, options)
+}
+
+/// The check of `options` on an inventory already read (`options.source` is not read again):
+/// `serve` answers checks from its cache of live reads. `engine` is
+/// [`Engine::for_readiness_check`].
+pub fn check_loaded(
+    inventory: &Inventory,
+    engine: &Engine,
+    codes: &CodeBook,
+    options: &CheckOptions,
+) -> Result<CheckReport, Error> {
+    let backup_service_object_id = options.judging.backup_service_object_id.clone();
+    let vms = select::vms(inventory, &options.vms, &options.resource_groups)?;
+    let proposal = select::proposal(inventory, options.vault.as_deref(), &options.policy)?;
     let resolve_options = Options {
         backup_service_object_id,
         ..Options::default()
     };
     Ok(evaluate(
-        &inventory,
-        &engine,
-        &codes,
+        inventory,
+        engine,
+        codes,
         &resolve_options,
         &proposal,
         &vms,

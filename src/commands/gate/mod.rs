@@ -76,6 +76,7 @@ pub fn gate(options: &GateOptions) -> Result<Judged<GateReport>, Error> {
     Ok(Judged {
         report,
         rules: engine.rules,
+        live_cost: None,
     })
 }
 

@@ -14,7 +14,7 @@ use crate::inventory::Inventory;
 use crate::outcome::{Changes, PreviousScan, Report};
 use crate::parallel;
 use crate::resolve::{self, Index, Options};
-use crate::store::{ScanMeta, Store};
+use crate::store::{ScanMeta, Store, StoreTarget};
 use crate::suppress::Suppressions;
 use std::path::PathBuf;
 use time::OffsetDateTime;
@@ -33,37 +33,44 @@ pub struct ScanOptions {
 }
 
 pub struct StoreOptions {
-    pub path: PathBuf,
+    /// A SQLite file or a PostgreSQL URL.
+    pub target: StoreTarget,
     /// Compare with the latest scan in the store before adding this one.
     pub since_last: bool,
 }
 
+/// `scan` for a synchronous caller (the command line): runs [`scan_async`] on a runtime of its own.
 pub fn scan(options: &ScanOptions) -> Result<Judged<Report>, Error> {
+    super::block_on("scan", scan_async(options))?
+}
+
+pub async fn scan_async(options: &ScanOptions) -> Result<Judged<Report>, Error> {
     let now = parse_now(options.now.as_deref())?;
     let codes = CodeBook::builtin()?;
     let engine = Engine::new(options.judging.rules()?);
     // Opened before the scan: a bad store should stop the run before a long live collection.
-    let mut store = options
-        .store
-        .as_ref()
-        .map(|kept| Store::open(&kept.path))
-        .transpose()?;
+    let store = match &options.store {
+        Some(kept) => Some(Store::open(&kept.target).await?),
+        None => None,
+    };
     let backup_service_object_id = options.judging.backup_service_object_id.clone();
-    let inventory = options
+    let (inventory, live_cost) = options
         .source
-        .load(options.job_window_days, backup_service_object_id.clone())?;
+        .load_async(options.job_window_days, backup_service_object_id.clone())
+        .await?;
     let resolve_options = Options {
         job_window_days: options.job_window_days,
         now,
         backup_service_object_id,
     };
+    // CPU-bound and parallel on its own threads; short next to the collection.
     let mut report = evaluate(&inventory, &engine, &codes, &resolve_options);
-    if let (Some(store), Some(kept)) = (store.as_mut(), &options.store) {
+    if let (Some(store), Some(kept)) = (store.as_ref(), &options.store) {
         if kept.since_last {
-            report.changes = Some(changes_since_last(store, &report)?);
+            report.changes = Some(changes_since_last(store, &report).await?);
         }
-        let id = store.record(&report, &scan_meta(options, &report))?;
-        tracing::info!(scan = id, store = %store.path().display(), "scan kept in the store");
+        let id = store.record(&report, &scan_meta(options, &report)).await?;
+        tracing::info!(scan = id, store = %store.describe(), "scan kept in the store");
     }
     if let Some(path) = &options.suppressions {
         let today = now.unwrap_or_else(OffsetDateTime::now_utc).date();
@@ -75,6 +82,7 @@ pub fn scan(options: &ScanOptions) -> Result<Judged<Report>, Error> {
     Ok(Judged {
         report,
         rules: engine.rules,
+        live_cost,
     })
 }
 
@@ -94,10 +102,10 @@ pub fn evaluate(
 }
 
 /// Compares the report with the latest scan in the store, before this one is added.
-fn changes_since_last(store: &Store, report: &Report) -> Result<Changes, Error> {
-    let previous = store.latest_scan()?;
+async fn changes_since_last(store: &Store, report: &Report) -> Result<Changes, Error> {
+    let previous = store.latest_scan().await?;
     let before = match &previous {
-        Some(scan) => store.failing_findings(scan.id)?,
+        Some(scan) => store.failing_findings(scan.id).await?,
         None => Vec::new(),
     };
     let previous = previous.map(|scan| PreviousScan {

@@ -52,7 +52,13 @@ pub fn build(evaluations: Vec<VmEvaluation>, inventory: &Inventory, codes: &Code
             .filter(|j| !j.explained_by.is_empty())
             .count();
         let facts = evaluation.facts;
+        let tags = inventory
+            .vms
+            .get(&crate::inventory::key(&facts.id))
+            .and_then(|vm| vm.tags.clone())
+            .unwrap_or_default();
         vms.push(VmReport {
+            tags,
             layers: evaluation.layers,
             findings: evaluation
                 .findings

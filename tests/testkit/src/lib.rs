@@ -11,5 +11,7 @@ pub mod emulator;
 pub mod fixtures;
 pub mod json;
 pub mod live;
+pub mod postgres;
 pub mod schema;
 pub mod synth;
+pub mod tokens;

@@ -56,6 +56,14 @@ struct Args {
     /// The client id the token endpoint accepts.
     #[arg(long)]
     client_id: Option<String>,
+    /// An audience (application id URI or client id) for which the token endpoint issues RS256
+    /// tokens for the service's API (repeatable; default api://backup-doctor).
+    #[arg(long = "api-audience", value_name = "AUDIENCE")]
+    api_audiences: Vec<String>,
+    /// An app role those tokens carry (repeatable; default BackupDoctor.Read and
+    /// BackupDoctor.Operate).
+    #[arg(long = "app-role", value_name = "ROLE")]
+    app_roles: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -112,6 +120,12 @@ async fn main() -> ExitCode {
     }
     if let Some(client) = args.client_id {
         config.client_id = client;
+    }
+    if !args.api_audiences.is_empty() {
+        config.api_audiences = args.api_audiences;
+    }
+    if !args.app_roles.is_empty() {
+        config.app_roles = args.app_roles;
     }
     if let Ok(secret) = std::env::var("ARM_EMULATOR_CLIENT_SECRET") {
         config.client_secret = secret;

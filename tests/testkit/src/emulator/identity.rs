@@ -107,7 +107,21 @@ pub(crate) fn client_credentials(shared: &Shared, tenant: &str, v1: bool, body: 
             &format!("Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '{client_id}'."),
         );
     }
-    let token = shared.issue_token();
+    // v2 asks for `{audience}/.default`, v1 for the resource itself.
+    let requested = if v1 {
+        field("resource").map(str::to_owned)
+    } else {
+        field("scope").map(|s| s.trim_end_matches("/.default").to_owned())
+    };
+    let token = match requested.filter(|r| {
+        config
+            .api_audiences
+            .iter()
+            .any(|a| a.trim_end_matches('/') == r.trim_end_matches('/'))
+    }) {
+        Some(audience) => shared.issue_api_token(&audience),
+        None => shared.issue_token(),
+    };
     let mut answer = json!({
         "token_type": "Bearer",
         "expires_in": LIFETIME_SECS,

@@ -1,6 +1,7 @@
 //! A local Azure Resource Manager: a loopback HTTP server that serves any snapshot directory as
 //! ARM (plus the Entra ID token endpoints, the managed identity endpoints, Resource Graph and the
-//! one Microsoft Graph query the project uses), so the live collector can be exercised through
+//! one Microsoft Graph query the project uses), and an Entra ID issuer for the service's API (its
+//! OpenID configuration and signing keys, `crate::tokens`), so the live collector can be exercised through
 //! the real Azure SDK over real HTTP without a tenant.
 //!
 //! Faults are injectable and deterministic: per-subscription read throttling (ARM's token
@@ -11,10 +12,12 @@
 mod arm;
 mod bucket;
 mod identity;
+mod issuer;
 mod store;
 
 pub use bucket::Bucket;
 
+use crate::tokens::Issuer;
 use arm::Query;
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -82,6 +85,11 @@ pub struct EmulatorConfig {
     /// The SHA-1 thumbprint (base64, as the `x5t` JWT header carries it) of the one certificate
     /// whose client assertions are accepted. `None`: any assertion is (workload identity tokens).
     pub certificate_thumbprint: Option<String>,
+    /// Scopes (`{audience}/.default`) or v1 resources for which the token endpoint issues an
+    /// RS256 JWT for the service's API instead of an opaque ARM token.
+    pub api_audiences: Vec<String>,
+    /// The app roles those JWTs carry (the roles assigned to the one service principal).
+    pub app_roles: Vec<String>,
 }
 
 impl Default for EmulatorConfig {
@@ -102,6 +110,11 @@ impl Default for EmulatorConfig {
             client_secret: "emulator-secret".to_owned(),
             identity_header: "emulator-identity-header".to_owned(),
             certificate_thumbprint: None,
+            api_audiences: vec!["api://backup-doctor".to_owned()],
+            app_roles: vec![
+                "BackupDoctor.Read".to_owned(),
+                "BackupDoctor.Operate".to_owned(),
+            ],
         }
     }
 }
@@ -170,7 +183,9 @@ impl Emulator {
             .local_addr()
             .map_err(|source| EmulatorError::Bind { port, source })?;
         let url = format!("http://127.0.0.1:{}", bound.port());
+        let issuer = Issuer::new(&url, &config.tenant_id);
         let shared = Arc::new(Shared {
+            issuer,
             config,
             store,
             base_url: url.clone(),
@@ -216,6 +231,11 @@ impl Emulator {
     /// The one service principal the token endpoint accepts.
     pub fn client_id(&self) -> String {
         self.shared.config.client_id.clone()
+    }
+
+    /// The Entra ID issuer of tokens for the service's API: mints tokens, rotates keys.
+    pub fn issuer(&self) -> &Issuer {
+        &self.shared.issuer
     }
 
     /// The request log, in arrival order.
@@ -283,6 +303,7 @@ struct KeyState {
 
 pub(crate) struct Shared {
     pub(crate) config: EmulatorConfig,
+    pub(crate) issuer: Issuer,
     store: Store,
     base_url: String,
     tokens: Mutex<Tokens>,
@@ -441,6 +462,24 @@ impl Shared {
         token
     }
 
+    /// An RS256 access token for the service's API, as Entra issues one to the one service
+    /// principal: its app roles, its object id. Remembered with the others for the log checks,
+    /// but not valid for ARM.
+    pub(crate) fn issue_api_token(&self, audience: &str) -> String {
+        let client = &self.config.client_id;
+        let object_id = format!("{:016x}", self.hasher.hash_one(client));
+        let roles: Vec<&str> = self.config.app_roles.iter().map(String::as_str).collect();
+        let claims = self
+            .issuer
+            .claims(audience, &roles)
+            .set("oid", object_id.clone())
+            .set("sub", object_id)
+            .set("azp", client.clone());
+        let token = self.issuer.token(&claims);
+        lock(&self.tokens).issued.push(token.clone());
+        token
+    }
+
     fn request_id(&self) -> String {
         let n = self.request_ids.fetch_add(1, Ordering::Relaxed);
         let h = self.hasher.hash_one(("request", n));
@@ -498,6 +537,18 @@ impl Shared {
                 // The tenant segment keeps its original case in the error message.
                 let original = decoded.split('/').find(|s| !s.is_empty()).unwrap_or(tenant);
                 (identity::client_credentials(self, original, v1, body), None)
+            }
+            [_, "v2.0", ".well-known", "openid-configuration"]
+            | [_, ".well-known", "openid-configuration"]
+            | [_, "discovery", "v2.0", "keys"] => {
+                if method != Method::GET {
+                    return (method_not_allowed(method, raw_path).outcome(), None);
+                }
+                let original = decoded
+                    .split('/')
+                    .find(|s| !s.is_empty())
+                    .unwrap_or_default();
+                (issuer::metadata(self, original, &segs[1..]), None)
             }
             ["msi", "token"] | ["metadata", "identity", "oauth2", "token"] => {
                 if method != Method::GET {

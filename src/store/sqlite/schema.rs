@@ -24,6 +24,10 @@ pub const MIGRATIONS: &[Migration] = &[
         version: 2,
         sql: V2_CORRELATION,
     },
+    Migration {
+        version: 3,
+        sql: V3_SERVICE,
+    },
 ];
 
 /// The version this build writes and reads.
@@ -104,6 +108,29 @@ ALTER TABLE failed_jobs ADD COLUMN agrees_with_root_cause INTEGER;
 CREATE INDEX vm_results_by_key ON vm_results(vm_key);
 ";
 
+/// What the service reads: the whole report of each scan (rendered again in any format), the
+/// VMs' tags (the `tag` filter; names compared in any case, as Azure does), and the leases that
+/// keep two replicas from running the same scheduled scan (`expires_at` in Unix milliseconds:
+/// a lease whose holder died is free once it expires). Scans recorded before have no report row.
+const V3_SERVICE: &str = "
+CREATE TABLE scan_reports (
+    scan_id INTEGER PRIMARY KEY REFERENCES scans(id) ON DELETE CASCADE,
+    report_json TEXT NOT NULL
+);
+CREATE TABLE vm_tags (
+    vm_result_id INTEGER NOT NULL REFERENCES vm_results(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    value TEXT NOT NULL
+);
+CREATE INDEX vm_tags_by_vm ON vm_tags(vm_result_id);
+CREATE INDEX vm_tags_by_name ON vm_tags(lower(name), value);
+CREATE TABLE leases (
+    name TEXT PRIMARY KEY,
+    holder TEXT NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+";
+
 /// Why a file cannot be used as a store.
 #[derive(Debug)]
 pub enum SchemaError {
@@ -123,6 +150,7 @@ impl From<rusqlite::Error> for SchemaError {
 }
 
 /// Brings the store up to `LATEST`; returns the version it was at.
+#[cfg(test)]
 pub fn migrate(conn: &mut Connection) -> Result<i32, SchemaError> {
     migrate_to(conn, LATEST)
 }
@@ -160,6 +188,7 @@ pub fn migrate_to(conn: &mut Connection, target: i32) -> Result<i32, SchemaError
     Ok(version)
 }
 
+#[cfg(test)]
 pub fn version(conn: &Connection) -> rusqlite::Result<i32> {
     conn.query_row("PRAGMA user_version", [], |r| r.get(0))
 }

@@ -2,70 +2,40 @@
 //! nothing of the scan is visible, and a process killed (or an error) before it leaves the store
 //! exactly as it was, because SQLite rolls an unfinished transaction back.
 
-use super::Store;
-use crate::error::Error;
 use crate::outcome::{Report, VmReport};
-use rusqlite::{params, Transaction, TransactionBehavior};
+use crate::store::ScanMeta;
+use rusqlite::{params, Connection, Transaction, TransactionBehavior};
 
-/// What the report itself does not say about a scan.
-#[derive(Debug, Clone)]
-pub struct ScanMeta {
-    /// The scan's time: the snapshot's creation time, `--now`, or the clock (RFC 3339).
-    pub time: String,
-    /// What was scanned: `live`, or the snapshot paths.
-    pub source: String,
+/// Writes the scan and commits it; returns the scan's id in the store.
+pub fn record(
+    conn: &mut Connection,
+    report: &Report,
+    meta: &ScanMeta,
+    document: &str,
+) -> rusqlite::Result<i64> {
+    let (tx, scan_id) = stage(conn, report, meta, document)?;
+    tx.commit()?;
+    Ok(scan_id)
 }
 
-/// A scan written but not yet committed. Dropping it rolls the write back.
-pub struct StagedScan<'a> {
-    tx: Transaction<'a>,
-    path: &'a std::path::Path,
-    pub scan_id: i64,
-}
-
-impl StagedScan<'_> {
-    pub fn commit(self) -> Result<i64, Error> {
-        let id = self.scan_id;
-        let path = self.path;
-        self.tx.commit().map_err(|e| {
-            Error::runtime(
-                path,
-                format!("cannot save the scan: {e}"),
-                "check that the file is writable and the disk not full; the store keeps every earlier scan as it was",
-            )
-        })?;
-        Ok(id)
-    }
-}
-
-impl Store {
-    /// Writes the scan and commits it; returns the scan's id in the store.
-    pub fn record(&mut self, report: &Report, meta: &ScanMeta) -> Result<i64, Error> {
-        self.stage(report, meta)?.commit()
-    }
-
-    /// Writes the scan inside a transaction that the caller commits.
-    pub fn stage(&mut self, report: &Report, meta: &ScanMeta) -> Result<StagedScan<'_>, Error> {
-        let recorded_at = time::OffsetDateTime::now_utc()
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_default();
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| super::open_error(&self.path, &e))?;
-        let scan_id = write_scan(&tx, report, meta, &recorded_at).map_err(|e| {
-            Error::runtime(
-                &self.path,
-                format!("cannot save the scan: {e}"),
-                "the store keeps every earlier scan as it was; check that the file is writable and the disk not full",
-            )
-        })?;
-        Ok(StagedScan {
-            tx,
-            path: &self.path,
-            scan_id,
-        })
-    }
+/// Writes the scan inside a transaction the caller commits; dropping it rolls the write back.
+pub fn stage<'c>(
+    conn: &'c mut Connection,
+    report: &Report,
+    meta: &ScanMeta,
+    document: &str,
+) -> rusqlite::Result<(Transaction<'c>, i64)> {
+    let recorded_at = time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default();
+    // IMMEDIATE takes the write lock first: a scan waits for another's commit, never fails on it.
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let scan_id = write_scan(&tx, report, meta, &recorded_at)?;
+    tx.execute(
+        "INSERT INTO scan_reports (scan_id, report_json) VALUES (?1, ?2)",
+        params![scan_id, document],
+    )?;
+    Ok((tx, scan_id))
 }
 
 fn write_scan(
@@ -123,6 +93,11 @@ fn write_vm(tx: &Transaction<'_>, scan_id: i64, vm: &VmReport) -> rusqlite::Resu
         vm.root_cause.map(|c| c.as_str()),
     ])?;
     let vm_result_id = tx.last_insert_rowid();
+    let mut tag =
+        tx.prepare_cached("INSERT INTO vm_tags (vm_result_id, name, value) VALUES (?1, ?2, ?3)")?;
+    for (name, value) in &vm.tags {
+        tag.execute(params![vm_result_id, name, value])?;
+    }
     let mut layer = tx.prepare_cached(
         "INSERT INTO vm_layers (vm_result_id, cause, status, reason) VALUES (?1, ?2, ?3, ?4)",
     )?;
@@ -180,7 +155,6 @@ mod tests {
     use super::*;
     use crate::codes::CodeBook;
     use crate::engine::{Engine, RuleSet};
-    use crate::outcome::Status;
     use std::path::{Path, PathBuf};
 
     fn demo_report() -> Report {
@@ -206,11 +180,13 @@ mod tests {
 
     /// Row counts of every table, read through a connection of its own (what another process sees).
     fn table_rows(path: &Path) -> Vec<(String, i64)> {
-        let conn = rusqlite::Connection::open(path).unwrap();
+        let conn = Connection::open(path).unwrap();
         [
             "scans",
+            "scan_reports",
             "gaps",
             "vm_results",
+            "vm_tags",
             "vm_layers",
             "findings",
             "failed_jobs",
@@ -226,90 +202,29 @@ mod tests {
     }
 
     #[test]
-    fn a_recorded_scan_reads_back() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("history.db");
-        let report = demo_report();
-        let mut store = Store::open(&path).unwrap();
-        let id = store.record(&report, &meta()).unwrap();
-        let scans = store.scans(10).unwrap();
-        assert_eq!(scans.len(), 1);
-        let scan = &scans[0];
-        assert_eq!(scan.id, id);
-        assert_eq!(scan.time, "2026-11-24T06:00:00Z");
-        assert_eq!(scan.vms as usize, report.summary.vms);
-        assert_eq!(scan.fail as usize, report.summary.fail);
-        assert_eq!(scan.complete, report.complete);
-        let expected: std::collections::BTreeMap<String, i64> = report
-            .summary
-            .by_root_cause
-            .iter()
-            .map(|(k, v)| (k.to_string(), *v as i64))
-            .collect();
-        assert_eq!(scan.by_root_cause, expected);
-        let failing = report
-            .vms
-            .iter()
-            .flat_map(|vm| &vm.findings)
-            .filter(|f| f.status == Status::Fail)
-            .count();
-        assert!(failing > 0);
-        assert_eq!(store.failing_findings(id).unwrap().len(), failing);
-        let rows = table_rows(&path);
-        let layers = rows.iter().find(|(t, _)| t == "vm_layers").unwrap().1;
-        assert_eq!(layers as usize, report.vms.len() * 8);
-        let jobs = rows.iter().find(|(t, _)| t == "failed_jobs").unwrap().1;
-        assert_eq!(jobs as usize, report.summary.failed_jobs);
-    }
-
-    /// A new store in `dir` with the demo scan recorded, and the scan's report.
-    fn store_with_one_scan(dir: &Path) -> (PathBuf, Store, Report) {
-        let path = dir.join("history.db");
-        let report = demo_report();
-        let mut store = Store::open(&path).unwrap();
-        store.record(&report, &meta()).unwrap();
-        (path, store, report)
-    }
-
-    #[test]
-    fn a_write_that_fails_midway_leaves_the_store_as_it_was() {
-        let dir = tempfile::tempdir().unwrap();
-        let (path, mut store, _) = store_with_one_scan(dir.path());
-        let before = table_rows(&path);
-
-        // The same VM twice (ids differ only in case, as ARM echoes them): the second insert
-        // breaks the one-row-per-VM constraint after the scan row and every other VM's rows
-        // were written.
-        let mut broken = demo_report();
-        let mut twin = broken.vms[0].clone();
-        twin.id = twin.id.to_ascii_uppercase();
-        broken.vms.push(twin);
-        let error = store.record(&broken, &meta()).unwrap_err();
-        assert!(
-            error.detail().problem.contains("cannot save the scan"),
-            "{error}"
-        );
-        drop(store);
-
-        assert_eq!(table_rows(&path), before);
-        let store = Store::open(&path).unwrap();
-        assert_eq!(store.scan_count().unwrap(), 1);
-    }
-
-    #[test]
     fn a_scan_not_committed_is_never_seen_and_leaves_nothing() {
         let dir = tempfile::tempdir().unwrap();
-        let (path, mut store, report) = store_with_one_scan(dir.path());
+        let path = dir.path().join("history.db");
+        let mut conn =
+            super::super::open_blocking(&path, true, super::super::schema::LATEST.into()).unwrap();
+        let report = demo_report();
+        let document = crate::store::stored::encode(&report);
+        record(&mut conn, &report, &meta(), &document).unwrap();
         let before = table_rows(&path);
+        // The demo fleet has no gaps; every other table has rows of the scan.
+        assert!(
+            before.iter().all(|(t, n)| *n > 0 || t == "gaps"),
+            "{before:?}"
+        );
 
-        let staged = store.stage(&report, &meta()).unwrap();
-        assert_eq!(staged.scan_id, 2);
+        let (staged, scan_id) = stage(&mut conn, &report, &meta(), &document).unwrap();
+        assert_eq!(scan_id, 2);
         // Another process reading meanwhile sees the store as it was.
         assert_eq!(table_rows(&path), before);
         // Dropping the staged scan is what a process killed before commit amounts to: SQLite
         // rolls the unfinished transaction back.
         drop(staged);
-        drop(store);
+        drop(conn);
         assert_eq!(table_rows(&path), before);
     }
 }
