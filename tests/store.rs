@@ -5,7 +5,9 @@
 //! has exactly one holder, and a record that fails or is abandoned leaves no trace.
 
 use backup_doctor::commands::{scan_async, Judging, ScanOptions, Source};
+use backup_doctor::engine::RuleSet;
 use backup_doctor::outcome::{Report, Status};
+use backup_doctor::render::{self, Document, Format};
 use backup_doctor::store::{Page, ScanMeta, Store, StoreTarget, VmFilter, SCHEMA_VERSION};
 use backup_doctor_testkit::fixtures::{demo, DEMO_PROD_SUBSCRIPTION};
 use backup_doctor_testkit::postgres::{Cluster, PASSWORD};
@@ -180,6 +182,31 @@ async fn a_recorded_scan_reads_back_whole() {
             assert_eq!(a.tags, b.tags);
         }
         assert!(store.report(id + 100).await.unwrap().is_none());
+
+        // Rendered again in every format, byte for byte as when it was scanned.
+        let rules = RuleSet::load(&[]).unwrap();
+        for format in [
+            Format::Console,
+            Format::Json,
+            Format::Sarif,
+            Format::Junit,
+            Format::Markdown,
+            Format::Html,
+            Format::Csv,
+        ] {
+            let render = |report| {
+                render::render(
+                    &Document::Scan {
+                        report,
+                        rules: &rules,
+                    },
+                    format,
+                    false,
+                )
+                .unwrap()
+            };
+            assert_eq!(render(&back), render(&report), "{}: {format:?}", b.name);
+        }
     }
 }
 
