@@ -362,6 +362,79 @@ async fn vms_are_filtered_and_paged() {
     }
 }
 
+#[test]
+fn a_filter_no_scan_can_match_is_refused_naming_the_field() {
+    let bad = |filter: VmFilter, field: &str, fix: &str| {
+        let error = filter.check().expect_err("refused");
+        assert_eq!(error.detail().file.to_string_lossy(), field, "{error}");
+        assert!(error.detail().fix.contains(fix), "{error}");
+    };
+    bad(
+        VmFilter {
+            verdict: Some("failed".into()),
+            ..VmFilter::default()
+        },
+        "verdict",
+        "pass, fail or unknown",
+    );
+    bad(
+        VmFilter {
+            root_cause: Some("agnet".into()),
+            ..VmFilter::default()
+        },
+        "root_cause",
+        "agent",
+    );
+    bad(
+        VmFilter {
+            tag: Some((" ".into(), None)),
+            ..VmFilter::default()
+        },
+        "tag",
+        "NAME=VALUE",
+    );
+    let good = VmFilter {
+        verdict: Some("fail".into()),
+        root_cause: Some("network".into()),
+        subscription: Some("anything".into()),
+        resource_group: Some("rg".into()),
+        tag: Some(("env".into(), Some("prod".into()))),
+    };
+    good.check().unwrap();
+}
+
+#[tokio::test]
+async fn an_empty_scan_is_kept_too() {
+    let mut empty = demo_report().await;
+    empty.vms.clear();
+    empty.gaps.clear();
+    for b in backends() {
+        let store = Store::open(&b.target).await.unwrap();
+        let id = store
+            .record(&empty, &meta("2026-11-24T06:00:00Z"))
+            .await
+            .unwrap();
+        let page = Page {
+            offset: 0,
+            limit: 10,
+        };
+        assert_eq!(
+            store
+                .vms(id, &VmFilter::default(), page)
+                .await
+                .unwrap()
+                .total,
+            0
+        );
+        assert!(
+            store.report(id).await.unwrap().unwrap().vms.is_empty(),
+            "{}",
+            b.name
+        );
+        assert_eq!(store.scans(5).await.unwrap().len(), 1);
+    }
+}
+
 #[tokio::test]
 async fn a_vms_history_lists_its_verdict_in_each_scan() {
     let first = demo_report().await;
