@@ -5,7 +5,9 @@
 //! has exactly one holder, and a record that fails or is abandoned leaves no trace.
 
 use backup_doctor::commands::{scan_async, Judging, ScanOptions, Source};
+use backup_doctor::engine::RuleSet;
 use backup_doctor::outcome::{Report, Status};
+use backup_doctor::render::{self, Document, Format};
 use backup_doctor::store::{Page, ScanMeta, Store, StoreTarget, VmFilter, SCHEMA_VERSION};
 use backup_doctor_testkit::fixtures::{demo, DEMO_PROD_SUBSCRIPTION};
 use backup_doctor_testkit::postgres::{Cluster, PASSWORD};
@@ -180,6 +182,31 @@ async fn a_recorded_scan_reads_back_whole() {
             assert_eq!(a.tags, b.tags);
         }
         assert!(store.report(id + 100).await.unwrap().is_none());
+
+        // Rendered again in every format, byte for byte as when it was scanned.
+        let rules = RuleSet::load(&[]).unwrap();
+        for format in [
+            Format::Console,
+            Format::Json,
+            Format::Sarif,
+            Format::Junit,
+            Format::Markdown,
+            Format::Html,
+            Format::Csv,
+        ] {
+            let render = |report| {
+                render::render(
+                    &Document::Scan {
+                        report,
+                        rules: &rules,
+                    },
+                    format,
+                    false,
+                )
+                .unwrap()
+            };
+            assert_eq!(render(&back), render(&report), "{}: {format:?}", b.name);
+        }
     }
 }
 
@@ -332,6 +359,79 @@ async fn vms_are_filtered_and_paged() {
             0
         );
         ids.clear();
+    }
+}
+
+#[test]
+fn a_filter_no_scan_can_match_is_refused_naming_the_field() {
+    let bad = |filter: VmFilter, field: &str, fix: &str| {
+        let error = filter.check().expect_err("refused");
+        assert_eq!(error.detail().file.to_string_lossy(), field, "{error}");
+        assert!(error.detail().fix.contains(fix), "{error}");
+    };
+    bad(
+        VmFilter {
+            verdict: Some("failed".into()),
+            ..VmFilter::default()
+        },
+        "verdict",
+        "pass, fail or unknown",
+    );
+    bad(
+        VmFilter {
+            root_cause: Some("agnet".into()),
+            ..VmFilter::default()
+        },
+        "root_cause",
+        "agent",
+    );
+    bad(
+        VmFilter {
+            tag: Some((" ".into(), None)),
+            ..VmFilter::default()
+        },
+        "tag",
+        "NAME=VALUE",
+    );
+    let good = VmFilter {
+        verdict: Some("fail".into()),
+        root_cause: Some("network".into()),
+        subscription: Some("anything".into()),
+        resource_group: Some("rg".into()),
+        tag: Some(("env".into(), Some("prod".into()))),
+    };
+    good.check().unwrap();
+}
+
+#[tokio::test]
+async fn an_empty_scan_is_kept_too() {
+    let mut empty = demo_report().await;
+    empty.vms.clear();
+    empty.gaps.clear();
+    for b in backends() {
+        let store = Store::open(&b.target).await.unwrap();
+        let id = store
+            .record(&empty, &meta("2026-11-24T06:00:00Z"))
+            .await
+            .unwrap();
+        let page = Page {
+            offset: 0,
+            limit: 10,
+        };
+        assert_eq!(
+            store
+                .vms(id, &VmFilter::default(), page)
+                .await
+                .unwrap()
+                .total,
+            0
+        );
+        assert!(
+            store.report(id).await.unwrap().unwrap().vms.is_empty(),
+            "{}",
+            b.name
+        );
+        assert_eq!(store.scans(5).await.unwrap().len(), 1);
     }
 }
 

@@ -45,6 +45,45 @@ pub struct VmFilter {
     pub tag: Option<(String, Option<String>)>,
 }
 
+impl VmFilter {
+    /// Refuses a verdict or root cause no scan can have, naming the field (`verdict`,
+    /// `root_cause`) and the values it takes: a typo must not read as "no VM matches".
+    pub fn check(&self) -> Result<(), Error> {
+        if let Some(verdict) = &self.verdict {
+            if !["pass", "fail", "unknown"].contains(&verdict.as_str()) {
+                return Err(Error::usage(
+                    "verdict",
+                    format!("`{verdict}` is not a verdict"),
+                    "use pass, fail or unknown",
+                ));
+            }
+        }
+        if let Some(cause) = &self.root_cause {
+            if crate::outcome::Cause::parse(cause).is_none() {
+                let known: Vec<&str> = crate::outcome::Cause::ALL
+                    .iter()
+                    .map(|c| c.as_str())
+                    .collect();
+                return Err(Error::usage(
+                    "root_cause",
+                    format!("`{cause}` is not a layer"),
+                    format!("use one of {}", known.join(", ")),
+                ));
+            }
+        }
+        if let Some((name, _)) = &self.tag {
+            if name.trim().is_empty() {
+                return Err(Error::usage(
+                    "tag",
+                    "the tag has no name",
+                    "write it as NAME or NAME=VALUE",
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Which slice of the matching VMs to return, in the order of their ids.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Page {

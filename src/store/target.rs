@@ -3,7 +3,9 @@
 
 use std::path::PathBuf;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// `Debug` and `Display` show the redacted form: a configuration printed for debugging must not
+/// print the password.
+#[derive(Clone, PartialEq, Eq)]
 pub enum StoreTarget {
     Sqlite(PathBuf),
     /// A `postgres://` or `postgresql://` URL (libpq's form, `?sslmode=require` and all).
@@ -30,6 +32,21 @@ impl StoreTarget {
             StoreTarget::Sqlite(path) => path.display().to_string(),
             StoreTarget::Postgres(text) => redact_url(text),
         }
+    }
+}
+
+impl std::fmt::Debug for StoreTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreTarget::Sqlite(path) => f.debug_tuple("Sqlite").field(path).finish(),
+            StoreTarget::Postgres(_) => f.debug_tuple("Postgres").field(&self.redacted()).finish(),
+        }
+    }
+}
+
+impl std::fmt::Display for StoreTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.redacted())
     }
 }
 
@@ -116,5 +133,11 @@ mod tests {
         let shown = StoreTarget::parse("postgres://a:hunter2@[bad").redacted();
         assert!(!shown.contains("hunter2"), "{shown}");
         assert!(shown.starts_with("postgres://"), "{shown}");
+
+        let target = StoreTarget::parse("postgres://a:hunter2@db/bd");
+        for shown in [format!("{target:?}"), format!("{target}")] {
+            assert!(!shown.contains("hunter2"), "{shown}");
+            assert!(shown.contains("a:***@db"), "{shown}");
+        }
     }
 }
