@@ -30,7 +30,12 @@ fn settings(emu: &Emulator) -> AuthSettings {
     AuthSettings {
         tenant_id: emu.tenant_id(),
         authority: emu.url(),
-        audience: vec![AUDIENCE.to_owned(), CLIENT_ID_AUDIENCE.to_owned()],
+        // The blank value is a configuration slip that must not admit a token with a blank `aud`.
+        audience: vec![
+            AUDIENCE.to_owned(),
+            CLIENT_ID_AUDIENCE.to_owned(),
+            " ".to_owned(),
+        ],
         reader_role: READ.to_owned(),
         operator_role: OPERATE.to_owned(),
         jwks_cache: Duration::from_secs(3600),
@@ -218,6 +223,7 @@ async fn expired_early_foreign_and_misissued_tokens_are_refused() {
         ),
         (good().set("exp", now - 120), AuthError::Expired),
         (good().set("nbf", now + 3600), AuthError::NotYetValid),
+        (good().set("aud", " "), AuthError::WrongAudience),
         (
             good().set("aud", "api://another-api"),
             AuthError::WrongAudience,

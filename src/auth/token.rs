@@ -101,7 +101,13 @@ pub(super) fn check(token: &str, key: &Key, audience: &[String]) -> Result<Calle
     validation.validate_nbf = true;
     validation.set_required_spec_claims(&["exp", "iss", "aud"]);
     validation.set_issuer(&key.issuers);
-    validation.set_audience(audience);
+    // An empty configured value must not let a token with an empty `aud` through.
+    let audience: Vec<&str> = audience
+        .iter()
+        .map(|a| a.trim())
+        .filter(|a| !a.is_empty())
+        .collect();
+    validation.set_audience(&audience);
     let data = jsonwebtoken::decode::<Claims>(token, &key.decoding, &validation)
         .map_err(|e| classify(e.kind()))?;
     let claims = data.claims;
