@@ -130,7 +130,10 @@ impl Dangling {
         self.examples.iter().map(|example| {
             format!(
                 "{} names {} {} in `{}`, which is not in the input",
-                example.referrer, self.label(), example.missing, example.field
+                example.referrer,
+                self.label(),
+                example.missing,
+                example.field
             )
         })
     }
