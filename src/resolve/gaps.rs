@@ -56,10 +56,12 @@ const DERIVED: &[Derived] = &[
         facts: &[fact_path::EXTENSIONS, fact_path::BACKUP_EXTENSION],
         applies: always,
     },
+    // Jobs reach a VM through its protected item (container or entity name in the item's
+    // vault): with no item found, the VM's jobs were not looked at, not found empty.
     Derived {
         lists: &[types::PROTECTED_ITEMS],
         reach: Reach::Anywhere,
-        facts: &[fact_path::PROTECTION_PROTECTED],
+        facts: &[fact_path::PROTECTION_PROTECTED, fact_path::JOBS],
         applies: no_item_found,
     },
     // Workload items (SQL Server, SAP HANA databases) name the vaults whose private endpoints
