@@ -230,3 +230,17 @@ async fn a_group_that_cannot_be_read_or_holds_nothing_is_exit_2_naming_it() {
     );
     emulator.shutdown().await;
 }
+
+#[test]
+fn the_custom_reader_role_grants_the_descendants_read() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/backup-doctor-reader.json");
+    let role = json::read(path);
+    let actions: Vec<&str> = json::items(&role["Actions"])
+        .iter()
+        .filter_map(|action| action.as_str())
+        .collect();
+    assert!(
+        actions.contains(&"Microsoft.Management/managementGroups/descendants/read"),
+        "{actions:?}"
+    );
+}

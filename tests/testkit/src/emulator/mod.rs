@@ -1,8 +1,8 @@
 //! A local Azure Resource Manager: a loopback HTTP server that serves any snapshot directory as
-//! ARM (plus the Entra ID token endpoints, the managed identity endpoints, Resource Graph and the
-//! one Microsoft Graph query the project uses), and an Entra ID issuer for the service's API (its
-//! OpenID configuration and signing keys, `crate::tokens`), so the live collector can be exercised through
-//! the real Azure SDK over real HTTP without a tenant.
+//! ARM (plus a management group tree, the Entra ID token endpoints, the managed identity
+//! endpoints, Resource Graph and the one Microsoft Graph query the project uses), and an Entra ID
+//! issuer for the service's API (its OpenID configuration and signing keys, `crate::tokens`), so
+//! the live collector can be exercised through the real Azure SDK over real HTTP without a tenant.
 //!
 //! Faults are injectable and deterministic: per-subscription read throttling (ARM's token
 //! bucket), every n-th request failing, forbidden paths and truncated bodies.
