@@ -73,6 +73,7 @@ fn main() {
             auth: AuthKind::Secret,
             endpoints,
             subscriptions: Vec::new(),
+            management_groups: Vec::new(),
             concurrency,
             deadline: Some(Duration::from_secs(600)),
             job_window_days: 7,

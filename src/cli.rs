@@ -177,6 +177,10 @@ pub struct LiveArgs {
     /// Only these subscriptions (id; repeatable). Default: every subscription the identity sees.
     #[arg(long = "subscription", value_name = "ID")]
     subscriptions: Vec<String>,
+    /// Every subscription below this management group, at any depth (id; repeatable). With
+    /// --subscription: both.
+    #[arg(long = "management-group", value_name = "ID")]
+    management_groups: Vec<String>,
     /// The credential: default (environment, workload identity, managed identity, Azure CLI), or one of them.
     #[arg(long, value_enum, default_value_t = AuthKind::Default)]
     auth: AuthKind,
@@ -270,6 +274,7 @@ impl LiveArgs {
     fn live_source(&self) -> LiveSource {
         LiveSource {
             subscriptions: self.subscriptions.clone(),
+            management_groups: self.management_groups.clone(),
             auth: self.auth,
             cloud: self.cloud,
             arm_endpoint: self.arm_endpoint.clone(),

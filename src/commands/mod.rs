@@ -65,8 +65,10 @@ pub enum Source {
 /// How a live read signs in and where it reads.
 #[derive(Debug, Clone)]
 pub struct LiveSource {
-    /// Empty: every subscription the identity sees.
+    /// Empty (with no management groups): every subscription the identity sees.
     pub subscriptions: Vec<String>,
+    /// Every subscription below these management groups, at any depth, joins `subscriptions`.
+    pub management_groups: Vec<String>,
     pub auth: AuthKind,
     pub cloud: Cloud,
     /// Overrides the cloud's Resource Manager endpoint.
@@ -95,10 +97,14 @@ impl LiveSource {
             self.graph_endpoint.as_deref(),
         )
         .map_err(|problem| Error::usage("--arm-endpoint", problem, "give a full https:// URL"))?;
+        for group in &self.management_groups {
+            check_management_group(group)?;
+        }
         Ok(LiveOptions {
             auth: self.auth,
             endpoints,
             subscriptions: self.subscriptions.clone(),
+            management_groups: self.management_groups.clone(),
             concurrency: self.concurrency,
             deadline: Some(self.deadline),
             job_window_days,
@@ -107,6 +113,20 @@ impl LiveSource {
             progress_bars: self.progress_bars,
         })
     }
+}
+
+/// A management group id as Azure allows it (letters, digits, `-`, `_`, `.`, `(`, `)`; up to 90;
+/// no final `.`): the id goes into a URL path, where anything else would name another call.
+pub fn check_management_group(group: &str) -> Result<(), Error> {
+    let allowed = |c: char| c.is_ascii_alphanumeric() || "-_.()".contains(c);
+    if group.is_empty() || group.len() > 90 || group.ends_with('.') || !group.chars().all(allowed) {
+        return Err(Error::usage(
+            "--management-group",
+            format!("`{group}` is not a management group id"),
+            "give the group's id (letters, digits, - _ . ( ), up to 90), not its display name",
+        ));
+    }
+    Ok(())
 }
 
 impl Source {

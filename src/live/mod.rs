@@ -26,8 +26,11 @@ use time::OffsetDateTime;
 /// What a live run needs to know.
 #[derive(Debug, Clone)]
 pub struct LiveOptions {
-    /// Subscription ids; empty means every subscription the identity can read.
+    /// Subscription ids; empty (with no management groups) means every subscription the
+    /// identity can read.
     pub subscriptions: Vec<String>,
+    /// Management group ids: every subscription below each, at any depth, joins `subscriptions`.
+    pub management_groups: Vec<String>,
     pub auth: AuthKind,
     pub endpoints: Endpoints,
     /// Calls in flight at once, across subscriptions and types.
@@ -108,8 +111,9 @@ pub async fn collect(options: &LiveOptions) -> Result<Collection, LiveError> {
         Arc::new(Silent)
     };
     let collector = Collector::new(settings, options.concurrency, progress.clone());
+    let named = scope(&collector, options).await?;
     let subscriptions = collector
-        .subscriptions(&options.subscriptions)
+        .subscriptions(&named)
         .await
         .map_err(|error| {
             let credential_problem = matches!(
@@ -204,6 +208,35 @@ pub async fn collect(options: &LiveOptions) -> Result<Collection, LiveError> {
         stats: throttle.stats.clone(),
         subscriptions: ids.len(),
     })
+}
+
+/// The subscriptions named on their own and those below the management groups, once each.
+/// An empty answer means every subscription the identity sees, so groups that hold nothing
+/// must stop the run rather than widen it to the whole tenant.
+async fn scope(collector: &Collector, options: &LiveOptions) -> Result<Vec<String>, LiveError> {
+    let mut named = options.subscriptions.clone();
+    for group in &options.management_groups {
+        for id in collector.management_group_subscriptions(group).await? {
+            if !named.iter().any(|n| n.eq_ignore_ascii_case(&id)) {
+                named.push(id);
+            }
+        }
+    }
+    if named.is_empty() && !options.management_groups.is_empty() {
+        return Err(LiveError {
+            problem: format!(
+                "management group `{}` holds no subscription the identity can see",
+                options.management_groups.join("`, `")
+            ),
+            fix: "check the id, and that the identity has Reader on the management group or on the subscriptions below it".into(),
+        });
+    }
+    tracing::info!(
+        groups = options.management_groups.len(),
+        subscriptions = named.len(),
+        "scope resolved"
+    );
+    Ok(named)
 }
 
 impl Collection {

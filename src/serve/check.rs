@@ -194,6 +194,8 @@ impl Checker {
         )?;
         let options = LiveOptions {
             subscriptions: vec![subscription.to_string()],
+            // A check reads the checked VMs' subscriptions only, whatever scans are scoped to.
+            management_groups: Vec::new(),
             auth: live.auth,
             endpoints,
             concurrency: live.concurrency,

@@ -39,6 +39,7 @@ const KEYS: &[(&str, Shape)] = &[
     ("schedule.lease_seconds", Shape::Integer),
     ("schedule.overdue_hours", Shape::Integer),
     ("live.subscriptions", Shape::List),
+    ("live.management_groups", Shape::List),
     ("live.auth", Shape::Text),
     ("live.cloud", Shape::Text),
     ("live.arm_endpoint", Shape::Text),
@@ -113,6 +114,7 @@ struct ScheduleFile {
 #[serde(deny_unknown_fields)]
 struct LiveFile {
     subscriptions: Option<Vec<String>>,
+    management_groups: Option<Vec<String>>,
     auth: Option<String>,
     cloud: Option<String>,
     arm_endpoint: Option<String>,
@@ -364,6 +366,17 @@ fn check(path: &Path, file: File) -> Result<Config, Error> {
             }
         }
     }
+    let management_groups = live.management_groups.clone().unwrap_or_default();
+    for group in &management_groups {
+        crate::commands::check_management_group(group).map_err(|error| {
+            let detail = error.detail();
+            bad(
+                "live.management_groups",
+                detail.problem.clone(),
+                &detail.fix,
+            )
+        })?;
+    }
     let concurrency = live.concurrency.unwrap_or(16);
     if !(1..=256).contains(&concurrency) {
         return Err(bad(
@@ -417,6 +430,7 @@ fn check(path: &Path, file: File) -> Result<Config, Error> {
         schedule,
         live: LiveSource {
             subscriptions: live.subscriptions.clone().unwrap_or_default(),
+            management_groups,
             auth: auth_kind,
             cloud,
             arm_endpoint: live.arm_endpoint.clone(),
@@ -634,6 +648,31 @@ mod tests {
             error.to_string().contains("BACKUP_DOCTOR_OPEN_METRICS"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn management_groups_come_from_the_file_or_the_environment_and_bad_ids_name_the_key() {
+        let config = parse_ok(
+            &format!("{MINIMAL}[live]\nmanagement_groups = [\"platform\", \"corp-(eu)\"]\n"),
+            &[],
+        )
+        .unwrap();
+        assert_eq!(config.live.management_groups, ["platform", "corp-(eu)"]);
+        assert!(config.live.subscriptions.is_empty());
+        let config = parse_ok(
+            MINIMAL,
+            &[("BACKUP_DOCTOR_LIVE_MANAGEMENT_GROUPS", "platform, landing")],
+        )
+        .unwrap();
+        assert_eq!(config.live.management_groups, ["platform", "landing"]);
+        let error = parse_ok(
+            &format!("{MINIMAL}[live]\nmanagement_groups = [\"a/../b\"]\n"),
+            &[],
+        )
+        .unwrap_err();
+        let text = error.to_string();
+        assert!(text.contains("live.management_groups"), "{text}");
+        assert!(text.contains("a/../b"), "{text}");
     }
 
     #[test]

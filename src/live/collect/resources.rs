@@ -1,9 +1,10 @@
-//! Microsoft.Resources: the subscriptions to scan, and each one's resource groups and provider
-//! registrations.
+//! Microsoft.Resources: the subscriptions to scan (with the Microsoft.Management groups that name
+//! some of them), and each one's resource groups and provider registrations.
 
-use super::{to_json, Collector, Read};
+use super::{reason, to_json, Collector, Read};
 use crate::inventory::types::SUBSCRIPTIONS;
 use crate::inventory::Kind;
+use crate::live::LiveError;
 use serde_json::Value;
 
 sdk_client!(resources: azure_mgmt_resources::package_resources_2021_04::Client);
@@ -17,6 +18,12 @@ reads! {
 /// The subscriptions list's file: `tenant/subscriptions.json`, the objects as `GET /subscriptions`
 /// returns them.
 const SUBSCRIPTIONS_FILE: &str = "subscriptions";
+
+/// The api-version of the management group descendants list (docs/live-scans.md).
+const MANAGEMENT_GROUPS_API: &str = "2020-05-01";
+/// The type of a subscription among a management group's descendants; child groups are
+/// listed too, with every subscription below them, so none needs a read of its own.
+const GROUP_SUBSCRIPTION_TYPE: &str = "Microsoft.Management/managementGroups/subscriptions";
 
 impl Collector {
     /// The subscriptions to scan: the ones named, or every one the identity can see. Never capped,
@@ -60,5 +67,68 @@ impl Collector {
         };
         self.put("tenant", SUBSCRIPTIONS_FILE, chosen.clone());
         Ok(chosen)
+    }
+
+    /// The ids of every subscription below management group `group`, at any depth. Unlike a
+    /// subscription's lists, a group that cannot be read is no gap: the run would otherwise
+    /// report a narrower scope than asked for as if it were complete.
+    pub async fn management_group_subscriptions(
+        &self,
+        group: &str,
+    ) -> Result<Vec<String>, LiveError> {
+        let path = format!("/providers/Microsoft.Management/managementGroups/{group}/descendants");
+        let items = self
+            .raw_list(path, MANAGEMENT_GROUPS_API, None)
+            .await
+            .map_err(|error| group_error(group, &error))?;
+        Ok(items
+            .iter()
+            .filter(|item| {
+                item.get("type")
+                    .and_then(Value::as_str)
+                    .is_some_and(|t| t.eq_ignore_ascii_case(GROUP_SUBSCRIPTION_TYPE))
+            })
+            .filter_map(|item| {
+                let name = item.get("name").and_then(Value::as_str);
+                let from_id = || {
+                    item.get("id")
+                        .and_then(Value::as_str)
+                        .and_then(|id| id.rsplit('/').next())
+                };
+                name.or_else(from_id).filter(|id| !id.is_empty())
+            })
+            .map(str::to_owned)
+            .collect())
+    }
+}
+
+/// Why management group `group` could not be read, and what to do. ARM answers 403 rather than
+/// 404 for a group the identity may not see, existing or not, so both get the same fix.
+fn group_error(group: &str, error: &azure_core::Error) -> LiveError {
+    let status = match error.kind() {
+        azure_core::error::ErrorKind::HttpResponse { status, .. } => Some(u16::from(*status)),
+        _ => None,
+    };
+    let problem = match status {
+        Some(404) => format!(
+            "management group `{group}` does not exist ({})",
+            reason(error)
+        ),
+        Some(403) => format!(
+            "management group `{group}` cannot be read ({})",
+            reason(error)
+        ),
+        _ => format!(
+            "cannot list the subscriptions below management group `{group}`: {}",
+            reason(error)
+        ),
+    };
+    let fix = match status {
+        Some(401) | None => "check the credential (tenant, client id, secret or token file) and the authority host; `--auth` picks the kind",
+        _ => "check the management group id (the id, not the display name), and give the identity Reader on the management group (it needs Microsoft.Management/managementGroups/descendants/read)",
+    };
+    LiveError {
+        problem,
+        fix: fix.into(),
     }
 }

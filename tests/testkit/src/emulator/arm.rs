@@ -6,6 +6,7 @@ use super::store::{Entry, Store};
 use super::ArmError;
 use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
 
 const VM_TYPE: &str = "microsoft.compute/virtualmachines";
 const VM_EXTENSION_TYPE: &str = "microsoft.compute/virtualmachines/extensions";
@@ -712,3 +713,109 @@ fn parse_app_id_filter(filter: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests;
+
+/// What a management group holds directly: child groups (by id) and subscriptions (by id).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ManagementGroup {
+    pub children: Vec<String>,
+    pub subscriptions: Vec<String>,
+}
+
+/// The tree used when none is configured: the root group (named after the tenant) holds every
+/// subscription but the last directly, its child `nested` holds the last.
+pub(crate) fn default_management_groups(
+    tenant: &str,
+    store: &Store,
+) -> BTreeMap<String, ManagementGroup> {
+    let mut ids: Vec<String> = store
+        .subscriptions
+        .iter()
+        .filter_map(|s| s.get("subscriptionId").and_then(Value::as_str))
+        .map(str::to_owned)
+        .collect();
+    let nested = ids.pop().into_iter().collect();
+    BTreeMap::from([
+        (
+            tenant.to_owned(),
+            ManagementGroup {
+                children: vec!["nested".to_owned()],
+                subscriptions: ids,
+            },
+        ),
+        (
+            "nested".to_owned(),
+            ManagementGroup {
+                children: Vec::new(),
+                subscriptions: nested,
+            },
+        ),
+    ])
+}
+
+const MANAGEMENT_GROUP_TYPE: &str = "Microsoft.Management/managementGroups";
+
+fn management_group_id(group: &str) -> String {
+    format!("/providers/{MANAGEMENT_GROUP_TYPE}/{group}")
+}
+
+/// `GET /providers/Microsoft.Management/managementGroups/{group}/descendants`: every group and
+/// subscription below `group` (lower-cased), breadth first, each naming its parent, paged. A
+/// group id is matched case-insensitively, as ARM does; an unknown one is a 404.
+pub(crate) fn descendants(
+    ctx: &Ctx,
+    tree: &BTreeMap<String, ManagementGroup>,
+    group: &str,
+) -> Result<Body, ArmError> {
+    let find = |wanted: &str| tree.iter().find(|(id, _)| id.eq_ignore_ascii_case(wanted));
+    let Some((root, _)) = find(group) else {
+        return Err(ArmError::new(
+            404,
+            "NotFound",
+            format!("'{}' not found", management_group_id(group)),
+        ));
+    };
+    let display_name = |sub: &str| {
+        ctx.store
+            .subscriptions
+            .iter()
+            .find(|s| {
+                s.get("subscriptionId")
+                    .and_then(Value::as_str)
+                    .is_some_and(|id| id.eq_ignore_ascii_case(sub))
+            })
+            .and_then(|s| s.get("displayName").and_then(Value::as_str))
+            .unwrap_or(sub)
+            .to_owned()
+    };
+    let mut items = Vec::new();
+    // A configured tree may hold a cycle; each group is listed once.
+    let mut seen = std::collections::HashSet::from([root.to_lowercase()]);
+    let mut queue = std::collections::VecDeque::from([root.clone()]);
+    while let Some(parent) = queue.pop_front() {
+        let Some((parent, node)) = find(&parent) else {
+            continue;
+        };
+        let parent_ref = json!({"id": management_group_id(parent)});
+        for child in &node.children {
+            if !seen.insert(child.to_lowercase()) {
+                continue;
+            }
+            items.push(json!({
+                "id": management_group_id(child),
+                "type": MANAGEMENT_GROUP_TYPE,
+                "name": child,
+                "properties": {"displayName": child, "parent": parent_ref},
+            }));
+            queue.push_back(child.clone());
+        }
+        for sub in &node.subscriptions {
+            items.push(json!({
+                "id": format!("/subscriptions/{sub}"),
+                "type": format!("{MANAGEMENT_GROUP_TYPE}/subscriptions"),
+                "name": sub,
+                "properties": {"displayName": display_name(sub), "parent": parent_ref},
+            }));
+        }
+    }
+    paged_as_is(ctx, items.iter().collect())
+}

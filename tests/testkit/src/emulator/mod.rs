@@ -1,8 +1,8 @@
 //! A local Azure Resource Manager: a loopback HTTP server that serves any snapshot directory as
-//! ARM (plus the Entra ID token endpoints, the managed identity endpoints, Resource Graph and the
-//! one Microsoft Graph query the project uses), and an Entra ID issuer for the service's API (its
-//! OpenID configuration and signing keys, `crate::tokens`), so the live collector can be exercised through
-//! the real Azure SDK over real HTTP without a tenant.
+//! ARM (plus a management group tree, the Entra ID token endpoints, the managed identity
+//! endpoints, Resource Graph and the one Microsoft Graph query the project uses), and an Entra ID
+//! issuer for the service's API (its OpenID configuration and signing keys, `crate::tokens`), so
+//! the live collector can be exercised through the real Azure SDK over real HTTP without a tenant.
 //!
 //! Faults are injectable and deterministic: per-subscription read throttling (ARM's token
 //! bucket), every n-th request failing, forbidden paths and truncated bodies.
@@ -15,6 +15,7 @@ mod identity;
 mod issuer;
 mod store;
 
+pub use arm::ManagementGroup;
 pub use bucket::Bucket;
 
 use crate::tokens::Issuer;
@@ -27,7 +28,7 @@ use axum::Router;
 use bucket::BucketState;
 use serde_json::{json, Value};
 use std::collections::hash_map::RandomState;
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::hash::BuildHasher;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -90,6 +91,11 @@ pub struct EmulatorConfig {
     pub api_audiences: Vec<String>,
     /// The app roles those JWTs carry (the roles assigned to the one service principal).
     pub app_roles: Vec<String>,
+    /// The management group tree the descendants endpoint serves: group id → what it holds
+    /// directly. `None`: the tenant root group (named after the tenant id, as in Azure) holds
+    /// every subscription of the snapshot but the last, and its child group `nested` holds the
+    /// last, so the fleet has a group at depth one and a subscription at depth two.
+    pub management_groups: Option<BTreeMap<String, ManagementGroup>>,
 }
 
 impl Default for EmulatorConfig {
@@ -115,6 +121,7 @@ impl Default for EmulatorConfig {
                 "BackupDoctor.Read".to_owned(),
                 "BackupDoctor.Operate".to_owned(),
             ],
+            management_groups: None,
         }
     }
 }
@@ -184,8 +191,13 @@ impl Emulator {
             .map_err(|source| EmulatorError::Bind { port, source })?;
         let url = format!("http://127.0.0.1:{}", bound.port());
         let issuer = Issuer::new(&url, &config.tenant_id);
+        let management_groups = config
+            .management_groups
+            .clone()
+            .unwrap_or_else(|| arm::default_management_groups(&config.tenant_id, &store));
         let shared = Arc::new(Shared {
             issuer,
+            management_groups,
             config,
             store,
             base_url: url.clone(),
@@ -303,6 +315,8 @@ struct KeyState {
 
 pub(crate) struct Shared {
     pub(crate) config: EmulatorConfig,
+    /// The configured tree, or the default one built from the snapshot.
+    management_groups: BTreeMap<String, ManagementGroup>,
     pub(crate) issuer: Issuer,
     store: Store,
     base_url: String,
@@ -646,7 +660,12 @@ impl Shared {
                         page_size: self.config.page_size,
                         status_only_includes_agent: self.config.status_only_includes_agent,
                     };
-                    arm::get(&ctx, call.segs)
+                    match call.segs {
+                        ["providers", "microsoft.management", "managementgroups", group, "descendants"] => {
+                            arm::descendants(&ctx, &self.management_groups, group)
+                        }
+                        segs => arm::get(&ctx, segs),
+                    }
                 };
                 (result, remaining)
             }
