@@ -359,7 +359,7 @@ impl Scanner {
             if let Some(slot) = previous_slot(&schedule, now) {
                 match self.latest_scheduled_slot().await {
                     Ok(done) if done.is_none_or(|done| done < slot) => {
-                        self.scheduled(slot).await;
+                        self.scheduled(slot, next_slot(&schedule, slot)).await;
                     }
                     Ok(_) => {}
                     Err(error) => tracing::warn!(%error, "cannot read the latest scheduled scan"),
@@ -378,18 +378,74 @@ impl Scanner {
         }
     }
 
-    async fn scheduled(&self, slot: DateTime<Utc>) {
-        match self.take_lease().await {
-            Ok(()) => {
-                let outcome = self.leased_scan(Trigger::Scheduled(slot)).await;
-                if let Outcome::AlreadyDone = outcome {
-                    tracing::info!(slot = %slot, "slot already scanned by another replica");
+    /// Runs `slot` once the lease is free. A busy lease (another replica's scan of the same
+    /// slot, or a requested scan) is tried again every few seconds until the slot is recorded by
+    /// whoever holds it, the next slot is due (the schedule loop takes that one instead), or
+    /// shutdown: a slot that meets a requested scan is run after it, not lost.
+    async fn scheduled(&self, slot: DateTime<Utc>, give_up_at: Option<DateTime<Utc>>) {
+        let retry_every =
+            (self.lease_ttl / 4).clamp(Duration::from_secs(1), Duration::from_secs(30));
+        let attempt = move || async move {
+            match self.take_lease().await {
+                Ok(()) => Attempt::Leased,
+                Err(Busy::Running) => {
+                    tracing::info!(slot = %slot, "the scan lease is held (another replica, or a requested scan here): trying again");
+                    Attempt::Busy
+                }
+                Err(Busy::Store(error)) => {
+                    tracing::warn!(%error, "cannot take the scan lease: trying again");
+                    Attempt::Busy
                 }
             }
-            Err(Busy::Running) => {
-                tracing::info!(slot = %slot, "another replica holds the scan lease, or a requested scan runs here")
+        };
+        let settled = move || async move {
+            let done = matches!(self.latest_scheduled_slot().await, Ok(Some(done)) if done >= slot);
+            done || give_up_at.is_some_and(|at| Utc::now() >= at)
+        };
+        let leased =
+            retry_until_leased(attempt, settled, retry_every, self.shutdown.requested()).await;
+        if leased {
+            let outcome = self.leased_scan(Trigger::Scheduled(slot)).await;
+            if let Outcome::AlreadyDone = outcome {
+                tracing::info!(slot = %slot, "slot already scanned by another replica");
             }
-            Err(Busy::Store(error)) => tracing::warn!(%error, "cannot take the scan lease"),
+        }
+    }
+}
+
+/// What one try for the lease gave.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Attempt {
+    Leased,
+    Busy,
+}
+
+/// Tries for the lease until it is taken (true), or until `settled` says the work is no longer
+/// this replica's to do or `stop` resolves (false). Kept apart from the store so the waiting
+/// can be tested without one.
+async fn retry_until_leased<A, AF, S, SF>(
+    mut attempt: A,
+    mut settled: S,
+    every: Duration,
+    stop: impl std::future::Future<Output = ()>,
+) -> bool
+where
+    A: FnMut() -> AF,
+    AF: std::future::Future<Output = Attempt>,
+    S: FnMut() -> SF,
+    SF: std::future::Future<Output = bool>,
+{
+    tokio::pin!(stop);
+    loop {
+        if attempt().await == Attempt::Leased {
+            return true;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = &mut stop => return false,
+        }
+        if settled().await {
+            return false;
         }
     }
 }
@@ -521,5 +577,59 @@ mod tests {
         assert_eq!(scheduled_slot(&source), Some(slot));
         assert_eq!(scheduled_slot("live (requested)"), None);
         assert_eq!(scheduled_slot("fixtures/fleets/demo"), None);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_busy_lease_is_tried_again_until_it_is_free() {
+        let tries = std::cell::Cell::new(0);
+        let leased = retry_until_leased(
+            || {
+                tries.set(tries.get() + 1);
+                let free = tries.get() >= 3;
+                async move {
+                    if free {
+                        Attempt::Leased
+                    } else {
+                        Attempt::Busy
+                    }
+                }
+            },
+            || async { false },
+            Duration::from_secs(5),
+            std::future::pending(),
+        )
+        .await;
+        assert!(leased);
+        assert_eq!(tries.get(), 3);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn waiting_ends_when_the_slot_is_settled_or_at_shutdown() {
+        let tries = std::cell::Cell::new(0);
+        let leased = retry_until_leased(
+            || {
+                tries.set(tries.get() + 1);
+                async { Attempt::Busy }
+            },
+            || async { true },
+            Duration::from_secs(5),
+            std::future::pending(),
+        )
+        .await;
+        assert!(!leased);
+        assert_eq!(
+            tries.get(),
+            1,
+            "another replica recorded the slot: no second try"
+        );
+
+        let leased = retry_until_leased(
+            || async { Attempt::Busy },
+            || async { false },
+            Duration::from_secs(5),
+            tokio::time::sleep(Duration::from_secs(12)),
+        )
+        .await;
+        assert!(!leased, "shutdown stops the wait");
     }
 }
