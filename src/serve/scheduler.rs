@@ -409,6 +409,10 @@ impl Scanner {
             if let Outcome::AlreadyDone = outcome {
                 tracing::info!(slot = %slot, "slot already scanned by another replica");
             }
+        } else if matches!(self.latest_scheduled_slot().await, Ok(Some(done)) if done >= slot) {
+            tracing::info!(slot = %slot, "slot already scanned by another replica");
+        } else {
+            tracing::info!(slot = %slot, "slot not run: the next one is due, or the service stops");
         }
     }
 }
