@@ -7,80 +7,17 @@
 //! `BACKUP_DOCTOR_REQUIRE_BROWSER=1` (set by `.ci/run`), where a missing browser fails them.
 
 use backup_doctor_testkit::binary::scan_report as scan;
+use backup_doctor_testkit::browser::{browser, chromium};
 use backup_doctor_testkit::fixtures::{demo, demo_vm};
 use backup_doctor_testkit::json;
 use scraper::{ElementRef, Html, Selector};
 use serde_json::Value;
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
-use std::time::{Duration, Instant};
 
 const NETWORK_SUBSCRIPTION: &str = "9200a15f-69ff-4a7b-aebd-c582c1ca746a";
 
 fn demo_json() -> Value {
     serde_json::from_str(&scan(&[&demo()], "json")).expect("--format json prints JSON")
-}
-
-/// The Chromium to use, or None (after saying so) when it is missing and not required.
-fn browser() -> Option<PathBuf> {
-    let found = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|dir| dir.join("chromium"))
-            .find(|candidate| candidate.is_file())
-    });
-    if found.is_none() {
-        if std::env::var("BACKUP_DOCTOR_REQUIRE_BROWSER").as_deref() == Ok("1") {
-            panic!("BACKUP_DOCTOR_REQUIRE_BROWSER=1 but no `chromium` on PATH: apt-get install chromium");
-        }
-        // Straight to stderr: the test harness swallows eprintln! of passing tests.
-        let _ = writeln!(
-            std::io::stderr(),
-            "skipped: install chromium (Debian package `chromium`) to run the HTML browser tests"
-        );
-    }
-    found
-}
-
-/// Runs headless Chromium on `url` with `extra` arguments and returns what it printed,
-/// killing it if it hangs.
-fn chromium(browser: &Path, url: &str, extra: &[String]) -> String {
-    let profile = tempfile::tempdir().expect("a temp dir for the browser profile");
-    let out = tempfile::NamedTempFile::new().expect("a temp file for the DOM");
-    let mut child = std::process::Command::new(browser)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-        ])
-        .arg(format!("--user-data-dir={}", profile.path().display()))
-        .args(extra)
-        .arg(url)
-        .stdin(Stdio::null())
-        .stdout(out.reopen().expect("the DOM file reopens"))
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("chromium starts");
-    let deadline = Instant::now() + Duration::from_secs(90);
-    loop {
-        match child.try_wait().expect("waiting for chromium") {
-            Some(status) => {
-                assert!(status.success(), "chromium exited with {status}");
-                break;
-            }
-            None if Instant::now() > deadline => {
-                let _ = child.kill();
-                panic!("chromium did not finish within 90 s");
-            }
-            None => std::thread::sleep(Duration::from_millis(100)),
-        }
-    }
-    std::fs::read_to_string(out.path()).expect("the DOM is UTF-8")
 }
 
 fn file_url(path: &Path, hash: &str) -> String {

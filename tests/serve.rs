@@ -4,9 +4,10 @@
 
 mod serve_common;
 
+use backup_doctor_testkit::browser::{browser, chromium};
 use backup_doctor_testkit::live::{demo_config, serve};
 use serde_json::{json, Value};
-use serve_common::{chromium, eventually, live_config, prometheus, Api, Serve};
+use serve_common::{eventually, live_config, prometheus, Api, Serve};
 use std::collections::BTreeSet;
 use std::time::Duration;
 
@@ -356,7 +357,7 @@ async fn serve_scans_lists_checks_and_reports_over_http() {
 
     // The dashboard in a browser: the report's script runs under its CSP and draws the VMs;
     // the history page draws its trend. Screenshots for people to look at.
-    if let Some(browser) = serve_common::browser() {
+    if let Some(browser) = browser() {
         let shots = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
         let base = url.clone();
         tokio::task::spawn_blocking(move || {

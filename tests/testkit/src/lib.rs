@@ -7,6 +7,7 @@
 
 pub mod bench;
 pub mod binary;
+pub mod browser;
 pub mod emulator;
 pub mod fixtures;
 pub mod json;
