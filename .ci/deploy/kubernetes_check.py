@@ -16,7 +16,8 @@ subset of kustomize it uses, and refuses anything outside that subset instead of
 - `images`: `name` with `newName`, `newTag` or `digest`; an entry that matches no container is an
   error (kustomize would ignore it silently, leaving the placeholder image in place).
 
-Usage: kubernetes_check.py DIR OUT [--component PATH]... [--files-read FILE]
+Usage: kubernetes_check.py DIR OUT --serve-keys src/serve/config.rs [--component PATH]...
+                           [--files-read FILE]
 Writes the rendered documents to OUT, checks them, appends every file it read to FILE.
 Exit 0 when all is well, 1 with one line per problem, 2 when the kustomization cannot be rendered.
 """
@@ -334,6 +335,12 @@ def check(docs):
                 problems.append(f"{cw}: runAsNonRoot false overrides the pod's")
             if "seccompProfile" in csc and csc["seccompProfile"].get("type") != "RuntimeDefault":
                 problems.append(f"{cw}: seccompProfile must be RuntimeDefault")
+            defined = {e["name"] for e in c.get("env") or []}
+            for arg in list(c.get("args") or []) + list(c.get("command") or []):
+                for var in re.findall(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)", str(arg)):
+                    if var not in defined:
+                        problems.append(f"{cw}: args use $({var}), which no env entry defines: "
+                                        f"the kubelet would pass it on literally")
             res = c.get("resources") or {}
             for part in ("requests", "limits"):
                 for what in ("cpu", "memory"):
@@ -453,6 +460,18 @@ def check_serve_config(deployment, pod, container, mounts, config_path, ports, c
     except tomllib.TOMLDecodeError as e:
         return [f"{where}: {name} is not TOML: {e}"]
     problems = []
+    for key in flatten(config):
+        if key not in SERVE_KEYS:
+            problems.append(f"{where}: {name} has the key {key}, which serve does not know")
+    env_names = [e["name"] for e in container.get("env") or []]
+    for e in container.get("envFrom") or []:
+        env_names += list(config_maps.get((e.get("configMapRef") or {}).get("name"), {})
+                          .get("data", {}))
+    for env in env_names:
+        if env.startswith("BACKUP_DOCTOR_") and \
+                env[len("BACKUP_DOCTOR_"):].lower() not in {k.replace(".", "_") for k in SERVE_KEYS}:
+            # serve ignores an unknown BACKUP_DOCTOR_ variable, so a misspelt one would be lost.
+            problems.append(f"{where}: {env} is no serve configuration key")
     port = config.get("listen", "").rpartition(":")[2]
     if not port.isdigit() or int(port) not in ports.values():
         problems.append(f"{where}: {name} listens on {config.get('listen')!r}, not a container port")
@@ -467,13 +486,37 @@ def check_serve_config(deployment, pod, container, mounts, config_path, ports, c
     return problems
 
 
+def flatten(table, prefix=""):
+    for key, value in table.items():
+        if isinstance(value, dict):
+            yield from flatten(value, f"{prefix}{key}.")
+        else:
+            yield f"{prefix}{key}"
+
+
+def serve_keys(source):
+    """The configuration keys serve knows, from the KEYS table of src/serve/config.rs."""
+    with open(source, encoding="utf-8") as f:
+        keys = set(re.findall(r'\("([a-z_.]+)", Shape::', f.read()))
+    if not keys:
+        sys.exit(f"{source}: no (\"key\", Shape::…) entries found: the check reads serve's keys "
+                 f"from there; update serve_keys() to where they are now")
+    return keys
+
+
+SERVE_KEYS = set()
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("directory")
     parser.add_argument("out")
     parser.add_argument("--component", action="append", default=[])
     parser.add_argument("--files-read")
+    parser.add_argument("--serve-keys", required=True,
+                        help="src/serve/config.rs, whose KEYS table lists serve's keys")
     args = parser.parse_args()
+    SERVE_KEYS.update(serve_keys(args.serve_keys))
     renderer = Renderer()
     try:
         docs = renderer.render(args.directory, extra_components=args.component)
