@@ -11,8 +11,9 @@ subset of kustomize it uses, and refuses anything outside that subset instead of
   and references in pod templates are rewritten (the suffix is not kustomize's own hash, which
   only the real tool computes; what matters here is that every reference follows it);
 - `patches`: strategic merge patches (`path` or inline `patch`, no `target`), matched by kind and
-  name; maps merge, `null` deletes a key, lists of named items (containers, env, volumes,
-  volumeMounts) merge by `name`, other lists are replaced, as kustomize does for these fields;
+  name; maps merge, `null` deletes a key, lists of items (containers, env, volumes,
+  volumeMounts) merge by their Kubernetes merge key, a few (args, command) are replaced, and a
+  patch of any other list is refused (MERGE_KEYS, REPLACED_LISTS);
 - `images`: `name` with `newName`, `newTag` or `digest`; an entry that matches no container is an
   error (kustomize would ignore it silently, leaving the placeholder image in place).
 
@@ -45,6 +46,12 @@ RESTRICTED_VOLUMES = {"configMap", "csi", "downwardAPI", "emptyDir", "ephemeral"
                       "persistentVolumeClaim", "projected", "secret"}
 # DNS, HTTPS (ARM, Entra ID, Graph, Azure Monitor), PostgreSQL.
 ALLOWED_EGRESS = {("UDP", 53), ("TCP", 53), ("TCP", 443), ("TCP", 5432)}
+# How a strategic merge patch combines a list with the one it patches, from the Kubernetes API's
+# patchMergeKey and patchStrategy of each field. A list not named here is refused when a patch
+# changes it, so the render never merges a list differently from kustomize.
+MERGE_KEYS = {"containers": "name", "initContainers": "name", "env": "name", "volumes": "name",
+              "volumeMounts": "mountPath"}
+REPLACED_LISTS = {"args", "command", "envFrom", "accessModes", "policyTypes"}
 # Created by hand (kubectl create secret), so that no password is in a manifest.
 EXTERNAL_SECRETS = {"backup-doctor-store"}
 
@@ -77,24 +84,20 @@ class Renderer:
 
     def kustomization(self, directory, kind):
         path = os.path.join(directory, "kustomization.yaml")
-        docs = self.documents_of_kustomization(path)
-        unknown = set(docs) - KUSTOMIZATION_KEYS
+        try:
+            k = yaml.safe_load(self.read(path))
+        except yaml.YAMLError as e:
+            raise RenderError(f"{path}: not YAML: {e}")
+        if not isinstance(k, dict):
+            raise RenderError(f"{path}: not a mapping")
+        unknown = set(k) - KUSTOMIZATION_KEYS
         if unknown:
             raise RenderError(f"{path}: {', '.join(sorted(unknown))} is outside the kustomize subset "
                               f"CI renders (.ci/deploy/kubernetes_check.py): use the keys it "
                               f"implements or extend it")
-        if docs.get("kind") != kind:
-            raise RenderError(f"{path}: kind is {docs.get('kind')!r}, expected {kind}")
-        return path, docs
-
-    def documents_of_kustomization(self, path):
-        try:
-            doc = yaml.safe_load(self.read(path))
-        except yaml.YAMLError as e:
-            raise RenderError(f"{path}: not YAML: {e}")
-        if not isinstance(doc, dict):
-            raise RenderError(f"{path}: not a mapping")
-        return doc
+        if k.get("kind") != kind:
+            raise RenderError(f"{path}: kind is {k.get('kind')!r}, expected {kind}")
+        return path, k
 
     def render(self, directory, extra_components=(), kind="Kustomization", resources=None):
         path, k = self.kustomization(directory, kind)
@@ -108,7 +111,9 @@ class Renderer:
                 if any(ident(doc) == ident(r) for r in resources):
                     raise RenderError(f"{target}: {ident(doc)} is defined twice")
                 resources.append(doc)
-        for entry in list(k.get("components") or []) + list(extra_components):
+        listed = list(k.get("components") or [])
+        # A variant CI renders that the kustomization already enables is that kustomization.
+        for entry in listed + [c for c in extra_components if c not in listed]:
             component = os.path.join(directory, entry)
             if not os.path.isdir(component):
                 raise RenderError(f"{path}: component {entry!r} is not a directory")
@@ -152,8 +157,13 @@ class Renderer:
             docs = self.documents(source)
         else:
             source = f"{path} patches[{index}]"
-            docs = [d for d in yaml.safe_load_all(entry["patch"]) if d is not None]
+            try:
+                docs = [d for d in yaml.safe_load_all(str(entry["patch"])) if d is not None]
+            except yaml.YAMLError as e:
+                raise RenderError(f"{source}: not YAML: {e}")
         for doc in docs:
+            if not isinstance(doc, dict):
+                raise RenderError(f"{source}: a patch must be a mapping with kind and metadata.name")
             name = (doc.get("metadata") or {}).get("name")
             matches = [r for r in resources if r["kind"] == doc.get("kind")
                        and r["metadata"]["name"] == name]
@@ -168,7 +178,7 @@ def ident(doc):
     return f"{doc['kind']} {doc['metadata']['name']}"
 
 
-def merge(base, patch, source):
+def merge(base, patch, source, field=""):
     if isinstance(patch, dict):
         directives = [k for k in patch if str(k).startswith("$")]
         if directives:
@@ -180,24 +190,27 @@ def merge(base, patch, source):
             if value is None:
                 out.pop(key, None)
             elif key in out:
-                out[key] = merge(out[key], value, source)
+                out[key] = merge(out[key], value, source, key)
             else:
                 out[key] = strip_nulls(value)
         return out
-    if isinstance(patch, list) and isinstance(base, list) and named(base) and named(patch):
+    if isinstance(patch, list) and isinstance(base, list):
+        if field in REPLACED_LISTS:
+            return strip_nulls(patch)
+        key = MERGE_KEYS.get(field)
+        if key is None:
+            raise RenderError(f"{source}: the patch changes the list {field}, whose merge rule "
+                              f"the subset CI renders does not know: add it to MERGE_KEYS or "
+                              f"REPLACED_LISTS in .ci/deploy/kubernetes_check.py")
         out = list(base)
         for item in patch:
-            same = [i for i, b in enumerate(out) if b["name"] == item["name"]]
+            same = [i for i, b in enumerate(out) if b.get(key) == item.get(key)]
             if same:
                 out[same[0]] = merge(out[same[0]], item, source)
             else:
                 out.append(strip_nulls(item))
         return out
     return strip_nulls(patch)
-
-
-def named(items):
-    return all(isinstance(i, dict) and "name" in i for i in items)
 
 
 def strip_nulls(value):
