@@ -1,0 +1,516 @@
+"""Checks the files actionlint does not read: the composite action's metadata and the Azure
+Pipelines YAML, each against the documented schema of its kind, plus shellcheck on every bash
+script they carry. Called by check-ci.sh as: check-ci.py action FILE... | pipelines FILE...
+
+Each problem is printed as `FILE: PLACE: what is wrong; the fix`, and the exit code is 1 when
+there is one. The rules follow GitHub's "Metadata syntax for GitHub Actions" and Azure Pipelines'
+YAML schema reference; the task inputs come from each task's task.json in
+microsoft/azure-pipelines-tasks.
+"""
+
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+import yaml
+
+problems = []
+
+
+def problem(path, place, message):
+    problems.append(f"{path}: {place}: {message}")
+
+
+def load(path):
+    try:
+        with open(path, encoding="utf-8") as f:
+            return yaml.safe_load(f)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "the file"
+        problem(path, where, f"not valid YAML ({getattr(e, 'problem', e)}); quote values holding ': ' or '#'")
+    except OSError as e:
+        problem(path, "the file", f"cannot be read: {e.strerror}")
+    return None
+
+
+def shellcheck(path, place, script, shell="bash"):
+    """Runs shellcheck on one inline script; a finding is reported at the script's place."""
+    with tempfile.NamedTemporaryFile("w", suffix=".sh", delete=False, encoding="utf-8") as f:
+        f.write(script)
+        name = f.name
+    try:
+        out = subprocess.run(
+            ["shellcheck", "--shell", shell, "--format", "gcc", name],
+            capture_output=True, text=True, check=False,
+        )
+    finally:
+        os.unlink(name)
+    for line in out.stdout.splitlines():
+        # gcc format: FILE:LINE:COL: severity: message [SCnnnn]
+        m = re.match(r".*?:(\d+):(\d+): (.*)", line)
+        if m:
+            problem(path, f"{place}, script line {m.group(1)}", f"shellcheck: {m.group(3)}")
+    if out.returncode not in (0, 1):
+        problem(path, place, f"shellcheck could not run: {out.stderr.strip()}")
+
+
+# ---------------------------------------------------------------- GitHub composite action
+
+ACTION_KEYS = {"name", "author", "description", "inputs", "outputs", "runs", "branding"}
+INPUT_KEYS = {"description", "required", "default", "deprecationMessage"}
+COMPOSITE_STEP_KEYS = {"name", "id", "if", "run", "shell", "uses", "with", "env",
+                       "working-directory", "continue-on-error"}
+SHELLS = {"bash", "sh", "pwsh", "powershell", "python", "cmd"}
+ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+EXPR = re.compile(r"\$\{\{(.*?)\}\}", re.S)
+# Owners whose actions GitHub itself publishes; every other `uses:` must name a full commit.
+FIRST_PARTY = {"actions"}
+
+
+def strings(node, place):
+    """Every string in a YAML tree with a readable place (keys included)."""
+    if isinstance(node, dict):
+        for k, v in node.items():
+            yield from strings(v, f"{place}.{k}")
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            yield from strings(v, f"{place}[{i}]")
+    elif isinstance(node, str):
+        yield place, node
+
+
+def check_action(path):
+    doc = load(path)
+    if doc is None:
+        return
+    if not isinstance(doc, dict):
+        problem(path, "the file", "an action's metadata is a mapping with name, description and runs")
+        return
+    for key in doc:
+        if key not in ACTION_KEYS:
+            problem(path, key, f"unknown top-level key; the metadata keys are {', '.join(sorted(ACTION_KEYS))}")
+    for key in ("name", "description"):
+        if not isinstance(doc.get(key), str) or not doc[key].strip():
+            problem(path, key, "missing or empty; the Marketplace and the workflow editor show it")
+
+    inputs = doc.get("inputs") or {}
+    if not isinstance(inputs, dict):
+        problem(path, "inputs", "must be a mapping of input ids to {description, required, default}")
+        inputs = {}
+    for name, spec in inputs.items():
+        place = f"inputs.{name}"
+        if not ID.match(str(name)):
+            problem(path, place, "an input id starts with a letter or _ and holds only letters, digits, - and _")
+        if not isinstance(spec, dict):
+            problem(path, place, "must be a mapping with a description")
+            continue
+        for key in spec:
+            if key not in INPUT_KEYS:
+                problem(path, f"{place}.{key}", f"unknown key; an input has {', '.join(sorted(INPUT_KEYS))}")
+        if not isinstance(spec.get("description"), str) or not spec["description"].strip():
+            problem(path, place, "has no description; every input needs one")
+        if "default" in spec and not isinstance(spec["default"], str):
+            problem(path, f"{place}.default", "inputs are strings: quote the default")
+
+    runs = doc.get("runs")
+    if not isinstance(runs, dict) or runs.get("using") != "composite":
+        problem(path, "runs.using", "must be 'composite' (this action runs shell steps and other actions)")
+        return
+    steps = runs.get("steps")
+    if not isinstance(steps, list) or not steps:
+        problem(path, "runs.steps", "a composite action needs a list of steps")
+        return
+
+    ids = set()
+    for i, step in enumerate(steps):
+        place = f"runs.steps[{i}]"
+        if not isinstance(step, dict):
+            problem(path, place, "a step is a mapping")
+            continue
+        if "name" in step:
+            place = f"{place} ({step['name']})"
+        for key in step:
+            if key not in COMPOSITE_STEP_KEYS:
+                problem(path, f"{place}.{key}", f"not a composite step key; use {', '.join(sorted(COMPOSITE_STEP_KEYS))}")
+        if "id" in step:
+            if not ID.match(str(step["id"])):
+                problem(path, f"{place}.id", "a step id starts with a letter or _ and holds letters, digits, - and _")
+            if step["id"] in ids:
+                problem(path, f"{place}.id", f"step id '{step['id']}' is used twice")
+            ids.add(step["id"])
+        has_run, has_uses = "run" in step, "uses" in step
+        if has_run == has_uses:
+            problem(path, place, "a step has either `run` (with `shell`) or `uses`, exactly one")
+        if has_run:
+            shell = step.get("shell")
+            if shell is None:
+                problem(path, place, "a `run` step in a composite action must set `shell` (bash, pwsh, …): there is no default")
+            elif str(shell).split()[0] not in SHELLS:
+                problem(path, f"{place}.shell", f"unknown shell '{shell}'; use one of {', '.join(sorted(SHELLS))}")
+            script = step["run"]
+            if not isinstance(script, str):
+                problem(path, f"{place}.run", "must be a script string")
+            else:
+                for m in EXPR.finditer(script):
+                    problem(path, f"{place}.run",
+                            f"expression '${{{{{m.group(1)}}}}}' inside a script is pasted into it before the shell "
+                            "parses it (script injection): pass it through `env:` and use the variable")
+                if shell == "bash":
+                    shellcheck(path, f"{place}.run", script)
+        if has_uses:
+            if "shell" in step:
+                problem(path, f"{place}.shell", "`shell` belongs to `run` steps, not to `uses` steps")
+            check_uses(path, f"{place}.uses", step["uses"])
+
+    # Every inputs.X and steps.Y an expression names must exist: a misspelt one is an empty string
+    # at run time, not an error, so the step would silently get nothing.
+    for place, text in strings(doc, "action"):
+        for m in EXPR.finditer(text):
+            expr = m.group(1)
+            for ref in re.findall(r"\binputs\.([A-Za-z0-9_-]+)", expr):
+                if ref not in inputs:
+                    problem(path, place, f"inputs.{ref} is not an input of this action; the inputs are {', '.join(inputs) or 'none'}")
+            for ref in re.findall(r"\bsteps\.([A-Za-z0-9_-]+)", expr):
+                if ref not in ids:
+                    problem(path, place, f"steps.{ref} names no step id of this action")
+
+    outputs = doc.get("outputs") or {}
+    for name, spec in (outputs.items() if isinstance(outputs, dict) else []):
+        if not isinstance(spec, dict) or "value" not in spec or "description" not in spec:
+            problem(path, f"outputs.{name}", "a composite action's output needs a description and a value")
+
+
+def check_uses(path, place, ref):
+    if not isinstance(ref, str):
+        problem(path, place, "must be a string")
+        return
+    if ref.startswith("./") or ref.startswith("docker://"):
+        return
+    m = re.match(r"^([A-Za-z0-9_.-]+)/([A-Za-z0-9_.-]+)(/[^@]+)?@(.+)$", ref)
+    if not m:
+        problem(path, place, f"'{ref}' is not owner/repo[/path]@ref")
+        return
+    if m.group(1) not in FIRST_PARTY and not re.fullmatch(r"[0-9a-f]{40}", m.group(4)):
+        problem(path, place, f"'{ref}': pin a third-party action to a full 40-character commit (a tag can be moved), with the version in a comment")
+
+
+# ---------------------------------------------------------------- Azure Pipelines
+
+PIPELINE_KEYS = {"name", "appendCommitMessageToRunName", "trigger", "pr", "schedules", "resources",
+                 "variables", "parameters", "pool", "stages", "jobs", "steps", "extends", "lockBehavior"}
+TRIGGER_KEYS = {"batch", "branches", "paths", "tags", "autoCancel", "drafts"}
+SCHEDULE_KEYS = {"cron", "displayName", "branches", "batch", "always"}
+FILTER_KEYS = {"include", "exclude"}
+REPOSITORY_KEYS = {"repository", "type", "name", "ref", "endpoint", "trigger"}
+REPOSITORY_TYPES = {"git", "github", "githubenterprise", "bitbucket"}
+POOL_KEYS = {"name", "demands", "vmImage"}
+JOB_KEYS = {"job", "displayName", "dependsOn", "condition", "continueOnError", "timeoutInMinutes",
+            "cancelTimeoutInMinutes", "variables", "strategy", "pool", "container", "services",
+            "workspace", "uses", "steps", "templateContext"}
+STAGE_KEYS = {"stage", "displayName", "pool", "dependsOn", "condition", "variables", "jobs",
+              "lockBehavior", "trigger", "isSkippable", "templateContext"}
+STEP_COMMON = {"displayName", "name", "condition", "continueOnError", "enabled", "env",
+               "timeoutInMinutes", "retryCountOnTaskFailure", "target"}
+SCRIPT_KEYS = STEP_COMMON | {"workingDirectory", "failOnStderr"}
+STEP_KINDS = {
+    "script": SCRIPT_KEYS,
+    "bash": SCRIPT_KEYS,
+    "pwsh": SCRIPT_KEYS | {"errorActionPreference", "warningPreference", "informationPreference",
+                           "verbosePreference", "debugPreference", "progressPreference", "ignoreLASTEXITCODE"},
+    "powershell": SCRIPT_KEYS | {"errorActionPreference", "warningPreference", "informationPreference",
+                                 "verbosePreference", "debugPreference", "progressPreference", "ignoreLASTEXITCODE"},
+    "task": STEP_COMMON | {"inputs"},
+    "checkout": STEP_COMMON | {"clean", "fetchDepth", "fetchFilter", "fetchTags", "lfs",
+                               "persistCredentials", "submodules", "path", "sparseCheckoutDirectories",
+                               "sparseCheckoutPatterns", "workspaceRepo"},
+    "publish": STEP_COMMON | {"artifact", "artifactType", "fileSharePath", "parallel", "parallelCount"},
+    "download": STEP_COMMON | {"artifact", "patterns", "path"},
+    "downloadBuild": STEP_COMMON | {"artifact", "path", "patterns"},
+    "getPackage": STEP_COMMON | {"path"},
+    "template": {"parameters"},
+    "reviewApp": STEP_COMMON,
+}
+# name -> (inputs, each with its aliases; inputs required whatever the other inputs say). From
+# each task's task.json; inputs required only under a visibleRule are left to the service.
+TASKS = {
+    "AzureCLI@2": (
+        {"connectedServiceNameARM": {"azureSubscription"}, "scriptType": set(), "scriptLocation": set(),
+         "scriptPath": set(), "inlineScript": set(), "scriptArguments": {"arguments"},
+         "powerShellErrorActionPreference": set(), "addSpnToEnvironment": set(), "useGlobalConfig": set(),
+         "cwd": {"workingDirectory"}, "failOnStandardError": set(), "powerShellIgnoreLASTEXITCODE": set(),
+         "visibleAzLogin": set(), "allowNoSubscriptions": set(), "keepAzSessionActive": set()},
+        {"connectedServiceNameARM", "scriptType", "scriptLocation"},
+    ),
+    "PublishTestResults@2": (
+        {"testRunner": {"testResultsFormat"}, "testResultsFiles": set(), "searchFolder": set(),
+         "mergeTestResults": set(), "failTaskOnFailedTests": set(), "failTaskOnFailureToPublishResults": set(),
+         "failTaskOnMissingResultsFile": set(), "testRunTitle": set(), "platform": {"buildPlatform"},
+         "configuration": {"buildConfiguration"}, "publishRunAttachments": set()},
+        {"testRunner", "testResultsFiles"},
+    ),
+    "Cache@2": ({"key": set(), "path": set(), "cacheHitVar": set(), "restoreKeys": set()}, {"key", "path"}),
+    "DownloadPipelineArtifact@2": (
+        {"source": {"buildType"}, "project": set(), "pipeline": {"definition"},
+         "preferTriggeringPipeline": {"specificBuildWithTriggering"}, "runVersion": {"buildVersionToDownload"},
+         "runBranch": {"branchName"}, "runId": {"pipelineId", "buildId"}, "tags": set(),
+         "allowPartiallySucceededBuilds": set(), "allowFailedBuilds": set(), "artifact": {"artifactName"},
+         "patterns": {"itemPattern"}, "path": {"targetPath", "downloadPath"}},
+        set(),
+    ),
+}
+# A macro `$(Some.Variable)` inside a script is replaced before the script runs, like a GitHub
+# expression: a value an author controls (a branch name, a commit message) becomes code.
+MACRO = re.compile(r"\$\(([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)+)\)|\$\[|\$\{\{")
+CRON_RANGES = [("minute", 0, 59), ("hour", 0, 23), ("day of month", 1, 31), ("month", 1, 12), ("day of week", 0, 6)]
+
+
+def check_cron(path, place, cron):
+    if not isinstance(cron, str):
+        problem(path, place, "cron must be a string of five fields")
+        return
+    fields = cron.split()
+    if len(fields) != 5:
+        problem(path, place, f"'{cron}' has {len(fields)} fields; Azure Pipelines cron has five: minute hour day month weekday (UTC)")
+        return
+    for text, (what, low, high) in zip(fields, CRON_RANGES):
+        for part in text.split(","):
+            m = re.fullmatch(r"(\*|(\d+)(?:-(\d+))?)(?:/(\d+))?", part)
+            if not m:
+                problem(path, place, f"'{cron}': {what} field '{part}' is not *, N, N-M, a list of them, or with /STEP")
+                continue
+            numbers = [int(n) for n in (m.group(2), m.group(3)) if n is not None]
+            if any(n < low or n > high for n in numbers):
+                problem(path, place, f"'{cron}': {what} {part} is outside {low}-{high}")
+            if len(numbers) == 2 and numbers[0] > numbers[1]:
+                problem(path, place, f"'{cron}': {what} range {part} runs backwards")
+            if m.group(4) is not None and int(m.group(4)) == 0:
+                problem(path, place, f"'{cron}': {what} step /0 never fires")
+
+
+def check_filter(path, place, node):
+    if isinstance(node, list):
+        if not all(isinstance(b, str) for b in node):
+            problem(path, place, "a list of branch or path names")
+        return
+    if not isinstance(node, dict):
+        problem(path, place, "must be a list or a mapping with include/exclude")
+        return
+    for key, value in node.items():
+        if key not in FILTER_KEYS:
+            problem(path, f"{place}.{key}", "unknown key; a filter has include and exclude")
+        elif not isinstance(value, list) or not all(isinstance(b, str) for b in value):
+            problem(path, f"{place}.{key}", "must be a list of names")
+
+
+def check_trigger(path, place, node):
+    if node == "none" or node is None:
+        return
+    if isinstance(node, list):
+        check_filter(path, place, node)
+        return
+    if not isinstance(node, dict):
+        problem(path, place, "must be 'none', a list of branches or a mapping")
+        return
+    for key, value in node.items():
+        if key not in TRIGGER_KEYS:
+            problem(path, f"{place}.{key}", f"unknown key; a trigger has {', '.join(sorted(TRIGGER_KEYS))}")
+        elif key in ("branches", "paths", "tags"):
+            check_filter(path, f"{place}.{key}", value)
+
+
+def check_pool(path, place, pool):
+    if isinstance(pool, str):
+        return
+    if not isinstance(pool, dict):
+        problem(path, place, "must be a pool name or a mapping with name / vmImage / demands")
+        return
+    for key in pool:
+        if key not in POOL_KEYS:
+            problem(path, f"{place}.{key}", f"unknown key; a pool has {', '.join(sorted(POOL_KEYS))}")
+    if "name" not in pool and "vmImage" not in pool:
+        problem(path, place, "names no pool: set vmImage (Microsoft-hosted) or name (self-hosted)")
+
+
+def check_task(path, place, step):
+    ref = step["task"]
+    if not isinstance(ref, str) or not re.fullmatch(r"[A-Za-z0-9_.-]+@\d+", ref):
+        problem(path, f"{place}.task", f"'{ref}' must name the task and its major version, as Name@2")
+        return
+    inputs = step.get("inputs") or {}
+    if not isinstance(inputs, dict):
+        problem(path, f"{place}.inputs", "must be a mapping of input names to values")
+        return
+    known = TASKS.get(ref)
+    if known is None:
+        return
+    names, required = known
+    canonical = {}
+    for name, aliases in names.items():
+        canonical[name] = name
+        for alias in aliases:
+            canonical[alias] = name
+    given = set()
+    for key in inputs:
+        if key not in canonical:
+            problem(path, f"{place}.inputs.{key}", f"{ref} has no input '{key}'; its inputs are {', '.join(sorted(canonical))}")
+        else:
+            given.add(canonical[key])
+    for name in sorted(required - given):
+        alias = sorted(names[name])
+        problem(path, f"{place}.inputs", f"{ref} requires '{alias[0] if alias else name}'")
+    if ref == "AzureCLI@2" and inputs.get("scriptLocation") == "inlineScript":
+        script = inputs.get("inlineScript")
+        if not isinstance(script, str) or not script.strip():
+            problem(path, f"{place}.inputs.inlineScript", "scriptLocation is inlineScript but there is no script")
+        else:
+            check_script(path, f"{place}.inputs.inlineScript", script,
+                         "bash" if inputs.get("scriptType") == "bash" else None)
+
+
+def check_script(path, place, script, shell):
+    for m in MACRO.finditer(script):
+        problem(path, place, f"'{m.group(0)}…' is expanded into the script before it runs: map the value through "
+                             "`env:` and read the environment variable")
+    if shell:
+        shellcheck(path, place, script, shell)
+
+
+def check_steps(path, place, steps):
+    if not isinstance(steps, list) or not steps:
+        problem(path, place, "must be a non-empty list of steps")
+        return
+    for i, step in enumerate(steps):
+        where = f"{place}[{i}]"
+        if not isinstance(step, dict):
+            problem(path, where, "a step is a mapping")
+            continue
+        kinds = [k for k in step if k in STEP_KINDS]
+        if len(kinds) != 1:
+            problem(path, where, f"a step has exactly one of {', '.join(sorted(STEP_KINDS))}; "
+                                 f"this one has {', '.join(kinds) if kinds else 'none'} (keys: {', '.join(map(str, step))})")
+            continue
+        kind = kinds[0]
+        if "displayName" in step:
+            where = f"{where} ({step['displayName']})"
+        for key in step:
+            if key != kind and key not in STEP_KINDS[kind]:
+                problem(path, f"{where}.{key}", f"not a key of a `{kind}` step")
+        if kind == "task":
+            check_task(path, where, step)
+        elif kind in ("script", "bash"):
+            check_script(path, f"{where}.{kind}", step[kind], "bash")
+        elif kind == "checkout" and not isinstance(step[kind], str):
+            problem(path, f"{where}.checkout", "names self, none or a repository resource")
+        if "condition" in step:
+            cond = str(step["condition"])
+            if cond.count("(") != cond.count(")"):
+                problem(path, f"{where}.condition", f"'{cond}' has unbalanced parentheses")
+
+
+def check_jobs(path, place, jobs):
+    if not isinstance(jobs, list) or not jobs:
+        problem(path, place, "must be a non-empty list of jobs")
+        return
+    for i, job in enumerate(jobs):
+        where = f"{place}[{i}]"
+        if not isinstance(job, dict):
+            problem(path, where, "a job is a mapping")
+            continue
+        if "template" in job:
+            continue
+        if "job" not in job and "deployment" not in job:
+            problem(path, where, "a job starts with `job: NAME` (or `deployment:` / `template:`)")
+            continue
+        if "job" in job:
+            for key in job:
+                if key not in JOB_KEYS:
+                    problem(path, f"{where}.{key}", f"not a key of a job; a job has {', '.join(sorted(JOB_KEYS))}")
+            if "pool" in job:
+                check_pool(path, f"{where}.pool", job["pool"])
+            check_steps(path, f"{where}.steps", job.get("steps"))
+
+
+def check_pipeline(path):
+    doc = load(path)
+    if doc is None:
+        return
+    if not isinstance(doc, dict):
+        problem(path, "the file", "a pipeline is a mapping (trigger, pool, steps, …)")
+        return
+    for key in doc:
+        if key not in PIPELINE_KEYS:
+            problem(path, str(key), f"unknown top-level key; a pipeline has {', '.join(sorted(PIPELINE_KEYS))}")
+    bodies = [k for k in ("stages", "jobs", "steps", "extends") if k in doc]
+    if len(bodies) != 1:
+        problem(path, "the file", f"a pipeline has exactly one of stages, jobs, steps or extends; this one has {', '.join(bodies) or 'none'}")
+    for key in ("trigger", "pr"):
+        if key in doc:
+            check_trigger(path, key, doc[key])
+    schedules = doc.get("schedules", [])
+    if not isinstance(schedules, list):
+        problem(path, "schedules", "must be a list of {cron, branches, always, …}")
+        schedules = []
+    for i, sched in enumerate(schedules):
+        where = f"schedules[{i}]"
+        if not isinstance(sched, dict) or "cron" not in sched:
+            problem(path, where, "a schedule needs `cron`")
+            continue
+        for key in sched:
+            if key not in SCHEDULE_KEYS:
+                problem(path, f"{where}.{key}", f"unknown key; a schedule has {', '.join(sorted(SCHEDULE_KEYS))}")
+        check_cron(path, f"{where}.cron", sched["cron"])
+        if "branches" in sched:
+            check_filter(path, f"{where}.branches", sched["branches"])
+    if "pool" in doc:
+        check_pool(path, "pool", doc["pool"])
+    resources = doc.get("resources") or {}
+    repos = set()
+    for i, repo in enumerate(resources.get("repositories", []) if isinstance(resources, dict) else []):
+        where = f"resources.repositories[{i}]"
+        if not isinstance(repo, dict):
+            problem(path, where, "a repository resource is a mapping")
+            continue
+        for key in repo:
+            if key not in REPOSITORY_KEYS:
+                problem(path, f"{where}.{key}", f"unknown key; a repository resource has {', '.join(sorted(REPOSITORY_KEYS))}")
+        for key in ("repository", "type", "name"):
+            if key not in repo:
+                problem(path, where, f"a repository resource needs `{key}`")
+        if repo.get("type") not in REPOSITORY_TYPES:
+            problem(path, f"{where}.type", f"'{repo.get('type')}' is not one of {', '.join(sorted(REPOSITORY_TYPES))}")
+        repos.add(repo.get("repository"))
+    variables = doc.get("variables")
+    if variables is not None and not isinstance(variables, (dict, list)):
+        problem(path, "variables", "must be a mapping or a list of {name, value} / {group} / {template}")
+    if "steps" in doc:
+        check_steps(path, "steps", doc["steps"])
+    if "jobs" in doc:
+        check_jobs(path, "jobs", doc["jobs"])
+    for i, stage in enumerate(doc.get("stages") or []):
+        if isinstance(stage, dict) and "stage" in stage:
+            for key in stage:
+                if key not in STAGE_KEYS:
+                    problem(path, f"stages[{i}].{key}", "not a key of a stage")
+            check_jobs(path, f"stages[{i}].jobs", stage.get("jobs"))
+    # A checkout of a repository resource must name one that `resources` declares.
+    for place, text in strings(doc.get("steps") or [], "steps"):
+        if place.endswith(".checkout") and text not in ("self", "none") and text not in repos:
+            problem(path, place, f"checks out '{text}', which resources.repositories does not declare")
+
+
+def main(argv):
+    if len(argv) < 3 or argv[1] not in ("action", "pipelines"):
+        sys.exit("usage: check-ci.py action|pipelines FILE...")
+    check = check_action if argv[1] == "action" else check_pipeline
+    for path in argv[2:]:
+        check(path)
+    for p in problems:
+        print(p, file=sys.stderr)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
