@@ -24,6 +24,23 @@ def problem(path, place, message):
     problems.append(f"{path}: {place}: {message}")
 
 
+def unknown_keys(path, place, node, allowed, what):
+    """Reports each key of a mapping its schema does not have (a misspelt key is ignored by the
+    platform, so the setting it meant silently does not apply)."""
+    for key in node:
+        if key not in allowed:
+            where = f"{place}.{key}" if place else str(key)
+            problem(path, where, f"unknown key; {what} has {', '.join(sorted(allowed))}")
+
+
+def load_mapping(path, what):
+    doc = load(path)
+    if doc is not None and not isinstance(doc, dict):
+        problem(path, "the file", f"{what} is a YAML mapping")
+        return None
+    return doc
+
+
 def load(path):
     try:
         with open(path, encoding="utf-8") as f:
@@ -31,7 +48,7 @@ def load(path):
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "the file"
-        problem(path, where, f"not valid YAML ({getattr(e, 'problem', e)}); quote values holding ': ' or '#'")
+        problem(path, where, f"not valid YAML: {getattr(e, 'problem', None) or e}")
     except OSError as e:
         problem(path, "the file", f"cannot be read: {e.strerror}")
     return None
@@ -84,15 +101,10 @@ def strings(node, place):
 
 
 def check_action(path):
-    doc = load(path)
+    doc = load_mapping(path, "an action's metadata")
     if doc is None:
         return
-    if not isinstance(doc, dict):
-        problem(path, "the file", "an action's metadata is a mapping with name, description and runs")
-        return
-    for key in doc:
-        if key not in ACTION_KEYS:
-            problem(path, key, f"unknown top-level key; the metadata keys are {', '.join(sorted(ACTION_KEYS))}")
+    unknown_keys(path, "", doc, ACTION_KEYS, "an action's metadata")
     for key in ("name", "description"):
         if not isinstance(doc.get(key), str) or not doc[key].strip():
             problem(path, key, "missing or empty; the Marketplace and the workflow editor show it")
@@ -108,9 +120,7 @@ def check_action(path):
         if not isinstance(spec, dict):
             problem(path, place, "must be a mapping with a description")
             continue
-        for key in spec:
-            if key not in INPUT_KEYS:
-                problem(path, f"{place}.{key}", f"unknown key; an input has {', '.join(sorted(INPUT_KEYS))}")
+        unknown_keys(path, place, spec, INPUT_KEYS, "an input")
         if not isinstance(spec.get("description"), str) or not spec["description"].strip():
             problem(path, place, "has no description; every input needs one")
         if "default" in spec and not isinstance(spec["default"], str):
@@ -133,9 +143,7 @@ def check_action(path):
             continue
         if "name" in step:
             place = f"{place} ({step['name']})"
-        for key in step:
-            if key not in COMPOSITE_STEP_KEYS:
-                problem(path, f"{place}.{key}", f"not a composite step key; use {', '.join(sorted(COMPOSITE_STEP_KEYS))}")
+        unknown_keys(path, place, step, COMPOSITE_STEP_KEYS, "a composite action's step")
         if "id" in step:
             if not ID.match(str(step["id"])):
                 problem(path, f"{place}.id", "a step id starts with a letter or _ and holds letters, digits, - and _")
@@ -301,7 +309,7 @@ def check_filter(path, place, node):
         return
     for key, value in node.items():
         if key not in FILTER_KEYS:
-            problem(path, f"{place}.{key}", "unknown key; a filter has include and exclude")
+            unknown_keys(path, place, {key: value}, FILTER_KEYS, "a filter")
         elif not isinstance(value, list) or not all(isinstance(b, str) for b in value):
             problem(path, f"{place}.{key}", "must be a list of names")
 
@@ -317,7 +325,7 @@ def check_trigger(path, place, node):
         return
     for key, value in node.items():
         if key not in TRIGGER_KEYS:
-            problem(path, f"{place}.{key}", f"unknown key; a trigger has {', '.join(sorted(TRIGGER_KEYS))}")
+            unknown_keys(path, place, {key: value}, TRIGGER_KEYS, "a trigger")
         elif key in ("branches", "paths", "tags"):
             check_filter(path, f"{place}.{key}", value)
 
@@ -328,9 +336,7 @@ def check_pool(path, place, pool):
     if not isinstance(pool, dict):
         problem(path, place, "must be a pool name or a mapping with name / vmImage / demands")
         return
-    for key in pool:
-        if key not in POOL_KEYS:
-            problem(path, f"{place}.{key}", f"unknown key; a pool has {', '.join(sorted(POOL_KEYS))}")
+    unknown_keys(path, place, pool, POOL_KEYS, "a pool")
     if "name" not in pool and "vmImage" not in pool:
         problem(path, place, "names no pool: set vmImage (Microsoft-hosted) or name (self-hosted)")
 
@@ -379,15 +385,20 @@ def check_script(path, place, script, shell):
         shellcheck(path, place, script, shell)
 
 
-def check_steps(path, place, steps):
-    if not isinstance(steps, list) or not steps:
-        problem(path, place, "must be a non-empty list of steps")
+def mappings(path, place, node, what):
+    """The items of a non-empty list of mappings, each with its place; anything else is reported."""
+    if not isinstance(node, list) or not node:
+        problem(path, place, f"must be a non-empty list of {what}s")
         return
-    for i, step in enumerate(steps):
-        where = f"{place}[{i}]"
-        if not isinstance(step, dict):
-            problem(path, where, "a step is a mapping")
-            continue
+    for i, item in enumerate(node):
+        if isinstance(item, dict):
+            yield f"{place}[{i}]", item
+        else:
+            problem(path, f"{place}[{i}]", f"a {what} is a mapping")
+
+
+def check_steps(path, place, steps):
+    for where, step in mappings(path, place, steps, "step"):
         kinds = [k for k in step if k in STEP_KINDS]
         if len(kinds) != 1:
             problem(path, where, f"a step has exactly one of {', '.join(sorted(STEP_KINDS))}; "
@@ -412,38 +423,24 @@ def check_steps(path, place, steps):
 
 
 def check_jobs(path, place, jobs):
-    if not isinstance(jobs, list) or not jobs:
-        problem(path, place, "must be a non-empty list of jobs")
-        return
-    for i, job in enumerate(jobs):
-        where = f"{place}[{i}]"
-        if not isinstance(job, dict):
-            problem(path, where, "a job is a mapping")
-            continue
+    for where, job in mappings(path, place, jobs, "job"):
         if "template" in job:
             continue
         if "job" not in job and "deployment" not in job:
             problem(path, where, "a job starts with `job: NAME` (or `deployment:` / `template:`)")
             continue
         if "job" in job:
-            for key in job:
-                if key not in JOB_KEYS:
-                    problem(path, f"{where}.{key}", f"not a key of a job; a job has {', '.join(sorted(JOB_KEYS))}")
+            unknown_keys(path, where, job, JOB_KEYS, "a job")
             if "pool" in job:
                 check_pool(path, f"{where}.pool", job["pool"])
             check_steps(path, f"{where}.steps", job.get("steps"))
 
 
 def check_pipeline(path):
-    doc = load(path)
+    doc = load_mapping(path, "a pipeline")
     if doc is None:
         return
-    if not isinstance(doc, dict):
-        problem(path, "the file", "a pipeline is a mapping (trigger, pool, steps, …)")
-        return
-    for key in doc:
-        if key not in PIPELINE_KEYS:
-            problem(path, str(key), f"unknown top-level key; a pipeline has {', '.join(sorted(PIPELINE_KEYS))}")
+    unknown_keys(path, "", doc, PIPELINE_KEYS, "a pipeline")
     bodies = [k for k in ("stages", "jobs", "steps", "extends") if k in doc]
     if len(bodies) != 1:
         problem(path, "the file", f"a pipeline has exactly one of stages, jobs, steps or extends; this one has {', '.join(bodies) or 'none'}")
@@ -459,9 +456,7 @@ def check_pipeline(path):
         if not isinstance(sched, dict) or "cron" not in sched:
             problem(path, where, "a schedule needs `cron`")
             continue
-        for key in sched:
-            if key not in SCHEDULE_KEYS:
-                problem(path, f"{where}.{key}", f"unknown key; a schedule has {', '.join(sorted(SCHEDULE_KEYS))}")
+        unknown_keys(path, where, sched, SCHEDULE_KEYS, "a schedule")
         check_cron(path, f"{where}.cron", sched["cron"])
         if "branches" in sched:
             check_filter(path, f"{where}.branches", sched["branches"])
@@ -474,9 +469,7 @@ def check_pipeline(path):
         if not isinstance(repo, dict):
             problem(path, where, "a repository resource is a mapping")
             continue
-        for key in repo:
-            if key not in REPOSITORY_KEYS:
-                problem(path, f"{where}.{key}", f"unknown key; a repository resource has {', '.join(sorted(REPOSITORY_KEYS))}")
+        unknown_keys(path, where, repo, REPOSITORY_KEYS, "a repository resource")
         for key in ("repository", "type", "name"):
             if key not in repo:
                 problem(path, where, f"a repository resource needs `{key}`")
@@ -492,9 +485,7 @@ def check_pipeline(path):
         check_jobs(path, "jobs", doc["jobs"])
     for i, stage in enumerate(doc.get("stages") or []):
         if isinstance(stage, dict) and "stage" in stage:
-            for key in stage:
-                if key not in STAGE_KEYS:
-                    problem(path, f"stages[{i}].{key}", "not a key of a stage")
+            unknown_keys(path, f"stages[{i}]", stage, STAGE_KEYS, "a stage")
             check_jobs(path, f"stages[{i}].jobs", stage.get("jobs"))
     # A checkout of a repository resource must name one that `resources` declares.
     for place, text in strings(doc.get("steps") or [], "steps"):
@@ -610,8 +601,12 @@ def run_action(path, doc, inputs, env_extra):
 
 def simulate_action(path):
     doc = load(path)
-    if not isinstance(doc, dict) or (doc.get("runs") or {}).get("using") != "composite":
-        return  # check_action reports the shape
+    runs = doc.get("runs") if isinstance(doc, dict) else None
+    steps = runs.get("steps") if isinstance(runs, dict) else None
+    if (not isinstance(steps, list) or runs.get("using") != "composite"
+            or not all(isinstance(s, dict) and isinstance(s.get("run", ""), str) for s in steps)):
+        problem(path, "runs.steps", "not the shape of a composite action, so its steps cannot be run (the metadata check says why)")
+        return
     upload = "Upload SARIF to code scanning"
 
     def scenario(title, inputs, env, expect):
