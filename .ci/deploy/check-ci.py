@@ -526,7 +526,7 @@ exit 2
 """
 
 
-def expr_value(expr, inputs, outputs, outcomes):
+def expr_value(expr, inputs, outputs):
     expr = expr.strip()
     m = re.fullmatch(r"inputs\.([A-Za-z0-9_-]+)", expr)
     if m:
@@ -540,16 +540,16 @@ def expr_value(expr, inputs, outputs, outcomes):
     raise ValueError(f"the simulation does not evaluate '{expr}'")
 
 
-def substitute(text, inputs, outputs, outcomes):
-    return EXPR.sub(lambda m: expr_value(m.group(1), inputs, outputs, outcomes), text)
+def substitute(text, inputs, outputs):
+    return EXPR.sub(lambda m: expr_value(m.group(1), inputs, outputs), text)
 
 
-def condition(cond, inputs, outputs, outcomes, failed):
+def condition(cond, inputs, outputs, failed):
     if cond is None:
         return not failed
     cond = EXPR.sub(lambda m: m.group(1), str(cond))
     py = re.sub(r"(inputs\.[A-Za-z0-9_-]+|steps\.[A-Za-z0-9_-]+\.outputs\.[A-Za-z0-9_-]+)",
-                lambda m: repr(expr_value(m.group(1), inputs, outputs, outcomes)), cond)
+                lambda m: repr(expr_value(m.group(1), inputs, outputs)), cond)
     py = py.replace("&&", " and ").replace("||", " or ")
     py = re.sub(r"!(?!=)", " not ", py)
     py = py.replace("always()", "True").replace("success()", repr(not failed)).replace("failure()", repr(failed))
@@ -571,13 +571,13 @@ def run_action(path, doc, inputs, env_extra):
     # The build from source is left to a real runner: every scenario runs the stand-in binary.
     values["binary"] = stub
     log = os.path.join(work, "stub.log")
-    outputs, outcomes, ran, failed = {}, {}, [], False
+    outputs, ran, failed = {}, [], False
     for i, step in enumerate(doc["runs"]["steps"]):
         name = step.get("name", f"step {i}")
-        if not condition(step.get("if"), values, outputs, outcomes, failed):
+        if not condition(step.get("if"), values, outputs, failed):
             continue
         if "uses" in step:
-            ran.append((name, "uses", {k: substitute(str(v), values, outputs, outcomes)
+            ran.append((name, "uses", {k: substitute(str(v), values, outputs)
                                        for k, v in (step.get("with") or {}).items()}))
             continue
         out_file = os.path.join(work, f"output-{i}")
@@ -588,11 +588,11 @@ def run_action(path, doc, inputs, env_extra):
                "GITHUB_ACTION_PATH": os.path.dirname(os.path.abspath(path)), "STUB_LOG": log}
         env.update(env_extra)
         for k, v in (step.get("env") or {}).items():
-            env[k] = substitute(str(v), values, outputs, outcomes)
+            env[k] = substitute(str(v), values, outputs)
         script = os.path.join(work, f"step-{i}.sh")
         with open(script, "w", encoding="utf-8") as f:
             # As on a runner: expressions are pasted into the script before bash reads it.
-            f.write(substitute(step["run"], values, outputs, outcomes))
+            f.write(substitute(step["run"], values, outputs))
         code = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", script],
                               env=env, cwd=work, capture_output=True, text=True, check=False).returncode
         outputs[step.get("id", f"#{i}")] = dict(
@@ -600,7 +600,7 @@ def run_action(path, doc, inputs, env_extra):
         ran.append((name, code, None))
         if code != 0:
             failed = True
-    action_outputs = {k: substitute(str(v.get("value", "")), values, outputs, outcomes)
+    action_outputs = {k: substitute(str(v.get("value", "")), values, outputs)
                       for k, v in (doc.get("outputs") or {}).items()}
     calls = open(log, encoding="utf-8").read().splitlines() if os.path.exists(log) else []
     return ran, action_outputs, calls, work
@@ -619,7 +619,7 @@ def simulate_action(path):
     def scenario(title, inputs, env, expect):
         try:
             ran, outs, calls, work = run_action(path, doc, inputs, env)
-        except (ValueError, KeyError, SyntaxError) as e:
+        except (ValueError, KeyError, NameError, SyntaxError) as e:
             problem(path, f"run '{title}'", f"cannot be simulated: {e}")
             return
         steps = {name: (code, w) for name, code, w in ran}
