@@ -154,6 +154,10 @@ pub struct LoggedRequest {
     /// The lower-cased subscription id of a `/subscriptions/{s}/...` path.
     pub subscription: Option<String>,
     pub authorization_present: bool,
+    /// The `query` of a Resource Graph request's body: which rows it reads decides the RBAC
+    /// actions it needs (Resource Graph returns only the rows the caller may read). Other bodies
+    /// are not kept: the token endpoint's carry client secrets.
+    pub graph_query: Option<String>,
 }
 
 /// A running emulator. Dropping it stops the server too; `shutdown` waits for it to stop.
@@ -414,8 +418,12 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
     let (parts, body) = request.into_parts();
     let path = parts.uri.path().to_owned();
     let query = parts.uri.query().unwrap_or_default().to_owned();
+    let mut graph_query = None;
     let (outcome, subscription) = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
-        Ok(bytes) => shared.respond(&parts.method, &path, &query, &parts.headers, &bytes),
+        Ok(bytes) => {
+            graph_query = graph_query_of(&path, &bytes);
+            shared.respond(&parts.method, &path, &query, &parts.headers, &bytes)
+        }
         Err(_) => (
             ArmError::new(
                 413,
@@ -435,10 +443,21 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
         authorization_present: parts
             .headers
             .contains_key(axum::http::header::AUTHORIZATION),
+        graph_query,
     };
     tracing::debug!(method = %entry.method, path = %entry.path, status = entry.status, "emulator request");
     lock(&shared.log).push((arrival, entry));
     outcome.into_response()
+}
+
+/// The `query` field of a Resource Graph request body, for the log.
+fn graph_query_of(raw_path: &str, body: &[u8]) -> Option<String> {
+    let path = percent_decode(raw_path).to_lowercase();
+    if path.trim_end_matches('/') != "/providers/microsoft.resourcegraph/resources" {
+        return None;
+    }
+    let request: Value = serde_json::from_slice(body).ok()?;
+    request.get("query")?.as_str().map(str::to_owned)
 }
 
 /// Decodes `%XX` escapes of a path; malformed escapes are kept as they are.
