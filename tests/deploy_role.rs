@@ -367,8 +367,17 @@ fn writes_and_other_posts_are_refused_sign_in_and_graph_are_left_out() {
             "/72f988bf-86f1-41af-91ab-2d7cd011db47/oauth2/v2.0/token",
         ),
         request("GET", "/v1.0/servicePrincipals?$filter=appId%20eq%20'x'"),
+        request(
+            "GET",
+            &format!("/{SUB}/providers/Microsoft.Authorization/roleDefinitions"),
+        ),
     ]);
-    assert_eq!(needs.refused.len(), 5, "{:#?}", needs.refused);
+    assert_eq!(needs.refused.len(), 6, "{:#?}", needs.refused);
+    assert!(
+        needs.refused[5].contains("empty segment"),
+        "{}",
+        needs.refused[5]
+    );
     assert!(needs.refused[0].starts_with("PUT "), "{}", needs.refused[0]);
     assert!(needs.refused[1].contains("/start: POST is no read"));
     assert!(needs.actions.is_empty());

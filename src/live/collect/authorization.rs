@@ -33,7 +33,11 @@ reads! {
     Lock: list |sub| locks(sub).management_locks_client().list_at_subscription_level(sub.id);
     RoleAssignment: list |sub|
         authorization(sub).role_assignments_client().list_for_subscription(sub.id);
-    RoleDefinition: list |sub| authorization(sub).role_definitions_client().list(sub.scope.clone());
+    // The SDK puts a `/` between the endpoint and the scope itself, so the scope goes without its
+    // leading one (else the path starts `//subscriptions`).
+    RoleDefinition: list |sub| authorization(sub)
+        .role_definitions_client()
+        .list(sub.scope.trim_start_matches('/').to_owned());
     PolicyAssignment: own |sub| sub.policy_assignments();
     PolicyExemption: own |sub| async {
         sub.policy_list(POLICY_EXEMPTIONS, POLICY_EXEMPTIONS_API).await;

@@ -54,8 +54,8 @@ pub fn read_action(url: &str) -> Result<String, String> {
     Ok(format!("{namespace}/{}/read", types.join("/")))
 }
 
-/// The decoded path segments of an ARM path or URL: scheme, host, query and fragment dropped.
-fn path_segments(url: &str) -> Vec<String> {
+/// The path of an ARM path or URL: scheme, host, query and fragment dropped.
+fn path_only(url: &str) -> &str {
     let without_origin = match url.find("://") {
         Some(scheme_end) => {
             let rest = &url[scheme_end + 3..];
@@ -63,8 +63,13 @@ fn path_segments(url: &str) -> Vec<String> {
         }
         None => url,
     };
-    let path = without_origin.split(['?', '#']).next().unwrap_or_default();
-    path.split('/')
+    without_origin.split(['?', '#']).next().unwrap_or_default()
+}
+
+/// The decoded path segments of an ARM path or URL.
+fn path_segments(url: &str) -> Vec<String> {
+    path_only(url)
+        .split('/')
         .filter(|segment| !segment.is_empty())
         .map(percent_decode)
         .collect()
@@ -131,6 +136,11 @@ pub fn classify(request: &LoggedRequest) -> Result<Classified, String> {
     let segments = path_segments(&request.path);
     let first = segments.first().map(|s| s.to_ascii_lowercase());
     let shown = shown(request);
+    // ARM paths have no empty segment; a `//` means a scope was joined with its own leading slash,
+    // which the emulator forgives and a real front door need not.
+    if path_only(&request.path).contains("//") {
+        return Err(format!("{shown}: the path has an empty segment (`//`)"));
+    }
     match first.as_deref() {
         Some("subscriptions" | "providers") => {}
         // Microsoft Graph (the Backup Management Service's service principal lookup) is
