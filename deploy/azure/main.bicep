@@ -6,7 +6,7 @@
 // Deployed at a management group, because that is the one scope from which modules can reach
 // a management group (the role at MG scope) as well as any subscription and resource group:
 //   az deployment mg create --management-group-id MG --location REGION \
-//     --template-file deploy/azure/main.bicep --parameters deploy/azure/main.bicepparam
+//     --template-file deploy/azure/main.bicep --parameters NAME=VALUE …
 targetScope = 'managementGroup'
 
 @description('Region of the workload resources (identity, Container Apps, Log Analytics, PostgreSQL).')
@@ -37,8 +37,8 @@ param roleName string = loadJsonContent('../backup-doctor-reader.json').Name
 @description('Container image, e.g. myregistry.azurecr.io/backup-doctor:0.1.0 (built from deploy/Dockerfile).')
 param image string
 
-@description('Registry server the image is pulled from with the managed identity (it needs AcrPull there); empty for a public image.')
-param registryServer string = ''
+@description('Resource id of the Azure Container Registry holding the image; the identity gets AcrPull on it and pulls with it. Empty for an image anyone can pull.')
+param registryId string = ''
 
 @description('Schedule of the scan job: five cron fields, evaluated in UTC by Container Apps.')
 param scanCron string = '0 2 * * *'
@@ -66,6 +66,7 @@ param namePrefix string = 'bkdoctor'
 var readerMg = empty(readerManagementGroupId) ? managementGroup().name : readerManagementGroupId
 var workloadRg = resourceGroup(workloadSubscriptionId, resourceGroupName)
 var workspaceRg = empty(existingWorkspaceId) ? workloadRg : resourceGroup(split(existingWorkspaceId, '/')[2], split(existingWorkspaceId, '/')[4])
+var registryRg = empty(registryId) ? workloadRg : resourceGroup(split(registryId, '/')[2], split(registryId, '/')[4])
 // The scan reads what the role grants: the management group's subscriptions, or the listed ones.
 var scanSubscriptions = readerScope == 'subscriptions' ? readerSubscriptionIds : []
 var scanManagementGroups = readerScope == 'managementGroup' ? [readerMg] : []
@@ -132,6 +133,15 @@ module logs 'modules/log-analytics.bicep' = {
   ]
 }
 
+module acrPull 'modules/acr-pull.bicep' = if (!empty(registryId)) {
+  name: 'backup-doctor-acr-pull'
+  scope: registryRg
+  params: {
+    registryName: last(split(registryId, '/'))
+    principalId: identity.outputs.principalId
+  }
+}
+
 module postgres 'modules/postgres.bicep' = if (usePostgres) {
   name: 'backup-doctor-postgres'
   scope: workloadRg
@@ -153,7 +163,7 @@ module apps 'modules/container-apps.bicep' = {
     identityClientId: identity.outputs.clientId
     identityName: identity.outputs.name
     image: image
-    registryServer: registryServer
+    registryServer: empty(registryId) ? '' : acrPull.outputs.loginServer
     scanCron: scanCron
     scanSubscriptions: scanSubscriptions
     scanManagementGroups: scanManagementGroups

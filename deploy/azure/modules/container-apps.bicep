@@ -36,8 +36,9 @@ var subscriptionArgs = [for s in scanSubscriptions: ['--subscription', s]]
 var managementGroupArgs = [for g in scanManagementGroups: ['--management-group', g]]
 var scopeArgs = concat(flatten(subscriptionArgs), flatten(managementGroupArgs))
 // `--fail-on never`: failing VMs are the scan's result, not a failed job execution (exit 1 would
-// mark it failed). An incomplete scan still exits 3 and shows as failed, on purpose.
-var scanArgs = concat(['scan', '--live', '--auth', 'managed-identity', '--fail-on', 'never', '--format', 'json'], scopeArgs, ['--export', 'log-analytics', '--log-analytics-endpoint', logsIngestionEndpoint, '--log-analytics-dcr', dcrImmutableId], usePostgres ? [] : ['--store', sqliteStore])
+// mark it failed). An incomplete scan still exits 3 and shows as failed, on purpose. The console
+// summary goes to the job's log; the report itself to the store and Log Analytics.
+var scanArgs = concat(['scan', '--live', '--auth', 'managed-identity', '--fail-on', 'never'], scopeArgs, ['--export', 'log-analytics', '--log-analytics-endpoint', logsIngestionEndpoint, '--log-analytics-dcr', dcrImmutableId], usePostgres ? [] : ['--store', sqliteStore])
 var postgresCommand = [
   '/bin/sh'
   '-c'
@@ -87,6 +88,15 @@ var serveEnv = concat([
   {
     name: 'BACKUP_DOCTOR_LIVE_AUTH'
     value: 'managed-identity'
+  }
+  // Scans POST /v1/scans starts go to Log Analytics too ([export.log_analytics] in serve.toml).
+  {
+    name: 'BACKUP_DOCTOR_EXPORT_LOG_ANALYTICS_ENDPOINT'
+    value: logsIngestionEndpoint
+  }
+  {
+    name: 'BACKUP_DOCTOR_EXPORT_LOG_ANALYTICS_DCR'
+    value: dcrImmutableId
   }
 ], empty(scanSubscriptions) ? [] : [
   {
@@ -292,8 +302,8 @@ resource serve 'Microsoft.App/containerApps@2024-03-01' = {
           ]
         }
       ])
-      // One replica: with the SQLite store on a file share, one writer at a time is the safe
-      // shape; with PostgreSQL, raise it (the store's lease keeps scans one at a time).
+      // One replica: with the SQLite store on a file share, fewest writers is the safe shape;
+      // with PostgreSQL it can be raised (replicas share the store's lease for their scans).
       scale: {
         minReplicas: 1
         maxReplicas: 1
