@@ -119,6 +119,7 @@ def check_bicep(root, out, problems):
         if file.is_file() and file.suffix == ".bicep" and file.resolve() not in reached:
             problems.add(rel(root, file), "file", "no module path from main.bicep reaches it",
                          "reference it as a module or delete it")
+            out.add(rel(root, file))  # reported here, not again as uncovered
     return loaded
 
 
@@ -158,12 +159,12 @@ def check_role(root, out, problems, loaded):
 
 def load_tables(root, out, problems):
     name = "deploy/azure/log-analytics/tables.json"
+    out.add(name)
     try:
         doc = json.loads((root / name).read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
         problems.add(name, "file", f"cannot be read as JSON ({error})", "restore the table schema")
         return []
-    out.add(name)
     tables = doc.get("tables") if isinstance(doc, dict) else None
     if not isinstance(tables, list) or not tables:
         problems.add(name, "tables", "missing or empty", "list the custom tables")
@@ -297,12 +298,12 @@ def kql_problems(query, tables, parameters):
 
 def check_workbook(root, out, problems, tables):
     name = "deploy/azure/log-analytics/workbook.json"
+    out.add(name)
     try:
         doc = json.loads((root / name).read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
         problems.add(name, "file", f"cannot be read as JSON ({error})", "restore a valid workbook (Notebook/1.0)")
         return
-    out.add(name)
     if not isinstance(doc, dict) or doc.get("version") != "Notebook/1.0":
         problems.add(name, "version", "is not \"Notebook/1.0\"", "export the workbook in the Notebook/1.0 format")
         return

@@ -58,7 +58,7 @@ param externalIngress bool = true
 @description('Action groups the "VM became not ready for backup" alert notifies.')
 param alertActionGroupIds array = []
 
-@description('Prefix of the resource names.')
+@description('Prefix of the resource names: lower-case letters, digits and hyphens, starting with a letter (Container Apps\' naming rules).')
 @minLength(3)
 @maxLength(12)
 param namePrefix string = 'bkdoctor'
