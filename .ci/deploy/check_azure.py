@@ -5,6 +5,8 @@ what checkov's Bicep checks do not look at:
   - every .bicep file parses (pycep, the parser checkov uses; checkov itself only counts a file
     it cannot parse), every module path and every loadJsonContent/loadTextContent target exists,
     every JSON target parses, and every file under deploy/azure is reached from main.bicep;
+  - each module call passes the parameters the module declares (all it requires, none it does
+    not), reads only outputs it has and deploys it at a scope of its targetScope;
   - the reader role holds `*/read` actions only (no wildcard, no data action) and reaches Azure
     through loadJsonContent only, so its actions have one source;
   - tables.json is a valid schema, and the data collection rule declares each of its tables'
@@ -75,7 +77,7 @@ def check_bicep(root, out, problems):
     if not main.is_file():
         problems.add("deploy/azure/main.bicep", "file", "missing", "restore the entry template")
         return {}
-    reached, queue, loaded = set(), [main.resolve()], {}
+    reached, queue, loaded, parsed = set(), [main.resolve()], {}, {}
     while queue:
         file = queue.pop()
         if file in reached:
@@ -84,7 +86,7 @@ def check_bicep(root, out, problems):
         name = rel(root, file)
         text = file.read_text(encoding="utf-8")
         try:
-            BicepParser().parse(text=text)
+            parsed[file] = BicepParser().parse(text=text)
         except Exception as error:  # lark raises several types; each is a parse failure here
             first = str(error).strip().splitlines()[0]
             problems.add(name, "parse", f"not valid Bicep: {first}", "fix the syntax at that line")
@@ -115,12 +117,72 @@ def check_bicep(root, out, problems):
                 problems.add(name, f"line {line_no}", f"writes the action '{action}' in Bicep",
                              "keep actions in deploy/backup-doctor-reader.json and load it with loadJsonContent")
         out.add(name)
+    check_module_calls(root, parsed, problems)
     for file in sorted(azure.rglob("*")):
         if file.is_file() and file.suffix == ".bicep" and file.resolve() not in reached:
             problems.add(rel(root, file), "file", "no module path from main.bicep reaches it",
                          "reference it as a module or delete it")
             out.add(rel(root, file))  # reported here, not again as uncovered
     return loaded
+
+
+SCOPE_FUNCTIONS = {"management_group": "managementGroup", "resource_group": "resourceGroup",
+                   "managementGroup": "managementGroup", "resourceGroup": "resourceGroup",
+                   "subscription": "subscription", "tenant": "tenant"}
+
+
+def target_scope(tree):
+    return ((tree.get("globals") or {}).get("scope") or {}).get("value") or "resourceGroup"
+
+
+def scope_kind(scope, tree):
+    """The kind of scope a module's `scope:` names, following one variable; None when unknown."""
+    if isinstance(scope, str):
+        scope = ((tree.get("variables") or {}).get(scope) or {}).get("value")
+    if isinstance(scope, dict) and "function" in scope:
+        return SCOPE_FUNCTIONS.get(scope["function"].get("type"))
+    if isinstance(scope, dict) and scope.get("operator", {}).get("type") == "conditional":
+        kinds = {scope_kind(v, tree) for k, v in scope["operator"]["operands"].items() if k != "condition"}
+        return kinds.pop() if len(kinds) == 1 else None
+    return None
+
+
+def module_config(module):
+    """A module's body, under its loop and condition wrappers when it has them."""
+    config = module.get("config") or {}
+    while "config" in config and ("loop_type" in config or "condition" in config):
+        config = config["config"] or {}
+    return config
+
+
+def check_module_calls(root, parsed, problems):
+    """What `bicep build` would refuse in a module call: a parameter the module does not declare,
+    a required one not passed, an output it does not have, a scope of the wrong kind."""
+    for file, tree in parsed.items():
+        name = rel(root, file)
+        text = file.read_text(encoding="utf-8")
+        for symbol, module in (tree.get("modules") or {}).items():
+            target = (file.parent / module["detail"]["path"]).resolve()
+            if target not in parsed:
+                continue  # missing or unparsable: reported already
+            declared = parsed[target].get("parameters") or {}
+            config = module_config(module)
+            passed = set((config.get("params") or {}).keys())
+            for param in sorted(passed - set(declared)):
+                problems.add(name, f"module {symbol}", f"passes {param}, which {rel(root, target)} does not declare",
+                             "remove it or declare the parameter in the module")
+            for param in sorted(p for p, d in declared.items() if d.get("default") is None and p not in passed):
+                problems.add(name, f"module {symbol}", f"does not pass {param}, which {rel(root, target)} requires",
+                             "pass it, or give the parameter a default")
+            outputs = set((parsed[target].get("outputs") or {}).keys())
+            for output in sorted(set(re.findall(rf"\b{re.escape(symbol)}\.outputs\.(\w+)", text)) - outputs):
+                problems.add(name, f"module {symbol}", f"reads the output {output}, which {rel(root, target)} does not have",
+                             "read an output the module declares")
+            wanted = target_scope(parsed[target])
+            given = scope_kind(config["scope"], tree) if "scope" in config else target_scope(tree)
+            if given is not None and given != wanted:
+                problems.add(name, f"module {symbol}", f"deploys {rel(root, target)} (targetScope {wanted}) at a {given} scope",
+                             f"give it scope: {wanted}(…) or change the module's targetScope")
 
 
 def check_role(root, out, problems, loaded):

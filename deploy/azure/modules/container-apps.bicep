@@ -14,7 +14,7 @@ param scanManagementGroups array
 param workspaceId string
 param logsIngestionEndpoint string
 param dcrImmutableId string
-@description('PostgreSQL server name; the SQLite store on Azure Files when empty.')
+@description('Host name of the PostgreSQL server; the SQLite store on Azure Files when empty.')
 param postgresHost string
 param postgresDatabase string
 param apiAudiences array
