@@ -302,6 +302,9 @@ def check_dcr(root, problems, tables):
             elif entry(i) not in found:
                 problems.add(name, f"streamDeclarations tables[{i}]", "is not exactly tables.json's columns",
                              f"write it as {entry(i)}: every column of tables.json, nothing else")
+        for stream in re.findall(r"'([A-Za-z][\w-]*)'\s*:", found):
+            problems.add(name, "streamDeclarations", f"declares the stream {stream!r} by hand",
+                         "declare only tables.json's streams, as '${tables[i].stream}' entries")
         for i in sorted(set(declared)):
             if i >= len(tables):
                 problems.add(name, "streamDeclarations", f"tables[{i}] is not in tables.json ({len(tables)} tables)", "remove the entry")
