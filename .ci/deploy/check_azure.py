@@ -185,15 +185,24 @@ def check_module_calls(root, parsed, problems):
                              f"give it scope: {wanted}(…) or change the module's targetScope")
 
 
-def check_role(root, out, problems, loaded):
-    path = root / "deploy" / "backup-doctor-reader.json"
-    name = "deploy/backup-doctor-reader.json"
-    try:
-        role = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
-        problems.add(name, "file", f"cannot be read as JSON ({error})", "restore the role definition")
-        return
+def read_json(root, name, out, problems, fix):
+    """The JSON document at `name` (marked as validated), or None with the problem reported."""
     out.add(name)
+    try:
+        return json.loads((root / name).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        problems.add(name, "file", f"cannot be read as JSON ({error})", fix)
+        return None
+
+
+def check_role(root, out, problems, loaded):
+    name = "deploy/backup-doctor-reader.json"
+    path = root / name
+    role = read_json(root, name, out, problems, "restore the role definition")
+    if not isinstance(role, dict):
+        if role is not None:
+            problems.add(name, "file", "is not a JSON object", "restore the role definition")
+        return
     for key in ("Name", "Description", "Actions", "NotActions", "DataActions", "NotDataActions"):
         if key not in role:
             problems.add(name, key, "missing", f"add \"{key}\" (the Bicep modules read it)")
@@ -221,11 +230,8 @@ def check_role(root, out, problems, loaded):
 
 def load_tables(root, out, problems):
     name = "deploy/azure/log-analytics/tables.json"
-    out.add(name)
-    try:
-        doc = json.loads((root / name).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
-        problems.add(name, "file", f"cannot be read as JSON ({error})", "restore the table schema")
+    doc = read_json(root, name, out, problems, "restore the table schema")
+    if doc is None:
         return []
     tables = doc.get("tables") if isinstance(doc, dict) else None
     if not isinstance(tables, list) or not tables:
@@ -363,11 +369,8 @@ def kql_problems(query, tables, parameters):
 
 def check_workbook(root, out, problems, tables):
     name = "deploy/azure/log-analytics/workbook.json"
-    out.add(name)
-    try:
-        doc = json.loads((root / name).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
-        problems.add(name, "file", f"cannot be read as JSON ({error})", "restore a valid workbook (Notebook/1.0)")
+    doc = read_json(root, name, out, problems, "restore a valid workbook (Notebook/1.0)")
+    if doc is None:
         return
     if not isinstance(doc, dict) or doc.get("version") != "Notebook/1.0":
         problems.add(name, "version", "is not \"Notebook/1.0\"", "export the workbook in the Notebook/1.0 format")
