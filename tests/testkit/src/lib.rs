@@ -12,6 +12,7 @@ pub mod emulator;
 pub mod fixtures;
 pub mod json;
 pub mod live;
+pub mod logs_ingestion;
 pub mod postgres;
 pub mod schema;
 pub mod synth;

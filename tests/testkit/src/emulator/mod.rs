@@ -116,7 +116,12 @@ impl Default for EmulatorConfig {
             client_secret: "emulator-secret".to_owned(),
             identity_header: "emulator-identity-header".to_owned(),
             certificate_thumbprint: None,
-            api_audiences: vec!["api://backup-doctor".to_owned()],
+            // The service's API, and Azure Monitor for the Logs Ingestion export
+            // (`crate::logs_ingestion` checks those tokens against this issuer's keys).
+            api_audiences: vec![
+                "api://backup-doctor".to_owned(),
+                "https://monitor.azure.com".to_owned(),
+            ],
             app_roles: vec![
                 "BackupDoctor.Read".to_owned(),
                 "BackupDoctor.Operate".to_owned(),
