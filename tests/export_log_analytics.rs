@@ -455,15 +455,9 @@ async fn serve_exports_each_recorded_scan_and_counts_the_outcome() {
             "a token is logged"
         );
     }
-    let metrics = client
-        .get(format!("{url}/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let samples = prometheus(&metrics);
+    let metrics = format!("{url}/metrics");
+    let metrics = client.get(metrics).send().await.unwrap().text().await;
+    let samples = prometheus(&metrics.unwrap());
     let value = |series: &str| {
         samples
             .iter()

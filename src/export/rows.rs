@@ -92,31 +92,30 @@ pub fn vm_rows(report: &Report, stamp: &Stamp) -> Vec<Value> {
         .collect()
 }
 
-/// One row per failing or unknown finding of each VM (the report holds no passing ones).
+/// One row per failing or unknown finding of each VM (the report holds no passing ones; one that
+/// did would still not be sent).
 pub fn finding_rows(report: &Report, stamp: &Stamp) -> Vec<Value> {
-    report
-        .vms
-        .iter()
-        .flat_map(|vm| {
-            vm.findings
-                .iter()
-                .filter(|f| f.status != Status::Pass)
-                .map(move |finding| {
-                    let mut row = common(stamp, vm);
-                    row.insert("Rule".into(), json!(finding.rule));
-                    row.insert("Cause".into(), json!(finding.cause.as_str()));
-                    row.insert("Severity".into(), json!(finding.severity.as_str()));
-                    row.insert("Status".into(), json!(finding.status.as_str()));
-                    row.insert("Message".into(), json!(finding.message));
-                    row.insert("ErrorCodes".into(), json!(finding.explains));
-                    row.insert("Resources".into(), json!(finding.resources));
-                    row.insert("Fix".into(), json!(finding.remediation));
-                    row.insert("Docs".into(), json!(finding.docs));
-                    row.insert("Suppressed".into(), json!(finding.suppressed.is_some()));
-                    Value::Object(row)
-                })
-        })
-        .collect()
+    let mut rows = Vec::new();
+    for vm in &report.vms {
+        for finding in &vm.findings {
+            if finding.status == Status::Pass {
+                continue;
+            }
+            let mut row = common(stamp, vm);
+            row.insert("Rule".into(), json!(finding.rule));
+            row.insert("Cause".into(), json!(finding.cause.as_str()));
+            row.insert("Severity".into(), json!(finding.severity.as_str()));
+            row.insert("Status".into(), json!(finding.status.as_str()));
+            row.insert("Message".into(), json!(finding.message));
+            row.insert("ErrorCodes".into(), json!(finding.explains));
+            row.insert("Resources".into(), json!(finding.resources));
+            row.insert("Fix".into(), json!(finding.remediation));
+            row.insert("Docs".into(), json!(finding.docs));
+            row.insert("Suppressed".into(), json!(finding.suppressed.is_some()));
+            rows.push(Value::Object(row));
+        }
+    }
+    rows
 }
 
 /// The columns both tables start with.

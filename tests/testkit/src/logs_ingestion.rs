@@ -15,6 +15,7 @@
 //! or without the role. Error bodies have the service's shape, `{"error": {"code", "message"}}`.
 
 use crate::emulator::Emulator;
+use crate::loopback::{lock, Loopback};
 use axum::body::{to_bytes, Body};
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
@@ -27,10 +28,8 @@ use serde_json::{json, Value};
 use std::collections::{BTreeMap, VecDeque};
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
+use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 /// The API version the endpoint serves.
 pub const API_VERSION: &str = "2023-01-01";
@@ -113,8 +112,7 @@ struct Injected {
 pub struct LogsIngestion {
     url: String,
     shared: Arc<Shared>,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<()>>,
+    server: Loopback,
 }
 
 impl LogsIngestion {
@@ -157,19 +155,11 @@ impl LogsIngestion {
         let app = Router::new()
             .fallback(handle)
             .with_state(Arc::clone(&shared));
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = stopped.await;
-                })
-                .await;
-        });
+        let server = Loopback::serve(listener, app, "Logs Ingestion endpoint");
         LogsIngestion {
             url,
             shared,
-            stop: Some(stop),
-            task: Some(task),
+            server,
         }
     }
 
@@ -205,31 +195,9 @@ impl LogsIngestion {
     }
 
     /// Stops serving and waits briefly for the server to end.
-    pub async fn shutdown(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(mut task) = self.task.take() {
-            if tokio::time::timeout(Duration::from_secs(2), &mut task)
-                .await
-                .is_err()
-            {
-                task.abort();
-            }
-        }
+    pub async fn shutdown(self) {
+        self.server.shutdown().await;
     }
-}
-
-impl Drop for LogsIngestion {
-    fn drop(&mut self) {
-        if let Some(task) = self.task.take() {
-            task.abort();
-        }
-    }
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// An answer: status, `{"error": {"code", "message"}}` unless 204, and extra headers.
