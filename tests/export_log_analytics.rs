@@ -10,7 +10,9 @@ mod serve_common;
 use assert_cmd::Command;
 use backup_doctor_testkit::emulator::{Emulator, EmulatorConfig};
 use backup_doctor_testkit::fixtures::demo;
-use backup_doctor_testkit::live::{demo_config, run_blocking, serve, with_secret, SECRET};
+use backup_doctor_testkit::live::{
+    demo_config, run_blocking, secret_flags, serve, with_secret, SECRET,
+};
 use backup_doctor_testkit::logs_ingestion::{
     IngestionConfig, LogsIngestion, AUDIENCE, DCR, MAX_BYTES,
 };
@@ -202,6 +204,34 @@ async fn the_demo_fleets_rows_read_back_equal_the_json_report() {
         .map(|row| row["ScanId"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(ids.len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_live_scan_exports_the_same_way() {
+    let setup = setup(demo_config()).await;
+    let mut command = with_secret(&setup.emulator, &setup.emulator.tenant_id(), SECRET);
+    command
+        .args(["scan", "--live", "--format", "json", "--now", NOW])
+        .args(["--output", &setup.report_file()])
+        .args(secret_flags(&setup.emulator))
+        .args(["--export", "log-analytics", "--log-analytics-dcr", DCR])
+        .args(["--log-analytics-endpoint", &setup.ingestion.url()]);
+    let output = run_blocking(command).await;
+    assert!(
+        matches!(output.status.code(), Some(1 | 3)),
+        "{}",
+        stderr(&output)
+    );
+    setup.no_token_in(&output);
+    let report = setup.report();
+    let vms = setup.ingestion.rows(VMS);
+    let scan_id = vms[0]["ScanId"].as_str().unwrap().to_owned();
+    let (expected_vms, expected_findings) = expected_rows(&report, &scan_id, NOW);
+    assert_eq!(sorted(vms), sorted(expected_vms));
+    assert_eq!(
+        sorted(setup.ingestion.rows(FINDINGS)),
+        sorted(expected_findings)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
