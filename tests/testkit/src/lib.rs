@@ -13,6 +13,8 @@ pub mod emulator;
 pub mod fixtures;
 pub mod json;
 pub mod live;
+pub mod logs_ingestion;
+pub mod loopback;
 pub mod postgres;
 pub mod schema;
 pub mod synth;
