@@ -58,9 +58,23 @@ fn role_database(cluster: &Cluster, role: &str, password: &str) -> (String, Stri
     )
 }
 
-/// The binary with the Container Apps managed identity endpoint pointing at the emulator.
+/// A user-assigned identity's client id, as Container Apps sets AZURE_CLIENT_ID in deploy/azure.
+const CLIENT_ID: &str = "5e29463d-71da-4fe0-8e69-999b57db23b0";
+
+/// The binary with the Container Apps managed identity endpoint pointing at the emulator, as the
+/// system-assigned identity (no AZURE_CLIENT_ID).
 fn run(emulator: &Emulator, args: &[&str]) -> Outcome {
-    let output = command()
+    run_as(emulator, None, args)
+}
+
+/// As `run`, as the user-assigned identity `client_id` names.
+fn run_as(emulator: &Emulator, client_id: Option<&str>, args: &[&str]) -> Outcome {
+    let mut command = command();
+    command.env_remove("AZURE_CLIENT_ID");
+    if let Some(client_id) = client_id {
+        command.env("AZURE_CLIENT_ID", client_id);
+    }
+    let output = command
         .env("IDENTITY_ENDPOINT", format!("{}/msi/token", emulator.url()))
         .env("IDENTITY_HEADER", IDENTITY_HEADER)
         .args(args)
@@ -99,8 +113,9 @@ async fn a_scan_signs_in_with_the_token_and_a_token_that_is_not_the_password_is_
         emulator_with(&[("tok-cli-right-7f3a", 3600), ("tok-cli-wrong-91c2", 3600)]).await;
     let (admin, store) = role_database(cluster, "bd_entra_cli", "tok-cli-right-7f3a");
     let snapshot = demo();
-    let out = run(
+    let out = run_as(
         &emulator,
+        Some(CLIENT_ID),
         &[
             "-vvv",
             "scan",
@@ -130,6 +145,11 @@ async fn a_scan_signs_in_with_the_token_and_a_token_that_is_not_the_password_is_
         requests[0].contains("resource=https%3A%2F%2Fossrdbms-aad.database.windows.net"),
         "{requests:?}"
     );
+    // A user-assigned identity gets a token only when the request names it.
+    assert!(
+        requests[0].contains(&format!("client_id={CLIENT_ID}")),
+        "{requests:?}"
+    );
     assert!(
         out.stderr.lines().count() > 20,
         "trace logging printed little: {}",
@@ -137,7 +157,8 @@ async fn a_scan_signs_in_with_the_token_and_a_token_that_is_not_the_password_is_
     );
     assert_no_token(&emulator, &format!("{}{}", out.stdout, out.stderr));
 
-    // The next token is not the role's password: the server refuses it, and says so without it.
+    // The next token (for the system-assigned identity this time) is not the role's password:
+    // the server refuses it, and says so without it.
     let out = run(&emulator, &["history", "--store", &store]);
     assert_eq!(out.code, 2, "{}", out.stderr);
     assert_mentions(
@@ -146,6 +167,9 @@ async fn a_scan_signs_in_with_the_token_and_a_token_that_is_not_the_password_is_
     );
     assert_no_token(&emulator, &format!("{}{}", out.stdout, out.stderr));
     assert!(!out.stderr.contains(PASSWORD), "{}", out.stderr);
+    let requests = token_requests(&emulator);
+    assert_eq!(requests.len(), 2, "{requests:?}");
+    assert!(!requests[1].contains("client_id="), "{requests:?}");
     emulator.shutdown().await;
 }
 
