@@ -10,7 +10,6 @@ mod serve_common;
 
 use backup_doctor_testkit::binary::{assert_mentions, command, Outcome};
 use backup_doctor_testkit::emulator::{Emulator, EmulatorConfig, ScriptedTokens};
-use backup_doctor_testkit::fixtures::demo;
 use backup_doctor_testkit::live::{demo_config, serve};
 use backup_doctor_testkit::postgres::{Cluster, PASSWORD};
 use serve_common::{eventually, live_config, Serve};
@@ -89,11 +88,12 @@ fn run_as(emulator: &Emulator, client_id: Option<&str>, args: &[&str]) -> Outcom
     outcome
 }
 
+/// The queries of the managed identity requests for Azure Database for PostgreSQL tokens.
 fn token_requests(emulator: &Emulator) -> Vec<String> {
     emulator
         .requests()
         .into_iter()
-        .filter(|r| r.path == "/msi/token")
+        .filter(|r| r.path == "/msi/token" && r.query.contains("ossrdbms-aad"))
         .map(|r| r.query)
         .collect()
 }
@@ -112,15 +112,22 @@ async fn a_scan_signs_in_with_the_token_and_a_token_that_is_not_the_password_is_
     let emulator =
         emulator_with(&[("tok-cli-right-7f3a", 3600), ("tok-cli-wrong-91c2", 3600)]).await;
     let (admin, store) = role_database(cluster, "bd_entra_cli", "tok-cli-right-7f3a");
-    let snapshot = demo();
+    // A live scan as the container job runs it: ARM, Graph and the store all signed in as the
+    // user-assigned managed identity.
+    let url = emulator.url();
     let out = run_as(
         &emulator,
         Some(CLIENT_ID),
         &[
             "-vvv",
             "scan",
-            "--snapshot",
-            snapshot.to_str().unwrap(),
+            "--live",
+            "--auth",
+            "managed-identity",
+            "--arm-endpoint",
+            &url,
+            "--graph-endpoint",
+            &url,
             "--store",
             &store,
         ],
@@ -139,15 +146,24 @@ async fn a_scan_signs_in_with_the_token_and_a_token_that_is_not_the_password_is_
         "bd_entra_cli",
         "the role the token signed in as made the tables"
     );
+    let all: Vec<String> = emulator
+        .requests()
+        .into_iter()
+        .filter(|r| r.path == "/msi/token")
+        .map(|r| r.query)
+        .collect();
+    // A user-assigned identity gets a token only when the request names it; a token is cached
+    // per resource, not fetched per ARM call.
+    assert!(
+        all.iter()
+            .all(|q| q.contains(&format!("client_id={CLIENT_ID}"))),
+        "{all:?}"
+    );
+    assert!(all.len() <= 3, "one token per resource: {all:?}");
     let requests = token_requests(&emulator);
     assert_eq!(requests.len(), 1, "{requests:?}");
     assert!(
         requests[0].contains("resource=https%3A%2F%2Fossrdbms-aad.database.windows.net"),
-        "{requests:?}"
-    );
-    // A user-assigned identity gets a token only when the request names it.
-    assert!(
-        requests[0].contains(&format!("client_id={CLIENT_ID}")),
         "{requests:?}"
     );
     assert!(
