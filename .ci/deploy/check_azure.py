@@ -11,6 +11,9 @@ what checkov's Bicep checks do not look at:
     through loadJsonContent only, so its actions have one source;
   - tables.json is a valid schema, and the data collection rule declares each of its tables'
     streams built from it, column for column, with the `Custom-<table>` output stream;
+  - a PostgreSQL store URL in the Bicep carries no password (the server takes Entra tokens
+    only), signs in with `azure_auth=` (the binary fetches and refreshes the token) and checks
+    the server's certificate (`sslmode=verify-full`);
   - the workbook is a Notebook/1.0 document whose KQL names only tables and columns that exist
     (tables.json, or the documented Azure tables below) and only parameters it defines; the
     alert's query gets the same KQL check.
@@ -426,6 +429,28 @@ def check_workbook(root, out, problems, tables):
             problems.add(name, "items", f"no query reads {table}", "keep the views over every table (fleet, trend, drill-down, predictions)")
 
 
+POSTGRES_URL = re.compile(r"postgres(?:ql)?://[^'\s]*")
+
+
+def check_store_urls(root, problems):
+    for file in sorted((root / "deploy" / "azure").rglob("*.bicep")):
+        for line_number, line in enumerate(file.read_text(encoding="utf-8").splitlines(), 1):
+            for url in POSTGRES_URL.findall(line):
+                name, place = rel(root, file), f"line {line_number}"
+                authority = url.split("://", 1)[1].split("/", 1)[0]
+                userinfo = authority.rsplit("@", 1)[0] if "@" in authority else ""
+                query = url.split("?", 1)[1].split("&") if "?" in url else []
+                if ":" in userinfo:
+                    problems.add(name, place, "the PostgreSQL store URL has a password",
+                                 "drop it: the server takes Entra tokens only, which azure_auth=managed-identity fetches and refreshes")
+                if not any(p.startswith("azure_auth=") for p in query):
+                    problems.add(name, place, "the PostgreSQL store URL has no azure_auth",
+                                 "add azure_auth=managed-identity: the server has password authentication off")
+                if "sslmode=verify-full" not in query:
+                    problems.add(name, place, "the PostgreSQL store URL does not check the server's certificate",
+                                 "add sslmode=verify-full: the password is an access token")
+
+
 def check_loaded_text(root, out, problems, loaded, tables):
     for target, functions in sorted(loaded.items()):
         name = rel(root, target)
@@ -446,6 +471,7 @@ def main():
     check_dcr(root, problems, tables)
     check_workbook(root, out, problems, tables)
     check_loaded_text(root, out, problems, loaded, tables)
+    check_store_urls(root, problems)
     azure = root / "deploy" / "azure"
     for file in sorted(azure.rglob("*")):
         if file.is_file() and rel(root, file) not in out:

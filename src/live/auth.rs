@@ -21,7 +21,8 @@ pub enum AuthKind {
     Certificate,
     /// Workload identity federation: AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_FEDERATED_TOKEN_FILE.
     Workload,
-    /// Managed identity: IDENTITY_ENDPOINT + IDENTITY_HEADER (App Service, Container Apps) or IMDS.
+    /// Managed identity: IDENTITY_ENDPOINT + IDENTITY_HEADER (App Service, Container Apps) or IMDS;
+    /// the user-assigned identity AZURE_CLIENT_ID names, else the system-assigned one.
     ManagedIdentity,
     /// The signed-in Azure CLI (`az login`).
     Cli,
@@ -175,7 +176,14 @@ pub fn credential(
             ))
         }
         AuthKind::ManagedIdentity => {
-            if std::env::var_os("IDENTITY_ENDPOINT").is_some() {
+            if let Some(client_id) = std::env::var("AZURE_CLIENT_ID")
+                .ok()
+                .filter(|v| !v.is_empty())
+            {
+                Arc::new(super::managed_identity::UserAssignedIdentity::new(
+                    http, client_id,
+                )?)
+            } else if std::env::var_os("IDENTITY_ENDPOINT").is_some() {
                 Arc::new(
                     AppServiceManagedIdentityCredential::create(options)
                         .map_err(|e| format!("managed identity (IDENTITY_ENDPOINT): {e}"))?,

@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod collect;
 pub mod hosts;
+pub mod managed_identity;
 pub mod progress;
 pub mod throttle;
 

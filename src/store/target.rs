@@ -9,6 +9,8 @@ use std::path::PathBuf;
 pub enum StoreTarget {
     Sqlite(PathBuf),
     /// A `postgres://` or `postgresql://` URL (libpq's form, `?sslmode=require` and all).
+    /// `?azure_auth=KIND` signs in with a Microsoft Entra token instead of a password
+    /// (`postgres::entra`).
     Postgres(String),
 }
 

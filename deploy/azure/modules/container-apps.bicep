@@ -24,6 +24,11 @@ var usePostgres = !empty(postgresHost)
 // The image's state directory (deploy/Dockerfile): the SQLite store lives on the share mounted here.
 var stateDir = '/var/lib/backup-doctor'
 var sqliteStore = '${stateDir}/backup-doctor.sqlite'
+// Signed in as the identity (its name is its role on the server, as Entra administrator): the
+// binary fetches an Entra token as the password and refreshes it (azure_auth), AZURE_CLIENT_ID
+// names the user-assigned identity, and the server's certificate is checked.
+var postgresStore = 'postgres://${identityName}@${postgresHost}:5432/${postgresDatabase}?sslmode=verify-full&azure_auth=managed-identity'
+var store = usePostgres ? postgresStore : sqliteStore
 var stateVolume = 'state'
 var configVolume = 'config'
 var registries = empty(registryServer) ? [] : [
@@ -38,34 +43,13 @@ var scopeArgs = concat(flatten(subscriptionArgs), flatten(managementGroupArgs))
 // `--fail-on never`: failing VMs are the scan's result, not a failed job execution (exit 1 would
 // mark it failed). An incomplete scan still exits 3 and shows as failed, on purpose. The console
 // summary goes to the job's log; the report itself to the store and Log Analytics.
-var scanArgs = concat(['scan', '--live', '--auth', 'managed-identity', '--fail-on', 'never'], scopeArgs, ['--export', 'log-analytics', '--log-analytics-endpoint', logsIngestionEndpoint, '--log-analytics-dcr', dcrImmutableId], usePostgres ? [] : ['--store', sqliteStore])
-var postgresCommand = [
-  '/bin/sh'
-  '-c'
-  loadTextContent('../scripts/with-postgres-token.sh')
-  'with-postgres-token'
-]
+var scanArgs = concat(['scan', '--live', '--auth', 'managed-identity', '--fail-on', 'never'], scopeArgs, ['--export', 'log-analytics', '--log-analytics-endpoint', logsIngestionEndpoint, '--log-analytics-dcr', dcrImmutableId, '--store', store])
 var identityEnv = [
   {
     name: 'AZURE_CLIENT_ID'
     value: identityClientId
   }
 ]
-var postgresEnv = usePostgres ? [
-  {
-    name: 'PG_HOST'
-    value: postgresHost
-  }
-  {
-    name: 'PG_DATABASE'
-    value: postgresDatabase
-  }
-  {
-    // The Entra administrator's principal name, which is the identity's name.
-    name: 'PG_USER'
-    value: identityName
-  }
-] : []
 // serve's settings as BACKUP_DOCTOR_… variables (docs/serve.md#configuration). No [schedule]:
 // the job scans; serve answers the API and runs the scans POST /v1/scans asks for.
 var serveEnv = concat([
@@ -108,10 +92,10 @@ var serveEnv = concat([
     name: 'BACKUP_DOCTOR_LIVE_MANAGEMENT_GROUPS'
     value: join(scanManagementGroups, ',')
   }
-], usePostgres ? [] : [
+], [
   {
     name: 'BACKUP_DOCTOR_STORE'
-    value: sqliteStore
+    value: store
   }
 ])
 var stateMounts = usePostgres ? [] : [
@@ -188,9 +172,8 @@ resource scanJob 'Microsoft.App/jobs@2024-03-01' = {
         {
           name: 'scan'
           image: image
-          command: usePostgres ? postgresCommand : null
           args: scanArgs
-          env: concat(identityEnv, postgresEnv)
+          env: identityEnv
           // Sized from docs/performance.md: 395 MB peak heap for 10,000 VMs.
           resources: {
             cpu: json('1.0')
@@ -241,13 +224,12 @@ resource serve 'Microsoft.App/containerApps@2024-03-01' = {
         {
           name: 'serve'
           image: image
-          command: usePostgres ? postgresCommand : null
           args: [
             'serve'
             '--config'
             '/etc/backup-doctor/serve.toml'
           ]
-          env: concat(identityEnv, postgresEnv, serveEnv)
+          env: concat(identityEnv, serveEnv)
           resources: {
             cpu: json('0.5')
             memory: '1Gi'

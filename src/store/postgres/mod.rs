@@ -1,8 +1,10 @@
 //! The PostgreSQL store (`--store postgres://…`): the SQLite store's schema and answers in a
 //! database a team already runs (Azure Database for PostgreSQL), through sqlx's pool. The URL's
-//! password never leaves this module: every message names the store by its redacted URL, and
-//! driver errors are scrubbed of the password before they are shown.
+//! password, or the Entra access token `?azure_auth=` fetches in its place (`entra`), never
+//! leaves this module: every message names the store by its redacted URL, and driver errors are
+//! scrubbed of the password and tokens before they are shown.
 
+pub mod entra;
 pub mod lease;
 pub mod read;
 pub mod schema;
@@ -13,13 +15,26 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::Executor;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 pub struct Postgres {
     pub pool: PgPool,
     place: PathBuf,
-    /// The URL's password as written and decoded, scrubbed from every driver error.
-    secrets: Vec<String>,
+    /// The URL's password as written and decoded, and the access tokens in use, scrubbed from
+    /// every driver error.
+    secrets: entra::Secrets,
+    /// The task refreshing the access token (`azure_auth`): it holds the pool, so it ends with
+    /// the store.
+    refresher: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        if let Some(task) = self.refresher.take() {
+            task.abort();
+        }
+    }
 }
 
 /// Why a database cannot be used as a store.
@@ -46,41 +61,71 @@ impl Postgres {
         create: bool,
         target: i64,
     ) -> Result<Postgres, Error> {
-        let secrets = secrets_of(url);
+        let (url, auth) = entra::split(url)?;
+        let secrets: entra::Secrets = Arc::new(RwLock::new(secrets_of(&url)));
         let place = place.to_path_buf();
-        let options = PgConnectOptions::from_str(url).map_err(|e| {
+        let options = PgConnectOptions::from_str(&url).map_err(|e| {
             Error::usage(
                 "--store",
                 format!(
                     "{} is not a PostgreSQL URL the driver accepts: {}",
                     place.display(),
-                    scrub(&e.to_string(), &secrets)
+                    entra::scrub(&e.to_string(), &secrets)
                 ),
                 "write it as postgres://USER:PASSWORD@HOST:5432/DATABASE?sslmode=require",
             )
         })?;
         let options = options.application_name("backup-doctor");
+        // Checked before the first token is fetched: a refused URL costs no sign-in.
+        let signer = match auth {
+            Some(auth) => {
+                entra::require_tls(&options)?;
+                Some(entra::Signer::new(auth, place.clone(), secrets.clone())?)
+            }
+            None => None,
+        };
+        let (connect, first_token) = match &signer {
+            Some(signer) => {
+                let token = signer.first_token().await?;
+                (options.clone().password(&token.secret), Some(token))
+            }
+            None => (options.clone(), None),
+        };
+        let fix = if signer.is_some() {
+            "check the host, port, database and user in the URL (the user is the Entra identity's name as the server knows it), that the identity is a role on the server, that the server accepts this client (firewall), and sslmode"
+        } else {
+            "check the host, port, database, user and password in the URL, that the server accepts this client (firewall, pg_hba), and sslmode"
+        };
         let pool = PgPoolOptions::new()
             // A nightly scan writes on one connection; the service reads on a few more.
             .max_connections(8)
             // An unreachable server is an error within seconds, not a hang.
             .acquire_timeout(Duration::from_secs(15))
-            .connect_with(options)
+            .connect_with(connect)
             .await
             .map_err(|e| {
                 Error::runtime(
                     &place,
                     format!(
                         "cannot connect to the store: {}",
-                        scrub(&e.to_string(), &secrets)
+                        entra::scrub(&e.to_string(), &secrets)
                     ),
-                    "check the host, port, database, user and password in the URL, that the server accepts this client (firewall, pg_hba), and sslmode",
+                    fix,
                 )
             })?;
+        let refresher = match (signer, first_token) {
+            (Some(signer), Some(token)) => Some(tokio::spawn(signer.keep_fresh(
+                pool.clone(),
+                options,
+                token.expires_on,
+            ))),
+            _ => None,
+        };
         let store = Postgres {
             pool,
             place,
             secrets,
+            refresher,
         };
         store
             .migrate(create, target)
@@ -100,7 +145,11 @@ impl Postgres {
 
     /// The driver's error as "cannot `what`", password scrubbed.
     pub fn failure(&self, what: &str, error: sqlx::Error) -> Error {
-        super::failure(&self.place, what, scrub(&error.to_string(), &self.secrets))
+        super::failure(
+            &self.place,
+            what,
+            entra::scrub(&error.to_string(), &self.secrets),
+        )
     }
 
     async fn migrate(&self, create: bool, target: i64) -> Result<(), SchemaError> {
@@ -182,7 +231,7 @@ impl Postgres {
                 &self.place,
                 format!(
                     "cannot prepare the store: {}",
-                    scrub(&e.to_string(), &self.secrets)
+                    entra::scrub(&e.to_string(), &self.secrets)
                 ),
                 "check that the user may create tables in the database (the first run creates them)",
             ),
@@ -207,11 +256,4 @@ fn secrets_of(url: &str) -> Vec<String> {
     }
     secrets.retain(|s| !s.is_empty());
     secrets
-}
-
-/// `text` with every occurrence of the password replaced.
-fn scrub(text: &str, secrets: &[String]) -> String {
-    secrets.iter().fold(text.to_string(), |text, secret| {
-        text.replace(secret.as_str(), "***")
-    })
 }

@@ -222,14 +222,23 @@ pub(crate) fn managed_identity(
             &json!({"error": "invalid_request", "error_description": "Required query variable 'resource' is missing"}),
         );
     };
-    let token = shared.issue_token();
+    let (token, lifetime) = match shared.issue_scripted(resource) {
+        None => (shared.issue_token(), LIFETIME_SECS),
+        Some(Some((token, lifetime))) => (token, lifetime.as_secs()),
+        Some(None) => {
+            return Outcome::json(
+                500,
+                &json!({"error": "service_unavailable", "error_description": format!("The emulator's scripted tokens for '{resource}' are used up.")}),
+            )
+        }
+    };
     Outcome::json(
         200,
         &json!({
             "access_token": token,
             // A string of unix seconds: that is what the managed identity endpoints send and
             // what azure_identity parses.
-            "expires_on": (unix_now() + LIFETIME_SECS).to_string(),
+            "expires_on": (unix_now() + lifetime).to_string(),
             "resource": resource,
             "token_type": "Bearer",
         }),

@@ -95,6 +95,20 @@ pub struct EmulatorConfig {
     /// every subscription of the snapshot but the last, and its child group `nested` holds the
     /// last, so the fleet has a group at depth one and a subscription at depth two.
     pub management_groups: Option<BTreeMap<String, ManagementGroup>>,
+    /// What the managed identity endpoints hand out for one resource, instead of opaque ARM
+    /// tokens: tokens the test chose (so it can make one a database password), each with its own
+    /// lifetime.
+    pub scripted_tokens: Option<ScriptedTokens>,
+}
+
+/// Tokens for `resource` (as the managed identity endpoints' `resource` parameter names it,
+/// trailing slash or not), issued in order. Once used up the endpoint answers 500: a client that
+/// asks more often than the test planned sees an error.
+#[derive(Debug, Clone)]
+pub struct ScriptedTokens {
+    pub resource: String,
+    /// The token and its lifetime (`expires_on` is now plus this).
+    pub tokens: Vec<(String, Duration)>,
 }
 
 impl Default for EmulatorConfig {
@@ -126,6 +140,7 @@ impl Default for EmulatorConfig {
                 "BackupDoctor.Operate".to_owned(),
             ],
             management_groups: None,
+            scripted_tokens: None,
         }
     }
 }
@@ -213,6 +228,7 @@ impl Emulator {
             log: Mutex::new(Vec::new()),
             arrivals: AtomicU64::new(0),
             issued: AtomicU64::new(0),
+            scripted: AtomicU64::new(0),
             request_ids: AtomicU64::new(0),
             hasher: RandomState::new(),
         });
@@ -297,6 +313,8 @@ pub(crate) struct Shared {
     log: Mutex<Vec<(u64, LoggedRequest)>>,
     arrivals: AtomicU64,
     issued: AtomicU64,
+    /// Scripted tokens handed out so far (`EmulatorConfig::scripted_tokens`).
+    scripted: AtomicU64,
     request_ids: AtomicU64,
     hasher: RandomState,
 }
@@ -461,6 +479,21 @@ impl Shared {
         tokens.valid.insert(token.clone());
         tokens.issued.push(token.clone());
         token
+    }
+
+    /// The next scripted token for `resource` and its lifetime; `None` when the resource is not
+    /// the scripted one; `Some(None)` when its tokens are used up.
+    pub(crate) fn issue_scripted(&self, resource: &str) -> Option<Option<(String, Duration)>> {
+        let script = self.config.scripted_tokens.as_ref()?;
+        if script.resource.trim_end_matches('/') != resource.trim_end_matches('/') {
+            return None;
+        }
+        let n = self.scripted.fetch_add(1, Ordering::Relaxed);
+        let next = script.tokens.get(n as usize).cloned();
+        if let Some((token, _)) = &next {
+            lock(&self.tokens).issued.push(token.clone());
+        }
+        Some(next)
     }
 
     /// An RS256 access token for the service's API, as Entra issues one to the one service
