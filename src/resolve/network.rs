@@ -112,8 +112,10 @@ impl<'a> NetworkCache<'a> {
             .vnets
             .get(&key(&vnet_id))
             .ok_or_else(|| format!("virtual network {vnet_id} is not in the snapshot"))?;
-        let table = subnet
-            .properties
+        let subnet_properties = subnet.properties.as_ref().ok_or_else(|| {
+            format!("subnet {subnet_id} has no properties: its NSG and route table are unknown")
+        })?;
+        let table = subnet_properties
             .route_table
             .as_ref()
             .and_then(|r| r.id.as_deref());
@@ -173,8 +175,7 @@ impl<'a> NetworkCache<'a> {
         let bgp_unknown = (has_gateway && !route_table.is_some_and(routes::disables_bgp)).then(|| {
             format!("virtual network {} has a gateway and the subnet's route table does not disable BGP route propagation: routes the gateway learns are not readable with Reader rights", vnet.name.as_deref().unwrap_or(&vnet_id))
         });
-        let subnet_nsg_id = subnet
-            .properties
+        let subnet_nsg_id = subnet_properties
             .network_security_group
             .as_ref()
             .and_then(|n| n.id.clone());
@@ -213,6 +214,12 @@ impl<'a> NetworkCache<'a> {
             return found.clone();
         }
         let parsed = match self.inventory.nsgs.get(&key(nsg_id)) {
+            // ARM sends `securityRules: []` for an NSG without rules of its own (the 2024-03-01
+            // `NetworkSecurityGroupList` example), inside `properties` it always sends.
+            Some(resource) if resource.properties.security_rules.is_none() => Err(format!(
+                "network security group {} has no securityRules list: its rules are unknown",
+                resource.name.as_deref().unwrap_or(nsg_id)
+            )),
             Some(resource) => Ok(Arc::new(nsg::parse(
                 resource,
                 &AddressContext::new(&self.tags, context.virtual_network.clone()),
