@@ -102,6 +102,20 @@ pub fn gate(report: &GateReport, colour: bool) -> String {
     for warning in &report.warnings {
         let _ = writeln!(out, "warning: {warning}");
     }
+    super::scan::render_skipped(&mut out, &report.skipped, &paint);
+    if !report.dangling_references.is_empty() {
+        let _ = writeln!(
+            out,
+            "{} references name resources the input does not hold:",
+            paint.yellow("Incomplete:")
+        );
+        for dangling in &report.dangling_references {
+            let _ = writeln!(out, "  {}", dangling.summary());
+            for warning in dangling.warnings() {
+                let _ = writeln!(out, "    {}", paint.dim(&warning));
+            }
+        }
+    }
     if report.regressions.is_empty() && report.unknown.is_empty() {
         let _ = writeln!(out, "{}", no_regression(report));
     }
