@@ -45,9 +45,8 @@ fn facts_of(layers: &[PathBuf]) -> Vec<Facts> {
         .into_iter()
         .map(|facts| {
             let unknown = facts
-                .unknown
-                .iter()
-                .map(|(p, r)| (p.as_str().to_string(), r.clone()))
+                .unknown_paths()
+                .map(|(p, r)| (p.to_string(), r.to_string()))
                 .collect();
             (serde_json::to_value(&facts).unwrap(), unknown)
         })

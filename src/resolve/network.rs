@@ -404,9 +404,11 @@ pub fn resolve(index: &Index, vm: &VirtualMachine, facts: &mut VmFacts) {
         private_dns: Vec::new(),
     };
     for need in needs(facts) {
+        let row = network.requirements.len();
         let requirement = requirement(
             index,
             facts,
+            row,
             &need,
             private_ip,
             &asgs,
@@ -422,10 +424,25 @@ pub fn resolve(index: &Index, vm: &VirtualMachine, facts: &mut VmFacts) {
     facts.network = Some(network);
 }
 
+/// The NSG verdict of requirement `row` is unknown; the other rows keep theirs, so a row that is
+/// decided (a deny on AzureBackup) still fails while another cannot be placed.
+fn nsg_unknown(facts: &mut VmFacts, row: usize, reason: impl Into<String>) {
+    facts.mark_element_unknown(fact_path::REQUIREMENT_NSG_ALLOWED, row, reason);
+}
+
+/// The routes of requirement `row` are unknown, the other rows' are not.
+fn routes_unknown(facts: &mut VmFacts, row: usize, reason: &str) {
+    facts.mark_element_unknown(fact_path::REQUIREMENT_ROUTE_DROPS, row, reason);
+    facts.mark_element_unknown(fact_path::REQUIREMENT_ROUTE_VIA_APPLIANCE, row, reason);
+}
+
+/// One destination's row: the effective NSG verdict and the routes to it. What cannot be
+/// decided is unknown for this row alone (`row`, its index in `vm.network.requirements`).
 #[allow(clippy::too_many_arguments)]
 fn requirement(
     index: &Index,
     facts: &mut VmFacts,
+    row: usize,
     need: &Need,
     private_ip: Option<u32>,
     asgs: &[String],
@@ -455,7 +472,8 @@ fn requirement(
         } else {
             "the snapshot has no service tags document (Microsoft.Network/serviceTags)".to_string()
         };
-        facts.mark_unknown(fact_path::NETWORK_REQUIREMENTS, reason);
+        routes_unknown(facts, row, &reason);
+        nsg_unknown(facts, row, reason);
         return out;
     };
     out.destination = destination.clone();
@@ -471,11 +489,8 @@ fn requirement(
         Ok((nic, sub))
     })();
     match (nsg_levels, private_ip) {
-        (Err(reason), _) => facts.mark_unknown(fact_path::NETWORK_REQUIREMENTS, reason),
-        (Ok(_), None) => facts.mark_unknown(
-            fact_path::NETWORK_REQUIREMENTS,
-            "the NIC has no IPv4 private address",
-        ),
+        (Err(reason), _) => nsg_unknown(facts, row, reason),
+        (Ok(_), None) => nsg_unknown(facts, row, "the NIC has no IPv4 private address"),
         (Ok((nic, sub)), Some(ip)) => {
             let signature: Vec<bool> = nic
                 .iter()
@@ -531,15 +546,13 @@ fn requirement(
                         out.nsg_evidence.push(format!("blocks {blocked_pieces} of {pieces} address/port ranges of {destination}"));
                     }
                 }
-                Verdict::Unknown(reason) => {
-                    facts.mark_unknown(fact_path::NETWORK_REQUIREMENTS, reason)
-                }
+                Verdict::Unknown(reason) => nsg_unknown(facts, row, reason),
             }
         }
     }
 
     match &subnet.routes {
-        Err(reason) => facts.mark_unknown(fact_path::NETWORK_REQUIREMENTS, reason.clone()),
+        Err(reason) => routes_unknown(facts, row, reason),
         Ok(routes) => {
             let chosen = routes::routes_for(routes, addresses);
             let describe = |filter: &dyn Fn(&Route) -> bool| {
@@ -562,7 +575,7 @@ fn requirement(
             // A gateway-learned route can be longer than any user route, so while the gateway
             // may propagate routes, no decision here is certain.
             match &subnet.bgp_unknown {
-                Some(reason) => facts.mark_unknown(fact_path::NETWORK_REQUIREMENTS, reason.clone()),
+                Some(reason) => routes_unknown(facts, row, reason),
                 None => {
                     out.route_drops = Some(!out.drop_routes.is_empty());
                     out.route_via_appliance = Some(!out.appliance_routes.is_empty());
