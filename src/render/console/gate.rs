@@ -103,19 +103,7 @@ pub fn gate(report: &GateReport, colour: bool) -> String {
         let _ = writeln!(out, "warning: {warning}");
     }
     super::scan::render_skipped(&mut out, &report.skipped, &paint);
-    if !report.dangling_references.is_empty() {
-        let _ = writeln!(
-            out,
-            "{} references name resources the input does not hold:",
-            paint.yellow("Incomplete:")
-        );
-        for dangling in &report.dangling_references {
-            let _ = writeln!(out, "  {}", dangling.summary());
-            for warning in dangling.warnings() {
-                let _ = writeln!(out, "    {}", paint.dim(&warning));
-            }
-        }
-    }
+    super::write_dangling(&mut out, &report.dangling_references, &paint);
     if report.regressions.is_empty() && report.unknown.is_empty() {
         let _ = writeln!(out, "{}", no_regression(report));
     }
