@@ -3,9 +3,13 @@
 //! baseline; suppressions; and bad input (exit 2 naming the file and the JSON path).
 
 use backup_doctor_testkit::binary::{run, Outcome};
-use backup_doctor_testkit::fixtures::{copy_tree, demo, root, temp_file};
+use backup_doctor_testkit::fixtures::{
+    assert_reports_dangling_nics_and_the_untyped_object, demo,
+    demo_with_dangling_nics_and_an_untyped_object, root, temp_file,
+};
 use backup_doctor_testkit::schema;
 use serde_json::Value;
+use std::path::Path;
 
 fn path(relative: &str) -> String {
     root().join(relative).display().to_string()
@@ -364,11 +368,9 @@ fn a_child_whose_parent_is_nowhere_leaves_the_run_incomplete() {
 /// was not exported is no network without NICs).
 #[test]
 fn skipped_objects_and_dangling_references_are_reported_and_dangling_ones_are_incomplete() {
-    let dir = tempfile::tempdir().unwrap();
-    copy_tree(&demo(), dir.path());
     let plan = path("fixtures/plans/corpus/vm-tags-only.json");
-    let run_gate = |format: &str| {
-        let baseline = dir.path().display().to_string();
+    let run_gate = |baseline: &Path, format: &str| {
+        let baseline = baseline.display().to_string();
         run(&[
             "gate",
             "--baseline",
@@ -379,52 +381,20 @@ fn skipped_objects_and_dangling_references_are_reported_and_dangling_ones_are_in
             format,
         ])
     };
-    let clean = run_gate("json");
+    let clean = run_gate(&demo(), "json");
     assert_eq!(clean.code, 0, "{}{}", clean.stdout, clean.stderr);
     let report = clean.json();
     assert!(report.get("skipped").is_none() && report.get("dangling_references").is_none());
 
-    std::fs::remove_file(
-        dir.path()
-            .join("3f0c9931-918c-40bf-9670-c342c6cce996/Microsoft.Network.networkInterfaces.json"),
-    )
-    .unwrap();
-    std::fs::write(
-        dir.path().join("extra.json"),
-        r#"[{"name": "no type here"}]"#,
-    )
-    .unwrap();
+    let dir = demo_with_dangling_nics_and_an_untyped_object();
+    let run_gate = |format: &str| run_gate(dir.path(), format);
     let out = run_gate("json");
     assert_eq!(out.code, 3, "{}{}", out.stdout, out.stderr);
     let report = out.json();
     assert_eq!(report["result"], "incomplete");
-    let dangling = report["dangling_references"].as_array().expect("dangling");
-    assert!(
-        dangling
-            .iter()
-            .any(|d| d["missing_type"] == "Microsoft.Network/networkInterfaces"),
-        "{dangling:?}"
-    );
-    let skipped = report["skipped"].as_array().expect("skipped");
-    assert!(
-        skipped
-            .iter()
-            .any(|g| g["reason"] == "no-type" && g["count"] == 1),
-        "{skipped:?}"
-    );
     let console = run_gate("console");
     assert_eq!(console.code, 3);
-    for part in [
-        "Skipped 1 object(s)",
-        "network interface",
-        "not in the input",
-    ] {
-        assert!(
-            console.stdout.contains(part),
-            "`{part}` missing from:\n{}",
-            console.stdout
-        );
-    }
+    assert_reports_dangling_nics_and_the_untyped_object(&report, &console.stdout);
 }
 
 #[test]

@@ -129,6 +129,23 @@ fn manifest_gaps(dir: &Path) -> Vec<Value> {
     json::items(&manifest["gaps"]).to_vec()
 }
 
+/// Objects by lower-cased id, with the file each is in.
+type Objects = BTreeMap<String, (String, Value)>;
+
+/// The objects of type `type_` in the demo fleet and in the collection at `out`, after checking
+/// that the demo has some and the collection the same ids.
+fn demo_and_collected(out: &Path, type_: &str) -> (Objects, Objects) {
+    let demo = objects_of(&demo(), type_);
+    let live = objects_of(out, type_);
+    assert!(!demo.is_empty(), "{type_}");
+    assert_eq!(
+        live.keys().collect::<Vec<_>>(),
+        demo.keys().collect::<Vec<_>>(),
+        "{type_}"
+    );
+    (demo, live)
+}
+
 /// `collect --live --out DIR` in a blocking thread, so the emulator keeps serving.
 async fn collect(
     emulator: &Emulator,
@@ -189,14 +206,7 @@ async fn a_live_collection_reads_the_demo_fleets_policy_objects_into_the_same_fi
     // definition and the exemptions in the subscription's folder, the container rows in
     // tenant/resourceContainers.json.
     for type_ in POLICY_TYPES {
-        let live = objects_of(&out, type_);
-        let demo = objects_of(&demo(), type_);
-        assert!(!demo.is_empty(), "{type_}");
-        assert_eq!(
-            live.keys().collect::<Vec<_>>(),
-            demo.keys().collect::<Vec<_>>(),
-            "{type_}"
-        );
+        let (demo, live) = demo_and_collected(&out, type_);
         for (id, (file, object)) in &demo {
             let (live_file, live_object) = &live[id];
             assert_eq!(live_file, file, "{id}");
@@ -252,14 +262,7 @@ async fn a_live_collection_keeps_what_arm_sent_empty_lists_included() {
         "Microsoft.RecoveryServices/vaults",
         "Microsoft.RecoveryServices/vaults/backupFabrics/protectionContainers/protectedItems",
     ] {
-        let demo = objects_of(&demo(), type_);
-        let live = objects_of(&out, type_);
-        assert!(!demo.is_empty(), "{type_}");
-        assert_eq!(
-            live.keys().collect::<Vec<_>>(),
-            demo.keys().collect::<Vec<_>>(),
-            "{type_}"
-        );
+        let (demo, live) = demo_and_collected(&out, type_);
         for (id, (_, object)) in &demo {
             let (_, live_object) = &live[id];
             let (mut want, mut got) = (object.clone(), live_object.clone());
