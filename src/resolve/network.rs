@@ -239,6 +239,8 @@ struct Need {
     port: u16,
     severity: &'static str,
     why: String,
+    /// Why the severity could be higher than `severity` on facts that were not read.
+    severity_unknown: Option<String>,
 }
 
 /// The destinations the VM's backup needs (docs/azure-sources.md#network-requirements; the rule docs give the rationale).
@@ -262,6 +264,7 @@ fn needs(facts: &VmFacts) -> Vec<Need> {
             port: 443,
             severity,
             why,
+            severity_unknown: None,
         }),
     };
     if let Some(workloads) = facts.workloads.as_ref().filter(|w| !w.is_empty()) {
@@ -299,6 +302,19 @@ fn needs(facts: &VmFacts) -> Vec<Need> {
         "warning",
         "the troubleshooting guide asks for outbound 443 to the AzureBackup service tag".into(),
     );
+    // An agent below the supported version makes Storage required: with its version unread,
+    // the Storage row's severity is not decided either.
+    if !old_agent {
+        if let Some((_, reason)) = facts.unknown_reason(fact_path::AGENT_VERSION.as_str()) {
+            let reason = format!("the VM agent's version decides whether Storage is required, and it is unknown ({reason})");
+            if let Some(storage) = out
+                .iter_mut()
+                .find(|n| n.tag == "Storage" && n.severity == "warning")
+            {
+                storage.severity_unknown = Some(reason);
+            }
+        }
+    }
     out
 }
 
@@ -405,6 +421,9 @@ pub fn resolve(index: &Index, vm: &VirtualMachine, facts: &mut VmFacts) {
     };
     for need in needs(facts) {
         let row = network.requirements.len();
+        if let Some(reason) = &need.severity_unknown {
+            facts.mark_element_unknown(fact_path::REQUIREMENT_SEVERITY, row, reason.clone());
+        }
         let requirement = requirement(
             index,
             facts,
