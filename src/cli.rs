@@ -1,6 +1,7 @@
 //! The flags of each command (a module of the binary, declared by `main.rs`), with the groups
 //! several commands share declared once, and how they become the commands' plain options.
 
+use backup_doctor::commands::scan::export::LogAnalyticsOptions;
 use backup_doctor::commands::{
     ChangeFile, CheckOptions, CollectOptions, FactsOptions, GateOptions, Judging, LiveSource,
     ScanOptions, Source, StoreOptions,
@@ -40,6 +41,33 @@ pub struct ScanArgs {
     /// Accepted findings: TOML [[suppression]] entries with rule, resource, justification, expires.
     #[arg(long, value_name = "FILE")]
     suppressions: Option<PathBuf>,
+    #[command(flatten)]
+    export: ExportArgs,
+}
+
+/// Where `scan` sends its rows after the report is written (docs/deploy/log-analytics.md).
+#[derive(Args)]
+pub struct ExportArgs {
+    /// Also send the scan to Log Analytics through the Logs Ingestion API, signed in with the
+    /// --auth credential (exit 2 if that fails; the report and the store keep the scan).
+    #[arg(long, value_enum, value_name = "TARGET", requires_ifs = [("log-analytics", "log_analytics_endpoint"), ("log-analytics", "log_analytics_dcr")])]
+    export: Option<ExportTarget>,
+    /// The data collection endpoint's logs ingestion URL (or the data collection rule's own).
+    #[arg(long, value_name = "URL", env = "BACKUP_DOCTOR_LOG_ANALYTICS_ENDPOINT")]
+    log_analytics_endpoint: Option<String>,
+    /// The data collection rule's immutable id (dcr-…).
+    #[arg(
+        long,
+        value_name = "IMMUTABLE_ID",
+        env = "BACKUP_DOCTOR_LOG_ANALYTICS_DCR"
+    )]
+    log_analytics_dcr: Option<String>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum ExportTarget {
+    /// Azure Monitor Logs Ingestion into the tables of deploy/azure/log-analytics/tables.json.
+    LogAnalytics,
 }
 
 #[derive(Args)]
@@ -298,6 +326,19 @@ impl ScanArgs {
                 since_last: self.since_last,
             }),
             suppressions: self.suppressions.clone(),
+        }
+    }
+
+    /// The export `--export` asks for, with the live credential's kind and cloud.
+    pub fn export(&self) -> Option<LogAnalyticsOptions> {
+        let export = &self.export;
+        match export.export? {
+            ExportTarget::LogAnalytics => Some(LogAnalyticsOptions {
+                endpoint: export.log_analytics_endpoint.clone().unwrap_or_default(),
+                dcr: export.log_analytics_dcr.clone().unwrap_or_default(),
+                auth: self.source.azure.auth,
+                cloud: self.source.azure.cloud,
+            }),
         }
     }
 }

@@ -8,6 +8,7 @@ pub mod codes;
 pub mod commands;
 pub mod engine;
 pub mod error;
+pub mod export;
 pub mod inventory;
 pub mod live;
 pub mod network;

@@ -3,6 +3,7 @@
 
 mod cli;
 
+use backup_doctor::commands::scan::export::{self, Exporter};
 use backup_doctor::commands::{self, RulesQuery};
 use backup_doctor::error::Error;
 use backup_doctor::render::{self, Document};
@@ -118,9 +119,18 @@ fn main() -> ExitCode {
 fn run(command: Command) -> Result<u8, Error> {
     match command {
         Command::Scan(args) => {
-            let scan = commands::scan(&args.options())?;
+            // Checked before the scan: a wrong export flag must not wait for a long live read.
+            let exporter = args.export().as_ref().map(Exporter::prepare).transpose()?;
+            let options = args.options();
+            let scan = commands::scan(&options)?;
             let (report, rules) = (&scan.report, &scan.rules);
             write(&args.output, &Document::Scan { report, rules })?;
+            if let Some(exporter) = &exporter {
+                // After the store and the report: a failed export loses neither, and ends the
+                // run with 2 (docs/cli.md#exit-codes).
+                let time = commands::scan::scan_time(&options, report);
+                export::send_blocking(exporter, report, &time)?;
+            }
             Ok(report.exit_code(args.output.fail_on()) as u8)
         }
         Command::Check(args) => {

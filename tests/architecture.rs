@@ -18,7 +18,7 @@ const LAYERS: &[&[&str]] = &[
     &["inventory"],
     &["network", "source"],
     &["live", "outcome"],
-    &["codes", "suppress", "store"],
+    &["codes", "suppress", "store", "export"],
     &["resolve"],
     &["engine"],
     &["render"],

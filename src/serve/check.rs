@@ -57,7 +57,7 @@ impl Checker {
             let is_vm = parts.len() == 9
                 && parts[0].is_empty()
                 && parts[1].eq_ignore_ascii_case("subscriptions")
-                && !parts[2].is_empty()
+                && is_subscription_id(parts[2])
                 && parts[3].eq_ignore_ascii_case("resourceGroups")
                 && parts[5].eq_ignore_ascii_case("providers")
                 && parts[6].eq_ignore_ascii_case("Microsoft.Compute")
@@ -82,7 +82,7 @@ impl Checker {
         policy: Option<String>,
     ) -> Result<Checked, Error> {
         let subscriptions = Checker::subscriptions(&vms)
-            .map_err(|id| Error::usage("vms", format!("`{id}` is not a VM's ARM id"), "give /subscriptions/…/resourceGroups/…/providers/Microsoft.Compute/virtualMachines/NAME"))?;
+            .map_err(|id| Error::usage("vms", format!("`{id}` is not a VM's ARM id"), "give /subscriptions/<subscription GUID>/resourceGroups/<group>/providers/Microsoft.Compute/virtualMachines/<name>"))?;
         let reads = futures::future::join_all(subscriptions.iter().map(|s| self.read(s))).await;
         let mut arm = ArmCost::default();
         let mut cached = 0;
@@ -245,6 +245,16 @@ fn merge(collections: &[Arc<Collection>]) -> Collection {
     }
 }
 
+/// Whether `segment` is a subscription id (a GUID): it goes into the ARM paths the check reads,
+/// so a request body must not be able to steer those paths with `..`, `?` or `%2F`.
+fn is_subscription_id(segment: &str) -> bool {
+    segment.len() == 36
+        && segment.char_indices().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => c == '-',
+            _ => c.is_ascii_hexdigit(),
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -254,14 +264,28 @@ mod tests {
         let vm = |s: &str, n: &str| {
             format!("/subscriptions/{s}/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/{n}")
         };
-        let subscriptions =
-            Checker::subscriptions(&[vm("AAA", "a"), vm("aaa", "b"), vm("bbb", "c")]).unwrap();
-        assert_eq!(subscriptions, ["aaa", "bbb"]);
+        let first = "0A1B2C3D-0000-4000-8000-00000000000A";
+        let second = "0a1b2c3d-0000-4000-8000-00000000000b";
+        let subscriptions = Checker::subscriptions(&[
+            vm(first, "a"),
+            vm(&first.to_ascii_lowercase(), "b"),
+            vm(second, "c"),
+        ])
+        .unwrap();
+        assert_eq!(
+            subscriptions,
+            [first.to_ascii_lowercase(), second.to_string()]
+        );
         for bad in [
             "vm-web-01".to_string(),
             "/subscriptions/aaa/resourceGroups/rg/providers/Microsoft.Network/networkInterfaces/n"
                 .into(),
-            format!("{}/extensions/x", vm("aaa", "a")),
+            format!("{}/extensions/x", vm(first, "a")),
+            vm("aaa", "a"),
+            vm("..", "a"),
+            vm("0a1b2c3d-0000-4000-8000-00000000000?", "a"),
+            vm("0a1b2c3d-0000-4000-8000-00000000000b%2F..", "a"),
+            vm("0a1b2c3d+0000-4000-8000-00000000000b", "a"),
         ] {
             assert_eq!(Checker::subscriptions(std::slice::from_ref(&bad)), Err(bad));
         }

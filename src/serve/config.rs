@@ -4,8 +4,10 @@
 //! error naming the key, the file (or variable) and the fix.
 
 use crate::auth::AuthSettings;
+use crate::commands::scan::export::LogAnalyticsOptions;
 use crate::commands::{Judging, LiveSource};
 use crate::error::{Error, InputError};
+use crate::export::{LogAnalytics, Setting};
 use crate::live::auth::{AuthKind, Cloud};
 use crate::store::StoreTarget;
 use chrono_tz::Tz;
@@ -53,6 +55,8 @@ const KEYS: &[(&str, Shape)] = &[
     ("check.max_vms", Shape::Integer),
     ("check.policy", Shape::Text),
     ("check.vault", Shape::Text),
+    ("export.log_analytics.endpoint", Shape::Text),
+    ("export.log_analytics.dcr", Shape::Text),
 ];
 
 #[derive(Clone, Copy)]
@@ -80,6 +84,8 @@ struct File {
     live: LiveFile,
     #[serde(default)]
     check: CheckFile,
+    #[serde(default)]
+    export: ExportFile,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -135,6 +141,19 @@ struct CheckFile {
     vault: Option<String>,
 }
 
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExportFile {
+    log_analytics: Option<LogAnalyticsFile>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LogAnalyticsFile {
+    endpoint: Option<String>,
+    dcr: Option<String>,
+}
+
 /// The service's settings, checked.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -153,6 +172,9 @@ pub struct Config {
     pub judging: Judging,
     pub job_window_days: i64,
     pub check: CheckSettings,
+    /// Where each recorded scan is exported (`[export.log_analytics]`), signed in with the
+    /// `[live]` credential.
+    pub export: Option<LogAnalyticsOptions>,
 }
 
 /// When scheduled scans run.
@@ -418,7 +440,40 @@ fn check(path: &Path, file: File) -> Result<Config, Error> {
             "give 1024 to 16777216",
         ));
     }
+    let export = match &file.export.log_analytics {
+        None => None,
+        Some(section) => {
+            let key = |setting| match setting {
+                Setting::Endpoint => "export.log_analytics.endpoint",
+                Setting::Dcr => "export.log_analytics.dcr",
+            };
+            let given = |setting, value: &Option<String>| {
+                value
+                    .clone()
+                    .filter(|v| !v.trim().is_empty())
+                    .ok_or_else(|| {
+                        bad(
+                            key(setting),
+                            "is missing".into(),
+                            "give the data collection endpoint's URL and the rule's immutable id \
+                         (docs/deploy/log-analytics.md), or remove [export.log_analytics]",
+                        )
+                    })
+            };
+            let endpoint = given(Setting::Endpoint, &section.endpoint)?;
+            let dcr = given(Setting::Dcr, &section.dcr)?;
+            LogAnalytics::new(&endpoint, &dcr, cloud)
+                .map_err(|problem| bad(key(problem.setting), problem.problem, &problem.fix))?;
+            Some(LogAnalyticsOptions {
+                endpoint,
+                dcr,
+                auth: auth_kind,
+                cloud,
+            })
+        }
+    };
     Ok(Config {
+        export,
         file: path.to_path_buf(),
         listen,
         store,
@@ -709,6 +764,54 @@ mod tests {
             config.schedule.unwrap().time_zone,
             chrono_tz::Europe::Amsterdam
         );
+    }
+
+    #[test]
+    fn the_log_analytics_export_is_read_checked_and_overridden_by_the_environment() {
+        const DCR: &str = "dcr-00112233445566778899aabbccddeeff";
+        let section = format!(
+            "[export.log_analytics]\nendpoint = \"https://dce.westeurope-1.ingest.monitor.azure.com\"\ndcr = \"{DCR}\"\n"
+        );
+        let config = parse_ok(
+            &format!("{MINIMAL}[live]\nauth = \"secret\"\n{section}"),
+            &[],
+        )
+        .unwrap();
+        let export = config.export.unwrap();
+        assert_eq!(export.dcr, DCR);
+        assert_eq!(export.auth, AuthKind::Secret);
+        assert!(parse_ok(MINIMAL, &[]).unwrap().export.is_none());
+        let config = parse_ok(
+            &format!("{MINIMAL}{section}"),
+            &[(
+                "BACKUP_DOCTOR_EXPORT_LOG_ANALYTICS_ENDPOINT",
+                "http://127.0.0.1:9",
+            )],
+        )
+        .unwrap();
+        assert_eq!(config.export.unwrap().endpoint, "http://127.0.0.1:9");
+        for (text, named) in [
+            (
+                "[export.log_analytics]\nendpoint = \"http://dce.example\"\ndcr = \"dcr-00112233445566778899aabbccddeeff\"\n",
+                "export.log_analytics.endpoint",
+            ),
+            (
+                "[export.log_analytics]\nendpoint = \"https://dce.example\"\ndcr = \"my-rule\"\n",
+                "export.log_analytics.dcr",
+            ),
+            (
+                "[export.log_analytics]\nendpoint = \"https://dce.example\"\n",
+                "export.log_analytics.dcr",
+            ),
+            (
+                "[export.log_analytics]\nendpoint = \"https://dce.example\"\ndcr = \"dcr-00112233445566778899aabbccddeeff\"\nstream = \"x\"\n",
+                "unknown key `export.log_analytics.stream`",
+            ),
+            ("[export.splunk]\n", "unknown key `export.splunk`"),
+        ] {
+            let error = parse_ok(&format!("{MINIMAL}{text}"), &[]).unwrap_err();
+            assert!(error.to_string().contains(named), "{text}: {error}");
+        }
     }
 
     #[test]

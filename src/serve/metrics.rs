@@ -24,6 +24,8 @@ pub struct Metrics {
     last: Mutex<Option<LastScan>>,
     scans_recorded: AtomicU64,
     scans_failed: AtomicU64,
+    exports_ok: AtomicU64,
+    exports_failed: AtomicU64,
     check: Mutex<CheckCounts>,
 }
 
@@ -57,6 +59,16 @@ impl Metrics {
 
     pub fn scan_failed(&self) {
         self.scans_failed.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A recorded scan's export to Log Analytics ended, sent or not.
+    pub fn export_finished(&self, ok: bool) {
+        let counter = if ok {
+            &self.exports_ok
+        } else {
+            &self.exports_failed
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
     }
 
     /// The latest scan of the store at start (`time` RFC 3339), whose cost is not known here.
@@ -231,6 +243,19 @@ impl Metrics {
             "{name}{{outcome=\"failed\"}} {}",
             self.scans_failed.load(Ordering::Relaxed)
         ));
+        flush(&mut out, &mut lines);
+        let name = family(
+            &mut out,
+            "backup_doctor_exports_total",
+            "counter",
+            "Exports of recorded scans to Log Analytics ([export.log_analytics]), by outcome.",
+        );
+        for (outcome, counter) in [("ok", &self.exports_ok), ("failed", &self.exports_failed)] {
+            lines.push(format!(
+                "{name}{{outcome=\"{outcome}\"}} {}",
+                counter.load(Ordering::Relaxed)
+            ));
+        }
         flush(&mut out, &mut lines);
         let check = self.check.lock().unwrap_or_else(|e| e.into_inner());
         let name = family(

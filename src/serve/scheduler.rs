@@ -9,9 +9,11 @@
 use super::config::{Config, Schedule};
 use super::metrics::{ArmCost, Metrics};
 use super::shutdown::Shutdown;
+use crate::commands::scan::export::Exporter;
 use crate::commands::scan::scan_async;
 use crate::commands::{ScanOptions, Source};
 use crate::error::Error;
+use crate::outcome::Report;
 use crate::store::{ScanMeta, Store};
 use chrono::{DateTime, SecondsFormat, Timelike, Utc};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -335,12 +337,42 @@ impl Scanner {
                     seconds = elapsed.as_secs_f64(),
                     "scan recorded"
                 );
+                self.export(trigger, id, &judged.report, &meta.time).await;
                 Outcome::Recorded(id)
             }
             Err(error) => {
                 self.metrics.scan_failed();
                 tracing::error!(scan = trigger.kind(), %error, "scan not recorded");
                 Outcome::Failed(error.to_string())
+            }
+        }
+    }
+
+    /// Sends a recorded scan to Log Analytics when `[export.log_analytics]` is set. The scan is
+    /// kept whatever happens here: a failure is logged and counted, not a failed scan.
+    async fn export(&self, trigger: &Trigger, id: i64, report: &Report, time: &str) {
+        let Some(options) = &self.config.export else {
+            return;
+        };
+        let sent = match Exporter::prepare(options) {
+            Ok(exporter) => exporter.send(report, time).await,
+            Err(error) => Err(error),
+        };
+        match sent {
+            Ok(exported) => {
+                self.metrics.export_finished(true);
+                tracing::info!(
+                    scan = trigger.kind(),
+                    id,
+                    scan_id = %exported.scan_id,
+                    vm_rows = exported.vm_rows,
+                    finding_rows = exported.finding_rows,
+                    "scan exported to Log Analytics"
+                );
+            }
+            Err(error) => {
+                self.metrics.export_finished(false);
+                tracing::error!(scan = trigger.kind(), id, %error, "scan not exported to Log Analytics; it is kept in the store");
             }
         }
     }

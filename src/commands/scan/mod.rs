@@ -4,6 +4,7 @@
 
 mod changes;
 mod correlation;
+pub mod export;
 pub mod report;
 
 use super::{parse_now, Judged, Judging, Source};
@@ -115,9 +116,10 @@ async fn changes_since_last(store: &Store, report: &Report) -> Result<Changes, E
     Ok(changes::between(previous, before, report))
 }
 
-/// The scan's time (`--now`, else the snapshot's creation time, else the clock) and source.
-fn scan_meta(options: &ScanOptions, report: &Report) -> ScanMeta {
-    let time = options
+/// The scan's time: `--now`, else the snapshot's creation time, else the clock (RFC 3339). The
+/// store keeps it and the Log Analytics rows carry it as `TimeGenerated`.
+pub fn scan_time(options: &ScanOptions, report: &Report) -> String {
+    options
         .now
         .clone()
         .or_else(|| report.snapshot_created.clone())
@@ -125,7 +127,12 @@ fn scan_meta(options: &ScanOptions, report: &Report) -> ScanMeta {
             OffsetDateTime::now_utc()
                 .format(&time::format_description::well_known::Rfc3339)
                 .unwrap_or_default()
-        });
+        })
+}
+
+/// The scan's time and source.
+fn scan_meta(options: &ScanOptions, report: &Report) -> ScanMeta {
+    let time = scan_time(options, report);
     let source = match &options.source {
         Source::Live(_) => "live".to_string(),
         Source::Snapshot(paths) => paths

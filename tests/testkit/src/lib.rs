@@ -5,6 +5,7 @@
 //! It does not depend on the backup-doctor library: nothing here needs its types, and the
 //! library's own unit tests could not use a crate that links a second copy of it.
 
+pub mod arm_actions;
 pub mod bench;
 pub mod binary;
 pub mod browser;
@@ -12,6 +13,8 @@ pub mod emulator;
 pub mod fixtures;
 pub mod json;
 pub mod live;
+pub mod logs_ingestion;
+pub mod loopback;
 pub mod postgres;
 pub mod schema;
 pub mod synth;

@@ -18,6 +18,7 @@ mod store;
 pub use arm::ManagementGroup;
 pub use bucket::Bucket;
 
+use crate::loopback::{lock, Loopback};
 use crate::tokens::Issuer;
 use arm::Query;
 use axum::body::Body;
@@ -32,11 +33,9 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::hash::BuildHasher;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use store::Store;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
 /// The tenant used when neither the configuration nor the snapshot manifest names one.
 const DEFAULT_TENANT: &str = "00000000-0000-0000-0000-000000000000";
@@ -116,7 +115,12 @@ impl Default for EmulatorConfig {
             client_secret: "emulator-secret".to_owned(),
             identity_header: "emulator-identity-header".to_owned(),
             certificate_thumbprint: None,
-            api_audiences: vec!["api://backup-doctor".to_owned()],
+            // The service's API, and Azure Monitor for the Logs Ingestion export
+            // (`crate::logs_ingestion` checks those tokens against this issuer's keys).
+            api_audiences: vec![
+                "api://backup-doctor".to_owned(),
+                "https://monitor.azure.com".to_owned(),
+            ],
             app_roles: vec![
                 "BackupDoctor.Read".to_owned(),
                 "BackupDoctor.Operate".to_owned(),
@@ -154,14 +158,17 @@ pub struct LoggedRequest {
     /// The lower-cased subscription id of a `/subscriptions/{s}/...` path.
     pub subscription: Option<String>,
     pub authorization_present: bool,
+    /// The `query` of a Resource Graph request's body: which rows it reads decides the RBAC
+    /// actions it needs (Resource Graph returns only the rows the caller may read). Other bodies
+    /// are not kept: the token endpoint's carry client secrets.
+    pub graph_query: Option<String>,
 }
 
 /// A running emulator. Dropping it stops the server too; `shutdown` waits for it to stop.
 pub struct Emulator {
     url: String,
     shared: Arc<Shared>,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<()>>,
+    server: Loopback,
 }
 
 impl Emulator {
@@ -212,21 +219,12 @@ impl Emulator {
         let app = Router::new()
             .fallback(handle)
             .with_state(Arc::clone(&shared));
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            let serve = axum::serve(listener, app).with_graceful_shutdown(async {
-                let _ = stopped.await;
-            });
-            if let Err(e) = serve.await {
-                tracing::warn!("ARM emulator stopped: {e}");
-            }
-        });
+        let server = Loopback::serve(listener, app, "ARM emulator");
         tracing::debug!(url = %url, "ARM emulator listening");
         Ok(Emulator {
             url,
             shared,
-            stop: Some(stop),
-            task: Some(task),
+            server,
         })
     }
 
@@ -268,35 +266,9 @@ impl Emulator {
     }
 
     /// Stops accepting connections and waits (briefly) for in-flight requests.
-    pub async fn shutdown(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(mut task) = self.task.take() {
-            // Clients holding keep-alive connections can delay a graceful stop; do not let them
-            // hang the caller.
-            if tokio::time::timeout(Duration::from_secs(2), &mut task)
-                .await
-                .is_err()
-            {
-                task.abort();
-            }
-        }
+    pub async fn shutdown(self) {
+        self.server.shutdown().await;
     }
-}
-
-impl Drop for Emulator {
-    fn drop(&mut self) {
-        if let Some(task) = self.task.take() {
-            task.abort();
-        }
-    }
-}
-
-/// A poisoned lock only means another request panicked mid-update of a log or counter; the data
-/// is still usable and the emulator must keep answering.
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// The tokens handed out: a set to check requests against, and the issue order for tests.
@@ -414,8 +386,12 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
     let (parts, body) = request.into_parts();
     let path = parts.uri.path().to_owned();
     let query = parts.uri.query().unwrap_or_default().to_owned();
+    let mut graph_query = None;
     let (outcome, subscription) = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
-        Ok(bytes) => shared.respond(&parts.method, &path, &query, &parts.headers, &bytes),
+        Ok(bytes) => {
+            graph_query = graph_query_of(&path, &bytes);
+            shared.respond(&parts.method, &path, &query, &parts.headers, &bytes)
+        }
         Err(_) => (
             ArmError::new(
                 413,
@@ -435,10 +411,21 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
         authorization_present: parts
             .headers
             .contains_key(axum::http::header::AUTHORIZATION),
+        graph_query,
     };
     tracing::debug!(method = %entry.method, path = %entry.path, status = entry.status, "emulator request");
     lock(&shared.log).push((arrival, entry));
     outcome.into_response()
+}
+
+/// The `query` field of a Resource Graph request body, for the log.
+fn graph_query_of(raw_path: &str, body: &[u8]) -> Option<String> {
+    let path = percent_decode(raw_path).to_lowercase();
+    if path.trim_end_matches('/') != "/providers/microsoft.resourcegraph/resources" {
+        return None;
+    }
+    let request: Value = serde_json::from_slice(body).ok()?;
+    request.get("query")?.as_str().map(str::to_owned)
 }
 
 /// Decodes `%XX` escapes of a path; malformed escapes are kept as they are.
