@@ -3,7 +3,10 @@
 //! JSON document against its schema, exit codes, and bad names (exit 2, naming the fix).
 
 use backup_doctor_testkit::binary::{arg, run, run_refused};
-use backup_doctor_testkit::fixtures::{custom_rule, demo, root, temp_file};
+use backup_doctor_testkit::fixtures::{
+    assert_reports_dangling_nics_and_the_untyped_object, custom_rule, demo,
+    demo_with_dangling_nics_and_an_untyped_object, root, temp_file,
+};
 use backup_doctor_testkit::json::{self, vm};
 use backup_doctor_testkit::schema;
 use serde_json::Value;
@@ -259,6 +262,27 @@ fn an_unreadable_fact_makes_the_answer_cannot_tell_with_exit_3() {
         answer.starts_with("cannot tell: vm.locks (locks could not be read"),
         "{answer}"
     );
+}
+
+/// A check reports what a scan reports about its input: the objects it skipped, and references
+/// to resources it does not hold, which make it incomplete (the NICs of a subscription were not
+/// exported: no VM of it can be called ready on its network).
+#[test]
+fn skipped_objects_and_dangling_references_make_the_check_say_so() {
+    let dir = demo_with_dangling_nics_and_an_untyped_object();
+    let snapshot = dir.path().display().to_string();
+    let args = ["check", "--snapshot", &snapshot, "--vm", "vm-app-01"];
+    let out = run(&[&args[..], &["--format", "json"]].concat());
+    assert_eq!(out.code, 3, "{}{}", out.stdout, out.stderr);
+    let document = out.json();
+    assert_eq!(document["complete"], false);
+    assert_eq!(
+        schema::violations(&schema::validator("check-v1.schema.json"), &document),
+        Vec::<String>::new()
+    );
+    let console = run(&args);
+    assert_eq!(console.code, 3);
+    assert_reports_dangling_nics_and_the_untyped_object(&document, &console.stdout);
 }
 
 fn assert_bad_input(extra: &[&str], must_contain: &[&str]) {

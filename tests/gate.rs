@@ -3,9 +3,13 @@
 //! baseline; suppressions; and bad input (exit 2 naming the file and the JSON path).
 
 use backup_doctor_testkit::binary::{run, Outcome};
-use backup_doctor_testkit::fixtures::{root, temp_file};
+use backup_doctor_testkit::fixtures::{
+    assert_reports_dangling_nics_and_the_untyped_object, demo,
+    demo_with_dangling_nics_and_an_untyped_object, root, temp_file,
+};
 use backup_doctor_testkit::schema;
 use serde_json::Value;
+use std::path::Path;
 
 fn path(relative: &str) -> String {
     root().join(relative).display().to_string()
@@ -357,6 +361,40 @@ fn a_child_whose_parent_is_nowhere_leaves_the_run_incomplete() {
         report["summary"]["not_evaluated"].as_u64(),
         Some(listed.len() as u64)
     );
+}
+
+/// The gate reports what a scan of the same input reports about it: the objects it skipped, and
+/// the references to resources it does not hold, which make the run incomplete (a NIC list that
+/// was not exported is no network without NICs).
+#[test]
+fn skipped_objects_and_dangling_references_are_reported_and_dangling_ones_are_incomplete() {
+    let plan = path("fixtures/plans/corpus/vm-tags-only.json");
+    let run_gate = |baseline: &Path, format: &str| {
+        let baseline = baseline.display().to_string();
+        run(&[
+            "gate",
+            "--baseline",
+            &baseline,
+            "--plan",
+            &plan,
+            "--format",
+            format,
+        ])
+    };
+    let clean = run_gate(&demo(), "json");
+    assert_eq!(clean.code, 0, "{}{}", clean.stdout, clean.stderr);
+    let report = clean.json();
+    assert!(report.get("skipped").is_none() && report.get("dangling_references").is_none());
+
+    let dir = demo_with_dangling_nics_and_an_untyped_object();
+    let run_gate = |format: &str| run_gate(dir.path(), format);
+    let out = run_gate("json");
+    assert_eq!(out.code, 3, "{}{}", out.stdout, out.stderr);
+    let report = out.json();
+    assert_eq!(report["result"], "incomplete");
+    let console = run_gate("console");
+    assert_eq!(console.code, 3);
+    assert_reports_dangling_nics_and_the_untyped_object(&report, &console.stdout);
 }
 
 #[test]

@@ -1,5 +1,5 @@
 //! Live collection end to end over loopback: the binary signs in at the ARM emulator's token
-//! endpoint, collects the demo fleet through the Azure SDK crates, and the snapshot it writes
+//! endpoint, collects the demo fleet through azure_core's pipeline, and the snapshot it writes
 //! must give the same report as the offline scan of the demo fleet.
 
 use assert_cmd::Command;
@@ -129,6 +129,23 @@ fn manifest_gaps(dir: &Path) -> Vec<Value> {
     json::items(&manifest["gaps"]).to_vec()
 }
 
+/// Objects by lower-cased id, with the file each is in.
+type Objects = BTreeMap<String, (String, Value)>;
+
+/// The objects of type `type_` in the demo fleet and in the collection at `out`, after checking
+/// that the demo has some and the collection the same ids.
+fn demo_and_collected(out: &Path, type_: &str) -> (Objects, Objects) {
+    let demo = objects_of(&demo(), type_);
+    let live = objects_of(out, type_);
+    assert!(!demo.is_empty(), "{type_}");
+    assert_eq!(
+        live.keys().collect::<Vec<_>>(),
+        demo.keys().collect::<Vec<_>>(),
+        "{type_}"
+    );
+    (demo, live)
+}
+
 /// `collect --live --out DIR` in a blocking thread, so the emulator keeps serving.
 async fn collect(
     emulator: &Emulator,
@@ -189,14 +206,7 @@ async fn a_live_collection_reads_the_demo_fleets_policy_objects_into_the_same_fi
     // definition and the exemptions in the subscription's folder, the container rows in
     // tenant/resourceContainers.json.
     for type_ in POLICY_TYPES {
-        let live = objects_of(&out, type_);
-        let demo = objects_of(&demo(), type_);
-        assert!(!demo.is_empty(), "{type_}");
-        assert_eq!(
-            live.keys().collect::<Vec<_>>(),
-            demo.keys().collect::<Vec<_>>(),
-            "{type_}"
-        );
+        let (demo, live) = demo_and_collected(&out, type_);
         for (id, (file, object)) in &demo {
             let (live_file, live_object) = &live[id];
             assert_eq!(live_file, file, "{id}");
@@ -229,6 +239,57 @@ async fn a_live_collection_reads_the_demo_fleets_policy_objects_into_the_same_fi
     assert_eq!(definition_reads.len(), 6, "{definition_reads:?}");
     assert_eq!(distinct.len(), 6, "{definition_reads:?}");
     emulator.shutdown().await;
+}
+
+/// What the collector writes is what ARM sent: the resources the resolvers read come out of a
+/// live collection as the emulator served them, every empty list (`dataDisks: []`,
+/// `securityRules: []`, `routes: []`) kept, so the loader can tell "none" from "not read". The
+/// VMs are compared on their model (the collector merges the run-time status in).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_collection_keeps_what_arm_sent_empty_lists_included() {
+    let emulator = serve(demo_config()).await;
+    let (out, output, stderr, _dir) = collect(&emulator, SECRET, &[]).await;
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let mut empty_lists = 0;
+    for type_ in [
+        "Microsoft.Compute/virtualMachines",
+        "Microsoft.Compute/disks",
+        "Microsoft.Network/networkInterfaces",
+        "Microsoft.Network/virtualNetworks",
+        "Microsoft.Network/networkSecurityGroups",
+        "Microsoft.Network/routeTables",
+        "Microsoft.KeyVault/vaults",
+        "Microsoft.RecoveryServices/vaults",
+        "Microsoft.RecoveryServices/vaults/backupFabrics/protectionContainers/protectedItems",
+    ] {
+        let (demo, live) = demo_and_collected(&out, type_);
+        for (id, (_, object)) in &demo {
+            let (_, live_object) = &live[id];
+            let (mut want, mut got) = (object.clone(), live_object.clone());
+            for value in [&mut want, &mut got] {
+                if let Some(properties) = value.get_mut("properties").and_then(Value::as_object_mut)
+                {
+                    properties.remove("instanceView");
+                }
+            }
+            empty_lists += count_empty_lists(&want);
+            assert_eq!(got, want, "{id}");
+        }
+    }
+    assert!(
+        empty_lists >= 10,
+        "the demo fleet has only {empty_lists} empty lists: the test would not see one dropped"
+    );
+    emulator.shutdown().await;
+}
+
+fn count_empty_lists(value: &Value) -> usize {
+    match value {
+        Value::Array(items) if items.is_empty() => 1,
+        Value::Array(items) => items.iter().map(count_empty_lists).sum(),
+        Value::Object(fields) => fields.values().map(count_empty_lists).sum(),
+        _ => 0,
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

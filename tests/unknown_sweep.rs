@@ -3,10 +3,12 @@
 //! listed by hand), and for every VM of the demo fleet and of the rule fixtures' failing cases,
 //! the facts are rebuilt with only that fact unknown, three ways: taken out and marked, left in
 //! place but marked (what a resolver does when it keeps a placeholder), and replaced by a neutral
-//! value but marked. A rule reading the fact may then pass only if it passes whatever the fact
-//! holds: the sweep substitutes every value the rules compare against (the string and number
-//! literals of their conditions, both booleans, an empty and the original list) and demands a
-//! pass for each. An `error` rule that is not a pass keeps its layer and the verdict from `pass`.
+//! value but marked; a field of list elements is also withheld for one element at a time (what
+//! a resolver marks when only that element is undecided), the others staying known. A rule
+//! reading the fact may then pass only if it passes whatever the fact holds: the sweep
+//! substitutes every value the rules compare against (the string and number literals of their
+//! conditions, both booleans, an empty and the original list) and demands a pass for each. An
+//! `error` rule that is not a pass keeps its layer and the verdict from `pass`.
 //!
 //! The full sweep takes minutes in a debug build, so by default each fact path is tried on the
 //! demo fleet's VMs and on every third of the other VMs, a different third for each path in
@@ -45,9 +47,8 @@ fn facts_of(layers: &[PathBuf]) -> Vec<Facts> {
         .into_iter()
         .map(|facts| {
             let unknown = facts
-                .unknown
-                .iter()
-                .map(|(p, r)| (p.as_str().to_string(), r.clone()))
+                .unknown_paths()
+                .map(|(p, r)| (p.to_string(), r.to_string()))
                 .collect();
             (serde_json::to_value(&facts).unwrap(), unknown)
         })
@@ -148,6 +149,21 @@ fn edit_segments(
     let Value::Object(map) = value else {
         return false;
     };
+    // `list[2]`: that element alone.
+    if let Some((name, index)) = segment
+        .strip_suffix(']')
+        .and_then(|s| s.split_once('['))
+        .and_then(|(name, i)| Some((name, i.parse::<usize>().ok()?)))
+    {
+        let Some(item) = map
+            .get_mut(name)
+            .and_then(Value::as_array_mut)
+            .and_then(|items| items.get_mut(index))
+        else {
+            return false;
+        };
+        return edit_segments(item, rest, edit);
+    }
     let (name, each) = match segment.strip_suffix("[]").or(segment.strip_suffix("{}")) {
         Some(name) => (name, true),
         None => (*segment, false),
@@ -184,6 +200,25 @@ fn edit_segments(
         _ => {}
     }
     any
+}
+
+/// How many elements the list of an element path (`vm.a[].b`, one `[]`) has in `facts`; 0 for
+/// other paths.
+fn elements(facts: &Value, path: &str) -> usize {
+    let Some((list, _)) = path.split_once("[]") else {
+        return 0;
+    };
+    if path.matches("[]").count() != 1 || path.contains("{}") {
+        return 0;
+    }
+    let pointer = list
+        .split('.')
+        .skip(1)
+        .fold(String::new(), |p, s| p + "/" + s);
+    facts
+        .pointer(&pointer)
+        .and_then(Value::as_array)
+        .map_or(0, Vec::len)
 }
 
 fn neutral(kind: FactKind) -> Value {
@@ -250,17 +285,24 @@ fn no_rule_reading_an_unknown_fact_passes() {
             }) {
                 continue;
             }
-            variants.push(("taken out", absent));
-            variants.push(("left in place", facts.clone()));
+            variants.push(("taken out", fact.path.clone(), absent));
+            variants.push(("left in place", fact.path.clone(), facts.clone()));
             let mut zeroed = facts.clone();
             let value = neutral(fact.kind);
             edit_at(&mut zeroed, &fact.path, &|map, name| {
                 map.insert(name.to_string(), value.clone());
             });
-            variants.push(("neutral", zeroed));
-            for (how, variant) in variants {
+            variants.push(("neutral", fact.path.clone(), zeroed));
+            // A field of one element alone (what a resolver marks when only that element could
+            // not be decided): the list's other elements stay known, and must not let a rule
+            // pass that the withheld element could fail.
+            for index in 0..elements(facts, &fact.path) {
+                let one = fact.path.replacen("[]", &format!("[{index}]"), 1);
+                variants.push(("one element left in place", one, facts.clone()));
+            }
+            for (how, withheld, variant) in variants {
                 let mut unknown = own.clone();
-                unknown.push((&fact.path, "withheld by the sweep"));
+                unknown.push((&withheld, "withheld by the sweep"));
                 let judged = evaluate_json(&engine, &variant, &unknown);
                 checked += 1;
                 for rule in &readers {
@@ -272,8 +314,8 @@ fn no_rule_reading_an_unknown_fact_passes() {
                                 || judged.verdict == Status::Pass)
                         {
                             failures.push(format!(
-                                "{vm}: `{}` {how}: {} is {:?} but its layer or the verdict passes",
-                                fact.path, rule.id, finding.status
+                                "{vm}: `{withheld}` {how}: {} is {:?} but its layer or the verdict passes",
+                                rule.id, finding.status
                             ));
                         }
                         continue;
@@ -284,15 +326,15 @@ fn no_rule_reading_an_unknown_fact_passes() {
                         .or_insert_with(|| engine_of(&rule.id));
                     for substitute in &substitutes {
                         let mut with = facts.clone();
-                        edit_at(&mut with, &fact.path, &|map, name| {
+                        edit_at(&mut with, &withheld, &|map, name| {
                             map.insert(name.to_string(), substitute.clone());
                         });
                         passes_tried += 1;
                         let status = evaluate_json(single, &with, &own).findings[0].status;
                         if status != Status::Pass {
                             failures.push(format!(
-                                "{vm}: `{}` {how}: {} passes, but is {status:?} when it is {substitute}",
-                                fact.path, rule.id
+                                "{vm}: `{withheld}` {how}: {} passes, but is {status:?} when it is {substitute}",
+                                rule.id
                             ));
                             break;
                         }

@@ -79,11 +79,7 @@ fn version_lt(a: Arc<String>, b: Arc<String>) -> Result<Value, ExecutionError> {
 
 pub fn evaluate_vm(engine: &Engine, facts: VmFacts) -> VmEvaluation {
     let json = serde_json::to_value(&facts).unwrap_or(serde_json::Value::Null);
-    let unknown: Vec<(&str, &str)> = facts
-        .unknown
-        .iter()
-        .map(|(path, reason)| (path.as_str(), reason.as_str()))
-        .collect();
+    let unknown: Vec<(&str, &str)> = facts.unknown_paths().collect();
     let Judged {
         findings,
         layers,
@@ -220,18 +216,30 @@ pub fn evaluate_json(
 }
 
 /// The recorded reason for `path` or the nearest enclosing fact; recorded element paths
-/// (`vm.disks[].ade`) match the way rules' reads are spelt (`vm.disks.ade`).
+/// (`vm.disks[].ade`, `vm.disks[1].ade`) match the way rules' reads are spelt (`vm.disks.ade`).
 fn unknown_reason<'u>(unknown: &[(&'u str, &'u str)], path: &str) -> Option<(&'u str, &'u str)> {
     let mut candidate = path;
     loop {
-        if let Some(found) = unknown
-            .iter()
-            .find(|(fact, _)| fact.replace("[]", "").replace("{}", "") == candidate)
-        {
+        if let Some(found) = unknown.iter().find(|(fact, _)| plain(fact) == candidate) {
             return Some(*found);
         }
         candidate = &candidate[..candidate.rfind('.')?];
     }
+}
+
+/// A fact path without its element markers (`[]`, `[2]`, `{}`), as rules' reads are spelt.
+fn plain(fact: &str) -> String {
+    let mut out = String::with_capacity(fact.len());
+    let mut inside = false;
+    for c in fact.chars() {
+        match c {
+            '[' | '{' => inside = true,
+            ']' | '}' => inside = false,
+            _ if !inside => out.push(c),
+            _ => {}
+        }
+    }
+    out
 }
 
 /// Names the facts the rule reads that are recorded as unknown; falls back to the CEL error.
@@ -243,7 +251,7 @@ fn unknown_facts_of(
     let mut out: Vec<UnknownFact> = Vec::new();
     for path in &rule.reads {
         if let Some((fact, reason)) = unknown_reason(unknown, path) {
-            let fact = fact.replace("[]", "").replace("{}", "");
+            let fact = plain(fact);
             if !out.iter().any(|u| u.fact == fact) {
                 out.push(UnknownFact {
                     fact,
@@ -358,6 +366,7 @@ mod tests {
     use super::*;
     use crate::engine::rule::{cel_env, compile, RuleSet};
     use crate::resolve::fact_path;
+    use crate::resolve::facts::{NetworkFacts, NetworkRequirement};
     use std::path::Path;
 
     fn engine(rules: &[(&str, &str, &str)]) -> Engine {
@@ -479,6 +488,44 @@ mod tests {
             layer(&evaluation, Cause::Fsfreeze),
             LayerStatus::NotApplicable
         );
+    }
+
+    #[test]
+    fn an_unknown_element_leaves_the_other_elements_decided() {
+        let engine = engine(&[(
+            "network/n",
+            "error",
+            "vm.network.requirements.exists(r, r.severity == 'error' && !r.nsg_allowed)",
+        )]);
+        let row = |severity: &str, allowed: bool| NetworkRequirement {
+            severity: severity.into(),
+            nsg_allowed: Some(allowed),
+            ..NetworkRequirement::default()
+        };
+        let with_rows = |rows: Vec<NetworkRequirement>| {
+            let mut facts = facts();
+            facts.network = Some(NetworkFacts {
+                requirements: rows,
+                ..NetworkFacts::default()
+            });
+            facts.mark_element_unknown(fact_path::REQUIREMENT_NSG_ALLOWED, 1, "rule not placed");
+            evaluate_vm(&engine, facts)
+        };
+        // Row 0 is denied: the rule fails whatever row 1 holds.
+        let denied = with_rows(vec![row("error", false), row("error", true)]);
+        assert_eq!(status_of(&denied, "network/n"), Status::Fail);
+        // Row 0 is allowed: row 1 decides, and it is unknown, although it holds `true`.
+        let open = with_rows(vec![row("error", true), row("error", true)]);
+        let finding = &open.findings[0];
+        assert_eq!(finding.status, Status::Unknown);
+        assert_eq!(
+            finding.unknown_facts[0].fact,
+            "vm.network.requirements.nsg_allowed"
+        );
+        assert_eq!(finding.unknown_facts[0].reason, "rule not placed");
+        // Row 1's element alone is hidden: row 0's own value still decides a warning row.
+        let warning = with_rows(vec![row("error", true), row("warning", false)]);
+        assert_eq!(status_of(&warning, "network/n"), Status::Pass);
     }
 
     #[test]

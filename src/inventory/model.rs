@@ -143,6 +143,7 @@ pub struct HardwareProfile {
 pub struct StorageProfile {
     pub image_reference: Option<ImageReference>,
     pub os_disk: Option<VmDisk>,
+    /// ARM sends `dataDisks: []` for a VM without data disks: absent, they were not read.
     pub data_disks: Option<Vec<VmDisk>>,
 }
 
@@ -330,8 +331,9 @@ pub struct Disk {
     pub location: Option<String>,
     pub sku: Option<Sku>,
     pub managed_by: Option<String>,
-    #[serde(default)]
-    pub properties: DiskProperties,
+    /// ARM always sends a disk's `properties`: without them nothing about the disk is known,
+    /// which is not the same as a disk with no encryption, sharing or auth mode set.
+    pub properties: Option<DiskProperties>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -483,8 +485,9 @@ pub struct DhcpOptions {
 pub struct Subnet {
     pub id: String,
     pub name: Option<String>,
-    #[serde(default)]
-    pub properties: SubnetProperties,
+    /// Absent, the subnet's NSG and route table are unknown: an absent `networkSecurityGroup`
+    /// inside present `properties` is no NSG, an absent `properties` says nothing.
+    pub properties: Option<SubnetProperties>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -501,6 +504,8 @@ pub type NetworkSecurityGroup = Arm<NsgProperties>;
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NsgProperties {
+    /// ARM sends `securityRules: []` for an NSG without rules of its own (the 2024-03-01
+    /// `NetworkSecurityGroupList` example): absent, the rules were not read.
     pub security_rules: Option<Vec<SecurityRule>>,
     pub default_security_rules: Option<Vec<SecurityRule>>,
 }
@@ -766,8 +771,9 @@ pub struct RecoveryVault {
     pub id: String,
     pub name: String,
     pub location: Option<String>,
-    #[serde(default)]
-    pub properties: RecoveryVaultProperties,
+    /// Absent, the vault's private endpoints are unknown (an absent
+    /// `privateEndpointConnections` inside present `properties` is none).
+    pub properties: Option<RecoveryVaultProperties>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

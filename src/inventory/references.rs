@@ -270,16 +270,15 @@ fn references<'a>(inventory: &'a Inventory, out: &mut Vec<Found<'a>>) {
     for disk in inventory.disks.values() {
         let managed_by = disk.managed_by.as_deref();
         add(Target::Vm, DISKS, "managedBy", &disk.id, managed_by);
-        let properties = &disk.properties;
+        let properties = disk.properties.as_ref();
         let set = properties
-            .encryption
-            .as_ref()
+            .and_then(|p| p.encryption.as_ref())
             .and_then(|e| e.disk_encryption_set_id.as_deref());
         let field = "properties.encryption.diskEncryptionSetId";
         add(Target::DiskEncryptionSet, DISKS, field, &disk.id, set);
         let settings = properties
-            .encryption_settings_collection
-            .iter()
+            .and_then(|p| p.encryption_settings_collection.as_ref())
+            .into_iter()
             .flat_map(|c| c.encryption_settings.iter().flatten());
         for element in settings {
             let vaults = ade_vaults(

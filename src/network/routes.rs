@@ -177,14 +177,15 @@ pub fn user_routes(table: &RouteTable, ctx: &AddressContext) -> Result<Vec<Route
         .name
         .clone()
         .unwrap_or_else(|| table.id.rsplit('/').next().unwrap_or_default().to_string());
+    // ARM sends `routes: []` for a table without routes (the 2024-03-01 `RouteTableList`
+    // example), inside `properties` it always sends: absent, the routes were not read.
+    let Some(listed) = table.properties.get("routes").and_then(Value::as_array) else {
+        return Err(format!(
+            "route table {name} has no routes list: its routes are unknown"
+        ));
+    };
     let mut routes = Vec::new();
-    for route in table
-        .properties
-        .get("routes")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
+    for route in listed {
         let props = route.get("properties").unwrap_or(route);
         let route_name = route
             .get("name")

@@ -4,6 +4,8 @@
 use super::finding::{Finding, Layer, Status};
 use super::vocabulary::{Cause, Severity};
 use crate::inventory::model::Gap;
+use crate::inventory::reading::SkipGroup;
+use crate::inventory::references::Dangling;
 use serde::Serialize;
 
 pub const SCHEMA: &str = "backup-doctor/check/v1";
@@ -25,6 +27,13 @@ pub struct CheckReport {
     pub not_checked: Vec<&'static str>,
     pub summary: CheckSummary,
     pub vms: Vec<CheckedVm>,
+    /// The objects of the input that were not used, as the scan report has them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub skipped: Vec<SkipGroup>,
+    /// References to resources the input does not hold, as the scan report has them: each
+    /// makes the check incomplete.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub dangling_references: Vec<Dangling>,
 }
 
 #[derive(Debug, Serialize)]

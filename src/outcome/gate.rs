@@ -5,6 +5,8 @@
 use super::finding::{Finding, Status};
 use super::scan::Report;
 use super::vocabulary::{Cause, Severity};
+use crate::inventory::reading::SkipGroup;
+use crate::inventory::references::Dangling;
 use crate::source::change::{Change, FileNote, NotEvaluated};
 use serde::Serialize;
 
@@ -41,6 +43,13 @@ pub struct GateReport {
     pub expired_suppressions: Vec<Expired>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// The objects of the baseline and the change that were not used, as a scan reports them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub skipped: Vec<SkipGroup>,
+    /// References (after the change) to resources neither the baseline nor the change holds,
+    /// as a scan reports them: each makes the run incomplete.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub dangling_references: Vec<Dangling>,
     /// The report after the change, for renderers that list every VM and rule.
     #[serde(skip)]
     pub after: Report,
@@ -130,7 +139,8 @@ pub struct Expired {
 impl GateReport {
     /// 1: an unsuppressed regression at or above `--fail-on`, or an expired suppression (unless
     /// `--fail-on never`); 3: the change makes something unknown, a change of a type the gate
-    /// maps could not be evaluated, or nothing could be evaluated; else 0.
+    /// maps could not be evaluated, references name resources the input does not hold, or
+    /// nothing could be evaluated; else 0.
     pub fn exit_code(&self) -> i32 {
         let Some(threshold) = self.fail_on else {
             return 0;
@@ -141,6 +151,7 @@ impl GateReport {
             1
         } else if self.unknown.iter().any(|r| counts(&r))
             || self.not_evaluated.iter().any(|n| n.mapped)
+            || !self.dangling_references.is_empty()
             || self.summary.vms_evaluated == 0
         {
             3

@@ -17,7 +17,8 @@ pub fn facts(vms: &[VmFacts]) -> String {
         .iter()
         .map(|facts| {
             let mut value = serde_json::json!({ "vm": facts });
-            value["unknown"] = serde_json::to_value(&facts.unknown).unwrap_or_default();
+            let unknown: std::collections::BTreeMap<&str, &str> = facts.unknown_paths().collect();
+            value["unknown"] = serde_json::to_value(unknown).unwrap_or_default();
             value
         })
         .collect();

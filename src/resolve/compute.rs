@@ -357,11 +357,15 @@ fn resolve_disks(index: &Index, vm: &VirtualMachine, facts: &mut VmFacts) {
         }
         return;
     };
-    // Every VM has an OS disk: without `osDisk`, which disks the VM has, and how they are
-    // encrypted, is unknown. An absent `dataDisks` is no data disk: the collector's SDK models
-    // (azure_mgmt_compute) leave empty lists out when they serialise.
-    if storage.os_disk.is_none() {
-        let reason = "the VM model has no storageProfile.osDisk";
+    // Every VM has an OS disk, and ARM sends `dataDisks` on every VM model (`[]` without data
+    // disks; the collector keeps ARM's JSON as it came): without either, which disks the VM has,
+    // and how they are encrypted, is unknown.
+    let missing = match (&storage.os_disk, &storage.data_disks) {
+        (None, _) => Some("the VM model has no storageProfile.osDisk"),
+        (_, None) => Some("the VM model has no storageProfile.dataDisks"),
+        _ => None,
+    };
+    if let Some(reason) = missing {
         for path in [
             fact_path::DISKS,
             fact_path::ENCRYPTION_ADE,
@@ -372,7 +376,13 @@ fn resolve_disks(index: &Index, vm: &VirtualMachine, facts: &mut VmFacts) {
         }
     }
     let data_disks = storage.data_disks.as_deref().unwrap_or(&[]);
-    facts.data_disk_count = Some(data_disks.len() as i64);
+    match &storage.data_disks {
+        Some(listed) => facts.data_disk_count = Some(listed.len() as i64),
+        None => facts.mark_unknown(
+            fact_path::DATA_DISK_COUNT,
+            "the VM model has no storageProfile.dataDisks",
+        ),
+    }
     let mut disks = Vec::with_capacity(1 + data_disks.len());
     let mut unresolved = Vec::new();
     for (role, disk) in storage
@@ -398,7 +408,7 @@ fn resolve_disks(index: &Index, vm: &VirtualMachine, facts: &mut VmFacts) {
     facts.encryption.ade = (ade || unresolved.is_empty()).then_some(ade);
     facts.encryption.cmk = (cmk || unresolved.is_empty()).then_some(cmk);
     if !unresolved.is_empty() {
-        let reason = format!("the managed disk resources {} are not in the snapshot (SKU, sharing, auth mode and encryption unknown)", unresolved.join(", "));
+        let reason = format!("the managed disk resources {} are not in the snapshot or have no properties (SKU, sharing, auth mode and encryption unknown)", unresolved.join(", "));
         facts.mark_unknown(fact_path::DISKS, &reason);
         if !ade {
             facts.mark_unknown(fact_path::ENCRYPTION_ADE, &reason);
@@ -422,13 +432,15 @@ fn vm_level_ade(storage: &StorageProfile) -> bool {
 
 fn disk_facts(index: &Index, role: &str, disk: &VmDisk) -> DiskFacts {
     let managed_ref = disk.managed_disk.as_ref();
+    // A disk resource without `properties` is as good as one that was not read.
     let resource = managed_ref
         .and_then(|m| m.id.as_deref())
-        .and_then(|id| index.inventory.disks.get(&key(id)));
+        .and_then(|id| index.inventory.disks.get(&key(id)))
+        .and_then(|r| Some((r, r.properties.as_ref()?)));
     let name = disk
         .name
         .clone()
-        .or_else(|| resource.and_then(|r| r.name.clone()))
+        .or_else(|| resource.and_then(|(r, _)| r.name.clone()))
         .unwrap_or_else(|| format!("{role} disk"));
     let vhd_uri = disk.vhd.as_ref().and_then(|v| v.uri.clone());
     let managed = managed_ref.is_some() || vhd_uri.is_none();
@@ -451,8 +463,7 @@ fn disk_facts(index: &Index, role: &str, disk: &VmDisk) -> DiskFacts {
         ade: false,
         vhd_uri,
     };
-    if let Some(resource) = resource {
-        let props = &resource.properties;
+    if let Some((resource, props)) = resource {
         facts.sku = resource
             .sku
             .as_ref()

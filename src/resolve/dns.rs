@@ -53,12 +53,18 @@ pub fn private_dns(
             );
             continue;
         };
-        for connection in vault
-            .properties
-            .private_endpoint_connections
-            .iter()
-            .flatten()
-        {
+        let Some(properties) = &vault.properties else {
+            facts.mark_unknown(
+                fact_path::NETWORK_PRIVATE_DNS,
+                format!(
+                    "the Recovery Services vault {} has no properties: its private endpoints are unknown",
+                    vault.name
+                ),
+            );
+            continue;
+        };
+        // Present only on a vault with private endpoints: absent inside `properties`, none.
+        for connection in properties.private_endpoint_connections.iter().flatten() {
             let Some(pe_id) = connection
                 .pointer("/properties/privateEndpoint/id")
                 .and_then(Value::as_str)
@@ -82,9 +88,21 @@ pub fn private_dns(
                 );
                 continue;
             };
-            // Absent is empty: the collector's SDK models leave empty lists out.
-            let configs = endpoint.properties.get("customDnsConfigs");
-            for config in configs.and_then(Value::as_array).into_iter().flatten() {
+            // Network resources carry their lists as `[]` when empty (the 2024-03-01
+            // `PrivateEndpointList` example sends `applicationSecurityGroups: []`), and a
+            // private endpoint always has `properties`: absent, the names were not read.
+            let Some(configs) = endpoint
+                .properties
+                .get("customDnsConfigs")
+                .and_then(Value::as_array)
+            else {
+                facts.mark_unknown(
+                    fact_path::NETWORK_PRIVATE_DNS,
+                    format!("private endpoint {pe_id} has no customDnsConfigs list: the names it serves are unknown"),
+                );
+                continue;
+            };
+            for config in configs {
                 let Some(fqdn) = config.get("fqdn").and_then(Value::as_str) else {
                     facts.mark_unknown(
                         fact_path::NETWORK_PRIVATE_DNS,

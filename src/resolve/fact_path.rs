@@ -64,7 +64,10 @@ fact_paths! {
     ENCRYPTION_KEY_VAULTS = "vm.encryption.key_vaults",
     JOBS = "vm.jobs",
     NETWORK = "vm.network",
-    NETWORK_REQUIREMENTS = "vm.network.requirements",
+    REQUIREMENT_SEVERITY = "vm.network.requirements[].severity",
+    REQUIREMENT_NSG_ALLOWED = "vm.network.requirements[].nsg_allowed",
+    REQUIREMENT_ROUTE_DROPS = "vm.network.requirements[].route_drops",
+    REQUIREMENT_ROUTE_VIA_APPLIANCE = "vm.network.requirements[].route_via_appliance",
     NETWORK_PRIVATE_DNS = "vm.network.private_dns",
 }
 

@@ -79,6 +79,10 @@ fact_structs! {
         /// rules.
         #[serde(skip)]
         unknown: BTreeMap<FactPath, String>,
+        /// Why one element's fact is missing, by its path with the element's index
+        /// (`vm.network.requirements[2].nsg_allowed`): the list's other elements stay known.
+        #[serde(skip)]
+        unknown_elements: BTreeMap<String, String>,
         /// The protecting policy's custom restore-point resource group naming, for `locks`.
         #[serde(skip)]
         restore_point_rg_override: Option<crate::inventory::model::InstantRpDetails>,
@@ -456,6 +460,32 @@ impl VmFacts {
             self.mark_unknown(path, reason);
         }
         value
+    }
+
+    /// Records why `path` (`vm.list[].field`) could not be established for the element at
+    /// `index` of the list alone; the first reason given stays.
+    pub fn mark_element_unknown(
+        &mut self,
+        path: FactPath,
+        index: usize,
+        reason: impl Into<String>,
+    ) {
+        let at = path.as_str().replacen("[]", &format!("[{index}]"), 1);
+        self.unknown_elements
+            .entry(at)
+            .or_insert_with(|| reason.into());
+    }
+
+    /// Every unknown fact with its reason: whole facts, then single elements' facts.
+    pub fn unknown_paths(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.unknown
+            .iter()
+            .map(|(path, reason)| (path.as_str(), reason.as_str()))
+            .chain(
+                self.unknown_elements
+                    .iter()
+                    .map(|(path, reason)| (path.as_str(), reason.as_str())),
+            )
     }
 
     pub fn is_unknown(&self, path: FactPath) -> bool {

@@ -144,8 +144,8 @@ fn dependencies_of(
             .as_ref()
             .and_then(|m| m.id.as_deref())
             .and_then(|id| index.inventory.disks.get(&key(id)));
-        let collection =
-            resource.and_then(|r| r.properties.encryption_settings_collection.as_ref());
+        let properties = resource.and_then(|r| r.properties.as_ref());
+        let collection = properties.and_then(|p| p.encryption_settings_collection.as_ref());
         let settings_read = collection.is_some_and(|c| {
             c.encryption_settings
                 .as_ref()
@@ -171,8 +171,8 @@ fn dependencies_of(
                 );
             }
         }
-        let des_id = resource
-            .and_then(|r| r.properties.encryption.as_ref())
+        let des_id = properties
+            .and_then(|p| p.encryption.as_ref())
             .and_then(|e| e.disk_encryption_set_id.clone())
             .or_else(|| {
                 disk.managed_disk

@@ -112,8 +112,10 @@ impl<'a> NetworkCache<'a> {
             .vnets
             .get(&key(&vnet_id))
             .ok_or_else(|| format!("virtual network {vnet_id} is not in the snapshot"))?;
-        let table = subnet
-            .properties
+        let subnet_properties = subnet.properties.as_ref().ok_or_else(|| {
+            format!("subnet {subnet_id} has no properties: its NSG and route table are unknown")
+        })?;
+        let table = subnet_properties
             .route_table
             .as_ref()
             .and_then(|r| r.id.as_deref());
@@ -173,8 +175,7 @@ impl<'a> NetworkCache<'a> {
         let bgp_unknown = (has_gateway && !route_table.is_some_and(routes::disables_bgp)).then(|| {
             format!("virtual network {} has a gateway and the subnet's route table does not disable BGP route propagation: routes the gateway learns are not readable with Reader rights", vnet.name.as_deref().unwrap_or(&vnet_id))
         });
-        let subnet_nsg_id = subnet
-            .properties
+        let subnet_nsg_id = subnet_properties
             .network_security_group
             .as_ref()
             .and_then(|n| n.id.clone());
@@ -213,6 +214,12 @@ impl<'a> NetworkCache<'a> {
             return found.clone();
         }
         let parsed = match self.inventory.nsgs.get(&key(nsg_id)) {
+            // ARM sends `securityRules: []` for an NSG without rules of its own (the 2024-03-01
+            // `NetworkSecurityGroupList` example), inside `properties` it always sends.
+            Some(resource) if resource.properties.security_rules.is_none() => Err(format!(
+                "network security group {} has no securityRules list: its rules are unknown",
+                resource.name.as_deref().unwrap_or(nsg_id)
+            )),
             Some(resource) => Ok(Arc::new(nsg::parse(
                 resource,
                 &AddressContext::new(&self.tags, context.virtual_network.clone()),
@@ -232,6 +239,8 @@ struct Need {
     port: u16,
     severity: &'static str,
     why: String,
+    /// Why the severity could be higher than `severity` on facts that were not read.
+    severity_unknown: Option<String>,
 }
 
 /// The destinations the VM's backup needs (docs/azure-sources.md#network-requirements; the rule docs give the rationale).
@@ -255,6 +264,7 @@ fn needs(facts: &VmFacts) -> Vec<Need> {
             port: 443,
             severity,
             why,
+            severity_unknown: None,
         }),
     };
     if let Some(workloads) = facts.workloads.as_ref().filter(|w| !w.is_empty()) {
@@ -292,6 +302,19 @@ fn needs(facts: &VmFacts) -> Vec<Need> {
         "warning",
         "the troubleshooting guide asks for outbound 443 to the AzureBackup service tag".into(),
     );
+    // An agent below the supported version makes Storage required: with its version unread,
+    // the Storage row's severity is not decided either.
+    if !old_agent {
+        if let Some((_, reason)) = facts.unknown_reason(fact_path::AGENT_VERSION.as_str()) {
+            let reason = format!("the VM agent's version decides whether Storage is required, and it is unknown ({reason})");
+            if let Some(storage) = out
+                .iter_mut()
+                .find(|n| n.tag == "Storage" && n.severity == "warning")
+            {
+                storage.severity_unknown = Some(reason);
+            }
+        }
+    }
     out
 }
 
@@ -397,9 +420,14 @@ pub fn resolve(index: &Index, vm: &VirtualMachine, facts: &mut VmFacts) {
         private_dns: Vec::new(),
     };
     for need in needs(facts) {
+        let row = network.requirements.len();
+        if let Some(reason) = &need.severity_unknown {
+            facts.mark_element_unknown(fact_path::REQUIREMENT_SEVERITY, row, reason.clone());
+        }
         let requirement = requirement(
             index,
             facts,
+            row,
             &need,
             private_ip,
             &asgs,
@@ -415,10 +443,25 @@ pub fn resolve(index: &Index, vm: &VirtualMachine, facts: &mut VmFacts) {
     facts.network = Some(network);
 }
 
+/// The NSG verdict of requirement `row` is unknown; the other rows keep theirs, so a row that is
+/// decided (a deny on AzureBackup) still fails while another cannot be placed.
+fn nsg_unknown(facts: &mut VmFacts, row: usize, reason: impl Into<String>) {
+    facts.mark_element_unknown(fact_path::REQUIREMENT_NSG_ALLOWED, row, reason);
+}
+
+/// The routes of requirement `row` are unknown, the other rows' are not.
+fn routes_unknown(facts: &mut VmFacts, row: usize, reason: &str) {
+    facts.mark_element_unknown(fact_path::REQUIREMENT_ROUTE_DROPS, row, reason);
+    facts.mark_element_unknown(fact_path::REQUIREMENT_ROUTE_VIA_APPLIANCE, row, reason);
+}
+
+/// One destination's row: the effective NSG verdict and the routes to it. What cannot be
+/// decided is unknown for this row alone (`row`, its index in `vm.network.requirements`).
 #[allow(clippy::too_many_arguments)]
 fn requirement(
     index: &Index,
     facts: &mut VmFacts,
+    row: usize,
     need: &Need,
     private_ip: Option<u32>,
     asgs: &[String],
@@ -448,7 +491,8 @@ fn requirement(
         } else {
             "the snapshot has no service tags document (Microsoft.Network/serviceTags)".to_string()
         };
-        facts.mark_unknown(fact_path::NETWORK_REQUIREMENTS, reason);
+        routes_unknown(facts, row, &reason);
+        nsg_unknown(facts, row, reason);
         return out;
     };
     out.destination = destination.clone();
@@ -464,11 +508,8 @@ fn requirement(
         Ok((nic, sub))
     })();
     match (nsg_levels, private_ip) {
-        (Err(reason), _) => facts.mark_unknown(fact_path::NETWORK_REQUIREMENTS, reason),
-        (Ok(_), None) => facts.mark_unknown(
-            fact_path::NETWORK_REQUIREMENTS,
-            "the NIC has no IPv4 private address",
-        ),
+        (Err(reason), _) => nsg_unknown(facts, row, reason),
+        (Ok(_), None) => nsg_unknown(facts, row, "the NIC has no IPv4 private address"),
         (Ok((nic, sub)), Some(ip)) => {
             let signature: Vec<bool> = nic
                 .iter()
@@ -524,15 +565,13 @@ fn requirement(
                         out.nsg_evidence.push(format!("blocks {blocked_pieces} of {pieces} address/port ranges of {destination}"));
                     }
                 }
-                Verdict::Unknown(reason) => {
-                    facts.mark_unknown(fact_path::NETWORK_REQUIREMENTS, reason)
-                }
+                Verdict::Unknown(reason) => nsg_unknown(facts, row, reason),
             }
         }
     }
 
     match &subnet.routes {
-        Err(reason) => facts.mark_unknown(fact_path::NETWORK_REQUIREMENTS, reason.clone()),
+        Err(reason) => routes_unknown(facts, row, reason),
         Ok(routes) => {
             let chosen = routes::routes_for(routes, addresses);
             let describe = |filter: &dyn Fn(&Route) -> bool| {
@@ -555,7 +594,7 @@ fn requirement(
             // A gateway-learned route can be longer than any user route, so while the gateway
             // may propagate routes, no decision here is certain.
             match &subnet.bgp_unknown {
-                Some(reason) => facts.mark_unknown(fact_path::NETWORK_REQUIREMENTS, reason.clone()),
+                Some(reason) => routes_unknown(facts, row, reason),
                 None => {
                     out.route_drops = Some(!out.drop_routes.is_empty());
                     out.route_via_appliance = Some(!out.appliance_routes.is_empty());

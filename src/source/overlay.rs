@@ -509,6 +509,8 @@ mod tests {
         assert_eq!(
             subnet
                 .properties
+                .as_ref()
+                .unwrap()
                 .network_security_group
                 .as_ref()
                 .unwrap()

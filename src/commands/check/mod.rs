@@ -12,6 +12,7 @@ use crate::codes::CodeBook;
 use crate::engine::{evaluate_vm, Engine, VmEvaluation};
 use crate::error::Error;
 use crate::inventory::model::VirtualMachine;
+use crate::inventory::references::dangling;
 use crate::inventory::Inventory;
 use crate::outcome::check::{
     CheckSummary, FixStep, ProposalReport, VaultReport, NOT_CHECKED, SCHEMA,
@@ -102,6 +103,10 @@ pub fn evaluate(
             && !vm.findings.iter().any(|f| f.status == Status::Unknown)
             && !vm.layers.iter().any(|l| l.status == LayerStatus::Unknown);
     }
+    // As in a scan: a reference to what the input does not hold usually means a list was not
+    // read, which may be the one an answer depends on.
+    let dangling_references = dangling(inventory);
+    complete &= dangling_references.is_empty();
     CheckReport {
         schema: SCHEMA,
         complete,
@@ -113,6 +118,8 @@ pub fn evaluate(
         not_checked: NOT_CHECKED.to_vec(),
         summary,
         vms: checked,
+        skipped: inventory.reading.skipped.values().cloned().collect(),
+        dangling_references,
     }
 }
 

@@ -252,6 +252,8 @@ pub fn diff(
         verdicts,
         expired_suppressions: Vec::new(),
         warnings: Vec::new(),
+        skipped: after.skipped.clone(),
+        dangling_references: after.dangling_references.clone(),
         after,
         fail_on: None,
     }

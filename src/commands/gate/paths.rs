@@ -32,7 +32,7 @@ pub fn backup_paths(
             if let Some(table) = inventory
                 .subnets
                 .get(&key(&network.subnet))
-                .and_then(|s| s.properties.route_table.as_ref())
+                .and_then(|s| s.properties.as_ref()?.route_table.as_ref())
                 .and_then(|r| r.id.as_deref())
             {
                 add(table);
@@ -56,7 +56,7 @@ pub fn backup_paths(
                 if let Some(des) = inventory
                     .disks
                     .get(&key(id))
-                    .and_then(|d| d.properties.encryption.as_ref())
+                    .and_then(|d| d.properties.as_ref()?.encryption.as_ref())
                     .and_then(|e| e.disk_encryption_set_id.as_deref())
                 {
                     add(des);

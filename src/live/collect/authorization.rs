@@ -14,8 +14,9 @@ use crate::inventory::types::{
 use crate::inventory::Kind;
 use serde_json::Value;
 
-sdk_client!(locks: azure_mgmt_resources::package_locks_2020_05::Client);
-sdk_client!(authorization: azure_mgmt_authorization::package_2022_04_01::Client);
+/// The api-versions of Resources package locks-2020-05 and Authorization package 2022-04-01.
+const LOCKS_API: &str = "2020-05-01";
+const AUTHORIZATION_API: &str = "2022-04-01";
 type Policy = azure_mgmt_resources::package_policy_2021_06::Client;
 sdk_client!(policy: Policy);
 
@@ -30,14 +31,11 @@ const POLICY_EXEMPTIONS_API: &str = "2022-07-01-preview";
 const BACKUP_MANAGEMENT_SERVICE_APP_ID: &str = "262044b1-e2ce-469f-a196-69ab7ada62d3";
 
 reads! {
-    Lock: list |sub| locks(sub).management_locks_client().list_at_subscription_level(sub.id);
+    Lock: list |sub| sub.arm_list("providers/Microsoft.Authorization/locks", LOCKS_API);
     RoleAssignment: list |sub|
-        authorization(sub).role_assignments_client().list_for_subscription(sub.id);
-    // The SDK puts a `/` between the endpoint and the scope itself, so the scope goes without its
-    // leading one (else the path starts `//subscriptions`).
-    RoleDefinition: list |sub| authorization(sub)
-        .role_definitions_client()
-        .list(sub.scope.trim_start_matches('/').to_owned());
+        sub.arm_list("providers/Microsoft.Authorization/roleAssignments", AUTHORIZATION_API);
+    RoleDefinition: list |sub|
+        sub.arm_list("providers/Microsoft.Authorization/roleDefinitions", AUTHORIZATION_API);
     PolicyAssignment: own |sub| sub.policy_assignments();
     PolicyExemption: own |sub| async {
         sub.policy_list(POLICY_EXEMPTIONS, POLICY_EXEMPTIONS_API).await;

@@ -1,21 +1,27 @@
 //! Microsoft.Compute: VMs with their run-time status, disks, disk encryption sets, restore point
 //! collections.
 
-use super::{id_of, to_json, Parent, Read, Subscription};
+use super::{id_of, Parent, Read, Subscription};
 use crate::inventory::types::{VIRTUAL_MACHINES, VM_INSTANCE_VIEWS};
 use crate::inventory::Kind;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
-sdk_client!(compute: azure_mgmt_compute::package_2024_07_01::Client);
+/// The api-versions of Compute package 2024-07-01: the disk resource provider versions on its own.
+const COMPUTE_API: &str = "2024-07-01";
+const DISKS_API: &str = "2024-03-02";
 
 reads! {
     VirtualMachine: own |sub| sub.collector.counted_as_one_list(sub.id, sub.virtual_machines());
-    Disk: list |sub| compute(sub).disks_client().list(sub.id);
-    DiskEncryptionSet: list |sub| compute(sub).disk_encryption_sets_client().list(sub.id);
+    Disk: list |sub| sub.arm_list("providers/Microsoft.Compute/disks", DISKS_API);
+    DiskEncryptionSet: list |sub|
+        sub.arm_list("providers/Microsoft.Compute/diskEncryptionSets", DISKS_API);
     RestorePointCollection: list |sub|
-        compute(sub).restore_point_collections_client().list_all(sub.id);
+        sub.arm_list("providers/Microsoft.Compute/restorePointCollections", COMPUTE_API);
 }
+
+/// The VM list, under the subscription's scope.
+const VM_LIST: &str = "providers/Microsoft.Compute/virtualMachines";
 
 impl Subscription<'_> {
     /// The VM models, then their run-time status from the `statusOnly` list, merged by id into
@@ -24,24 +30,18 @@ impl Subscription<'_> {
     /// agent.
     async fn virtual_machines(&self) {
         let (collector, s, scope) = (self.collector, self.id, self.scope.as_str());
-        let compute = compute(self);
         let models = async {
             let _permit = collector.permits.acquire().await;
-            collector
-                .drain(compute.virtual_machines_client().list_all(s).into_stream())
-                .await
+            self.arm_list(VM_LIST, COMPUTE_API).await
         };
         let statuses = async {
             let _permit = collector.permits.acquire().await;
-            collector
-                .drain(
-                    compute
-                        .virtual_machines_client()
-                        .list_all(s)
-                        .status_only("true")
-                        .into_stream(),
-                )
-                .await
+            self.raw_list(
+                format!("{scope}/{VM_LIST}"),
+                COMPUTE_API,
+                Some(("statusOnly", "true".into())),
+            )
+            .await
         };
         let (models, statuses) = futures::join!(models, statuses);
         let mut models = match models {
@@ -72,15 +72,12 @@ impl Subscription<'_> {
             .collect();
         let fetched = futures::future::join_all(missing.iter().map(|&i| {
             let id = id_of(&models[i]).to_owned();
-            let compute = &compute;
             async move {
-                let vm = Parent::of(id)?;
+                let vm = Parent::under(s, VIRTUAL_MACHINES, id)?;
                 let _permit = collector.permits.acquire().await.ok()?;
-                let result = compute
-                    .virtual_machines_client()
-                    .instance_view(vm.group, vm.name, s)
-                    .await
-                    .and_then(to_json);
+                let result = collector
+                    .raw_get(&format!("{}/instanceView", vm.path), COMPUTE_API)
+                    .await;
                 Some((vm.id, result))
             }
         }))

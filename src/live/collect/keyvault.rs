@@ -4,12 +4,11 @@
 use super::Read;
 use crate::inventory::Kind;
 
-sdk_client!(keyvault: azure_mgmt_keyvault::package_preview_2022_02::Client);
+/// The api-version of Key Vault package preview-2022-02.
+const KEY_VAULT_API: &str = "2022-02-01-preview";
 
 reads! {
-    KeyVault: list |sub| keyvault(sub).vaults_client().list_by_subscription(sub.id);
-    KeyVaultKey: child |sub, vault|
-        keyvault(sub).keys_client().list(sub.id, &vault.group, &vault.name);
-    KeyVaultSecret: child |sub, vault|
-        keyvault(sub).secrets_client().list(&vault.group, &vault.name, sub.id);
+    KeyVault: list |sub| sub.arm_list("providers/Microsoft.KeyVault/vaults", KEY_VAULT_API);
+    KeyVaultKey: child |sub, vault| sub.arm_child_list(vault, "keys", KEY_VAULT_API);
+    KeyVaultSecret: child |sub, vault| sub.arm_child_list(vault, "secrets", KEY_VAULT_API);
 }

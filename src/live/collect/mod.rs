@@ -44,22 +44,22 @@ macro_rules! sdk_client {
     };
 }
 
-/// A family's `READS` table, one row a kind, `Kind: form |arguments| body;`:
-/// - `list |sub| builder`: the paged SDK list of `builder`, per subscription (`Read::List`);
-/// - `child |sub, parent| builder`: the same under each resource of the registered parent;
-/// - `raw_child |sub, parent| items`: a child list read without the SDK's models;
+/// A family's `READS` table, one row a kind, `Kind: form |arguments| items;`:
+/// - `list |sub| items`: a list per subscription (`Read::List`);
+/// - `child |sub, parent| items`: a list under each resource of the registered parent;
 /// - `own |sub| future`: a read of its own (`Read::Own`).
+///
+/// Lists are read as ARM JSON (`Subscription::arm_list`, `arm_child_list`), never re-encoded
+/// through the SDK's models: those leave an empty list out when they serialise, and the loader
+/// must tell `"dataDisks": []` (ARM said none) from a field that was not sent.
 macro_rules! reads {
     ($($kind:ident: $form:ident |$($argument:ident),+| $body:expr;)*) => {
         pub(super) const READS: &[(Kind, Read)] = &[$((Kind::$kind, reads!(@$form |$($argument),+| $body)),)*];
     };
-    (@list |$sub:ident| $builder:expr) => {
-        Read::List(|$sub| $sub.pages($builder.into_stream()))
+    (@list |$sub:ident| $items:expr) => {
+        Read::List(|$sub| $items)
     };
-    (@child |$sub:ident, $parent:ident| $builder:expr) => {
-        Read::Child(|$sub, $parent| $sub.pages($builder.into_stream()))
-    };
-    (@raw_child |$sub:ident, $parent:ident| $items:expr) => {
+    (@child |$sub:ident, $parent:ident| $items:expr) => {
         Read::Child(|$sub, $parent| $items)
     };
     (@own |$sub:ident| $read:expr) => {
@@ -180,6 +180,9 @@ struct Parent {
     id: String,
     group: String,
     name: String,
+    /// The path child lists are read under, as the scan's subscription list spells the
+    /// subscription: `/subscriptions/{s}/resourceGroups/{rg}/providers/{type}/{name}`.
+    path: String,
 }
 
 impl Parent {
@@ -193,7 +196,22 @@ impl Parent {
             .and_then(|i| parts.get(i + 1))?
             .to_string();
         let name = parts.last()?.to_string();
-        Some(Parent { id, group, name })
+        Some(Parent {
+            id,
+            group,
+            name,
+            path: String::new(),
+        })
+    }
+
+    /// As `of`, for a resource of type `what` in subscription `subscription`.
+    fn under(subscription: &str, what: &str, id: String) -> Option<Parent> {
+        let mut parent = Parent::of(id)?;
+        parent.path = format!(
+            "/subscriptions/{subscription}/resourceGroups/{}/providers/{what}/{}",
+            parent.group, parent.name
+        );
+        Some(parent)
     }
 }
 
@@ -285,7 +303,10 @@ impl Subscription<'_> {
         if lists.is_empty() {
             return;
         }
-        let parents: Vec<Parent> = ids.into_iter().filter_map(Parent::of).collect();
+        let parents: Vec<Parent> = ids
+            .into_iter()
+            .filter_map(|id| Parent::under(self.id, parent_type, id))
+            .collect();
         let collector = self.collector;
         join_all(parents.iter().map(|parent| {
             join_all(

@@ -6,22 +6,24 @@ use crate::inventory::types::SERVICE_TAGS;
 use crate::inventory::Kind;
 
 sdk_client!(network: azure_mgmt_network::package_2024_03::Client);
-sdk_client!(private_dns: azure_mgmt_privatedns::package_2024_06::Client);
+
+/// The api-versions of Network package 2024-03 and Private DNS package 2024-06.
+const NETWORK_API: &str = "2024-03-01";
+const PRIVATE_DNS_API: &str = "2024-06-01";
 
 reads! {
-    Nic: list |sub| network(sub).network_interfaces_client().list_all(sub.id);
-    Vnet: list |sub| network(sub).virtual_networks_client().list_all(sub.id);
-    Nsg: list |sub| network(sub).network_security_groups_client().list_all(sub.id);
-    RouteTable: list |sub| network(sub).route_tables_client().list_all(sub.id);
+    Nic: list |sub| sub.arm_list("providers/Microsoft.Network/networkInterfaces", NETWORK_API);
+    Vnet: list |sub| sub.arm_list("providers/Microsoft.Network/virtualNetworks", NETWORK_API);
+    Nsg: list |sub|
+        sub.arm_list("providers/Microsoft.Network/networkSecurityGroups", NETWORK_API);
+    RouteTable: list |sub| sub.arm_list("providers/Microsoft.Network/routeTables", NETWORK_API);
     PrivateEndpoint: list |sub|
-        network(sub).private_endpoints_client().list_by_subscription(sub.id);
-    PrivateDnsZone: list |sub| private_dns(sub).private_zones_client().list(sub.id);
-    PrivateDnsLink: child |sub, zone| private_dns(sub)
-        .virtual_network_links_client()
-        .list(&zone.group, &zone.name, sub.id);
-    PrivateDnsARecord: child |sub, zone| private_dns(sub)
-        .record_sets_client()
-        .list_by_type(&zone.group, &zone.name, "A", sub.id);
+        sub.arm_list("providers/Microsoft.Network/privateEndpoints", NETWORK_API);
+    PrivateDnsZone: list |sub|
+        sub.arm_list("providers/Microsoft.Network/privateDnsZones", PRIVATE_DNS_API);
+    PrivateDnsLink: child |sub, zone|
+        sub.arm_child_list(zone, "virtualNetworkLinks", PRIVATE_DNS_API);
+    PrivateDnsARecord: child |sub, zone| sub.arm_child_list(zone, "A", PRIVATE_DNS_API);
 }
 
 impl Collector {

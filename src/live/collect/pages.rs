@@ -1,72 +1,47 @@
-//! Reading a list to its end: the pages of an SDK list, and the lists read without a typed model
-//! through the same azure_core pipeline. Every `nextLink` the collector follows is followed here.
+//! Reading a list to its end, as ARM JSON, through the azure_core pipeline the SDK clients use
+//! (the same policies and token). Every `nextLink` the collector follows is followed here.
 
-use super::{conversion, to_json, Collector, Items, Subscription};
+use super::{conversion, Collector, Items, Parent, Subscription};
 use azure_core::auth::AccessToken;
-use futures::stream::StreamExt;
-use serde::Serialize;
 use serde_json::Value;
 
 impl Subscription<'_> {
-    /// Every item of an SDK list call of this subscription, as ARM JSON.
-    pub(super) fn pages<'a, P>(
-        &'a self,
-        pages: azure_core::Pageable<P, azure_core::Error>,
-    ) -> Items<'a>
-    where
-        P: Serialize + Send + 'static,
-    {
-        Box::pin(self.collector.drain(pages))
+    /// Every item of the list at `{subscription scope}/{path}`, as ARM returned it.
+    pub(super) fn arm_list(&self, path: &str, api_version: &'static str) -> Items<'_> {
+        self.raw_list(format!("{}/{path}", self.scope), api_version, None)
     }
 
-    /// Every item of a list at `path` read without a typed model, for the lists whose SDK model
-    /// cannot read what ARM returns.
+    /// Every item of the list at `{parent}/{path}`, as ARM returned it.
+    pub(super) fn arm_child_list<'a>(
+        &'a self,
+        parent: &Parent,
+        path: &str,
+        api_version: &'static str,
+    ) -> Items<'a> {
+        self.raw_list(format!("{}/{path}", parent.path), api_version, None)
+    }
+
+    /// Every item of a list at `path` (from the endpoint's root), as ARM returned it, with one
+    /// more query parameter if `query` names one (`$filter`, `statusOnly`).
     pub(super) fn raw_list(
         &self,
         path: String,
         api_version: &'static str,
-        filter: Option<String>,
+        query: Option<(&'static str, String)>,
     ) -> Items<'_> {
-        Box::pin(self.collector.raw_list(path, api_version, filter))
+        Box::pin(self.collector.raw_list(path, api_version, query))
     }
 }
 
 impl Collector {
-    /// All items of every page of an SDK list call, as ARM JSON. Some generated list models
-    /// never report their `nextLink` (the backup items list is one), which would silently drop
-    /// every page after the first; a next link left on the last page is followed here instead.
-    pub(super) async fn drain<P: Serialize>(
-        &self,
-        mut pages: azure_core::Pageable<P, azure_core::Error>,
-    ) -> Result<Vec<Value>, azure_core::Error> {
-        let mut items = Vec::new();
-        let mut next = None;
-        while let Some(page) = pages.next().await {
-            let mut page = to_json(page?)?;
-            if let Some(Value::Array(values)) = page.get_mut("value") {
-                items.append(values);
-            }
-            next = page
-                .get("nextLink")
-                .and_then(Value::as_str)
-                .filter(|link| !link.is_empty())
-                .map(str::to_owned);
-        }
-        if let Some(link) = next {
-            let url = self.next_page(&link)?;
-            items.extend(self.raw_pages(url).await?.complete()?);
-        }
-        Ok(items)
-    }
-
     /// A paged ARM list read without a typed model.
     pub(super) async fn raw_list(
         &self,
         path: String,
         api_version: &str,
-        filter: Option<String>,
+        query: Option<(&'static str, String)>,
     ) -> Result<Vec<Value>, azure_core::Error> {
-        self.raw_list_pages(path, api_version, filter)
+        self.raw_list_pages(path, api_version, query)
             .await?
             .complete()
     }
@@ -76,13 +51,13 @@ impl Collector {
         &self,
         path: String,
         api_version: &str,
-        filter: Option<String>,
+        query: Option<(&'static str, String)>,
     ) -> Result<Pages, azure_core::Error> {
         let mut url = self.options.arm.join(&path).map_err(conversion)?;
         url.query_pairs_mut()
             .append_pair("api-version", api_version);
-        if let Some(filter) = &filter {
-            url.query_pairs_mut().append_pair("$filter", filter);
+        if let Some((name, value)) = &query {
+            url.query_pairs_mut().append_pair(name, value);
         }
         self.raw_pages(url).await
     }
@@ -95,34 +70,56 @@ impl Collector {
         Ok(url)
     }
 
-    /// Reads `url` and every `nextLink` after it through the azure_core pipeline (the same
-    /// policies and token as the SDK clients). Fails when the first page does; a later page
-    /// that cannot be read ends the list with the error beside the items read so far.
-    async fn raw_pages(&self, url: url::Url) -> Result<Pages, azure_core::Error> {
-        let pipeline = azure_core::Pipeline::new(
+    /// One ARM object at `path` (from the endpoint's root), as ARM returned it.
+    pub(super) async fn raw_get(
+        &self,
+        path: &str,
+        api_version: &str,
+    ) -> Result<Value, azure_core::Error> {
+        let mut url = self.options.arm.join(path).map_err(conversion)?;
+        url.query_pairs_mut()
+            .append_pair("api-version", api_version);
+        self.get_json(&self.pipeline(), url).await
+    }
+
+    /// The azure_core pipeline of the SDK clients: the same policies, in the same order.
+    fn pipeline(&self) -> azure_core::Pipeline {
+        azure_core::Pipeline::new(
             Some("backup-doctor"),
             Some(env!("CARGO_PKG_VERSION")),
             self.options.client_options(),
             Vec::new(),
             Vec::new(),
-        );
+        )
+    }
+
+    /// A GET of `url` with the run's token, its body as JSON.
+    async fn get_json(
+        &self,
+        pipeline: &azure_core::Pipeline,
+        url: url::Url,
+    ) -> Result<Value, azure_core::Error> {
+        let token = self
+            .options
+            .credential
+            .get_token(&[self.options.scope.as_str()])
+            .await?;
+        let mut request = bearer_get(url, &token);
+        let response = pipeline
+            .send(&azure_core::Context::new(), &mut request)
+            .await?;
+        succeeded(response.status())?;
+        response.json::<Value>().await
+    }
+
+    /// Reads `url` and every `nextLink` after it. Fails when the first page does; a later page
+    /// that cannot be read ends the list with the error beside the items read so far.
+    async fn raw_pages(&self, url: url::Url) -> Result<Pages, azure_core::Error> {
+        let pipeline = self.pipeline();
         let mut pages = Pages::default();
         let mut next = Some(Ok(url));
         while let Some(url) = next.take() {
-            let page = async {
-                let url = url?;
-                let token = self
-                    .options
-                    .credential
-                    .get_token(&[self.options.scope.as_str()])
-                    .await?;
-                let mut request = bearer_get(url, &token);
-                let response = pipeline
-                    .send(&azure_core::Context::new(), &mut request)
-                    .await?;
-                succeeded(response.status())?;
-                response.json::<Value>().await
-            };
+            let page = async { self.get_json(&pipeline, url?).await };
             let mut page = match page.await {
                 Ok(page) => page,
                 Err(error) if pages.read == 0 => return Err(error),

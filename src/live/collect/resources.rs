@@ -7,12 +7,14 @@ use crate::inventory::Kind;
 use crate::live::LiveError;
 use serde_json::Value;
 
-sdk_client!(resources: azure_mgmt_resources::package_resources_2021_04::Client);
 sdk_client!(subscriptions: azure_mgmt_resources::package_subscriptions_2021_01::Client);
 
+/// The api-version of Resources package 2021-04.
+const RESOURCES_API: &str = "2021-04-01";
+
 reads! {
-    ResourceGroup: list |sub| resources(sub).resource_groups_client().list(sub.id);
-    Provider: list |sub| resources(sub).providers_client().list(sub.id);
+    ResourceGroup: list |sub| sub.arm_list("resourcegroups", RESOURCES_API);
+    Provider: list |sub| sub.arm_list("providers", RESOURCES_API);
 }
 
 /// The subscriptions list's file: `tenant/subscriptions.json`, the objects as `GET /subscriptions`

@@ -34,6 +34,8 @@ pub fn check(report: &CheckReport, colour: bool) -> String {
         );
     }
     write_gaps(&mut out, &report.gaps);
+    super::scan::render_skipped(&mut out, &report.skipped, &paint);
+    super::write_dangling(&mut out, &report.dangling_references, &paint);
     let _ = writeln!(out, "not checked by a readiness check:");
     for item in &report.not_checked {
         let _ = writeln!(out, "  - {item}");

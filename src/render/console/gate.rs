@@ -102,6 +102,8 @@ pub fn gate(report: &GateReport, colour: bool) -> String {
     for warning in &report.warnings {
         let _ = writeln!(out, "warning: {warning}");
     }
+    super::scan::render_skipped(&mut out, &report.skipped, &paint);
+    super::write_dangling(&mut out, &report.dangling_references, &paint);
     if report.regressions.is_empty() && report.unknown.is_empty() {
         let _ = writeln!(out, "{}", no_regression(report));
     }

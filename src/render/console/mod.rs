@@ -14,6 +14,7 @@ pub use history::history;
 pub use scan::scan;
 
 use crate::inventory::model::Gap;
+use crate::inventory::references::Dangling;
 use crate::outcome::Finding;
 use std::fmt::Write;
 
@@ -72,6 +73,25 @@ fn write_undecided(out: &mut String, paint: &Paint, finding: &Finding, message: 
         finding.rule,
         message
     );
+}
+
+/// References to resources the input does not hold (`gate`, `check`; a scan lists them among
+/// the reasons it is incomplete).
+fn write_dangling(out: &mut String, dangling: &[Dangling], paint: &Paint) {
+    if dangling.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "{} references name resources the input does not hold:",
+        paint.yellow("Incomplete:")
+    );
+    for missing in dangling {
+        let _ = writeln!(out, "  {}", missing.summary());
+        for warning in missing.warnings() {
+            let _ = writeln!(out, "    {}", paint.dim(&warning));
+        }
+    }
 }
 
 fn write_gaps(out: &mut String, gaps: &[Gap]) {

@@ -2,6 +2,7 @@
 //! with the fix, then a fleet summary by root cause and what changed since the last scan.
 
 use super::{context, write_fix, write_gaps, write_undecided, Paint};
+use crate::inventory::reading::SkipGroup;
 use crate::outcome::{
     Cause, Changes, Correlation, LayerStatus, Report, Severity, Status, VmReport,
 };
@@ -205,7 +206,7 @@ fn render_summary(out: &mut String, report: &Report, paint: &Paint) {
     if s.correlation.jobs > 0 {
         render_correlation(out, &s.correlation);
     }
-    render_skipped(out, report, paint);
+    render_skipped(out, &report.skipped, paint);
     if !report.complete {
         let reasons = report.unknown_reasons();
         let _ = writeln!(
@@ -227,17 +228,17 @@ fn render_summary(out: &mut String, report: &Report, paint: &Paint) {
 }
 
 /// What the input held that was not used, by reason, with where to look.
-fn render_skipped(out: &mut String, report: &Report, paint: &Paint) {
-    if report.skipped.is_empty() {
+pub(super) fn render_skipped(out: &mut String, skipped: &[SkipGroup], paint: &Paint) {
+    if skipped.is_empty() {
         return;
     }
-    let total: usize = report.skipped.iter().map(|g| g.count).sum();
+    let total: usize = skipped.iter().map(|g| g.count).sum();
     let _ = writeln!(
         out,
         "{} {total} object(s) of the input:",
         paint.bold("Skipped")
     );
-    for group in &report.skipped {
+    for group in skipped {
         let _ = writeln!(out, "  {:>5} × {}", group.count, group.message);
         if !group.types.is_empty() {
             let _ = writeln!(out, "          {}", paint.dim(&group.types_summary()));

@@ -67,6 +67,57 @@ pub fn custom_rule(id: &str, applies_to: Option<&str>, when: &str, message: &str
     )
 }
 
+/// The demo fleet with the production subscription's NIC list not exported (its VMs name NICs
+/// the input does not hold: dangling references) and one object without `type` beside it (a
+/// skipped object), in a temp dir.
+pub fn demo_with_dangling_nics_and_an_untyped_object() -> TempDir {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    copy_tree(&demo(), dir.path());
+    std::fs::remove_file(
+        dir.path()
+            .join(DEMO_PROD_SUBSCRIPTION)
+            .join("Microsoft.Network.networkInterfaces.json"),
+    )
+    .expect("the demo fleet has a NIC list");
+    std::fs::write(
+        dir.path().join("extra.json"),
+        r#"[{"name": "no type here"}]"#,
+    )
+    .expect("the temp dir is writable");
+    dir
+}
+
+/// That a JSON document (`skipped[]`, `dangling_references[]`) and the console output of a run
+/// on [`demo_with_dangling_nics_and_an_untyped_object`] report the missing NICs and the skipped
+/// object.
+pub fn assert_reports_dangling_nics_and_the_untyped_object(document: &Value, console: &str) {
+    let dangling = document["dangling_references"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no dangling_references: {document:#}"));
+    assert!(
+        dangling
+            .iter()
+            .any(|d| d["missing_type"] == "Microsoft.Network/networkInterfaces"),
+        "{dangling:?}"
+    );
+    let skipped = document["skipped"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no skipped: {document:#}"));
+    assert!(
+        skipped
+            .iter()
+            .any(|g| g["reason"] == "no-type" && g["count"] == 1),
+        "{skipped:?}"
+    );
+    for part in [
+        "Skipped 1 object(s)",
+        "network interface",
+        "not in the input",
+    ] {
+        assert!(console.contains(part), "`{part}` missing from:\n{console}");
+    }
+}
+
 /// A copy of the tree under `from` at `to`, for a variant of a fixture a test changes.
 pub fn copy_tree(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).expect("writable temp dir");
