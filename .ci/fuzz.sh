@@ -132,7 +132,7 @@ run_short() {
     failed+=("$target")
     return
   fi
-  grep -E '^#[0-9]+ +DONE' "$work/$target.log" | tail -n 1 || true
+  grep -E '^#[0-9]+[[:space:]]+DONE' "$work/$target.log" | tail -n 1 || true
 
   local replay=()
   [ -d "fuzz/regressions/$target" ] && while IFS= read -r -d '' f; do replay+=("$f"); done \
@@ -162,7 +162,7 @@ run_long() {
     -max_total_time="$seconds" -timeout=$TIMEOUT -rss_limit_mb=$RSS_MB -max_len=$MAX_LEN \
     -artifact_prefix="$artifacts" -print_final_stats=1 >"$log" 2>&1 || status=$?
   local done_line execs cov ft
-  done_line=$(grep -E '^#[0-9]+ +(DONE|pulse|NEW|REDUCE)' "$log" | tail -n 1 || true)
+  done_line=$(grep -E '^#[0-9]+[[:space:]]+(DONE|pulse|NEW|REDUCE)' "$log" | tail -n 1 || true)
   execs=$(grep -oE 'stat::number_of_executed_units: *[0-9]+' "$log" | grep -oE '[0-9]+$' || echo "${done_line%% *}")
   cov=$(grep -oE 'cov: [0-9]+' <<<"$done_line" | grep -oE '[0-9]+' || echo "?")
   ft=$(grep -oE 'ft: [0-9]+' <<<"$done_line" | grep -oE '[0-9]+' || echo "?")

@@ -132,7 +132,8 @@ BACKUP_DOCTOR_CHECK_MAX_VMS=20
              "privateDnsZones.A", "KeyVault.vaults", "vaults.keys", "vaults.secrets",
              "RecoveryServices.vaults", "backupProtectedItems", "backupPolicies", "backupJobs",
              "resourceGroups", "providers", "locks", "policyAssignments", "policyExemptions",
-             "policyDefinitions", "subscriptions", "servicePrincipals", "serviceTags"]
+             "policyDefinitions", "subscriptions", "servicePrincipals", "serviceTags",
+             "roleAssignments", "roleDefinitions", "policySetDefinitions", "resourceContainers"]
     for path in demo:
         stem = path.name[: -len(".json")]
         for index, name in enumerate(lists):

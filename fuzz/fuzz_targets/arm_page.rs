@@ -6,6 +6,7 @@
 //! The first byte picks the list; the rest is the response body.
 #![no_main]
 
+use azure_mgmt_authorization::package_2022_04_01::models as authorization;
 use azure_mgmt_compute::package_2024_07_01::models as compute;
 use azure_mgmt_keyvault::package_preview_2022_02::models as keyvault;
 use azure_mgmt_network::models as network;
@@ -41,34 +42,118 @@ const SUBSCRIPTION: &str = "00000000-0000-0000-0000-000000000001";
 
 /// (folder, kind, decoder) per list the collector reads.
 const LISTS: &[(&str, &str, Decode)] = &[
-    (SUBSCRIPTION, VIRTUAL_MACHINES, typed::<compute::VirtualMachineListResult>),
+    (
+        SUBSCRIPTION,
+        VIRTUAL_MACHINES,
+        typed::<compute::VirtualMachineListResult>,
+    ),
     (SUBSCRIPTION, DISKS, typed::<compute::DiskList>),
-    (SUBSCRIPTION, DISK_ENCRYPTION_SETS, typed::<compute::DiskEncryptionSetList>),
-    (SUBSCRIPTION, RESTORE_POINT_COLLECTIONS, typed::<compute::RestorePointCollectionListResult>),
-    (SUBSCRIPTION, NETWORK_INTERFACES, typed::<network::NetworkInterfaceListResult>),
-    (SUBSCRIPTION, VIRTUAL_NETWORKS, typed::<network::VirtualNetworkListResult>),
-    (SUBSCRIPTION, NETWORK_SECURITY_GROUPS, typed::<network::NetworkSecurityGroupListResult>),
-    (SUBSCRIPTION, ROUTE_TABLES, typed::<network::RouteTableListResult>),
-    (SUBSCRIPTION, PRIVATE_ENDPOINTS, typed::<network::PrivateEndpointListResult>),
-    (SUBSCRIPTION, PRIVATE_DNS_ZONES, typed::<privatedns::PrivateZoneListResult>),
-    (SUBSCRIPTION, PRIVATE_DNS_LINKS, typed::<privatedns::VirtualNetworkLinkListResult>),
-    (SUBSCRIPTION, PRIVATE_DNS_A_RECORDS, typed::<privatedns::RecordSetListResult>),
+    (
+        SUBSCRIPTION,
+        DISK_ENCRYPTION_SETS,
+        typed::<compute::DiskEncryptionSetList>,
+    ),
+    (
+        SUBSCRIPTION,
+        RESTORE_POINT_COLLECTIONS,
+        typed::<compute::RestorePointCollectionListResult>,
+    ),
+    (
+        SUBSCRIPTION,
+        NETWORK_INTERFACES,
+        typed::<network::NetworkInterfaceListResult>,
+    ),
+    (
+        SUBSCRIPTION,
+        VIRTUAL_NETWORKS,
+        typed::<network::VirtualNetworkListResult>,
+    ),
+    (
+        SUBSCRIPTION,
+        NETWORK_SECURITY_GROUPS,
+        typed::<network::NetworkSecurityGroupListResult>,
+    ),
+    (
+        SUBSCRIPTION,
+        ROUTE_TABLES,
+        typed::<network::RouteTableListResult>,
+    ),
+    (
+        SUBSCRIPTION,
+        PRIVATE_ENDPOINTS,
+        typed::<network::PrivateEndpointListResult>,
+    ),
+    (
+        SUBSCRIPTION,
+        PRIVATE_DNS_ZONES,
+        typed::<privatedns::PrivateZoneListResult>,
+    ),
+    (
+        SUBSCRIPTION,
+        PRIVATE_DNS_LINKS,
+        typed::<privatedns::VirtualNetworkLinkListResult>,
+    ),
+    (
+        SUBSCRIPTION,
+        PRIVATE_DNS_A_RECORDS,
+        typed::<privatedns::RecordSetListResult>,
+    ),
     (SUBSCRIPTION, KEY_VAULTS, typed::<keyvault::VaultListResult>),
-    (SUBSCRIPTION, KEY_VAULT_KEYS, typed::<keyvault::KeyListResult>),
-    (SUBSCRIPTION, KEY_VAULT_SECRETS, typed::<keyvault::SecretListResult>),
+    (
+        SUBSCRIPTION,
+        KEY_VAULT_KEYS,
+        typed::<keyvault::KeyListResult>,
+    ),
+    (
+        SUBSCRIPTION,
+        KEY_VAULT_SECRETS,
+        typed::<keyvault::SecretListResult>,
+    ),
     (SUBSCRIPTION, RECOVERY_VAULTS, typed::<vaults::VaultList>),
-    (SUBSCRIPTION, PROTECTED_ITEMS, typed::<backup::ProtectedItemResourceList>),
+    (
+        SUBSCRIPTION,
+        PROTECTED_ITEMS,
+        typed::<backup::ProtectedItemResourceList>,
+    ),
     (SUBSCRIPTION, BACKUP_POLICIES, raw),
     (SUBSCRIPTION, BACKUP_JOBS, raw),
-    (SUBSCRIPTION, RESOURCE_GROUPS, typed::<resources::ResourceGroupListResult>),
-    (SUBSCRIPTION, PROVIDERS, typed::<resources::ProviderListResult>),
-    (SUBSCRIPTION, LOCKS, typed::<locks::ManagementLockListResult>),
+    (
+        SUBSCRIPTION,
+        RESOURCE_GROUPS,
+        typed::<resources::ResourceGroupListResult>,
+    ),
+    (
+        SUBSCRIPTION,
+        PROVIDERS,
+        typed::<resources::ProviderListResult>,
+    ),
+    (
+        SUBSCRIPTION,
+        LOCKS,
+        typed::<locks::ManagementLockListResult>,
+    ),
     (SUBSCRIPTION, POLICY_ASSIGNMENTS, raw),
     (SUBSCRIPTION, POLICY_EXEMPTIONS, raw),
     ("tenant", POLICY_DEFINITIONS, raw),
     ("tenant", SUBSCRIPTIONS, raw),
     ("tenant", SERVICE_PRINCIPALS, raw),
-    ("tenant", SERVICE_TAGS, typed::<network::ServiceTagsListResult>),
+    (
+        "tenant",
+        SERVICE_TAGS,
+        typed::<network::ServiceTagsListResult>,
+    ),
+    (
+        SUBSCRIPTION,
+        ROLE_ASSIGNMENTS,
+        typed::<authorization::RoleAssignmentListResult>,
+    ),
+    (
+        SUBSCRIPTION,
+        ROLE_DEFINITIONS,
+        typed::<authorization::RoleDefinitionListResult>,
+    ),
+    ("tenant", POLICY_SET_DEFINITIONS, raw),
+    ("tenant", RESOURCE_CONTAINERS, raw),
 ];
 
 fn guard() -> &'static (url::Url, HostGuard) {

@@ -45,7 +45,9 @@ fn authority() -> String {
                     r#"{{"issuer":"https://login.microsoftonline.com/{TENANT}/v2.0","jwks_uri":"{jwks_uri}"}}"#
                 )
             } else {
-                format!(r#"{{"issuer":"https://sts.windows.net/{TENANT}/","jwks_uri":"{jwks_uri}"}}"#)
+                format!(
+                    r#"{{"issuer":"https://sts.windows.net/{TENANT}/","jwks_uri":"{jwks_uri}"}}"#
+                )
             };
             let _ = write!(
                 stream,
@@ -88,13 +90,21 @@ fn fixture() -> &'static Fixture {
             !matches!(answer, Err(AuthError::KeysUnavailable(_))),
             "the loopback authority answers: {answer:?}"
         );
-        Fixture { runtime, verifier, key }
+        Fixture {
+            runtime,
+            verifier,
+            key,
+        }
     })
 }
 
 /// `header.claims.signature` with both parts as given, signed with the fixed key.
 fn signed(key: &EncodingKey, header: &[u8], claims: &[u8]) -> String {
-    let message = format!("{}.{}", URL_SAFE_NO_PAD.encode(header), URL_SAFE_NO_PAD.encode(claims));
+    let message = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header),
+        URL_SAFE_NO_PAD.encode(claims)
+    );
     let signature = jsonwebtoken::crypto::sign(message.as_bytes(), key, Algorithm::RS256)
         .expect("the fixed key signs");
     format!("{message}.{signature}")
@@ -103,17 +113,27 @@ fn signed(key: &EncodingKey, header: &[u8], claims: &[u8]) -> String {
 fuzz_target!(|data: &[u8]| {
     let fixture = fixture();
     let header = match data.iter().position(|&b| b == 0) {
-        Some(at) => format!("Bearer {}", signed(&fixture.key, &data[..at], &data[at + 1..])),
+        Some(at) => format!(
+            "Bearer {}",
+            signed(&fixture.key, &data[..at], &data[at + 1..])
+        ),
         // A header value reaches the service as visible ASCII; anything else never gets here.
         None => match std::str::from_utf8(data) {
             Ok(text) => text.to_owned(),
             Err(_) => return,
         },
     };
-    let answer = bearer_token(Some(&header))
-        .and_then(|token| fixture.runtime.block_on(fixture.verifier.verify(token)).map(|caller| (token, caller)));
+    let answer = bearer_token(Some(&header)).and_then(|token| {
+        fixture
+            .runtime
+            .block_on(fixture.verifier.verify(token))
+            .map(|caller| (token, caller))
+    });
     match answer {
-        Ok((_, caller)) => assert!(!caller.object_id.is_empty(), "a caller without an object id"),
+        Ok((_, caller)) => assert!(
+            !caller.object_id.is_empty(),
+            "a caller without an object id"
+        ),
         Err(error) => {
             let text = error.to_string();
             let challenge = error.www_authenticate();
@@ -124,8 +144,15 @@ fuzz_target!(|data: &[u8]| {
                     assert!(!text.contains(part), "the error repeats the token: {text}");
                 }
             }
-            assert_eq!(challenge.matches('"').count() % 2, 0, "a broken challenge: {challenge}");
-            assert!(!challenge.contains(['\r', '\n']), "a challenge with a line break");
+            assert_eq!(
+                challenge.matches('"').count() % 2,
+                0,
+                "a broken challenge: {challenge}"
+            );
+            assert!(
+                !challenge.contains(['\r', '\n']),
+                "a challenge with a line break"
+            );
             assert!(error.status() == 401 || error.status() == 503);
         }
     }

@@ -13,7 +13,8 @@ fuzz_target!(|data: &[u8]| {
     static ENV: OnceLock<Arc<cel::Env>> = OnceLock::new();
     let env = ENV.get_or_init(rule::cel_env);
     let file = input_file("rule.toml", data);
-    let result = text::decode_str(&file, data).and_then(|(text, _)| rule::compile(env, &file, &text));
+    let result =
+        text::decode_str(&file, data).and_then(|(text, _)| rule::compile(env, &file, &text));
     if let Err(error) = result {
         assert_names(&error, &file);
     }

@@ -21,7 +21,10 @@ fuzz_target!(|data: &[u8]| {
     if let Err(error) = config::load(&file, &env) {
         // A bad variable is named instead of the file.
         let detail = error.detail();
-        if !env.iter().any(|(name, _)| detail.file.as_os_str() == name.as_str()) {
+        if !env
+            .iter()
+            .any(|(name, _)| detail.file.as_os_str() == name.as_str())
+        {
             assert_names(detail, &file);
         }
     }

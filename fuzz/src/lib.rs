@@ -38,10 +38,16 @@ pub fn assert_names(error: &InputError, within: &Path) {
         text.starts_with(&error.file.display().to_string()),
         "the message does not start with the file: {text}"
     );
-    assert!(!error.problem.trim().is_empty(), "the error has no problem: {text}");
+    assert!(
+        !error.problem.trim().is_empty(),
+        "the error has no problem: {text}"
+    );
     assert!(!error.fix.trim().is_empty(), "the error has no fix: {text}");
     if let Some(place) = &error.place {
-        assert!(!place.trim().is_empty(), "the error's place is empty: {text}");
+        assert!(
+            !place.trim().is_empty(),
+            "the error's place is empty: {text}"
+        );
     }
 }
 
@@ -64,9 +70,13 @@ pub fn demo_baseline() -> &'static backup_doctor::inventory::Inventory {
 /// A change set laid over an empty baseline, as `gate` does without `--baseline`: what the
 /// reader produced must also be something the overlay can take.
 pub fn lay_over_nothing(changes: &backup_doctor::source::change::ChangeSet) {
-    let mut raw = backup_doctor::source::overlay::RawSnapshot::without_baseline(&changes.subscriptions);
+    let mut raw =
+        backup_doctor::source::overlay::RawSnapshot::without_baseline(&changes.subscriptions);
     raw.apply(changes);
     if let Err(error) = raw.into_inventory() {
-        assert!(!error.problem.trim().is_empty(), "an overlay error without a problem: {error}");
+        assert!(
+            !error.problem.trim().is_empty(),
+            "an overlay error without a problem: {error}"
+        );
     }
 }
