@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The parsers, fuzzed (docs/reliability.md): builds the cargo-fuzz targets of fuzz/ and runs them.
 #
-#   .ci/fuzz.sh                          CI: every target for $FUZZ_SECONDS (default 20) from its
-#                                        seeds, then every file of fuzz/regressions/<target>/ and
-#                                        the oversized inputs below replayed once. Exits non-zero
-#                                        on any crash, timeout or out-of-memory.
+#   .ci/fuzz.sh [TARGET…]                CI: every target (or those named) for $FUZZ_SECONDS
+#                                        (default 20) from its seeds, then every file of
+#                                        fuzz/regressions/<target>/ and the oversized inputs below
+#                                        replayed once. Exits non-zero on any crash, timeout or
+#                                        out-of-memory.
 #   .ci/fuzz.sh --long SECONDS [TARGET…] a long run of each TARGET (default: all, one after the
 #                                        other) for SECONDS, on the corpus kept in
 #                                        fuzz/corpus-long/<target>/ across runs; appends its
@@ -38,12 +39,13 @@ if [ "${1:-}" = "--long" ]; then
   mode=long
   seconds=${2:?usage: .ci/fuzz.sh --long SECONDS [TARGET…]}
   shift 2
-  [ $# -gt 0 ] && TARGETS=("$@")
 fi
+[ $# -gt 0 ] && TARGETS=("$@")
 for target in "${TARGETS[@]}"; do
   [ -f "fuzz/fuzz_targets/$target.rs" ] || { echo "no fuzz target $target" >&2; exit 2; }
 done
 
+rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 echo "== cargo +nightly fuzz build (optimised, debug assertions and overflow checks on)"
 # No sanitizer: the targets are safe Rust, where a bug shows as a panic (debug assertions and
