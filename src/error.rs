@@ -98,7 +98,13 @@ pub fn toml_error(file: &Path, text: &str, error: &toml::de::Error) -> InputErro
         let (line, column) = line_column(text, span.start);
         format!("line {line}, column {column}")
     });
-    InputError::new(file, place, error.message().trim().to_string(), "see docs/writing-rules.md for the rule file format (`backup-doctor rules show agent/not-ready` prints a working example)")
+    // The toml crate leaves the message of some syntax errors empty (`id =` at the end of a
+    // file, a NUL byte in a table header): the fuzzer found them (fuzz/regressions/rule_file/).
+    let problem = match error.message().trim() {
+        "" => "the TOML syntax is not valid here".to_string(),
+        message => message.to_string(),
+    };
+    InputError::new(file, place, problem, "see docs/writing-rules.md for the rule file format (`backup-doctor rules show agent/not-ready` prints a working example)")
 }
 
 pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
@@ -106,4 +112,21 @@ pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
     let line = before.matches('\n').count() + 1;
     let column = before.len() - before.rfind('\n').map(|i| i + 1).unwrap_or(0) + 1;
     (line, column)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Inputs on which the toml crate's own message is empty (found by fuzz/rule_file and
+    /// fuzz/suppressions); the error must still say what is wrong, and where.
+    #[test]
+    fn a_toml_syntax_error_always_has_a_problem_and_a_place() {
+        for text in ["id =", "#\0\0\0suppre\"sion]]\nrruleuleover an)g"] {
+            let error = toml::from_str::<toml::Table>(text).unwrap_err();
+            let input = toml_error(Path::new("x.toml"), text, &error);
+            assert!(!input.problem.trim().is_empty(), "{text:?}: {input}");
+            assert!(input.place.is_some(), "{text:?}: {input}");
+        }
+    }
 }
