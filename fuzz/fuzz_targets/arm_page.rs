@@ -1,20 +1,12 @@
 //! A page of an ARM list as the live collector decodes it (src/live/collect/pages.rs): the body
-//! read through the SDK list model of its kind (or as plain JSON for the lists read without one),
-//! re-encoded, its `nextLink` put through the host guard, and its items filed as the collection's
+//! read as ARM's JSON (the service tags document through the SDK's model, the one list the
+//! collector still reads typed), its `nextLink` put through the host guard, and its items filed as the collection's
 //! snapshot file and loaded by the snapshot loader, as a live scan does.
 //!
 //! The first byte picks the list; the rest is the response body.
 #![no_main]
 
-use azure_mgmt_authorization::package_2022_04_01::models as authorization;
-use azure_mgmt_compute::package_2024_07_01::models as compute;
-use azure_mgmt_keyvault::package_preview_2022_02::models as keyvault;
 use azure_mgmt_network::models as network;
-use azure_mgmt_privatedns::models as privatedns;
-use azure_mgmt_recoveryservices::models as vaults;
-use azure_mgmt_recoveryservicesbackup::models as backup;
-use azure_mgmt_resources::package_locks_2020_05::models as locks;
-use azure_mgmt_resources::package_resources_2021_04::models as resources;
 use backup_doctor::inventory::types::*;
 use backup_doctor::live::collect::snapshot_file;
 use backup_doctor::live::hosts::HostGuard;
@@ -33,7 +25,7 @@ fn typed<T: serde::de::DeserializeOwned + serde::Serialize>(body: &[u8]) -> Resu
     serde_json::to_value(page).map_err(|e| e.to_string())
 }
 
-/// A list read without a model (`raw_list`, the Graph query): any JSON.
+/// A list read as ARM's JSON (`arm_list`, `raw_list`, the Graph query): any JSON.
 fn raw(body: &[u8]) -> Result<Value, String> {
     serde_json::from_slice(body).map_err(|e| e.to_string())
 }
@@ -45,92 +37,92 @@ const LISTS: &[(&str, &str, Decode)] = &[
     (
         SUBSCRIPTION,
         VIRTUAL_MACHINES,
-        typed::<compute::VirtualMachineListResult>,
+        raw,
     ),
-    (SUBSCRIPTION, DISKS, typed::<compute::DiskList>),
+    (SUBSCRIPTION, DISKS, raw),
     (
         SUBSCRIPTION,
         DISK_ENCRYPTION_SETS,
-        typed::<compute::DiskEncryptionSetList>,
+        raw,
     ),
     (
         SUBSCRIPTION,
         RESTORE_POINT_COLLECTIONS,
-        typed::<compute::RestorePointCollectionListResult>,
+        raw,
     ),
     (
         SUBSCRIPTION,
         NETWORK_INTERFACES,
-        typed::<network::NetworkInterfaceListResult>,
+        raw,
     ),
     (
         SUBSCRIPTION,
         VIRTUAL_NETWORKS,
-        typed::<network::VirtualNetworkListResult>,
+        raw,
     ),
     (
         SUBSCRIPTION,
         NETWORK_SECURITY_GROUPS,
-        typed::<network::NetworkSecurityGroupListResult>,
+        raw,
     ),
     (
         SUBSCRIPTION,
         ROUTE_TABLES,
-        typed::<network::RouteTableListResult>,
+        raw,
     ),
     (
         SUBSCRIPTION,
         PRIVATE_ENDPOINTS,
-        typed::<network::PrivateEndpointListResult>,
+        raw,
     ),
     (
         SUBSCRIPTION,
         PRIVATE_DNS_ZONES,
-        typed::<privatedns::PrivateZoneListResult>,
+        raw,
     ),
     (
         SUBSCRIPTION,
         PRIVATE_DNS_LINKS,
-        typed::<privatedns::VirtualNetworkLinkListResult>,
+        raw,
     ),
     (
         SUBSCRIPTION,
         PRIVATE_DNS_A_RECORDS,
-        typed::<privatedns::RecordSetListResult>,
+        raw,
     ),
-    (SUBSCRIPTION, KEY_VAULTS, typed::<keyvault::VaultListResult>),
+    (SUBSCRIPTION, KEY_VAULTS, raw),
     (
         SUBSCRIPTION,
         KEY_VAULT_KEYS,
-        typed::<keyvault::KeyListResult>,
+        raw,
     ),
     (
         SUBSCRIPTION,
         KEY_VAULT_SECRETS,
-        typed::<keyvault::SecretListResult>,
+        raw,
     ),
-    (SUBSCRIPTION, RECOVERY_VAULTS, typed::<vaults::VaultList>),
+    (SUBSCRIPTION, RECOVERY_VAULTS, raw),
     (
         SUBSCRIPTION,
         PROTECTED_ITEMS,
-        typed::<backup::ProtectedItemResourceList>,
+        raw,
     ),
     (SUBSCRIPTION, BACKUP_POLICIES, raw),
     (SUBSCRIPTION, BACKUP_JOBS, raw),
     (
         SUBSCRIPTION,
         RESOURCE_GROUPS,
-        typed::<resources::ResourceGroupListResult>,
+        raw,
     ),
     (
         SUBSCRIPTION,
         PROVIDERS,
-        typed::<resources::ProviderListResult>,
+        raw,
     ),
     (
         SUBSCRIPTION,
         LOCKS,
-        typed::<locks::ManagementLockListResult>,
+        raw,
     ),
     (SUBSCRIPTION, POLICY_ASSIGNMENTS, raw),
     (SUBSCRIPTION, POLICY_EXEMPTIONS, raw),
@@ -145,12 +137,12 @@ const LISTS: &[(&str, &str, Decode)] = &[
     (
         SUBSCRIPTION,
         ROLE_ASSIGNMENTS,
-        typed::<authorization::RoleAssignmentListResult>,
+        raw,
     ),
     (
         SUBSCRIPTION,
         ROLE_DEFINITIONS,
-        typed::<authorization::RoleDefinitionListResult>,
+        raw,
     ),
     ("tenant", POLICY_SET_DEFINITIONS, raw),
     ("tenant", RESOURCE_CONTAINERS, raw),
