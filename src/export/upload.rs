@@ -235,7 +235,7 @@ impl Session<'_> {
                         .get("x-ms-error-code")
                         .and_then(|v| v.to_str().ok())
                         .map(str::to_owned);
-                    let text = response.text().await.unwrap_or_default();
+                    let text = error_body(response).await;
                     let message = azure_message(&text, code.as_deref());
                     if status != 429 && status < 500 {
                         return Err((Some(status), message));
@@ -270,7 +270,8 @@ impl Session<'_> {
     }
 }
 
-/// `Retry-After` (seconds) or the millisecond forms Azure services send too.
+/// `Retry-After` (seconds) or the millisecond forms Azure services send too, cut to
+/// [`MAX_WAIT`] before it becomes a `Duration` (which panics on a value it cannot hold).
 fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
     let number = |name: &str| {
         headers
@@ -279,10 +280,28 @@ fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
             .and_then(|v| v.trim().parse::<f64>().ok())
             .filter(|n| n.is_finite() && *n >= 0.0)
     };
-    number("retry-after-ms")
+    let seconds = number("retry-after-ms")
         .or_else(|| number("x-ms-retry-after-ms"))
-        .map(|ms| Duration::from_secs_f64(ms / 1000.0))
-        .or_else(|| number("retry-after").map(Duration::from_secs_f64))
+        .map(|ms| ms / 1000.0)
+        .or_else(|| number("retry-after"))?;
+    Some(Duration::from_secs_f64(seconds.min(MAX_WAIT.as_secs_f64())))
+}
+
+/// The most of an error answer's body read for its message: the service's JSON error is a few
+/// hundred bytes, and a body without end must not hold the run.
+const MAX_ERROR_BODY: usize = 64 * 1024;
+
+/// The start of an error answer's body, at most [`MAX_ERROR_BODY`] bytes.
+async fn error_body(mut response: reqwest::Response) -> String {
+    let mut body = Vec::new();
+    while let Ok(Some(chunk)) = response.chunk().await {
+        let room = MAX_ERROR_BODY - body.len();
+        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if body.len() >= MAX_ERROR_BODY {
+            break;
+        }
+    }
+    String::from_utf8_lossy(&body).into_owned()
 }
 
 /// The service's message: `error.message` of its JSON error (with the code), else the error-code
@@ -360,5 +379,11 @@ mod tests {
         assert_eq!(retry_after(&headers), Some(Duration::from_secs(3)));
         headers.insert("retry-after-ms", "250".parse().unwrap());
         assert_eq!(retry_after(&headers), Some(Duration::from_millis(250)));
+        // Far past what a Duration holds: cut to the longest wait, not a panic.
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert("retry-after", "1e300".parse().unwrap());
+        assert_eq!(retry_after(&headers), Some(MAX_WAIT));
+        headers.insert("x-ms-retry-after-ms", "1e300".parse().unwrap());
+        assert_eq!(retry_after(&headers), Some(MAX_WAIT));
     }
 }
