@@ -76,6 +76,7 @@ fn main() {
             management_groups: Vec::new(),
             concurrency,
             deadline: Some(Duration::from_secs(600)),
+            call_timeout: backup_doctor::live::transport::DEFAULT_CALL_TIMEOUT,
             job_window_days: 7,
             now: time::OffsetDateTime::now_utc(),
             backup_service_object_id: None,

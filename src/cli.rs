@@ -227,6 +227,10 @@ pub struct LiveArgs {
     /// Give up waiting for ARM's read budget after this many seconds; what is unread becomes a gap.
     #[arg(long, value_name = "SECONDS", default_value_t = 1800)]
     deadline: u64,
+    /// Give up on one call after this many seconds without its whole answer; it is tried again,
+    /// then what it read becomes a gap.
+    #[arg(long, value_name = "SECONDS", default_value_t = backup_doctor::live::transport::DEFAULT_CALL_TIMEOUT.as_secs(), value_parser = clap::value_parser!(u64).range(1..))]
+    call_timeout: u64,
 }
 
 #[derive(Args)]
@@ -309,6 +313,7 @@ impl LiveArgs {
             graph_endpoint: self.graph_endpoint.clone(),
             concurrency: usize::from(self.concurrency),
             deadline: Duration::from_secs(self.deadline),
+            call_timeout: Duration::from_secs(self.call_timeout),
             progress_bars: std::io::stderr().is_terminal(),
         }
     }

@@ -79,6 +79,8 @@ pub struct LiveSource {
     pub concurrency: usize,
     /// How long to wait for ARM's read budget before what is unread becomes a gap.
     pub deadline: Duration,
+    /// How long one call may take before it is tried again, then becomes a gap.
+    pub call_timeout: Duration,
     /// Draw progress bars on stderr.
     pub progress_bars: bool,
 }
@@ -107,6 +109,7 @@ impl LiveSource {
             management_groups: self.management_groups.clone(),
             concurrency: self.concurrency,
             deadline: Some(self.deadline),
+            call_timeout: self.call_timeout,
             job_window_days,
             now: OffsetDateTime::now_utc(),
             backup_service_object_id,

@@ -109,15 +109,33 @@ impl Endpoints {
     pub fn arm_scope(&self) -> String {
         format!("{}/.default", self.arm.as_str().trim_end_matches('/'))
     }
+
+    /// The token scope for Microsoft Graph: `{endpoint}/.default`.
+    pub fn graph_scope(&self) -> String {
+        format!("{}/.default", self.graph.as_str().trim_end_matches('/'))
+    }
 }
 
 /// The credential `kind` names, configured from the environment. Errors say which variables are
-/// missing, so the user knows what to set.
+/// missing, so the user knows what to set. Its token requests go through the live reads' HTTP
+/// client (`live::transport`) with the default per-call timeout.
 pub fn credential(
     kind: AuthKind,
     endpoints: &Endpoints,
 ) -> Result<Arc<dyn TokenCredential>, String> {
-    let mut options = TokenCredentialOptions::default();
+    let http = super::transport::http_client(super::transport::DEFAULT_CALL_TIMEOUT)?;
+    credential_with(kind, endpoints, http)
+}
+
+/// As [`credential`], its token requests sent through `http`.
+pub fn credential_with(
+    kind: AuthKind,
+    endpoints: &Endpoints,
+    http: Arc<dyn azure_core::HttpClient>,
+) -> Result<Arc<dyn TokenCredential>, String> {
+    // The client follows no redirect: a token request redirected elsewhere would carry the
+    // client secret or assertion to that host.
+    let mut options = TokenCredentialOptions::from(http);
     options.set_authority_host(
         endpoints
             .authority

@@ -6,9 +6,10 @@
 //! the token authority. Anything else is never sent; the read fails with the reason, and the
 //! collector records a gap for it like any other failed read.
 //!
-//! The check sits in the `azure_core` pipeline of every SDK client and raw read (`HostGuard`, in
-//! front of the throttle, so a refused request costs no read budget), and the one request sent
-//! outside a pipeline (the Microsoft Graph query) calls [`HostGuard::check`] itself.
+//! The check sits in the `azure_core` pipeline of every SDK client and raw read, the Microsoft
+//! Graph query included (`HostGuard`, in front of the throttle, so a refused request costs no
+//! read budget). The HTTP client under them follows no redirect (`live::transport`), so no
+//! request leaves for a host the guard did not see.
 
 use async_trait::async_trait;
 use azure_core::{Context, Policy, PolicyResult, Request};

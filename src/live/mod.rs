@@ -7,7 +7,9 @@ pub mod collect;
 pub mod hosts;
 pub mod managed_identity;
 pub mod progress;
+pub mod reauth;
 pub mod throttle;
+pub mod transport;
 
 use crate::error::InputError;
 use crate::inventory::model::Gap;
@@ -17,6 +19,7 @@ use auth::{AuthKind, Endpoints};
 use collect::{ClientSettings, Collector};
 use hosts::HostGuard;
 use progress::{Bars, Progress, Silent};
+use reauth::Reauth;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -36,7 +39,11 @@ pub struct LiveOptions {
     pub endpoints: Endpoints,
     /// Calls in flight at once, across subscriptions and types.
     pub concurrency: usize,
+    /// When the whole run stops: what is unread by then becomes a gap.
     pub deadline: Option<Duration>,
+    /// How long one call may take, body included (`transport::DEFAULT_CALL_TIMEOUT` unless
+    /// configured); a call that takes longer is retried, then becomes a gap.
+    pub call_timeout: Duration,
     pub job_window_days: i64,
     pub now: OffsetDateTime,
     /// Given: Microsoft Graph is not called.
@@ -89,22 +96,35 @@ impl From<LiveError> for InputError {
 
 /// Reads the tenant. Only GET requests (and the Resource Graph query POST) are sent.
 pub async fn collect(options: &LiveOptions) -> Result<Collection, LiveError> {
-    let credential =
-        auth::credential(options.auth, &options.endpoints).map_err(|problem| LiveError {
+    let http = transport::http_client(options.call_timeout).map_err(|problem| LiveError {
+        problem,
+        fix: "check the system's TLS set-up".into(),
+    })?;
+    let credential = auth::credential_with(options.auth, &options.endpoints, http.clone())
+        .map_err(|problem| LiveError {
             problem,
             fix: "set the variables the credential needs, or pick another with --auth".into(),
         })?;
     let throttle = Arc::new(Throttle::new(options.deadline));
+    let endpoints = &options.endpoints;
     let settings = ClientSettings {
-        credential,
-        arm: options.endpoints.arm.clone(),
-        scope: options.endpoints.arm_scope(),
+        credential: credential.clone(),
+        arm: endpoints.arm.clone(),
+        scope: endpoints.arm_scope(),
         throttle: throttle.clone(),
         guard: Arc::new(HostGuard::new([
-            &options.endpoints.arm,
-            &options.endpoints.graph,
-            &options.endpoints.authority,
+            &endpoints.arm,
+            &endpoints.graph,
+            &endpoints.authority,
         ])),
+        reauth: Arc::new(Reauth::new(
+            credential,
+            vec![
+                (endpoints.arm.clone(), endpoints.arm_scope()),
+                (endpoints.graph.clone(), endpoints.graph_scope()),
+            ],
+        )),
+        http,
     };
     let progress: Arc<dyn Progress> = if options.progress_bars {
         Arc::new(Bars::stderr(throttle.stats.clone()))

@@ -23,6 +23,11 @@ const GRAPH_QUOTA_REMAINING: &str = "x-ms-user-quota-remaining";
 const GRAPH_QUOTA_RESETS_AFTER: &str = "x-ms-user-quota-resets-after";
 /// Tries of a request that fails for a server error or a broken connection.
 const MAX_ATTEMPTS: u32 = 8;
+/// Tries of a request that got no answer within the per-call timeout: a server that stalls
+/// tends to stall again, and each try costs a whole timeout.
+const MAX_TIMED_OUT_ATTEMPTS: u32 = 3;
+/// The longest `Retry-After` taken as given; a longer one is waited this long, then asked again.
+const LONGEST_RETRY_AFTER: f64 = 300.0;
 /// Tries of a request ARM throttles: throttling only costs time, so it is retried for as long as
 /// the scan's deadline allows; this cap only stops a server that throttles for ever.
 const MAX_THROTTLED_ATTEMPTS: u32 = 64;
@@ -121,12 +126,12 @@ impl Throttle {
         }
     }
 
+    /// Sleeps `wait`, unless that would end past the deadline: then it fails at once.
     async fn sleep(&self, scope: &str, wait: Duration) -> Result<(), azure_core::Error> {
         if let Some(deadline) = self.deadline {
             if Instant::now() + wait > deadline {
-                return Err(azure_core::Error::message(
-                    azure_core::error::ErrorKind::Other,
-                    "the scan's deadline (--deadline) passed while waiting for ARM's read budget",
+                return Err(past_deadline(
+                    "the scan's deadline (--deadline) would pass while waiting for ARM's read budget (throttled)",
                 ));
             }
         }
@@ -175,14 +180,21 @@ pub fn scope_of(path: &str) -> String {
     "tenant".into()
 }
 
-/// How long a 429 / 503 asks us to wait: `Retry-After` in seconds (ARM's form), else a backoff.
-fn retry_after(headers: &azure_core::headers::Headers, attempt: u32) -> Duration {
-    headers
+/// How long a 429 / 503 asks us to wait: `Retry-After` in seconds (ARM's form), else a backoff;
+/// and the seconds it asked for, uncut, when it did.
+fn retry_after(headers: &azure_core::headers::Headers, attempt: u32) -> (Duration, Option<f64>) {
+    let asked = headers
         .get_optional_str(&azure_core::headers::RETRY_AFTER)
         .and_then(|v| v.trim().parse::<f64>().ok())
-        .filter(|s| s.is_finite() && *s >= 0.0)
-        .map(|s| Duration::from_secs_f64(s.min(300.0)))
-        .unwrap_or_else(|| backoff(attempt))
+        .filter(|s| s.is_finite() && *s >= 0.0);
+    let wait = asked
+        .map(|s| Duration::from_secs_f64(s.min(LONGEST_RETRY_AFTER)))
+        .unwrap_or_else(|| backoff(attempt));
+    (wait, asked)
+}
+
+fn past_deadline(message: impl Into<String>) -> azure_core::Error {
+    azure_core::Error::message(azure_core::error::ErrorKind::Other, message.into())
 }
 
 /// When Resource Graph says the user's quota is used up, how long until its window resets
@@ -219,13 +231,43 @@ impl Policy for Throttle {
         loop {
             attempt += 1;
             self.acquire(&scope).await?;
+            if self
+                .deadline
+                .is_some_and(|deadline| Instant::now() >= deadline)
+            {
+                // The budget may be there, but the run is over: nothing new goes out.
+                return Err(past_deadline(
+                    "the scan's deadline (--deadline) passed before this read was sent",
+                ));
+            }
             self.stats.calls.fetch_add(1, Ordering::Relaxed);
             self.stats.count(&scope, |c| c.calls += 1);
-            let sent = next[0].send(ctx, request, &next[1..]).await;
+            let call = next[0].send(ctx, request, &next[1..]);
+            // A call in flight when the deadline comes is given up, so the deadline bounds the
+            // run whatever the server does (the per-call timeout bounds each call before that).
+            let sent =
+                match self.deadline {
+                    Some(deadline) => match tokio::time::timeout_at(deadline, call).await {
+                        Ok(sent) => sent,
+                        Err(_) => return Err(past_deadline(
+                            "the scan's deadline (--deadline) passed while waiting for the answer",
+                        )),
+                    },
+                    None => call.await,
+                };
             let response = match sent {
                 Ok(response) => response,
-                Err(error) if attempt < MAX_ATTEMPTS && is_transport(&error) => {
-                    tracing::debug!(%scope, attempt, "transport error, retrying: {error}");
+                Err(error) if is_transport(&error) => {
+                    let timed_out = crate::live::transport::is_timeout(&error);
+                    let limit = if timed_out {
+                        MAX_TIMED_OUT_ATTEMPTS
+                    } else {
+                        MAX_ATTEMPTS
+                    };
+                    if attempt >= limit {
+                        return Err(error);
+                    }
+                    tracing::debug!(%scope, attempt, timed_out, "transport error, retrying: {error}");
                     self.sleep(&scope, backoff(attempt)).await?;
                     continue;
                 }
@@ -262,7 +304,22 @@ impl Policy for Throttle {
                 return Ok(response);
             }
             let wait = if throttled || unavailable {
-                retry_after(response.headers(), attempt)
+                let (wait, asked) = retry_after(response.headers(), attempt);
+                if let (Some(deadline), Some(asked)) = (self.deadline, asked) {
+                    // Waiting would end past the deadline: say so now, without sleeping.
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if asked > left.as_secs_f64() {
+                        let what = if throttled {
+                            "throttled"
+                        } else {
+                            "unavailable"
+                        };
+                        return Err(past_deadline(format!(
+                            "{what}: ARM asked to wait {asked} s (Retry-After), longer than is left before the scan's deadline (--deadline)"
+                        )));
+                    }
+                }
+                wait
             } else {
                 backoff(attempt)
             };

@@ -201,6 +201,7 @@ impl Checker {
             concurrency: live.concurrency,
             // A check answers a person or a pipeline waiting: a minute, not a scan's half hour.
             deadline: Some(live.deadline.min(Duration::from_secs(60))),
+            call_timeout: live.call_timeout,
             // Job history does not enter a readiness answer.
             job_window_days: 1,
             now: time::OffsetDateTime::now_utc(),

@@ -492,6 +492,7 @@ fn check(path: &Path, file: File) -> Result<Config, Error> {
             graph_endpoint: live.graph_endpoint.clone(),
             concurrency: concurrency as usize,
             deadline: Duration::from_secs(live.deadline_seconds.unwrap_or(1800)),
+            call_timeout: crate::live::transport::DEFAULT_CALL_TIMEOUT,
             progress_bars: false,
         },
         judging: Judging {

@@ -53,20 +53,14 @@ impl Collector {
                 "$filter",
                 &format!("appId eq '{BACKUP_MANAGEMENT_SERVICE_APP_ID}'"),
             );
-            // Sent outside the pipeline, so the host guard is asked here.
-            self.options
-                .guard
-                .check(&url, "the Microsoft Graph query")?;
             let scope = format!("{}/.default", graph.as_str().trim_end_matches('/'));
             let token = self.options.credential.get_token(&[scope.as_str()]).await?;
-            let request = bearer_get(url, &token);
-            self.options
-                .throttle
-                .stats
-                .calls
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let response = azure_core::new_http_client()
-                .execute_request(&request)
+            let mut request = bearer_get(url, &token);
+            // Through the pipeline: the host guard, a fresh token if this one is refused, the
+            // tenant's read budget and the call count.
+            let response = self
+                .pipeline()
+                .send(&azure_core::Context::new(), &mut request)
                 .await?;
             succeeded(response.status())?;
             let body: Value = response.json().await?;

@@ -14,6 +14,7 @@
 
 use super::hosts::HostGuard;
 use super::progress::Progress;
+use super::reauth::Reauth;
 use super::throttle::Throttle;
 use super::LiveOptions;
 use crate::inventory::model::Gap;
@@ -115,18 +116,24 @@ pub struct ClientSettings {
     pub throttle: Arc<Throttle>,
     /// Holds every request to the configured endpoints (`live::hosts`).
     pub guard: Arc<HostGuard>,
+    /// Re-sends a request whose token was refused once with a fresh one (`live::reauth`).
+    pub reauth: Arc<Reauth>,
+    /// Every call goes out through it (`live::transport`): a timeout per call, no redirects.
+    pub http: Arc<dyn azure_core::HttpClient>,
 }
 
 impl ClientSettings {
     fn client_options(&self) -> azure_core::ClientOptions {
         let mut options =
-            azure_core::ClientOptions::default().retry(azure_core::RetryOptions::none());
+            azure_core::ClientOptions::new(azure_core::TransportOptions::new(self.http.clone()))
+                .retry(azure_core::RetryOptions::none());
         // After the (disabled) retry policy, right before the transport: there the throttle sees
         // every response as it came, with its Retry-After and rate-limit headers, before the SDK
         // turns a 429 into an error. The host guard goes first, so a request it refuses neither
-        // waits for nor spends the read budget.
+        // waits for nor spends the read budget, nor gets a fresh token from the re-auth policy.
         options.per_retry_policies_mut().extend([
             self.guard.clone() as Arc<dyn azure_core::Policy>,
+            self.reauth.clone() as Arc<dyn azure_core::Policy>,
             self.throttle.clone() as Arc<dyn azure_core::Policy>,
         ]);
         options
@@ -140,6 +147,10 @@ fn reason(error: &azure_core::Error) -> String {
         azure_core::error::ErrorKind::HttpResponse { status, error_code } => {
             let status = u16::from(*status);
             let meaning = match status {
+                202 => "accepted, not answered (an operation still running; not polled)",
+                300..=399 => {
+                    "redirected (not followed: the token goes only to the configured endpoints)"
+                }
                 401 => "not authenticated",
                 403 => "not authorized (the identity needs Reader on this scope)",
                 404 => "not found",
@@ -152,10 +163,18 @@ fn reason(error: &azure_core::Error) -> String {
                 None => format!("HTTP {status}: {meaning}"),
             }
         }
-        azure_core::error::ErrorKind::DataConversion => {
-            format!("the response could not be read: {error}")
-        }
+        azure_core::error::ErrorKind::DataConversion => format!(
+            "the response could not be read: {}",
+            super::transport::described(error)
+        ),
         azure_core::error::ErrorKind::Credential => format!("no token: {error}"),
+        azure_core::error::ErrorKind::Io if super::transport::is_timeout(error) => {
+            "no answer within the per-call timeout (--call-timeout), retries exhausted".to_owned()
+        }
+        azure_core::error::ErrorKind::Io => format!(
+            "the connection failed: {}",
+            super::transport::described(error)
+        ),
         _ => error.to_string(),
     }
 }

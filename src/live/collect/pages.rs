@@ -5,6 +5,9 @@ use super::{conversion, Collector, Items, Parent, Subscription};
 use azure_core::auth::AccessToken;
 use serde_json::Value;
 
+/// Tries of a read whose answer broke off mid-body.
+const BODY_ATTEMPTS: u32 = 3;
+
 impl Subscription<'_> {
     /// Every item of the list at `{subscription scope}/{path}`, as ARM returned it.
     pub(super) fn arm_list(&self, path: &str, api_version: &'static str) -> Items<'_> {
@@ -83,7 +86,7 @@ impl Collector {
     }
 
     /// The azure_core pipeline of the SDK clients: the same policies, in the same order.
-    fn pipeline(&self) -> azure_core::Pipeline {
+    pub(super) fn pipeline(&self) -> azure_core::Pipeline {
         azure_core::Pipeline::new(
             Some("backup-doctor"),
             Some(env!("CARGO_PKG_VERSION")),
@@ -93,23 +96,43 @@ impl Collector {
         )
     }
 
-    /// A GET of `url` with the run's token, its body as JSON.
+    /// A GET of `url` with the run's token, its body as JSON. A body cut short (the connection
+    /// broke mid-answer) is asked for again, a few times; a body that arrived whole but is not
+    /// JSON is not: the server would send the same again.
     async fn get_json(
         &self,
         pipeline: &azure_core::Pipeline,
         url: url::Url,
     ) -> Result<Value, azure_core::Error> {
-        let token = self
-            .options
-            .credential
-            .get_token(&[self.options.scope.as_str()])
-            .await?;
-        let mut request = bearer_get(url, &token);
-        let response = pipeline
-            .send(&azure_core::Context::new(), &mut request)
-            .await?;
-        succeeded(response.status())?;
-        response.json::<Value>().await
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let token = self
+                .options
+                .credential
+                .get_token(&[self.options.scope.as_str()])
+                .await?;
+            let mut request = bearer_get(url.clone(), &token);
+            let response = pipeline
+                .send(&azure_core::Context::new(), &mut request)
+                .await?;
+            succeeded(response.status())?;
+            let body = match response.into_body().collect().await {
+                Ok(body) => body,
+                Err(error) if attempt < BODY_ATTEMPTS => {
+                    tracing::debug!(attempt, "the answer broke off, asking again: {error}");
+                    continue;
+                }
+                Err(error) => return Err(error),
+            };
+            return serde_json::from_slice(&body).map_err(|e| {
+                azure_core::Error::full(
+                    azure_core::error::ErrorKind::DataConversion,
+                    e,
+                    "the answer is not JSON",
+                )
+            });
+        }
     }
 
     /// Reads `url` and every `nextLink` after it. Fails when the first page does; a later page
@@ -129,8 +152,21 @@ impl Collector {
                 }
             };
             pages.read += 1;
-            if let Some(Value::Array(values)) = page.get_mut("value") {
-                pages.items.append(values);
+            match page.get_mut("value") {
+                Some(Value::Array(values)) => pages.items.append(values),
+                // Every ARM list page has `value`, if only `[]`: a page without it is not one,
+                // and reading it as "no items" would pass what was never read.
+                _ => {
+                    let error = azure_core::Error::message(
+                        azure_core::error::ErrorKind::DataConversion,
+                        "a page of the list has no `value` array",
+                    );
+                    if pages.read == 1 {
+                        return Err(error);
+                    }
+                    pages.stopped = Some(error);
+                    break;
+                }
             }
             next = page
                 .get("nextLink")
@@ -161,10 +197,12 @@ impl Pages {
     }
 }
 
-/// A failed response as the error an SDK client gives for it, without ARM's error code (these
-/// reads do not parse the error body).
+/// A response other than 200 as the error an SDK client gives for a failed one, without ARM's
+/// error code (these reads do not parse the error body). A read's answer is a 200: a 202 says an
+/// operation is still running (its `Location` is not polled, nor a 3xx's followed), and taking
+/// its body for the answer would read as "nothing there".
 pub(super) fn succeeded(status: azure_core::StatusCode) -> Result<(), azure_core::Error> {
-    if status.is_success() {
+    if status == azure_core::StatusCode::Ok {
         return Ok(());
     }
     Err(azure_core::Error::from(

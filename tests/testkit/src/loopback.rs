@@ -9,6 +9,9 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+/// Resolves when a server started by [`Loopback::spawn`] is asked to stop.
+pub type StopSignal = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
+
 /// A server task; dropping it aborts the task.
 pub struct Loopback {
     stop: Option<oneshot::Sender<()>>,
@@ -23,6 +26,29 @@ impl Loopback {
             let serve = axum::serve(listener, app).with_graceful_shutdown(async {
                 let _ = stopped.await;
             });
+            if let Err(e) = serve.await {
+                tracing::warn!("{name} stopped: {e}");
+            }
+        });
+        Loopback {
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+
+    /// Runs `serve` (given the signal to stop gracefully) as the server task, for servers that
+    /// are not a plain `axum::serve` of a TCP listener.
+    pub fn spawn<F>(name: &'static str, serve: impl FnOnce(StopSignal) -> F) -> Loopback
+    where
+        F: std::future::IntoFuture<Output = std::io::Result<()>>,
+        F::IntoFuture: Send + 'static,
+    {
+        let (stop, stopped) = oneshot::channel::<()>();
+        let serve = serve(Box::pin(async {
+            let _ = stopped.await;
+        }))
+        .into_future();
+        let task = tokio::spawn(async move {
             if let Err(e) = serve.await {
                 tracing::warn!("{name} stopped: {e}");
             }

@@ -1,7 +1,7 @@
 //! `arm-emulator`: the testkit's ARM emulator as a standalone process, for benchmarks and manual
 //! runs of the live collector against a snapshot.
 
-use backup_doctor_testkit::emulator::{Bucket, Emulator, EmulatorConfig};
+use backup_doctor_testkit::emulator::{Bucket, Emulator, EmulatorConfig, Fault};
 use clap::Parser;
 use std::io::Write;
 use std::path::PathBuf;
@@ -43,6 +43,33 @@ struct Args {
     /// Answer a truncated JSON body on paths containing SUBSTR (case-insensitive; repeatable).
     #[arg(long = "malformed", value_name = "SUBSTR")]
     malformed: Vec<String>,
+    /// Inject a fault on the requests whose path contains PATH (case-insensitive; repeatable; the
+    /// first fault that matches a request applies). KIND is one of:
+    /// reset (the connection is reset before the answer),
+    /// cut-body (the whole body's Content-Length, half the body, then the connection closes),
+    /// stall=SECONDS (nothing is sent for that long, then the answer),
+    /// broken-json (200 with a body that is not JSON),
+    /// retry-after=SECONDS (429 asking to wait that long),
+    /// redirect=URL (307 to the same path on URL),
+    /// accepted=URL (202 with Location and Azure-AsyncOperation on URL),
+    /// error-naming=URL (409 whose error body and Location name URL).
+    /// #N: only the first N matching requests get it (default: every one).
+    /// Example: --fault reset@/providers/Microsoft.Compute/disks#2
+    #[arg(
+        long = "fault",
+        value_name = "KIND[=ARG]@PATH[#N]",
+        verbatim_doc_comment
+    )]
+    faults: Vec<Fault>,
+    /// The lifetime the token endpoints announce for the tokens they issue, in seconds
+    /// (default 3599).
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    token_lifetime: Option<u64>,
+    /// How long ARM accepts a token after issuing it, in milliseconds (default: its lifetime);
+    /// past it, requests with that token get 401 InvalidAuthenticationTokenTokenExpired. Shorter
+    /// than --token-lifetime makes tokens expire before the client expects: it must refresh.
+    #[arg(long, value_name = "MS")]
+    token_accepted_ms: Option<u64>,
     /// Leave vmAgent, extensions and disks out of the statusOnly VM list.
     #[arg(long)]
     status_only_without_agent: bool,
@@ -111,10 +138,15 @@ async fn main() -> ExitCode {
         fail_every: args.fail_every.map(|FailEvery(n, status)| (n, status)),
         forbidden: args.forbid,
         malformed: args.malformed,
+        faults: args.faults,
+        token_accepted_for: args.token_accepted_ms.map(Duration::from_millis),
         status_only_includes_agent: !args.status_only_without_agent,
         certificate_thumbprint: args.certificate_thumbprint,
         ..EmulatorConfig::default()
     };
+    if let Some(lifetime) = args.token_lifetime {
+        config.token_lifetime = Duration::from_secs(lifetime);
+    }
     if let Some(tenant) = args.tenant_id {
         config.tenant_id = tenant;
     }

@@ -12,7 +12,8 @@ use base64::Engine;
 use serde_json::{json, Value};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-const LIFETIME_SECS: u64 = 3599;
+/// The lifetime real tokens have (`EmulatorConfig::token_lifetime` by default).
+pub(crate) const LIFETIME_SECS: u64 = 3599;
 /// JWT segments are unpadded base64url; padded ones are accepted too, as the Azure SDK's own
 /// decoder (which the emulator used before it left the product) accepts both.
 const JWT_BASE64: GeneralPurpose = GeneralPurpose::new(
@@ -122,14 +123,15 @@ pub(crate) fn client_credentials(shared: &Shared, tenant: &str, v1: bool, body: 
         Some(audience) => shared.issue_api_token(&audience),
         None => shared.issue_token(),
     };
+    let lifetime = config.token_lifetime.as_secs();
     let mut answer = json!({
         "token_type": "Bearer",
-        "expires_in": LIFETIME_SECS,
-        "ext_expires_in": LIFETIME_SECS,
+        "expires_in": lifetime,
+        "ext_expires_in": lifetime,
         "access_token": token,
     });
     if v1 {
-        answer["expires_on"] = json!((unix_now() + LIFETIME_SECS).to_string());
+        answer["expires_on"] = json!((unix_now() + lifetime).to_string());
         answer["resource"] = json!(field("resource").unwrap_or("https://management.azure.com/"));
     }
     Outcome::json(200, &answer)
@@ -223,7 +225,7 @@ pub(crate) fn managed_identity(
         );
     };
     let (token, lifetime) = match shared.issue_scripted(resource) {
-        None => (shared.issue_token(), LIFETIME_SECS),
+        None => (shared.issue_token(), shared.config.token_lifetime.as_secs()),
         Some(Some((token, lifetime))) => (token, lifetime.as_secs()),
         Some(None) => {
             return Outcome::json(

@@ -5,31 +5,35 @@
 //! the live collector can be exercised through the real Azure SDK over real HTTP without a tenant.
 //!
 //! Faults are injectable and deterministic: per-subscription read throttling (ARM's token
-//! bucket), every n-th request failing, forbidden paths and truncated bodies.
+//! bucket), every n-th request failing, forbidden paths and truncated bodies, tokens that expire
+//! (ARM answers 401 once one is past its time), and the network and answer faults of `faults`
+//! (resets, stalls, broken JSON, long `Retry-After`s, answers pointing at another host).
 //!
 //! The emulator never logs a token or a secret: tests grep the logs for the tokens it issued.
 
 mod arm;
 mod bucket;
+mod faults;
 mod identity;
 mod issuer;
 mod store;
 
 pub use arm::ManagementGroup;
 pub use bucket::Bucket;
+pub use faults::{Fault, FaultKind};
 
 use crate::loopback::{lock, Loopback};
 use crate::tokens::Issuer;
 use arm::Query;
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::response::Response;
 use axum::Router;
 use bucket::BucketState;
 use serde_json::{json, Value};
 use std::collections::hash_map::RandomState;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::hash::BuildHasher;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -72,6 +76,16 @@ pub struct EmulatorConfig {
     /// emulator's own URL, the last page too: what a response pointing at a foreign host looks
     /// like. A client that follows it sends that host its token.
     pub foreign_next_links: Vec<(String, String)>,
+    /// Network and answer faults on chosen requests (`faults`), the first that matches a request.
+    pub faults: Vec<Fault>,
+    /// The lifetime the token endpoints announce (`expires_in`, `expires_on`) for the tokens
+    /// they issue.
+    pub token_lifetime: Duration,
+    /// How long ARM (and Graph) accept a token after it was issued; `None`: its lifetime. Shorter
+    /// than the lifetime is a token refused before the client expects it: ARM's clock ahead of
+    /// the client's, or a token revoked. Past it, requests are answered 401
+    /// `InvalidAuthenticationTokenTokenExpired` with a `WWW-Authenticate` challenge.
+    pub token_accepted_for: Option<Duration>,
     /// Whether the `statusOnly=true` VM list carries `vmAgent`, `extensions` and `disks`.
     pub status_only_includes_agent: bool,
     /// The tenant the token endpoint accepts. Empty means: the snapshot manifest's `tenantId`,
@@ -123,6 +137,9 @@ impl Default for EmulatorConfig {
             forbidden: Vec::new(),
             malformed: Vec::new(),
             foreign_next_links: Vec::new(),
+            faults: Vec::new(),
+            token_lifetime: Duration::from_secs(identity::LIFETIME_SECS),
+            token_accepted_for: None,
             status_only_includes_agent: true,
             tenant_id: String::new(),
             client_id: "backup-doctor-test".to_owned(),
@@ -218,6 +235,7 @@ impl Emulator {
             .clone()
             .unwrap_or_else(|| arm::default_management_groups(&config.tenant_id, &store));
         let shared = Arc::new(Shared {
+            faults: faults::Faults::new(&config.faults),
             issuer,
             management_groups,
             config,
@@ -235,7 +253,14 @@ impl Emulator {
         let app = Router::new()
             .fallback(handle)
             .with_state(Arc::clone(&shared));
-        let server = Loopback::serve(listener, app, "ARM emulator");
+        let listener = faults::FaultyListener(listener);
+        let server = Loopback::spawn("ARM emulator", |stopped| {
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<faults::Switch>(),
+            )
+            .with_graceful_shutdown(stopped)
+        });
         tracing::debug!(url = %url, "ARM emulator listening");
         Ok(Emulator {
             url,
@@ -287,11 +312,19 @@ impl Emulator {
     }
 }
 
-/// The tokens handed out: a set to check requests against, and the issue order for tests.
+/// The tokens handed out: each ARM token with the instant ARM stops accepting it, and the issue
+/// order for tests.
 #[derive(Debug, Default)]
 struct Tokens {
-    valid: HashSet<String>,
+    valid: HashMap<String, Instant>,
     issued: Vec<String>,
+}
+
+/// What a request's `Authorization` header is worth.
+enum Authorization {
+    Valid,
+    Expired,
+    Missing,
 }
 
 /// Per bucket key (subscription or "tenant"): the token bucket and the fail_every counter.
@@ -303,6 +336,7 @@ struct KeyState {
 
 pub(crate) struct Shared {
     pub(crate) config: EmulatorConfig,
+    faults: faults::Faults,
     /// The configured tree, or the default one built from the snapshot.
     management_groups: BTreeMap<String, ManagementGroup>,
     pub(crate) issuer: Issuer,
@@ -326,6 +360,8 @@ pub(crate) struct ArmError {
     pub code: String,
     pub message: String,
     pub retry_after: Option<u64>,
+    /// The `WWW-Authenticate` challenge of a 401.
+    pub challenge: Option<String>,
 }
 
 impl ArmError {
@@ -335,6 +371,7 @@ impl ArmError {
             code: code.to_owned(),
             message,
             retry_after: None,
+            challenge: None,
         }
     }
 
@@ -345,6 +382,9 @@ impl ArmError {
         );
         if let Some(secs) = self.retry_after {
             out.headers.push(("retry-after", secs.to_string()));
+        }
+        if let Some(challenge) = &self.challenge {
+            out.headers.push(("www-authenticate", challenge.clone()));
         }
         out
     }
@@ -395,7 +435,11 @@ struct Call<'a> {
     body: &'a [u8],
 }
 
-async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response {
+async fn handle(
+    State(shared): State<Arc<Shared>>,
+    ConnectInfo(connection): ConnectInfo<faults::Switch>,
+    request: Request,
+) -> Response {
     let arrival = shared.arrivals.fetch_add(1, Ordering::Relaxed);
     let latency = shared.config.latency;
     if !latency.is_zero() {
@@ -404,6 +448,10 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
     let (parts, body) = request.into_parts();
     let path = parts.uri.path().to_owned();
     let query = parts.uri.query().unwrap_or_default().to_owned();
+    let fault = shared.faults.pick(&percent_decode(&path));
+    if let Some(FaultKind::Stall(stall)) = &fault {
+        tokio::time::sleep(*stall).await;
+    }
     let mut graph_query = None;
     let (outcome, subscription) = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
         Ok(bytes) => {
@@ -420,11 +468,26 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
             None,
         ),
     };
+    let path_and_query = parts
+        .uri
+        .path_and_query()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_default();
+    let faulted = match &fault {
+        Some(fault) => faults::apply(fault, outcome, &path_and_query),
+        None => faults::Faulted::Outcome(outcome),
+    };
+    let status = match &faulted {
+        faults::Faulted::Outcome(outcome) => outcome.status,
+        faults::Faulted::Response(status, _) => *status,
+        // No answer went out.
+        faults::Faulted::Reset => 0,
+    };
     let entry = LoggedRequest {
         method: parts.method.as_str().to_owned(),
         path,
         query,
-        status: outcome.status,
+        status,
         subscription,
         authorization_present: parts
             .headers
@@ -433,7 +496,14 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
     };
     tracing::debug!(method = %entry.method, path = %entry.path, status = entry.status, "emulator request");
     lock(&shared.log).push((arrival, entry));
-    outcome.into_response()
+    match faulted {
+        faults::Faulted::Outcome(outcome) => outcome.into_response(),
+        faults::Faulted::Response(_, response) => response,
+        faults::Faulted::Reset => {
+            connection.throw();
+            Response::new(Body::empty())
+        }
+    }
 }
 
 /// The `query` field of a Resource Graph request body, for the log.
@@ -475,8 +545,14 @@ impl Shared {
             self.hasher.hash_one((n, 0x9e37u16)),
             self.hasher.hash_one((n, 0x79b9u16))
         );
+        let accepted_for = self
+            .config
+            .token_accepted_for
+            .unwrap_or(self.config.token_lifetime);
         let mut tokens = lock(&self.tokens);
-        tokens.valid.insert(token.clone());
+        tokens
+            .valid
+            .insert(token.clone(), Instant::now() + accepted_for);
         tokens.issued.push(token.clone());
         token
     }
@@ -528,17 +604,44 @@ impl Shared {
         )
     }
 
-    fn authorized(&self, headers: &HeaderMap) -> bool {
+    fn authorization(&self, headers: &HeaderMap) -> Authorization {
         let Some(value) = headers
             .get(axum::http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
         else {
-            return false;
+            return Authorization::Missing;
         };
         let mut words = value.splitn(2, ' ');
         let scheme = words.next().unwrap_or_default();
         let token = words.next().unwrap_or_default().trim();
-        scheme.eq_ignore_ascii_case("bearer") && lock(&self.tokens).valid.contains(token)
+        if !scheme.eq_ignore_ascii_case("bearer") {
+            return Authorization::Missing;
+        }
+        match lock(&self.tokens).valid.get(token) {
+            Some(until) if Instant::now() < *until => Authorization::Valid,
+            Some(_) => Authorization::Expired,
+            None => Authorization::Missing,
+        }
+    }
+
+    /// The 401 of a request without a token ARM accepts, if it is one.
+    fn unauthorized(&self, headers: &HeaderMap) -> Option<ArmError> {
+        match self.authorization(headers) {
+            Authorization::Valid => None,
+            Authorization::Missing => Some(unauthenticated()),
+            Authorization::Expired => {
+                let mut e = ArmError::new(
+                    401,
+                    "InvalidAuthenticationTokenTokenExpired",
+                    "The access token has expired. Get a new token and try again.".to_owned(),
+                );
+                e.challenge = Some(format!(
+                    "Bearer authorization_uri=\"{}/{}\", error=\"invalid_token\", error_description=\"The access token has expired.\"",
+                    self.base_url, self.config.tenant_id
+                ));
+                Some(e)
+            }
+        }
     }
 
     /// Answers one request; also returns the subscription the path names, for the log.
@@ -621,8 +724,8 @@ impl Shared {
     }
 
     fn graph(&self, call: &Call) -> Outcome {
-        if !self.authorized(call.headers) {
-            return unauthenticated().outcome();
+        if let Some(refused) = self.unauthorized(call.headers) {
+            return refused.outcome();
         }
         if call.method != Method::GET {
             return method_not_allowed(call.method, call.raw_path).outcome();
@@ -709,8 +812,8 @@ impl Shared {
         now: Instant,
     ) -> Result<u32, (ArmError, u32)> {
         let peek = || self.remaining(key, now);
-        if !self.authorized(call.headers) {
-            return Err((unauthenticated(), peek()));
+        if let Some(refused) = self.unauthorized(call.headers) {
+            return Err((refused, peek()));
         }
         let allowed = if is_graph_query {
             Method::POST
