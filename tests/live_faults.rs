@@ -187,6 +187,30 @@ fn assert_complete_or_honest(scan: &Scan) {
     }
 }
 
+/// A scan of the demo fleet served with `faults`, which must end incomplete and honest.
+async fn incomplete_under(faults_: &[&str], extra: &[&str]) -> (Emulator, Scan) {
+    let emulator = serve(EmulatorConfig {
+        faults: faults(faults_),
+        ..demo_config()
+    })
+    .await;
+    let scan = scan_live(&emulator, extra).await;
+    assert_eq!(scan.code, Some(3), "{:?}\n{}", scan.gaps(), scan.stderr);
+    assert_complete_or_honest(&scan);
+    (emulator, scan)
+}
+
+/// `scan` has one gap on the lists of type `what` in each of the demo fleet's two subscriptions,
+/// each reason containing `why`.
+fn assert_gaps(scan: &Scan, what: &str, why: &str) {
+    let gaps = gaps_of(scan, what);
+    assert_eq!(gaps.len(), 2, "{what}: {:?}", scan.gaps());
+    for (scope, reason) in gaps {
+        assert!(scope.starts_with("/subscriptions/"), "{scope}");
+        assert!(reason.contains(why), "{what}: {reason}");
+    }
+}
+
 /// The gaps of `scan` on lists whose type is `what`.
 fn gaps_of(scan: &Scan, what: &str) -> Vec<(String, String)> {
     scan.gaps()
@@ -271,12 +295,7 @@ async fn lists_that_always_break_off_or_are_not_json_are_gaps_naming_the_list_an
             "the response could not be read",
         ),
     ] {
-        let gaps = gaps_of(&scan, what);
-        assert_eq!(gaps.len(), 2, "{what}: one gap per subscription: {gaps:?}");
-        for (scope, reason) in gaps {
-            assert!(scope.starts_with("/subscriptions/"), "{scope}");
-            assert!(reason.starts_with(why), "{what}: {reason}");
-        }
+        assert_gaps(&scan, what, why);
     }
     emulator.shutdown().await;
 }
@@ -285,23 +304,15 @@ async fn lists_that_always_break_off_or_are_not_json_are_gaps_naming_the_list_an
 async fn answers_that_stall_past_the_call_timeout_are_retried_then_gaps() {
     // Lock lists stall once each (retried: the scan completes), key vault lists every time
     // (given up after three tries of a second each).
-    let emulator = serve(EmulatorConfig {
-        faults: faults(&[
+    let (emulator, scan) = incomplete_under(
+        &[
             &format!("stall=30@{LOCKS}#2"),
             &format!("stall=30@{KEY_VAULTS}"),
-        ]),
-        ..demo_config()
-    })
+        ],
+        &["--call-timeout", "1"],
+    )
     .await;
-    let scan = scan_live(&emulator, &["--call-timeout", "1"]).await;
-    assert_eq!(scan.code, Some(3), "{:?}\n{}", scan.gaps(), scan.stderr);
-    assert_complete_or_honest(&scan);
-    assert!(gaps_of(&scan, "Microsoft.Authorization/locks").is_empty());
-    let gaps = gaps_of(&scan, "Microsoft.KeyVault/vaults");
-    assert_eq!(gaps.len(), 2, "{:?}", scan.gaps());
-    for (_, reason) in &gaps {
-        assert!(reason.contains("per-call timeout"), "{reason}");
-    }
+    assert_gaps(&scan, "Microsoft.KeyVault/vaults", "per-call timeout");
     assert_eq!(scan.gaps().len(), 2, "{:?}", scan.gaps());
     assert!(scan.took < Duration::from_secs(25), "{:?}", scan.took);
     emulator.shutdown().await;
@@ -311,40 +322,29 @@ async fn answers_that_stall_past_the_call_timeout_are_retried_then_gaps() {
 async fn the_deadline_bounds_the_run_whatever_the_server_does() {
     // Every lock list stalls far past the deadline, and the per-call timeout is longer still:
     // the deadline alone ends those reads, as gaps.
-    let emulator = serve(EmulatorConfig {
-        faults: faults(&[&format!("stall=120@{LOCKS}")]),
-        ..demo_config()
-    })
+    let (emulator, scan) = incomplete_under(
+        &[&format!("stall=120@{LOCKS}")],
+        &["--deadline", "8", "--call-timeout", "100"],
+    )
     .await;
-    let scan = scan_live(&emulator, &["--deadline", "8", "--call-timeout", "100"]).await;
-    assert_eq!(scan.code, Some(3), "{:?}\n{}", scan.gaps(), scan.stderr);
-    assert_complete_or_honest(&scan);
     assert!(scan.took < Duration::from_secs(20), "{:?}", scan.took);
-    let gaps = gaps_of(&scan, "Microsoft.Authorization/locks");
-    assert_eq!(gaps.len(), 2, "{:?}", scan.gaps());
-    for (_, reason) in &gaps {
-        assert!(reason.contains("deadline"), "{reason}");
-    }
+    assert_gaps(&scan, "Microsoft.Authorization/locks", "deadline");
     emulator.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_retry_after_longer_than_the_deadline_is_a_throttled_gap_not_a_sleep() {
-    let emulator = serve(EmulatorConfig {
-        faults: faults(&[&format!("retry-after=3600@{DISKS}")]),
-        ..demo_config()
-    })
+    let (emulator, scan) = incomplete_under(
+        &[&format!("retry-after=3600@{DISKS}")],
+        &["--deadline", "600"],
+    )
     .await;
-    let scan = scan_live(&emulator, &["--deadline", "600"]).await;
-    assert_eq!(scan.code, Some(3), "{:?}\n{}", scan.gaps(), scan.stderr);
-    assert_complete_or_honest(&scan);
     assert!(scan.took < Duration::from_secs(30), "{:?}", scan.took);
-    let gaps = gaps_of(&scan, "Microsoft.Compute/disks");
-    assert_eq!(gaps.len(), 2, "{:?}", scan.gaps());
-    for (_, reason) in &gaps {
-        assert!(reason.starts_with("throttled"), "{reason}");
-        assert!(reason.contains("3600"), "{reason}");
-    }
+    assert_gaps(
+        &scan,
+        "Microsoft.Compute/disks",
+        "throttled: ARM asked to wait 3600 s",
+    );
     emulator.shutdown().await;
 }
 
@@ -437,11 +437,7 @@ async fn the_token_never_reaches_a_host_the_answers_point_at() {
             "nextLink points to another host",
         ),
     ] {
-        let gaps = gaps_of(&scan, what);
-        assert_eq!(gaps.len(), 2, "{what}: {:?}", scan.gaps());
-        for (_, reason) in gaps {
-            assert!(reason.starts_with(why), "{what}: {reason}");
-        }
+        assert_gaps(&scan, what, why);
     }
     for token in emulator.issued_tokens() {
         assert!(!scan.stderr.contains(&token));
