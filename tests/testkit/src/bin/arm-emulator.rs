@@ -1,5 +1,5 @@
-//! `arm-emulator`: the testkit's ARM emulator as a standalone process, for benchmarks and manual
-//! runs of the live collector against a snapshot.
+//! `arm-emulator`: the testkit's ARM emulator as a standalone process, for benchmarks, soak runs
+//! (with `--fault` and the token flags) and manual runs of the live collector against a snapshot.
 
 use backup_doctor_testkit::emulator::{Bucket, Emulator, EmulatorConfig, Fault};
 use clap::Parser;

@@ -186,6 +186,7 @@ pub struct LoggedRequest {
     pub path: String,
     /// The raw query string, without the `?`.
     pub query: String,
+    /// The status answered; 0 when the connection was reset instead (`FaultKind::Reset`).
     pub status: u16,
     /// The lower-cased subscription id of a `/subscriptions/{s}/...` path.
     pub subscription: Option<String>,
