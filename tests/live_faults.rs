@@ -187,6 +187,15 @@ fn assert_complete_or_honest(scan: &Scan) {
     }
 }
 
+/// A scan of what `config` serves, which must read everything in spite of its faults.
+async fn read_in_full(config: EmulatorConfig, extra: &[&str]) -> (Emulator, Scan) {
+    let emulator = serve(config).await;
+    let scan = scan_live(&emulator, extra).await;
+    assert!(scan.gaps().is_empty(), "{:?}\n{}", scan.gaps(), scan.stderr);
+    assert_complete_or_honest(&scan);
+    (emulator, scan)
+}
+
 /// A scan of the demo fleet served with `faults`, which must end incomplete and honest.
 async fn incomplete_under(faults_: &[&str], extra: &[&str]) -> (Emulator, Scan) {
     let emulator = serve(EmulatorConfig {
@@ -225,16 +234,16 @@ async fn tokens_that_expire_mid_run_are_renewed_and_the_scan_completes() {
     // The client keeps a token until 20 s before the announced expiry, so with 22 s announced it
     // uses each for 2 s; ARM refuses each after 300 ms, so most of the client's tokens reach ARM
     // expired. Latency and two calls at a time make the scan outlive several tokens.
-    let emulator = serve(EmulatorConfig {
-        token_lifetime: Duration::from_secs(22),
-        token_accepted_for: Some(Duration::from_millis(300)),
-        latency: Duration::from_millis(15),
-        ..demo_config()
-    })
+    let (emulator, _) = read_in_full(
+        EmulatorConfig {
+            token_lifetime: Duration::from_secs(22),
+            token_accepted_for: Some(Duration::from_millis(300)),
+            latency: Duration::from_millis(15),
+            ..demo_config()
+        },
+        &["--concurrency", "2"],
+    )
     .await;
-    let scan = scan_live(&emulator, &["--concurrency", "2"]).await;
-    assert!(scan.gaps().is_empty(), "{:?}\n{}", scan.gaps(), scan.stderr);
-    assert_complete_or_honest(&scan);
     let requests = emulator.requests();
     let expired = requests.iter().filter(|r| r.status == 401).count();
     assert!(
@@ -251,18 +260,18 @@ async fn connections_reset_before_or_during_an_answer_are_retried() {
     // The first two disk lists are reset before their answer, the first two NIC lists and lock
     // lists cut mid-body (the whole body's Content-Length, half the body): each read is tried
     // again and the scan misses nothing.
-    let emulator = serve(EmulatorConfig {
-        faults: faults(&[
-            &format!("reset@{DISKS}#2"),
-            &format!("cut-body@{NICS}#2"),
-            &format!("cut-body@{LOCKS}#2"),
-        ]),
-        ..demo_config()
-    })
+    let (emulator, _) = read_in_full(
+        EmulatorConfig {
+            faults: faults(&[
+                &format!("reset@{DISKS}#2"),
+                &format!("cut-body@{NICS}#2"),
+                &format!("cut-body@{LOCKS}#2"),
+            ]),
+            ..demo_config()
+        },
+        &[],
+    )
     .await;
-    let scan = scan_live(&emulator, &[]).await;
-    assert!(scan.gaps().is_empty(), "{:?}\n{}", scan.gaps(), scan.stderr);
-    assert_complete_or_honest(&scan);
     let requests = emulator.requests();
     let reset = requests.iter().filter(|r| r.status == 0).count();
     assert_eq!(reset, 2, "two requests were reset");
