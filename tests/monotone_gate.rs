@@ -71,13 +71,16 @@ struct Fixture {
     base: [Outcome; 2],
 }
 
+/// A VM after the change: its name, verdict and layer statuses (by cause).
+type VmOutcome = (String, Status, Vec<(String, LayerStatus)>);
+
 /// The gate's exit code and, per VM id after the change, its verdict and layer statuses.
 #[derive(Debug, Clone)]
 struct Outcome {
     exit: i32,
     /// Changes the gate maps but could not lay over the baseline.
     unapplied: usize,
-    vms: BTreeMap<String, (String, Status, Vec<(String, LayerStatus)>)>,
+    vms: BTreeMap<String, VmOutcome>,
 }
 
 fn outcome(report: &GateReport) -> Outcome {
