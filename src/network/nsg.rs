@@ -134,16 +134,20 @@ pub fn parse(nsg: &NetworkSecurityGroup, ctx: &AddressContext) -> Nsg {
 /// Parses one rule's `properties`; inbound rules give `None`.
 pub fn parse_rule(name: &str, props: &Value, default: bool, ctx: &AddressContext) -> Option<Rule> {
     let text = |field: &str| props.get(field).and_then(Value::as_str);
-    if !text("direction")
-        .unwrap_or("Outbound")
-        .eq_ignore_ascii_case("Outbound")
-    {
+    let direction = text("direction").unwrap_or("Outbound");
+    if direction.eq_ignore_ascii_case("Inbound") {
         return None;
     }
     let mut invalid = None;
     let mut note = |problem: String| {
         invalid.get_or_insert(problem);
     };
+    // Neither direction (a plan's value known only after apply): it may be outbound.
+    if !direction.eq_ignore_ascii_case("Outbound") {
+        note(format!(
+            "direction {direction:?} is neither Inbound nor Outbound"
+        ));
+    }
     let access = match text("access") {
         Some(a) if a.eq_ignore_ascii_case("Allow") => Access::Allow,
         Some(a) if a.eq_ignore_ascii_case("Deny") => Access::Deny,
@@ -197,11 +201,12 @@ pub fn parse_rule(name: &str, props: &Value, default: bool, ctx: &AddressContext
         specs
             .iter()
             .filter_map(|spec| {
-                let parsed = parse_ports(spec);
-                if parsed.is_none() {
+                // A range that does not parse may cover any port: the rule stays in reach of
+                // every flow, and `invalid` makes its match unknown.
+                parse_ports(spec).or_else(|| {
                     note(format!("port range {spec:?} does not parse"));
-                }
-                parsed
+                    Some((0, 65535))
+                })
             })
             .collect()
     };
@@ -217,8 +222,20 @@ pub fn parse_rule(name: &str, props: &Value, default: bool, ctx: &AddressContext
     };
     let source_ports = ports("sourcePortRange", "sourcePortRanges", &mut note);
     let destination_ports = ports("destinationPortRange", "destinationPortRanges", &mut note);
-    let source_asgs = asgs("sourceApplicationSecurityGroups");
-    let destination_asgs = asgs("destinationApplicationSecurityGroups");
+    // An ASG that is no ARM id (a plan's id known only after apply) may hold any NIC: the rule
+    // is kept in reach of every address, and `invalid` makes its match unknown.
+    let mut checked = |field: &str| -> Vec<String> {
+        let ids = asgs(field);
+        match ids.iter().find(|id| !id.starts_with("/subscriptions/")) {
+            Some(bad) => {
+                note(format!("{field} holds {bad:?}, which is no resource id"));
+                Vec::new()
+            }
+            None => ids,
+        }
+    };
+    let source_asgs = checked("sourceApplicationSecurityGroups");
+    let destination_asgs = checked("destinationApplicationSecurityGroups");
     let resolve_all = |specs: Vec<String>, asgs: &[String]| -> Vec<Resolved> {
         if specs.is_empty() && asgs.is_empty() {
             vec![Resolved::Set(AddressSet::all())]

@@ -259,6 +259,20 @@ fn vault_facts(
     out.firewall_default_action =
         with_default(acls.and_then(|a| a.default_action.clone()), "Allow");
     out.firewall_bypass = with_default(acls.and_then(|a| a.bypass.clone()), "AzureServices");
+    // An action ARM does not define (a plan's value known only after apply) may be `Deny`.
+    if let Some(action) = out
+        .firewall_default_action
+        .as_deref()
+        .filter(|a| !a.eq_ignore_ascii_case("Allow") && !a.eq_ignore_ascii_case("Deny"))
+    {
+        facts.mark_unknown(
+            fact_path::ENCRYPTION_KEY_VAULTS,
+            format!(
+                "key vault {}: firewall defaultAction {action:?} is neither Allow nor Deny",
+                out.name
+            ),
+        );
+    }
     if dependency.role == "ade" {
         match backup_access(index, vault, dependency) {
             Ok((missing, only_secret_backup)) => {

@@ -591,9 +591,18 @@ fn requirement(
                     NextHop::VirtualAppliance(_) | NextHop::VirtualNetworkGateway
                 )
             });
+            // A next hop the check does not know (a plan's value known only after apply) may
+            // drop the traffic or send it through an appliance: the route decides nothing.
+            let undecided = chosen.iter().find_map(|r| match &r.next_hop {
+                NextHop::Other(kind) => Some(format!(
+                    "the route {} has the next hop `{kind}`, which is not one Azure documents",
+                    r.describe()
+                )),
+                _ => None,
+            });
             // A gateway-learned route can be longer than any user route, so while the gateway
             // may propagate routes, no decision here is certain.
-            match &subnet.bgp_unknown {
+            match subnet.bgp_unknown.as_ref().or(undecided.as_ref()) {
                 Some(reason) => routes_unknown(facts, row, reason),
                 None => {
                     out.route_drops = Some(!out.drop_routes.is_empty());

@@ -437,7 +437,8 @@ fn set_field(resource: &mut Value, path: &[&str], value: Option<Value>) {
 }
 
 /// Drops values known only after apply, so the facts that need them are absent (unknown). They
-/// stay where absence would mean a default (NSG rules, routes) and in references by id.
+/// stay where absence would mean a default (NSG rules, routes, a key vault's firewall, whose
+/// absent action is `Allow`) and in references by id.
 fn strip_unknowns(value: &mut Value, keep: bool) {
     match value {
         Value::Object(map) => {
@@ -445,7 +446,8 @@ fn strip_unknowns(value: &mut Value, keep: bool) {
                 map.retain(|name, v| name == "id" || !is_unknown(v));
             }
             for (name, inner) in map.iter_mut() {
-                let keep_inside = keep || matches!(name.as_str(), "securityRules" | "routes");
+                let keep_inside =
+                    keep || matches!(name.as_str(), "securityRules" | "routes" | "networkAcls");
                 strip_unknowns(inner, keep_inside);
             }
         }

@@ -330,7 +330,27 @@ fn read_change(
             ))
         }
     };
+    let mut state = state;
     if action != Action::Delete {
+        // The id and type what-if could not evaluate are the change's own: its resource id says
+        // them, while an unknown id would lay the resource nowhere and change nothing.
+        if let Value::Object(fields) = &mut state {
+            let unevaluated =
+                |v: Option<&Value>| v.and_then(Value::as_str).is_some_and(is_expression);
+            if unevaluated(fields.get("id")) {
+                fields.insert("id".into(), json!(resource_id));
+            }
+            if unevaluated(fields.get("type")) {
+                fields.insert("type".into(), json!(kind));
+            }
+            if unevaluated(fields.get("properties")) {
+                return Ok(not_evaluated(
+                    resource_id.into(),
+                    &kind,
+                    "its `properties` are known only after the deployment".into(),
+                ));
+            }
+        }
         if let Some(problem) = not_the_resource(&state, &kind) {
             return Ok(not_evaluated(resource_id.into(), &kind, problem));
         }
@@ -441,9 +461,14 @@ fn arm_type(id: &str) -> String {
 }
 
 /// Replaces unevaluated template expressions by [`KNOWN_AFTER_APPLY`] and records where.
+/// A template expression ARM left unevaluated (`[reference(...)]`); `[[` escapes a literal.
+fn is_expression(s: &str) -> bool {
+    s.starts_with('[') && s.ends_with(']') && !s.starts_with("[[")
+}
+
 fn mark_expressions(value: Value, path: &str, out: &mut Vec<String>) -> Value {
     match value {
-        Value::String(s) if s.starts_with('[') && s.ends_with(']') && !s.starts_with("[[") => {
+        Value::String(s) if is_expression(&s) => {
             out.push(path.to_string());
             unknown_value()
         }

@@ -30,8 +30,13 @@ pub(super) fn access(planned: &Planned, vault: &mut Resource) -> Result<(), Inpu
                 properties.insert("networkAcls".into(), acl);
             }
         }
+        // The firewall known only after apply: its action and bypass are, not absent (absent,
+        // ARM's defaults would let every network in).
         None => {
-            properties.insert("networkAcls".into(), unknown_value());
+            properties.insert(
+                "networkAcls".into(),
+                json!({ "defaultAction": unknown_value(), "bypass": unknown_value() }),
+            );
         }
     }
     match a.blocks("access_policy")? {

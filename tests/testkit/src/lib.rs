@@ -17,5 +17,6 @@ pub mod logs_ingestion;
 pub mod loopback;
 pub mod postgres;
 pub mod schema;
+pub mod snapshot_edit;
 pub mod synth;
 pub mod tokens;
