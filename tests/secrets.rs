@@ -16,12 +16,14 @@ use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use backup_doctor_testkit::emulator::{Emulator, EmulatorConfig};
-use backup_doctor_testkit::live::{demo_config, endpoint_flags, run_blocking, serve, signing_in};
+use backup_doctor_testkit::live::{
+    demo_config, endpoint_flags, make_certificate, run_blocking, serve, signing_in,
+};
 use backup_doctor_testkit::loopback::{lock, Loopback};
 use base64::Engine;
 use serde_json::Value;
 use serve_common::{eventually, Serve};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Output;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -225,50 +227,9 @@ async fn live_scans_at_every_log_level_and_in_every_format_leak_nothing() {
     emulator.shutdown().await;
 }
 
-/// A service principal certificate made with the openssl command line (as tests/live.rs does):
-/// the PKCS#12 archive and its SHA-1 thumbprint in the JWT `x5t` form.
-fn make_certificate(dir: &Path, password: &str) -> (PathBuf, String) {
-    let openssl = |args: &[&str]| {
-        let output = std::process::Command::new("openssl")
-            .args(args)
-            .current_dir(dir)
-            .output()
-            .expect("the openssl command line (Debian package openssl) is needed for this test");
-        assert!(output.status.success(), "openssl {args:?}: {output:?}");
-        String::from_utf8_lossy(&output.stdout).into_owned()
-    };
-    let subject = "/CN=backup-doctor-test";
-    openssl(&[
-        "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "sp.key", "-out", "sp.crt",
-        "-days", "1", "-subj", subject,
-    ]);
-    let pass = format!("pass:{password}");
-    openssl(&[
-        "pkcs12", "-export", "-inkey", "sp.key", "-in", "sp.crt", "-out", "sp.pfx", "-passout",
-        &pass,
-    ]);
-    // The private key is the test's, not the binary's output: it must not be searched.
-    std::fs::remove_file(dir.join("sp.key")).unwrap();
-    let fingerprint = openssl(&["x509", "-in", "sp.crt", "-noout", "-fingerprint", "-sha1"]);
-    let hex: String = fingerprint
-        .rsplit('=')
-        .next()
-        .unwrap()
-        .chars()
-        .filter(|c| c.is_ascii_hexdigit())
-        .collect();
-    let bytes: Vec<u8> = (0..hex.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
-        .collect();
-    (
-        dir.join("sp.pfx"),
-        base64::engine::general_purpose::STANDARD.encode(bytes),
-    )
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn certificate_sign_in_and_collect_out_leak_nothing() {
+    // The certificate and its key are the test's input, outside the searched directory.
     let keys = tempfile::tempdir().unwrap();
     let (pfx, thumbprint) = make_certificate(keys.path(), CERTIFICATE_PASSWORD);
     let emulator = serve(EmulatorConfig {
