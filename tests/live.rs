@@ -9,8 +9,8 @@ use backup_doctor_testkit::fixtures::{
 };
 use backup_doctor_testkit::json;
 use backup_doctor_testkit::live::{
-    demo_config, demo_config_forbidding, endpoint_flags, run_blocking, secret_flags, serve,
-    signing_in, with_secret, LOCK_LISTS, SECRET,
+    demo_config, demo_config_forbidding, endpoint_flags, make_certificate, run_blocking,
+    secret_flags, serve, signing_in, with_secret, LOCK_LISTS, SECRET,
 };
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -462,65 +462,6 @@ async fn a_bad_secret_is_a_clear_error_with_exit_2_and_secrets_never_reach_the_l
         assert!(!stderr.contains(&token), "a token reached the log");
     }
     emulator.shutdown().await;
-}
-
-/// A service principal certificate made with the openssl command line: the PKCS#12 archive the
-/// credential reads, and the certificate's SHA-1 thumbprint in the JWT `x5t` form.
-fn make_certificate(dir: &Path, password: &str) -> (PathBuf, String) {
-    let openssl = |args: &[&str]| {
-        let output = std::process::Command::new("openssl")
-            .args(args)
-            .current_dir(dir)
-            .output()
-            .expect("the openssl command line (Debian package openssl) is needed for this test");
-        assert!(
-            output.status.success(),
-            "openssl {args:?}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8_lossy(&output.stdout).into_owned()
-    };
-    openssl(&[
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-keyout",
-        "sp.key",
-        "-out",
-        "sp.crt",
-        "-days",
-        "1",
-        "-subj",
-        "/CN=backup-doctor-test",
-    ]);
-    openssl(&[
-        "pkcs12",
-        "-export",
-        "-inkey",
-        "sp.key",
-        "-in",
-        "sp.crt",
-        "-out",
-        "sp.pfx",
-        "-passout",
-        &format!("pass:{password}"),
-    ]);
-    let fingerprint = openssl(&["x509", "-in", "sp.crt", "-noout", "-fingerprint", "-sha1"]);
-    let hex: String = fingerprint
-        .rsplit('=')
-        .next()
-        .unwrap()
-        .trim()
-        .chars()
-        .filter(|c| c.is_ascii_hexdigit())
-        .collect();
-    let bytes: Vec<u8> = (0..hex.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
-        .collect();
-    (dir.join("sp.pfx"), azure_core::base64::encode(bytes))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

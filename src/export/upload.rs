@@ -207,7 +207,7 @@ impl Session<'_> {
             let answer = self
                 .client
                 .post(url.clone())
-                .bearer_auth(token)
+                .bearer_auth(&token)
                 .header(reqwest::header::CONTENT_TYPE, "application/json")
                 .header(reqwest::header::CONTENT_ENCODING, "gzip")
                 .header("x-ms-client-request-id", uuid::Uuid::new_v4().to_string())
@@ -236,7 +236,7 @@ impl Session<'_> {
                         .and_then(|v| v.to_str().ok())
                         .map(str::to_owned);
                     let text = error_body(response).await;
-                    let message = azure_message(&text, code.as_deref());
+                    let message = without_token(azure_message(&text, code.as_deref()), &token);
                     if status != 429 && status < 500 {
                         return Err((Some(status), message));
                     }
@@ -324,6 +324,20 @@ fn azure_message(body: &str, code_header: Option<&str>) -> String {
         (None, true) => "no message in the answer".into(),
         (None, false) => body,
     }
+}
+
+/// `message` with the bearer token taken out: an endpoint (or a proxy in front of it) that echoes
+/// the request in its error message would otherwise put the token in the log and on stderr. The
+/// signature alone is taken out too, as a message cut short may keep only the token's end.
+fn without_token(message: String, token: &str) -> String {
+    let mut message = message;
+    let signature = token.rsplit('.').next().filter(|s| s.len() >= 16);
+    for secret in [Some(token), signature].into_iter().flatten() {
+        if !secret.is_empty() && message.contains(secret) {
+            message = message.replace(secret, "[token]");
+        }
+    }
+    message
 }
 
 /// reqwest's error text without the URL it appends (the URL is named by the caller already).

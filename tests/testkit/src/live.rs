@@ -4,6 +4,8 @@
 use crate::emulator::{Emulator, EmulatorConfig};
 use crate::fixtures::demo;
 use assert_cmd::Command;
+use base64::Engine;
+use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::Duration;
 
@@ -91,4 +93,66 @@ pub async fn serve(config: EmulatorConfig) -> Emulator {
     Emulator::start(config)
         .await
         .expect("the emulator serves the snapshot")
+}
+
+/// A service principal certificate made with the openssl command line: the PKCS#12 archive the
+/// credential reads, and the certificate's SHA-1 thumbprint in the JWT `x5t` form.
+pub fn make_certificate(dir: &Path, password: &str) -> (PathBuf, String) {
+    let openssl = |args: &[&str]| {
+        let output = std::process::Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("the openssl command line (Debian package openssl) is needed for this test");
+        assert!(
+            output.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "sp.key",
+        "-out",
+        "sp.crt",
+        "-days",
+        "1",
+        "-subj",
+        "/CN=backup-doctor-test",
+    ]);
+    openssl(&[
+        "pkcs12",
+        "-export",
+        "-inkey",
+        "sp.key",
+        "-in",
+        "sp.crt",
+        "-out",
+        "sp.pfx",
+        "-passout",
+        &format!("pass:{password}"),
+    ]);
+    let fingerprint = openssl(&["x509", "-in", "sp.crt", "-noout", "-fingerprint", "-sha1"]);
+    let hex: String = fingerprint
+        .rsplit('=')
+        .next()
+        .unwrap()
+        .trim()
+        .chars()
+        .filter(|c| c.is_ascii_hexdigit())
+        .collect();
+    let bytes: Vec<u8> = (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+        .collect();
+    (
+        dir.join("sp.pfx"),
+        base64::engine::general_purpose::STANDARD.encode(bytes),
+    )
 }
