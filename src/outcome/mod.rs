@@ -11,6 +11,7 @@ pub mod gate;
 pub mod history;
 pub mod recovery;
 pub mod scan;
+pub mod trust;
 pub mod vms;
 mod vocabulary;
 
