@@ -174,8 +174,15 @@ fn resolve_recovery(
             None => format!("protected item {} names no backup policy", item_name),
         }),
     };
-    let schedule = match schedule {
-        Ok(schedule) => schedule,
+    let schedule = schedule.and_then(|schedule| match schedule.longest_gap(now) {
+        Some(gap) => Ok((schedule, gap)),
+        None => Err(format!(
+            "the schedule of backup policy {} has no runs",
+            recovery.policy.as_deref().unwrap_or("?")
+        )),
+    });
+    let (schedule, gap) = match schedule {
+        Ok(found) => found,
         Err(reason) => {
             unknown(
                 facts,
@@ -194,23 +201,6 @@ fn resolve_recovery(
     if runs_backups(props.protection_state.as_deref()) {
         recovery.next_backup = schedule.next_run(now).map(rfc3339);
     }
-    let Some(gap) = schedule.longest_gap(now) else {
-        let reason = format!(
-            "the schedule of backup policy {} has no runs",
-            recovery.policy.as_deref().unwrap_or("?")
-        );
-        unknown(
-            facts,
-            &mut recovery,
-            &[
-                fact_path::PROTECTION_PROMISED_AGE,
-                fact_path::PROTECTION_OVERDUE,
-            ],
-            reason,
-        );
-        facts.recovery = Some(recovery);
-        return;
-    };
     let promised = gap + schedule::START_WINDOW;
     recovery.promised_hours = Some(tenths(promised));
     // Rounded up, so a rule comparing whole hours never calls a point late that is not.
