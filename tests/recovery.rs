@@ -139,17 +139,24 @@ fn demo_figures_are_right_by_hand() {
 }
 
 #[test]
-fn an_item_without_a_recovery_point_is_unknown_not_on_time() {
+fn an_item_with_no_recovery_point_after_a_failed_backup_is_overdue() {
     let report = demo_json();
-    // vm-geo-01's protected item has no lastRecoveryPoint.
+    // vm-geo-01's protected item has no lastRecoveryPoint and its last backup failed: overdue,
+    // with no age to give. (An item with no recovery point otherwise is unknown: the rule's
+    // unknown-no-recovery-point fixture.)
     let geo = recovery(&report, "vm-geo-01");
-    assert_eq!(geo["overdue"], Value::Null);
+    assert_eq!(geo["overdue"], json!(true));
+    assert!(geo.get("age_hours").is_none());
     assert!(geo["unknown"]
         .as_str()
         .unwrap()
-        .contains("has no lastRecoveryPoint"));
-    let overdue = finding(&report, "vm-geo-01", OVERDUE).expect("undecided finding");
-    assert_eq!(overdue["status"], "unknown");
+        .contains("no recovery point at all"));
+    let overdue = finding(&report, "vm-geo-01", OVERDUE).expect("overdue finding");
+    assert_eq!(overdue["status"], "fail");
+    assert!(overdue["message"]
+        .as_str()
+        .unwrap()
+        .contains("missing: no backup has completed"));
 }
 
 #[test]

@@ -157,6 +157,23 @@ fn resolve_recovery(
             recovery.age_hours = Some(tenths(age));
             facts.protection.recovery_point_age_hours = Some(age.num_hours());
         }
+        // No recovery point at all after a failed backup: the promise is broken whatever the
+        // schedule, so the VM is overdue, though its age cannot be given.
+        None if props.last_recovery_point.is_none()
+            && props
+                .last_backup_status
+                .as_deref()
+                .is_some_and(|s| s.eq_ignore_ascii_case("Failed")) =>
+        {
+            unknown(
+                facts,
+                &mut recovery,
+                &[fact_path::PROTECTION_RECOVERY_POINT_AGE],
+                format!("protected item {item_name} has no recovery point at all: its last backup failed"),
+            );
+            recovery.overdue = Some(true);
+            facts.protection.recovery_point_overdue = Some(true);
+        }
         None => unknown(
             facts,
             &mut recovery,
