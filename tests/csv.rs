@@ -44,7 +44,12 @@ fn demo_csv_has_a_row_per_vm_and_finding() {
             "status",
             "message",
             "explains",
-            "remediation"
+            "remediation",
+            "recovery_point_age_hours",
+            "promised_hours",
+            "overdue",
+            "recovery_point_deadline",
+            "next_backup"
         ]
     );
     let report: Value = serde_json::from_str(&scan(&[&demo()], "json")).unwrap();
@@ -68,6 +73,25 @@ fn demo_csv_has_a_row_per_vm_and_finding() {
             );
             assert_eq!(row["verdict"], vm["verdict"].as_str().unwrap());
             assert_eq!(row["root_cause"], vm["root_cause"].as_str().unwrap_or(""));
+            // The recovery figures are the JSON report's, empty for an unprotected VM.
+            let recovery = &vm["recovery"];
+            let shown = |v: &Value| match v {
+                Value::Null => String::new(),
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            let number = |cell: &str| cell.parse::<f64>().ok();
+            assert_eq!(
+                number(&row["recovery_point_age_hours"]),
+                recovery["age_hours"].as_f64()
+            );
+            assert_eq!(
+                number(&row["promised_hours"]),
+                recovery["promised_hours"].as_f64()
+            );
+            assert_eq!(row["overdue"], shown(&recovery["overdue"]));
+            assert_eq!(row["recovery_point_deadline"], shown(&recovery["deadline"]));
+            assert_eq!(row["next_backup"], shown(&recovery["next_backup"]));
         }
         if findings.is_empty() {
             assert_eq!(mine.len(), 1, "{name}: one row with its verdict");

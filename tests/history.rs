@@ -33,6 +33,28 @@ fn next_night(dir: &Path) -> PathBuf {
         vm["properties"]["instanceView"]["vmAgent"] = agent;
     }
     std::fs::write(&vms_file, serde_json::to_string_pretty(&vms).unwrap()).unwrap();
+    // A night later the VMs that backed up have recovery points a day newer: move every one
+    // (and its backup time) by the same day as the snapshot, so only the agents change.
+    for subscription in std::fs::read_dir(&fleet).unwrap() {
+        let items = subscription
+            .unwrap()
+            .path()
+            .join("Microsoft.RecoveryServices.vaults.backupProtectedItems.json");
+        if !items.exists() {
+            continue;
+        }
+        let mut doc = json::read(&items);
+        for item in doc["value"].as_array_mut().unwrap() {
+            for key in ["lastRecoveryPoint", "lastBackupTime"] {
+                if let Some(time) = item["properties"][key].as_str() {
+                    let later = chrono::DateTime::parse_from_rfc3339(time).unwrap()
+                        + chrono::Duration::days(1);
+                    item["properties"][key] = later.to_rfc3339().into();
+                }
+            }
+        }
+        std::fs::write(&items, serde_json::to_string_pretty(&doc).unwrap()).unwrap();
+    }
     let manifest = fleet.join("snapshot.json");
     let mut snapshot = json::read(&manifest);
     snapshot["created"] = "2026-11-25T06:00:00Z".into();

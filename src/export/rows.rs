@@ -176,6 +176,7 @@ mod tests {
                 failed_jobs: 0,
                 failed_jobs_explained: 0,
                 correlation: Default::default(),
+                time_left: Vec::new(),
             },
             vms: vec![VmReport {
                 id: "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm1".into(),
@@ -196,6 +197,7 @@ mod tests {
                 protected: Some(true),
                 workloads: Vec::new(),
                 power_state: None,
+                recovery: None,
                 tags: BTreeMap::new(),
             }],
             snapshot_created: None,

@@ -801,6 +801,50 @@ pub struct BackupPolicyProperties {
     #[serde(rename = "instantRPDetails")]
     pub instant_rp_details: Option<InstantRpDetails>,
     pub instant_rp_retention_range_in_days: Option<i64>,
+    /// When backups run (`SimpleSchedulePolicy` of Standard, `SimpleSchedulePolicyV2` of Enhanced).
+    pub schedule_policy: Option<SchedulePolicy>,
+    /// A Windows time-zone name (`W. Europe Standard Time`, `UTC`) the run times are read in.
+    pub time_zone: Option<String>,
+}
+
+/// A VM backup policy's schedule, as ARM returns it: Standard policies give `scheduleRunTimes`
+/// (and `scheduleRunDays` when weekly) at this level, Enhanced ones nest them in
+/// `dailySchedule` / `weeklySchedule` or give an `hourlySchedule`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SchedulePolicy {
+    pub schedule_policy_type: Option<String>,
+    /// `Daily`, `Weekly` or `Hourly`.
+    pub schedule_run_frequency: Option<String>,
+    pub schedule_run_times: Option<Vec<String>>,
+    pub schedule_run_days: Option<Vec<String>>,
+    pub hourly_schedule: Option<HourlySchedule>,
+    pub daily_schedule: Option<DailySchedule>,
+    pub weekly_schedule: Option<WeeklySchedule>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HourlySchedule {
+    /// Hours between runs: 4, 6, 8, 12 or 24.
+    pub interval: Option<i64>,
+    /// Only the time of day counts; the date is the day the policy was written.
+    pub schedule_window_start_time: Option<String>,
+    /// Hours the window stays open from its start.
+    pub schedule_window_duration: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DailySchedule {
+    pub schedule_run_times: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WeeklySchedule {
+    pub schedule_run_days: Option<Vec<String>>,
+    pub schedule_run_times: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -828,6 +872,8 @@ pub struct ProtectedItemProperties {
     pub health_status: Option<String>,
     pub last_backup_status: Option<String>,
     pub last_backup_time: Option<String>,
+    /// When the newest recovery point was taken.
+    pub last_recovery_point: Option<String>,
     pub policy_id: Option<String>,
     pub policy_name: Option<String>,
     pub policy_type: Option<String>,

@@ -32,6 +32,10 @@ pub struct History {
     pub scans: Vec<ScanRow>,
     /// VMs per root cause in each listed scan (same order as `scans`), in pipeline order.
     pub trend: Vec<TrendRow>,
+    /// Per rule, how far its failures foretold the failed jobs that followed, over the listed
+    /// scans whose whole report the store kept (`trust.rs`); empty when fewer than two were.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<super::trust::RuleTrust>,
 }
 
 #[derive(Debug, Serialize)]
@@ -56,6 +60,7 @@ impl History {
             store,
             scans,
             trend,
+            rules: Vec::new(),
         }
     }
 }

@@ -9,7 +9,9 @@ pub mod correlation;
 pub mod finding;
 pub mod gate;
 pub mod history;
+pub mod recovery;
 pub mod scan;
+pub mod trust;
 pub mod vms;
 mod vocabulary;
 
@@ -19,6 +21,7 @@ pub use correlation::{CauseCorrelation, Correlation};
 pub use finding::{Finding, Layer, LayerStatus, Status, Suppressed, UnknownFact};
 pub use gate::{Expired, GateReport, Regression};
 pub use history::{History, ScanRow};
+pub use recovery::{Recovery, TimeLeft};
 pub use scan::{FailedJobReport, JobCode, Report, SubscriptionNames, Summary, VmReport};
 pub use vms::{VmPage, VmRow, VmVerdictAt};
 pub use vocabulary::{Cause, Severity};

@@ -4,6 +4,7 @@
 use super::changes::Changes;
 use super::correlation::Correlation;
 use super::finding::{Finding, Layer, LayerStatus, Status};
+use super::recovery::{Recovery, TimeLeft};
 use super::vocabulary::{Cause, Severity};
 use crate::inventory::model::Gap;
 use crate::inventory::reading::SkipGroup;
@@ -65,6 +66,10 @@ pub struct Summary {
     pub failed_jobs_explained: usize,
     /// Failed jobs against predictions, per cause of the job's code (`correlation.rs`).
     pub correlation: Correlation,
+    /// Failing protected VMs by the hours left before their recovery point is older than their
+    /// policy promises, least first (docs/recovery-points.md).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub time_left: Vec<TimeLeft>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -90,6 +95,9 @@ pub struct VmReport {
     pub workloads: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub power_state: Option<String>,
+    /// Recovery-point age, the policy's promise and the forecast, for a protected VM.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recovery: Option<Recovery>,
     /// The VM's Azure tags. Not part of the JSON report (docs/json-report.md): the store keeps
     /// them beside it for filtering (`Store::vms`) and gives them back with a stored report.
     #[serde(skip)]

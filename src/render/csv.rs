@@ -1,14 +1,15 @@
 //! `--format csv`: one row per VM and finding (a VM without findings gets one row with its
-//! verdict), for spreadsheets. Quoting is RFC 4180 by the `csv` crate; `explains` is joined with
+//! verdict), for spreadsheets. The last columns are the VM's recovery-point figures
+//! (docs/recovery-points.md), repeated on each of its rows. Quoting is RFC 4180 by the `csv` crate; `explains` is joined with
 //! `;` so it stays one cell.
 //!
 //! Text that comes from Azure (job errors inside messages, names) and starts with `=`, `+`, `-`,
 //! `@`, a tab or a carriage return would be run as a formula by Excel, LibreOffice and Sheets;
 //! such a cell gets a leading `'`, the spreadsheet convention for "this is text".
 
-use crate::outcome::{Finding, Report, VmReport};
+use crate::outcome::{Finding, Recovery, Report, VmReport};
 
-pub const COLUMNS: [&str; 13] = [
+pub const COLUMNS: [&str; 18] = [
     "subscription",
     "resource_group",
     "vm",
@@ -22,6 +23,11 @@ pub const COLUMNS: [&str; 13] = [
     "message",
     "explains",
     "remediation",
+    "recovery_point_age_hours",
+    "promised_hours",
+    "overdue",
+    "recovery_point_deadline",
+    "next_backup",
 ];
 
 pub fn scan(report: &Report) -> String {
@@ -41,14 +47,16 @@ pub fn scan(report: &Report) -> String {
     String::from_utf8(bytes).expect("every cell is a Rust string")
 }
 
-fn write_row(writer: &mut csv::Writer<Vec<u8>>, row: [String; 13]) {
+fn write_row(writer: &mut csv::Writer<Vec<u8>>, row: [String; 18]) {
     writer
         .write_record(row.iter().map(|cell| neutralise_formula(cell).into_owned()))
         .expect("writing into memory cannot fail");
 }
 
-fn row(vm: &VmReport, finding: Option<&Finding>) -> [String; 13] {
+fn row(vm: &VmReport, finding: Option<&Finding>) -> [String; 18] {
     let text = |f: fn(&Finding) -> String| finding.map(f).unwrap_or_default();
+    let recovery =
+        |f: fn(&Recovery) -> Option<String>| vm.recovery.as_ref().and_then(f).unwrap_or_default();
     [
         vm.subscription.clone(),
         vm.resource_group.clone(),
@@ -65,6 +73,11 @@ fn row(vm: &VmReport, finding: Option<&Finding>) -> [String; 13] {
         text(|f| f.message.clone()),
         text(|f| f.explains.join(";")),
         text(|f| f.remediation.trim().to_string()),
+        recovery(|r| r.age_hours.map(|h| h.to_string())),
+        recovery(|r| r.promised_hours.map(|h| h.to_string())),
+        recovery(|r| r.overdue.map(|o| o.to_string())),
+        recovery(|r| r.deadline.clone()),
+        recovery(|r| r.next_backup.clone()),
     ]
 }
 

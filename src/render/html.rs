@@ -2,7 +2,8 @@
 //! cause with a chart, filters by subscription, root cause and verdict (also settable from the
 //! URL hash, e.g. `#subscription=<id>&cause=network`), and per VM the pipeline with the broken
 //! layer highlighted, each finding with its fix, and the failed jobs with whether a finding
-//! predicted them.
+//! predicted them; the failing VMs by time left before their recovery point is older than their
+//! policy promises, and each protected VM's recovery-point age.
 //!
 //! The page loads nothing: CSS, script and chart are inline, and a Content-Security-Policy of
 //! `default-src 'none'` with the hashes of the one style and the one script makes the browser
@@ -18,6 +19,8 @@ use base64::Engine as _;
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
+
+mod recovery;
 
 const STYLE: &str = include_str!("html/report.css");
 const SCRIPT: &str = include_str!("html/report.js");
@@ -62,6 +65,7 @@ pub fn scan(report: &Report) -> String {
                         (subscription_section(report, &names))
                         (jobs_section(report))
                     }
+                    (recovery::ranking_section(report))
                     (completeness_section(report))
                     (filters(report, &names))
                     section #vms aria-label="Virtual machines" {
@@ -380,6 +384,7 @@ fn vm_card(index: usize, vm: &VmReport, names: &SubscriptionNames) -> Markup {
             (findings(vm))
             (layer_reasons(vm))
             (failed_jobs(vm))
+            (recovery::vm_recovery(vm))
         }
     }
 }

@@ -1,9 +1,11 @@
 //! Markdown for a pull-request comment (GitHub, Azure DevOps): the verdict in the first line, the
 //! regressions as a table with the change that caused each and the fix, then what became unknown,
 //! what the change fixes and what was not evaluated. A scan renders as a fleet summary and a
-//! table of the failing VMs.
+//! table of the failing VMs, then the failing VMs by time left before their recovery point is
+//! older than their policy promises.
 
 use super::{gate_counts, gate_subject, no_regression, not_evaluated_line, note_line, plural};
+use crate::outcome::recovery::minute;
 use crate::outcome::{GateReport, Regression, Report, Status};
 use std::fmt::Write;
 
@@ -221,7 +223,32 @@ pub fn scan(report: &Report) -> String {
             );
         }
     }
+    recovery(&mut out, report);
     out
+}
+
+/// The failing VMs ranked by time left before their recovery point is older than promised.
+fn recovery(out: &mut String, report: &Report) {
+    if report.summary.time_left.is_empty() {
+        return;
+    }
+    out.push_str("\n### Recovery points\n\n| VM | hours left | recovery point older than promised | forecast |\n|---|---|---|---|\n");
+    for entry in &report.summary.time_left {
+        let forecast = report
+            .vms
+            .iter()
+            .find(|vm| vm.id == entry.vm_id)
+            .and_then(|vm| vm.recovery.as_ref()?.forecast.as_deref())
+            .unwrap_or("—");
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} |",
+            cell(&entry.vm),
+            entry.hours_left,
+            minute(&entry.deadline),
+            cell(forecast)
+        );
+    }
 }
 
 /// Text safe inside a table cell: no pipes or line breaks.

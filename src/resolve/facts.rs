@@ -83,6 +83,9 @@ fact_structs! {
         /// (`vm.network.requirements[2].nsg_allowed`): the list's other elements stay known.
         #[serde(skip)]
         unknown_elements: BTreeMap<String, String>,
+        /// Recovery-point age and forecast figures for the report. Not visible to rules.
+        #[serde(skip)]
+        recovery: Option<crate::outcome::Recovery>,
         /// The protecting policy's custom restore-point resource group naming, for `locks`.
         #[serde(skip)]
         restore_point_rg_override: Option<crate::inventory::model::InstantRpDetails>,
@@ -270,6 +273,14 @@ fact_structs! {
         last_backup_status: Option<String>,
         /// Selective disk backup configured.
         disk_exclusion: Option<bool>,
+        /// Whole hours since the last recovery point was taken, at the scan's reference time.
+        recovery_point_age_hours: Option<i64>,
+        /// The age of recovery point the policy promises, in whole hours (rounded up): the
+        /// longest gap between two scheduled runs plus the 2 hours a backup may start late.
+        promised_age_hours: Option<i64>,
+        /// The last recovery point is older than the policy promises (docs/recovery-points.md);
+        /// unknown when the item has no recovery point or its policy cannot be read.
+        recovery_point_overdue: Option<bool>,
     }
 
     /// Disk encryption.

@@ -16,6 +16,8 @@ pub mod policy;
 pub mod policy_rule;
 pub mod protection;
 pub mod readiness;
+pub mod schedule;
+mod windows_zones;
 
 use crate::codes::CodeBook;
 use crate::inventory::{key, ArmId, Inventory};

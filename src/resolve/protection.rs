@@ -1,12 +1,14 @@
 //! Protection facts: which vault and policy protect the VM, in what state, and the failed backup
 //! jobs of the window with the documented codes they carry.
 
-use super::fact_path;
+use super::fact_path::{self, FactPath};
 use super::facts::*;
+use super::schedule;
 use super::Index;
 use crate::inventory::model::*;
 use crate::inventory::types;
 use crate::inventory::{key, ArmId};
+use crate::outcome::Recovery;
 use time::OffsetDateTime;
 
 /// `.../vaults/{vault}/...` → `.../vaults/{vault}` (the vault a child resource belongs to).
@@ -108,7 +110,136 @@ pub fn resolve(index: &Index, vm: &VirtualMachine, facts: &mut VmFacts) {
     }
     let policy_rg = policy.and_then(|p| p.properties.instant_rp_details.clone());
     facts.restore_point_rg_override = policy_rg;
+    resolve_recovery(index, item, policy, facts);
     resolve_jobs(index, item, &vault_id, facts);
+}
+
+/// Protection states in which the policy's schedule still runs backups.
+fn runs_backups(state: Option<&str>) -> bool {
+    !state.is_some_and(|s| {
+        ["ProtectionStopped", "ProtectionPaused", "BackupsSuspended"]
+            .iter()
+            .any(|stopped| s.eq_ignore_ascii_case(stopped))
+    })
+}
+
+/// The recovery point's age against the policy's promise, at the scan's reference time.
+fn resolve_recovery(
+    index: &Index,
+    item: &ProtectedItem,
+    policy: Option<&BackupPolicy>,
+    facts: &mut VmFacts,
+) {
+    let now = chrono::DateTime::from_timestamp(index.now.unix_timestamp(), index.now.nanosecond())
+        .unwrap_or_default();
+    let props = &item.properties;
+    let mut recovery = Recovery {
+        last_recovery_point: props.last_recovery_point.clone(),
+        policy: facts.protection.policy_name.clone(),
+        ..Recovery::default()
+    };
+    let item_name = props.friendly_name.as_deref().unwrap_or(&item.id);
+    let unknown =
+        |facts: &mut VmFacts, recovery: &mut Recovery, paths: &[FactPath], reason: String| {
+            for path in paths {
+                facts.mark_unknown(*path, reason.clone());
+            }
+            recovery.unknown.get_or_insert(reason);
+        };
+    let last = props
+        .last_recovery_point
+        .as_deref()
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.with_timezone(&chrono::Utc));
+    match last {
+        Some(last) => {
+            let age = now - last;
+            recovery.age_hours = Some(tenths(age));
+            facts.protection.recovery_point_age_hours = Some(age.num_hours());
+        }
+        // No recovery point at all after a failed backup: the promise is broken whatever the
+        // schedule, so the VM is overdue, though its age cannot be given.
+        None if props.last_recovery_point.is_none()
+            && props
+                .last_backup_status
+                .as_deref()
+                .is_some_and(|s| s.eq_ignore_ascii_case("Failed")) =>
+        {
+            unknown(
+                facts,
+                &mut recovery,
+                &[fact_path::PROTECTION_RECOVERY_POINT_AGE],
+                format!("protected item {item_name} has no recovery point at all: its last backup failed"),
+            );
+            recovery.overdue = Some(true);
+            facts.protection.recovery_point_overdue = Some(true);
+        }
+        None => unknown(
+            facts,
+            &mut recovery,
+            &[fact_path::PROTECTION_RECOVERY_POINT_AGE, fact_path::PROTECTION_OVERDUE],
+            match &props.last_recovery_point {
+                Some(text) => format!("protected item {} has an unreadable lastRecoveryPoint '{text}'", item_name),
+                None => format!("protected item {} has no lastRecoveryPoint: no backup has completed yet, or the item was read without it", item_name),
+            },
+        ),
+    }
+    let schedule = match policy {
+        Some(policy) => schedule::parse(&policy.name, &policy.properties),
+        None => Err(match &props.policy_id {
+            Some(id) => format!("the item's backup policy {id} is not in the snapshot"),
+            None => format!("protected item {} names no backup policy", item_name),
+        }),
+    };
+    let schedule = schedule.and_then(|schedule| match schedule.longest_gap(now) {
+        Some(gap) => Ok((schedule, gap)),
+        None => Err(format!(
+            "the schedule of backup policy {} has no runs",
+            recovery.policy.as_deref().unwrap_or("?")
+        )),
+    });
+    let (schedule, gap) = match schedule {
+        Ok(found) => found,
+        Err(reason) => {
+            unknown(
+                facts,
+                &mut recovery,
+                &[
+                    fact_path::PROTECTION_PROMISED_AGE,
+                    fact_path::PROTECTION_OVERDUE,
+                ],
+                reason,
+            );
+            facts.recovery = Some(recovery);
+            return;
+        }
+    };
+    recovery.schedule = Some(schedule.describe());
+    if runs_backups(props.protection_state.as_deref()) {
+        recovery.next_backup = schedule.next_run(now).map(rfc3339);
+    }
+    let promised = gap + schedule::START_WINDOW;
+    recovery.promised_hours = Some(tenths(promised));
+    // Rounded up, so a rule comparing whole hours never calls a point late that is not.
+    facts.protection.promised_age_hours = Some((promised.num_minutes() + 59) / 60);
+    if let Some(last) = last {
+        let deadline = last + promised;
+        let overdue = now > deadline;
+        recovery.deadline = Some(rfc3339(deadline));
+        recovery.hours_left = Some(tenths(deadline - now));
+        recovery.overdue = Some(overdue);
+        facts.protection.recovery_point_overdue = Some(overdue);
+    }
+    facts.recovery = Some(recovery);
+}
+
+/// Hours with one decimal, for reports.
+fn tenths(duration: chrono::Duration) -> f64 {
+    (duration.num_minutes() as f64 / 6.0).round() / 10.0
+}
+
+fn rfc3339(time: chrono::DateTime<chrono::Utc>) -> String {
+    time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 /// `V2` is the Enhanced policy; Standard policies omit `policyType` or say `V1`.

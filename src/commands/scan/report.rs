@@ -25,6 +25,7 @@ pub fn build(evaluations: Vec<VmEvaluation>, inventory: &Inventory, codes: &Code
         failed_jobs: 0,
         failed_jobs_explained: 0,
         correlation: Correlation::default(),
+        time_left: Vec::new(),
     };
     let mut any_unknown = false;
     let mut vms = Vec::with_capacity(evaluations.len());
@@ -57,7 +58,19 @@ pub fn build(evaluations: Vec<VmEvaluation>, inventory: &Inventory, codes: &Code
             .get(&crate::inventory::key(&facts.id))
             .and_then(|vm| vm.tags.clone())
             .unwrap_or_default();
+        let recovery = facts.recovery.clone().map(|mut recovery| {
+            if evaluation.verdict == Status::Fail {
+                recovery.forecast = recovery.forecast(evaluation.root_cause);
+                summary.time_left.extend(recovery.time_left(
+                    &facts.name,
+                    &facts.id,
+                    evaluation.root_cause,
+                ));
+            }
+            recovery
+        });
         vms.push(VmReport {
+            recovery,
             tags,
             layers: evaluation.layers,
             findings: evaluation
@@ -80,6 +93,7 @@ pub fn build(evaluations: Vec<VmEvaluation>, inventory: &Inventory, codes: &Code
         });
     }
     summary.correlation = summarise(&vms);
+    summary.time_left = crate::outcome::recovery::rank(std::mem::take(&mut summary.time_left));
     let dangling = dangling(inventory);
     let mut warnings = inventory.warnings.clone();
     warnings.extend(dangling.iter().flat_map(Dangling::warnings));

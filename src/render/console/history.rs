@@ -89,7 +89,41 @@ pub fn history(history: &History) -> String {
             row.title
         );
     }
+    rule_trust(&mut out, history);
     out
+}
+
+/// Per rule: recall (failed jobs it foretold) and precision (failing nights followed by a failed
+/// job), so rule authors see which rules earn trust.
+fn rule_trust(out: &mut String, history: &History) {
+    if history.rules.is_empty() {
+        return;
+    }
+    let percent =
+        |rate: Option<f64>| rate.map_or("—".to_string(), |r| format!("{:.0}%", r * 100.0));
+    let w_rule = width("rule", history.rules.iter().map(|r| &r.rule));
+    let _ = writeln!(
+        out,
+        "Rules against the failed jobs that followed (recall: jobs foretold by the scan before; precision: failing scans followed by a failed job):"
+    );
+    let _ = writeln!(
+        out,
+        "  {:<w_rule$}  {:>5} {:>9} {:>6}  {:>6} {:>8} {:>9}",
+        "rule", "jobs", "foretold", "recall", "nights", "followed", "precision"
+    );
+    for rule in &history.rules {
+        let _ = writeln!(
+            out,
+            "  {:<w_rule$}  {:>5} {:>9} {:>6}  {:>6} {:>8} {:>9}",
+            rule.rule,
+            rule.jobs,
+            rule.foretold,
+            percent(rule.recall),
+            rule.nights,
+            rule.followed,
+            percent(rule.precision)
+        );
+    }
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ mod check;
 mod collect;
 mod gate;
 mod history;
+mod recovery;
 mod scan;
 
 pub use check::check;

@@ -170,6 +170,7 @@ fn render_vm(out: &mut String, vm: &VmReport, paint: &Paint) {
             times[0]
         );
     }
+    super::recovery::vm_lines(out, vm, paint);
     out.push('\n');
 }
 
@@ -206,6 +207,7 @@ fn render_summary(out: &mut String, report: &Report, paint: &Paint) {
     if s.correlation.jobs > 0 {
         render_correlation(out, &s.correlation);
     }
+    super::recovery::ranking(out, report, paint);
     render_skipped(out, &report.skipped, paint);
     if !report.complete {
         let reasons = report.unknown_reasons();
