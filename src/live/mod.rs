@@ -89,23 +89,8 @@ impl From<LiveError> for InputError {
 
 /// Reads the tenant. Only GET requests (and the Resource Graph query POST) are sent.
 pub async fn collect(options: &LiveOptions) -> Result<Collection, LiveError> {
-    let credential =
-        auth::credential(options.auth, &options.endpoints).map_err(|problem| LiveError {
-            problem,
-            fix: "set the variables the credential needs, or pick another with --auth".into(),
-        })?;
-    let throttle = Arc::new(Throttle::new(options.deadline));
-    let settings = ClientSettings {
-        credential,
-        arm: options.endpoints.arm.clone(),
-        scope: options.endpoints.arm_scope(),
-        throttle: throttle.clone(),
-        guard: Arc::new(HostGuard::new([
-            &options.endpoints.arm,
-            &options.endpoints.graph,
-            &options.endpoints.authority,
-        ])),
-    };
+    let settings = client_settings(options)?;
+    let throttle = settings.throttle.clone();
     let progress: Arc<dyn Progress> = if options.progress_bars {
         Arc::new(Bars::stderr(throttle.stats.clone()))
     } else {
@@ -208,6 +193,26 @@ pub async fn collect(options: &LiveOptions) -> Result<Collection, LiveError> {
         gaps: collected.gaps,
         stats: throttle.stats.clone(),
         subscriptions: ids.len(),
+    })
+}
+
+/// The credential, endpoints, read budget and host guard every request of a run goes through.
+pub(crate) fn client_settings(options: &LiveOptions) -> Result<ClientSettings, LiveError> {
+    let credential =
+        auth::credential(options.auth, &options.endpoints).map_err(|problem| LiveError {
+            problem,
+            fix: "set the variables the credential needs, or pick another with --auth".into(),
+        })?;
+    Ok(ClientSettings {
+        credential,
+        arm: options.endpoints.arm.clone(),
+        scope: options.endpoints.arm_scope(),
+        throttle: Arc::new(Throttle::new(options.deadline)),
+        guard: Arc::new(HostGuard::new([
+            &options.endpoints.arm,
+            &options.endpoints.graph,
+            &options.endpoints.authority,
+        ])),
     })
 }
 

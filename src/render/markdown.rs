@@ -221,6 +221,9 @@ pub fn scan(report: &Report) -> String {
             );
         }
     }
+    if let Some(attribution) = &report.attribution {
+        super::attribution::markdown(&mut out, attribution);
+    }
     out
 }
 

@@ -69,6 +69,7 @@ macro_rules! reads {
 
 mod authorization;
 mod backup;
+pub mod changes;
 mod compute;
 mod graph;
 mod keyvault;

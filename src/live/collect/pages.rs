@@ -83,7 +83,7 @@ impl Collector {
     }
 
     /// The azure_core pipeline of the SDK clients: the same policies, in the same order.
-    fn pipeline(&self) -> azure_core::Pipeline {
+    pub(super) fn pipeline(&self) -> azure_core::Pipeline {
         azure_core::Pipeline::new(
             Some("backup-doctor"),
             Some(env!("CARGO_PKG_VERSION")),

@@ -521,6 +521,9 @@ pub(crate) fn resource_graph(
                 "The request body has no 'query'.".to_owned(),
             )
         })?;
+    if super::resource_graph::is_change_query(query) {
+        return change_rows(store, page_size, &request, query);
+    }
     let parsed = parse_graph_query(query).ok_or_else(|| {
         ArmError::new(
             400,
@@ -606,6 +609,42 @@ pub(crate) fn resource_graph(
         })
         .unwrap_or_default(),
     ))
+}
+
+/// A `resourcechanges` query, with the request's scope and paging (`resource_graph`).
+fn change_rows(
+    store: &Store,
+    page_size: usize,
+    request: &Value,
+    query: &str,
+) -> Result<Body, ArmError> {
+    let subscriptions: Vec<String> = request
+        .get("subscriptions")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(str::to_lowercase)
+        .collect();
+    let options = request.get("options");
+    let offset = match options
+        .and_then(|o| o.get("$skipToken"))
+        .and_then(Value::as_str)
+    {
+        Some(token) => parse_graph_skip_token(token).ok_or_else(|| {
+            ArmError::new(
+                400,
+                "BadRequest",
+                format!("The $skipToken '{token}' is not valid."),
+            )
+        })?,
+        None => 0,
+    };
+    let top = options
+        .and_then(|o| o.get("$top"))
+        .and_then(Value::as_u64)
+        .map_or(page_size, |t| (t as usize).min(page_size));
+    super::resource_graph::answer(store, query, &subscriptions, offset, top, graph_skip_token)
 }
 
 fn graph_skip_token(offset: usize) -> String {

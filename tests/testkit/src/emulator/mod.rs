@@ -13,6 +13,7 @@ mod arm;
 mod bucket;
 mod identity;
 mod issuer;
+mod resource_graph;
 mod store;
 
 pub use arm::ManagementGroup;
@@ -326,6 +327,8 @@ pub(crate) struct ArmError {
     pub code: String,
     pub message: String,
     pub retry_after: Option<u64>,
+    /// `error.details[]` (code, message), as Resource Graph explains a refused query.
+    pub details: Vec<(String, String)>,
 }
 
 impl ArmError {
@@ -335,14 +338,20 @@ impl ArmError {
             code: code.to_owned(),
             message,
             retry_after: None,
+            details: Vec::new(),
         }
     }
 
     fn outcome(&self) -> Outcome {
-        let mut out = Outcome::json(
-            self.status,
-            &json!({"error": {"code": self.code, "message": self.message}}),
-        );
+        let mut error = json!({"code": self.code, "message": self.message});
+        if !self.details.is_empty() {
+            error["details"] = self
+                .details
+                .iter()
+                .map(|(code, message)| json!({"code": code, "message": message}))
+                .collect();
+        }
+        let mut out = Outcome::json(self.status, &json!({ "error": error }));
         if let Some(secs) = self.retry_after {
             out.headers.push(("retry-after", secs.to_string()));
         }
