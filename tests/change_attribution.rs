@@ -5,6 +5,7 @@
 //! leaves the attribution incomplete without touching a verdict.
 
 use assert_cmd::Command;
+use backup_doctor_testkit::emulator::Emulator;
 use backup_doctor_testkit::fixtures::{demo, demo_tenant};
 use backup_doctor_testkit::live::{
     demo_config, demo_config_forbidding, run_blocking, secret_flags, serve, with_secret, SECRET,
@@ -21,6 +22,15 @@ fn json_of(output: &std::process::Output) -> Value {
             String::from_utf8_lossy(&output.stderr)
         )
     })
+}
+
+/// The JSON report of `scan --live` of the demo fleet at `NOW`.
+async fn live_scan(emulator: &Emulator) -> Value {
+    let mut command = with_secret(emulator, &demo_tenant(), SECRET);
+    command
+        .args(["scan", "--live", "--format", "json", "--now", NOW])
+        .args(secret_flags(emulator));
+    json_of(&run_blocking(command).await)
 }
 
 fn offline(snapshot: &Path) -> Value {
@@ -61,12 +71,7 @@ fn brief(report: &Value) -> Vec<(String, String, String)> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_live_scan_attributes_like_the_offline_replay_in_few_queries() {
     let emulator = serve(demo_config()).await;
-    let mut command = with_secret(&emulator, &demo_tenant(), SECRET);
-    command
-        .args(["scan", "--live", "--format", "json", "--now", NOW])
-        .args(secret_flags(&emulator));
-    let output = run_blocking(command).await;
-    let live = json_of(&output);
+    let live = live_scan(&emulator).await;
     let offline = offline(&demo());
     assert_eq!(live["attribution"], offline["attribution"]);
     let explained = brief(&offline);
@@ -134,12 +139,7 @@ async fn a_failed_change_read_leaves_the_attribution_incomplete_and_no_verdict_c
         "/providers/Microsoft.ResourceGraph/resources",
     ]))
     .await;
-    let mut command = with_secret(&emulator, &demo_tenant(), SECRET);
-    command
-        .args(["scan", "--live", "--format", "json", "--now", NOW])
-        .args(secret_flags(&emulator));
-    let output = run_blocking(command).await;
-    let live = json_of(&output);
+    let live = live_scan(&emulator).await;
     let attribution = &live["attribution"];
     assert_eq!(attribution["complete"], false);
     assert!(attribution["incomplete_because"][0]

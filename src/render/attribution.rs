@@ -1,6 +1,7 @@
 //! "Why now" in the Markdown and HTML reports: the Azure changes that explain failing findings
 //! (docs/change-attribution.md), a table in Markdown and a timeline per VM in HTML.
 
+use super::markdown::cell;
 use crate::outcome::attribution::short_time;
 use crate::outcome::{AttributedFinding, Attribution};
 use maud::{html, Markup};
@@ -49,10 +50,6 @@ pub fn markdown(out: &mut String, attribution: &Attribution) {
     for reason in &attribution.incomplete_because {
         let _ = writeln!(out, "\n⚠️ attribution incomplete: {}", cell(reason));
     }
-}
-
-fn cell(text: &str) -> String {
-    text.replace('|', "\\|").replace(['\n', '\r'], " ")
 }
 
 /// An HTML section: per VM, a timeline of the changes that explain its failing findings, oldest

@@ -228,6 +228,6 @@ pub fn scan(report: &Report) -> String {
 }
 
 /// Text safe inside a table cell: no pipes or line breaks.
-fn cell(text: &str) -> String {
+pub(super) fn cell(text: &str) -> String {
     text.replace('|', "\\|").replace(['\n', '\r'], " ")
 }
