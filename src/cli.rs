@@ -3,8 +3,8 @@
 
 use backup_doctor::commands::scan::export::LogAnalyticsOptions;
 use backup_doctor::commands::{
-    ChangeFile, CheckOptions, CollectOptions, FactsOptions, GateOptions, Judging, LiveSource,
-    ScanOptions, Source, StoreOptions,
+    ChangeFile, ChangeOptions, CheckOptions, CollectOptions, FactsOptions, GateOptions, Judging,
+    LiveSource, ScanOptions, Source, StoreOptions,
 };
 use backup_doctor::live::auth::{AuthKind, Cloud};
 use backup_doctor::outcome::Severity;
@@ -41,6 +41,13 @@ pub struct ScanArgs {
     /// Accepted findings: TOML [[suppression]] entries with rule, resource, justification, expires.
     #[arg(long, value_name = "FILE")]
     suppressions: Option<PathBuf>,
+    /// Look for the Azure changes that explain failing findings from this time (RFC 3339)
+    /// instead of the previous scan in --store (default without a store: 14 days back).
+    #[arg(long, value_name = "TIME")]
+    changes_since: Option<String>,
+    /// Attach the explaining changes to every failing finding, not only the new ones.
+    #[arg(long)]
+    all_changes: bool,
     #[command(flatten)]
     export: ExportArgs,
 }
@@ -146,6 +153,10 @@ pub struct CollectArgs {
     job_window_days: i64,
     #[command(flatten)]
     service: ServiceObjectId,
+    /// Keep the Azure change records from this time (RFC 3339); default 14 days back, all
+    /// Resource Graph keeps.
+    #[arg(long, value_name = "TIME")]
+    changes_since: Option<String>,
 }
 
 #[derive(Args)]
@@ -331,6 +342,10 @@ impl ScanArgs {
                 since_last: self.since_last,
             }),
             suppressions: self.suppressions.clone(),
+            changes: ChangeOptions {
+                since: self.changes_since.clone(),
+                all: self.all_changes,
+            },
         }
     }
 
@@ -386,6 +401,7 @@ impl CollectArgs {
             out: self.out.clone(),
             job_window_days: self.job_window_days,
             backup_service_object_id: self.service.backup_service_object_id.clone(),
+            changes_since: self.changes_since.clone(),
         }
     }
 }

@@ -17,6 +17,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 const NOW: &str = "2026-11-24T06:00:00Z";
+/// The demo fleet's change records are of November 2026, older than the 14 days `collect` keeps
+/// by default when run today; the offline scan replays the window ending at `NOW`.
+const CHANGES_SINCE: &[&str] = &["--changes-since", "2026-11-01T00:00:00Z"];
 /// The Azure Policy objects of a snapshot, and the subscriptions' Resource Graph container rows.
 const POLICY_TYPES: &[&str] = &[
     "Microsoft.Authorization/policyAssignments",
@@ -159,6 +162,7 @@ async fn collect(
         .args(["collect", "--live", "--out"])
         .arg(&out)
         .args(secret_flags(emulator))
+        .args(CHANGES_SINCE)
         .args(extra);
     let output = run_blocking(command).await;
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
@@ -481,7 +485,8 @@ async fn a_certificate_service_principal_signs_in_and_a_foreign_certificate_does
             .env("AZURE_CLIENT_CERTIFICATE_PASSWORD", "pfx-pass")
             .args(["collect", "--live", "--auth", "certificate", "--out"])
             .arg(&out)
-            .args(endpoint_flags(&emulator));
+            .args(endpoint_flags(&emulator))
+            .args(CHANGES_SINCE);
         let output = run_blocking(command).await;
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(output.status.code(), Some(expected), "{stderr}");

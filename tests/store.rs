@@ -112,6 +112,7 @@ async fn demo_report() -> Report {
         now: None,
         store: None,
         suppressions: None,
+        changes: Default::default(),
     };
     scan_async(&options).await.unwrap().report
 }

@@ -16,7 +16,7 @@ pub use facts::{facts, FactsOptions};
 pub use gate::{gate, ChangeFile, GateOptions};
 pub use history::{history, history_async};
 pub use rules::{rules, RulesQuery};
-pub use scan::{scan, scan_async, ScanOptions, StoreOptions};
+pub use scan::{scan, scan_async, ChangeOptions, ScanOptions, StoreOptions};
 
 use crate::engine::RuleSet;
 use crate::error::Error;

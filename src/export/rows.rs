@@ -206,6 +206,7 @@ mod tests {
             dangling_references: Vec::new(),
             incomplete_because: Vec::new(),
             changes: None,
+            attribution: None,
             subscription_names: BTreeMap::new(),
         }
     }

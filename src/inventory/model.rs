@@ -924,3 +924,61 @@ pub enum IntOrString {
     Int(i64),
     String(String),
 }
+
+// ---------------------------------------------------------------------------------------------
+// Change history: Resource Graph `resourcechanges` rows
+// ---------------------------------------------------------------------------------------------
+
+/// One change to one resource, as a row of Resource Graph's `resourcechanges` table holds it
+/// (docs/change-attribution.md).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResourceChange {
+    pub id: String,
+    pub properties: ResourceChangeProperties,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResourceChangeProperties {
+    pub target_resource_id: String,
+    #[serde(default)]
+    pub target_resource_type: Option<String>,
+    /// `Create`, `Update` or `Delete`.
+    pub change_type: String,
+    pub change_attributes: ChangeAttributes,
+    /// Changed property paths (`properties.securityRules[3].properties.access`); empty for a
+    /// create or a delete.
+    #[serde(default)]
+    pub changes: BTreeMap<String, PropertyChange>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChangeAttributes {
+    /// When ARM recorded the change (RFC 3339).
+    pub timestamp: String,
+    #[serde(default)]
+    pub changed_by: Option<String>,
+    #[serde(default)]
+    pub changed_by_type: Option<String>,
+    /// `Azure Portal`, `Terraform`, `Azure CLI`, `Azure Policy`, …
+    #[serde(default)]
+    pub client_type: Option<String>,
+    /// The ARM operation, `Microsoft.Network/networkSecurityGroups/write`.
+    #[serde(default)]
+    pub operation: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PropertyChange {
+    #[serde(default)]
+    pub previous_value: Option<serde_json::Value>,
+    #[serde(default)]
+    pub new_value: Option<serde_json::Value>,
+    #[serde(default)]
+    pub property_change_type: Option<String>,
+    #[serde(default)]
+    pub change_category: Option<String>,
+}

@@ -48,6 +48,9 @@ pub enum Listing {
     /// One GET per id that other resources reference (policy definitions: the built-ins number
     /// in the thousands, so they are never listed).
     Referenced,
+    /// Resource Graph's change history of the resources failing findings name, read after the
+    /// rules ran (`live::collect::changes`); never part of the collection of resources.
+    ChangeHistory,
 }
 
 /// What code outside the loader needs to know about a kind.
@@ -260,6 +263,9 @@ resource_types! {
     BackupPolicy: Some(BACKUP_POLICIES), BackupPolicy => backup_policies: HashMap<String, BackupPolicy>, by_id, Child { parent: RECOVERY_VAULTS };
     ProtectedItem: Some(PROTECTED_ITEMS), ProtectedItem => protected_items: HashMap<String, ProtectedItem>, by_id, Child { parent: RECOVERY_VAULTS };
     BackupJob: Some(BACKUP_JOBS), BackupJob => backup_jobs: HashMap<String, BackupJob>, by_id, Child { parent: RECOVERY_VAULTS };
+    /// Resource Graph change records, keyed by the change's id; they explain findings, no
+    /// resolver reads them.
+    ResourceChange: Some(RESOURCE_CHANGES), ResourceChange => resource_changes: HashMap<String, ResourceChange>, by_id, ChangeHistory;
 }
 
 // How resources are filed: under the case-insensitive key of their id, the last one read winning

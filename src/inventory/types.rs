@@ -46,6 +46,10 @@ pub const PROTECTED_ITEMS: &str =
     "Microsoft.RecoveryServices/vaults/backupFabrics/protectionContainers/protectedItems";
 pub const BACKUP_JOBS: &str = "Microsoft.RecoveryServices/vaults/backupJobs";
 
+/// Resource Graph's `resourcechanges` rows (docs/change-attribution.md): what changed on a
+/// resource, when, and who changed it.
+pub const RESOURCE_CHANGES: &str = "Microsoft.Resources/changes";
+
 /// The `what` of a gap in reading the subscriptions' Resource Graph `resourcecontainers` rows
 /// (their management-group ancestry), which is no ARM resource type.
 pub const RESOURCE_CONTAINERS: &str = "resourceContainers";

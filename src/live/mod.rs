@@ -96,36 +96,8 @@ impl From<LiveError> for InputError {
 
 /// Reads the tenant. Only GET requests (and the Resource Graph query POST) are sent.
 pub async fn collect(options: &LiveOptions) -> Result<Collection, LiveError> {
-    let http = transport::http_client(options.call_timeout).map_err(|problem| LiveError {
-        problem,
-        fix: "check the system's TLS set-up".into(),
-    })?;
-    let credential = auth::credential_with(options.auth, &options.endpoints, http.clone())
-        .map_err(|problem| LiveError {
-            problem,
-            fix: "set the variables the credential needs, or pick another with --auth".into(),
-        })?;
-    let throttle = Arc::new(Throttle::new(options.deadline));
-    let endpoints = &options.endpoints;
-    let settings = ClientSettings {
-        credential: credential.clone(),
-        arm: endpoints.arm.clone(),
-        scope: endpoints.arm_scope(),
-        throttle: throttle.clone(),
-        guard: Arc::new(HostGuard::new([
-            &endpoints.arm,
-            &endpoints.graph,
-            &endpoints.authority,
-        ])),
-        reauth: Arc::new(Reauth::new(
-            credential,
-            vec![
-                (endpoints.arm.clone(), endpoints.arm_scope()),
-                (endpoints.graph.clone(), endpoints.graph_scope()),
-            ],
-        )),
-        http,
-    };
+    let settings = client_settings(options)?;
+    let throttle = settings.throttle.clone();
     let progress: Arc<dyn Progress> = if options.progress_bars {
         Arc::new(Bars::stderr(throttle.stats.clone()))
     } else {
@@ -228,6 +200,40 @@ pub async fn collect(options: &LiveOptions) -> Result<Collection, LiveError> {
         gaps: collected.gaps,
         stats: throttle.stats.clone(),
         subscriptions: ids.len(),
+    })
+}
+
+/// The credential, endpoints, read budget and host guard every request of a run goes through.
+pub(crate) fn client_settings(options: &LiveOptions) -> Result<ClientSettings, LiveError> {
+    let http = transport::http_client(options.call_timeout).map_err(|problem| LiveError {
+        problem,
+        fix: "check the system's TLS set-up".into(),
+    })?;
+    let endpoints = &options.endpoints;
+    let credential = auth::credential_with(options.auth, endpoints, http.clone()).map_err(
+        |problem| LiveError {
+            problem,
+            fix: "set the variables the credential needs, or pick another with --auth".into(),
+        },
+    )?;
+    Ok(ClientSettings {
+        credential: credential.clone(),
+        arm: endpoints.arm.clone(),
+        scope: endpoints.arm_scope(),
+        throttle: Arc::new(Throttle::new(options.deadline)),
+        guard: Arc::new(HostGuard::new([
+            &endpoints.arm,
+            &endpoints.graph,
+            &endpoints.authority,
+        ])),
+        reauth: Arc::new(Reauth::new(
+            credential,
+            vec![
+                (endpoints.arm.clone(), endpoints.arm_scope()),
+                (endpoints.graph.clone(), endpoints.graph_scope()),
+            ],
+        )),
+        http,
     })
 }
 

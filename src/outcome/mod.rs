@@ -3,6 +3,7 @@
 //! (exit codes, why a run is incomplete); no rendering, no rule evaluation, no I/O. The engine and
 //! the commands build it, the renderers and the store read it.
 
+pub mod attribution;
 pub mod changes;
 pub mod check;
 pub mod correlation;
@@ -15,6 +16,7 @@ pub mod trust;
 pub mod vms;
 mod vocabulary;
 
+pub use attribution::{AttributedFinding, Attribution, ExplainingChange, PropertyDelta};
 pub use changes::{Change, Changes, PreviousFinding, PreviousScan};
 pub use check::{CheckReport, CheckedVm, Readiness};
 pub use correlation::{CauseCorrelation, Correlation};

@@ -1,6 +1,7 @@
 //! The report of a scan (docs/json-report.md): per VM the verdict, the layer statuses, the failing and
 //! unknown findings and the failed jobs; a fleet summary; and whether every fact was read.
 
+use super::attribution::Attribution;
 use super::changes::Changes;
 use super::correlation::Correlation;
 use super::finding::{Finding, Layer, LayerStatus, Status};
@@ -44,6 +45,9 @@ pub struct Report {
     /// What changed since the previous stored scan (`scan --store FILE --since-last`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub changes: Option<Changes>,
+    /// The Azure changes that can explain failing findings (docs/change-attribution.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attribution: Option<Attribution>,
     /// The names of the subscriptions read, for labels; renderers show ids where none is known.
     #[serde(skip)]
     pub subscription_names: SubscriptionNames,

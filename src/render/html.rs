@@ -67,6 +67,9 @@ pub fn scan(report: &Report) -> String {
                     }
                     (recovery::ranking_section(report))
                     (completeness_section(report))
+                    @if let Some(attribution) = &report.attribution {
+                        (super::attribution::html(attribution))
+                    }
                     (filters(report, &names))
                     section #vms aria-label="Virtual machines" {
                         @for (index, vm) in report.vms.iter().enumerate() {

@@ -224,6 +224,9 @@ pub fn scan(report: &Report) -> String {
         }
     }
     recovery(&mut out, report);
+    if let Some(attribution) = &report.attribution {
+        super::attribution::markdown(&mut out, attribution);
+    }
     out
 }
 
@@ -252,6 +255,6 @@ fn recovery(out: &mut String, report: &Report) {
 }
 
 /// Text safe inside a table cell: no pipes or line breaks.
-fn cell(text: &str) -> String {
+pub(super) fn cell(text: &str) -> String {
     text.replace('|', "\\|").replace(['\n', '\r'], " ")
 }

@@ -1,6 +1,7 @@
 //! The outputs: one module per format, each with an entry point for every report it can write,
 //! and the one place that picks the renderer for a report and a format.
 
+mod attribution;
 pub mod console;
 pub mod csv;
 pub mod html;

@@ -305,6 +305,7 @@ impl Scanner {
             now: None,
             store: None,
             suppressions: None,
+            changes: Default::default(),
         };
         let judged = match scan_async(&options).await {
             Ok(judged) => judged,

@@ -5,6 +5,7 @@ use super::correlation::{code_cause, summarise};
 use crate::codes::CodeBook;
 use crate::engine::VmEvaluation;
 use crate::inventory::references::{dangling, Dangling};
+use crate::inventory::types::RESOURCE_CHANGES;
 use crate::inventory::Inventory;
 use crate::outcome::scan::SCHEMA;
 use crate::outcome::{
@@ -15,7 +16,14 @@ use std::fmt::Write;
 
 /// The report of the evaluations of the VMs of `inventory`.
 pub fn build(evaluations: Vec<VmEvaluation>, inventory: &Inventory, codes: &CodeBook) -> Report {
-    let gaps = inventory.gaps().to_vec();
+    // Change records only explain findings: a gap in them leaves the attribution partial
+    // (`attribution.incomplete_because`), never the verdicts.
+    let gaps: Vec<_> = inventory
+        .gaps()
+        .iter()
+        .filter(|gap| !gap.what.eq_ignore_ascii_case(RESOURCE_CHANGES))
+        .cloned()
+        .collect();
     let mut summary = Summary {
         vms: evaluations.len(),
         pass: 0,
@@ -113,6 +121,7 @@ pub fn build(evaluations: Vec<VmEvaluation>, inventory: &Inventory, codes: &Code
         dangling_references: dangling,
         incomplete_because,
         changes: None,
+        attribution: None,
         subscription_names: inventory
             .subscriptions
             .values()

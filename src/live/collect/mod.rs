@@ -70,6 +70,7 @@ macro_rules! reads {
 
 mod authorization;
 mod backup;
+pub mod changes;
 mod compute;
 mod graph;
 mod keyvault;

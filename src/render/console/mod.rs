@@ -1,6 +1,7 @@
 //! Console output of every command, and the pieces they share: colour (only when the caller says
 //! so: a terminal, and never with `NO_COLOR`), the fix text, undecided findings, gaps.
 
+mod attribution;
 mod check;
 mod collect;
 mod gate;

@@ -19,6 +19,9 @@ pub fn scan(report: &Report, colour: bool) -> String {
     if let Some(changes) = &report.changes {
         render_changes(&mut out, changes, &paint);
     }
+    if let Some(attribution) = &report.attribution {
+        super::attribution::render(&mut out, attribution, &paint);
+    }
     out
 }
 

@@ -102,6 +102,12 @@ fn percent_decode(segment: &str) -> String {
 /// The row types a Resource Graph query reads (`type =~ '…'` or `type == '…'`). A query that
 /// names none could return rows of any type, whose read actions the test cannot know: an error.
 pub fn graph_row_types(query: &str) -> Result<Vec<String>, String> {
+    // `resourcechanges` rows are shown to whoever may read the changed resource; the collector
+    // asks only about resources it has read already, so the table needs no action of its own.
+    let table = query.split('|').next().unwrap_or_default().trim();
+    if table.eq_ignore_ascii_case("resourcechanges") {
+        return Ok(Vec::new());
+    }
     let mut types = Vec::new();
     let mut rest = query;
     while let Some(at) = rest.find("type") {

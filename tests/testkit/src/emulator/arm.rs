@@ -521,6 +521,9 @@ pub(crate) fn resource_graph(
                 "The request body has no 'query'.".to_owned(),
             )
         })?;
+    if super::resource_graph::is_change_query(query) {
+        return change_rows(store, page_size, &request, query);
+    }
     let parsed = parse_graph_query(query).ok_or_else(|| {
         ArmError::new(
             400,
@@ -538,20 +541,7 @@ pub(crate) fn resource_graph(
         .filter_map(Value::as_str)
         .map(|s| format!("/subscriptions/{}/", s.to_lowercase()))
         .collect();
-    let options = request.get("options");
-    let option = |name: &str| options.and_then(|o| o.get(name));
-    let offset = match option("$skipToken").and_then(Value::as_str) {
-        Some(token) => parse_graph_skip_token(token).ok_or_else(|| {
-            ArmError::new(
-                400,
-                "BadRequest",
-                format!("The $skipToken '{token}' is not valid."),
-            )
-        })?,
-        None => option("$skip").and_then(Value::as_u64).unwrap_or(0) as usize,
-    };
-    let top = option("$top").and_then(Value::as_u64).map(|t| t as usize);
-    let size = top.map_or(page_size, |t| t.min(page_size));
+    let (offset, size) = graph_paging(&request, page_size)?;
     let in_scope = |id_lower: &str| {
         // A container row's id is the subscription itself: `/subscriptions/{s}` + '/'.
         let id = format!("{id_lower}/");
@@ -606,6 +596,44 @@ pub(crate) fn resource_graph(
         })
         .unwrap_or_default(),
     ))
+}
+
+/// A `resourcechanges` query, with the request's scope and paging (`resource_graph`).
+fn change_rows(
+    store: &Store,
+    page_size: usize,
+    request: &Value,
+    query: &str,
+) -> Result<Body, ArmError> {
+    let subscriptions: Vec<String> = request
+        .get("subscriptions")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(str::to_lowercase)
+        .collect();
+    let (offset, top) = graph_paging(request, page_size)?;
+    super::resource_graph::answer(store, query, &subscriptions, offset, top, graph_skip_token)
+}
+
+/// Where a Resource Graph page starts (`$skipToken`, else `$skip`) and how many rows it holds
+/// (`$top`, at most the emulator's page size).
+fn graph_paging(request: &Value, page_size: usize) -> Result<(usize, usize), ArmError> {
+    let options = request.get("options");
+    let option = |name: &str| options.and_then(|o| o.get(name));
+    let offset = match option("$skipToken").and_then(Value::as_str) {
+        Some(token) => parse_graph_skip_token(token).ok_or_else(|| {
+            ArmError::new(
+                400,
+                "BadRequest",
+                format!("The $skipToken '{token}' is not valid."),
+            )
+        })?,
+        None => option("$skip").and_then(Value::as_u64).unwrap_or(0) as usize,
+    };
+    let top = option("$top").and_then(Value::as_u64).map(|t| t as usize);
+    Ok((offset, top.map_or(page_size, |t| t.min(page_size))))
 }
 
 fn graph_skip_token(offset: usize) -> String {

@@ -16,6 +16,7 @@ mod bucket;
 mod faults;
 mod identity;
 mod issuer;
+mod resource_graph;
 mod store;
 
 pub use arm::ManagementGroup;
@@ -363,6 +364,8 @@ pub(crate) struct ArmError {
     pub retry_after: Option<u64>,
     /// The `WWW-Authenticate` challenge of a 401.
     pub challenge: Option<String>,
+    /// `error.details[]` (code, message), as Resource Graph explains a refused query.
+    pub details: Vec<(String, String)>,
 }
 
 impl ArmError {
@@ -373,14 +376,20 @@ impl ArmError {
             message,
             retry_after: None,
             challenge: None,
+            details: Vec::new(),
         }
     }
 
     fn outcome(&self) -> Outcome {
-        let mut out = Outcome::json(
-            self.status,
-            &json!({"error": {"code": self.code, "message": self.message}}),
-        );
+        let mut error = json!({"code": self.code, "message": self.message});
+        if !self.details.is_empty() {
+            error["details"] = self
+                .details
+                .iter()
+                .map(|(code, message)| json!({"code": code, "message": message}))
+                .collect();
+        }
+        let mut out = Outcome::json(self.status, &json!({ "error": error }));
         if let Some(secs) = self.retry_after {
             out.headers.push(("retry-after", secs.to_string()));
         }
