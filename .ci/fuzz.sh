@@ -2,17 +2,21 @@
 # The parsers, fuzzed (docs/reliability.md): builds the cargo-fuzz targets of fuzz/ and runs them.
 #
 #   .ci/fuzz.sh [TARGET…]                CI: every target (or those named) for $FUZZ_SECONDS
-#                                        (default 20) from its seeds, then every file of
-#                                        fuzz/regressions/<target>/ and the oversized inputs below
-#                                        replayed once. Exits non-zero on any crash, timeout or
-#                                        out-of-memory.
+#                                        (default 15) from its seeds, then every file of
+#                                        fuzz/regressions/<target>/ replayed once (and the
+#                                        oversized inputs below with FUZZ_OVERSIZED=1). Exits
+#                                        non-zero on any crash, timeout or out-of-memory.
 #   .ci/fuzz.sh --long SECONDS [TARGET…] a long run of each TARGET (default: all, one after the
 #                                        other) for SECONDS, on the corpus kept in
 #                                        fuzz/corpus-long/<target>/ across runs; appends its
-#                                        figures to fuzz/long-runs.tsv.
+#                                        figures to fuzz/long-runs.tsv, then replays the
+#                                        regressions and the oversized inputs.
 #
-# Needs the nightly toolchain and cargo-fuzz (`cargo install cargo-fuzz`). The build goes to
-# fuzz/target/; keep that directory between CI runs, or the first build costs ~20 min on 2 cores.
+# Needs cargo-fuzz (installed here when missing) and the machine's stable toolchain: without a
+# sanitizer, cargo-fuzz passes no nightly-only flag. The short mode builds the targets unoptimised
+# (about 4 minutes cold on 2 cores, the CI budget); the long mode optimised (about 30 minutes cold
+# at one codegen unit, repaid by several times more executions per second). Both into fuzz/target/
+# ($FUZZ_TARGET_DIR), where later builds only redo what changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -34,7 +38,7 @@ dictionary() {
 }
 
 mode=short
-seconds=${FUZZ_SECONDS:-20}
+seconds=${FUZZ_SECONDS:-15}
 if [ "${1:-}" = "--long" ]; then
   mode=long
   seconds=${2:?usage: .ci/fuzz.sh --long SECONDS [TARGET…]}
@@ -45,13 +49,20 @@ for target in "${TARGETS[@]}"; do
   [ -f "fuzz/fuzz_targets/$target.rs" ] || { echo "no fuzz target $target" >&2; exit 2; }
 done
 
-rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
-echo "== cargo +nightly fuzz build (optimised, debug assertions and overflow checks on)"
+target_dir=$(realpath -m "${FUZZ_TARGET_DIR:-fuzz/target}")
 # No sanitizer: the targets are safe Rust, where a bug shows as a panic (debug assertions and
 # overflow checks are on); without ASan the build is smaller and each case several times faster.
-(cd fuzz && cargo +nightly fuzz build -O --debug-assertions --sanitizer none)
-bin=fuzz/target/x86_64-unknown-linux-gnu/release
+if [ "$mode" = short ]; then
+  echo "== cargo fuzz build --dev (unoptimised, no debug info: the quick build CI can afford)"
+  (cd fuzz && CARGO_PROFILE_DEV_DEBUG=0 cargo fuzz build --dev --debug-assertions \
+    --sanitizer none --target-dir "$target_dir")
+  bin=$target_dir/x86_64-unknown-linux-gnu/debug
+else
+  echo "== cargo fuzz build -O (optimised, debug assertions and overflow checks on)"
+  (cd fuzz && cargo fuzz build -O --debug-assertions --sanitizer none --target-dir "$target_dir")
+  bin=$target_dir/x86_64-unknown-linux-gnu/release
+fi
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -135,14 +146,26 @@ run_short() {
     return
   fi
   grep -E '^#[0-9]+[[:space:]]+DONE' "$work/$target.log" | tail -n 1 || true
+  replay "$target" "${FUZZ_OVERSIZED:-0}"
+}
 
+# Every file of fuzz/regressions/<target>/ once, and with OVERSIZED=1 the oversized inputs too.
+# Those take seconds each in an optimised build and minutes in CI's unoptimised one, so CI
+# leaves them to the long mode (and to FUZZ_OVERSIZED=1).
+replay() {
+  local target=$1 with_oversized=$2
+  local artifacts=$work/artifacts/$target/
+  mkdir -p "$artifacts"
   local replay=()
   [ -d "fuzz/regressions/$target" ] && while IFS= read -r -d '' f; do replay+=("$f"); done \
     < <(find "fuzz/regressions/$target" -type f ! -name '*.md' -print0)
-  oversized "$target" "$work/oversized/$target"
-  while IFS= read -r -d '' f; do replay+=("$f"); done \
-    < <(find "$work/oversized/$target" -type f -print0)
-  echo "   replaying ${#replay[@]} regression and oversized inputs"
+  if [ "$with_oversized" = 1 ]; then
+    oversized "$target" "$work/oversized/$target"
+    while IFS= read -r -d '' f; do replay+=("$f"); done \
+      < <(find "$work/oversized/$target" -type f -print0)
+  fi
+  [ ${#replay[@]} -gt 0 ] || return 0
+  echo "   replaying ${#replay[@]} regression$([ "$with_oversized" = 1 ] && echo ' and oversized') inputs"
   # Oversized inputs take seconds to read; 60 s is still far under a hang.
   if ! "$bin/$target" -timeout=60 -rss_limit_mb=$RSS_MB -artifact_prefix="$artifacts" \
     "${replay[@]}" >"$work/$target.replay.log" 2>&1; then
@@ -175,6 +198,7 @@ run_long() {
   fi
   printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$(date -u +%Y-%m-%dT%H:%MZ)" "$target" "$seconds" \
     "${execs#\#}" "$cov" "$ft" "$outcome" | tee -a fuzz/long-runs.tsv
+  replay "$target" 1
 }
 
 for target in "${TARGETS[@]}"; do
