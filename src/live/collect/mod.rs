@@ -73,6 +73,7 @@ mod compute;
 mod graph;
 mod keyvault;
 mod network;
+pub mod output;
 mod pages;
 mod resources;
 
