@@ -267,28 +267,10 @@ async fn scope(collector: &Collector, options: &LiveOptions) -> Result<Vec<Strin
 }
 
 impl Collection {
-    /// Writes the snapshot (docs/snapshots.md) under `dir`: one file per subscription and type.
+    /// Writes the snapshot (docs/snapshots.md) under `dir`: one file per subscription and type,
+    /// never outside `dir` whatever names Azure returned (`collect::output`).
     pub fn write(&self, dir: &Path) -> Result<(), InputError> {
-        for (relative, body) in &self.files {
-            let path = dir.join(relative);
-            let write = || -> std::io::Result<()> {
-                if let Some(parent) = path.parent() {
-                    std::fs::create_dir_all(parent)?;
-                }
-                let mut text = serde_json::to_string_pretty(body).unwrap_or_default();
-                text.push('\n');
-                std::fs::write(&path, text)
-            };
-            write().map_err(|e| {
-                InputError::new(
-                    &path,
-                    None,
-                    format!("cannot write the snapshot: {e}"),
-                    "choose a writable --out directory",
-                )
-            })?;
-        }
-        Ok(())
+        collect::output::write_all(dir, &self.files)
     }
 
     /// The inventory, through the snapshot loader (the same code path as an offline scan).

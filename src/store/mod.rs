@@ -122,6 +122,16 @@ impl Store {
 
     async fn open_with(target: &StoreTarget, create: bool, version: i64) -> Result<Store, Error> {
         let place = PathBuf::from(target.redacted());
+        if let Some(scheme) = target.foreign_scheme() {
+            return Err(Error::usage(
+                "--store",
+                format!(
+                    "`{}` is a {scheme}:// URL: backup-doctor stores to a SQLite file or a PostgreSQL database",
+                    place.display()
+                ),
+                "give --store a file path, or a postgres:// (or postgresql://) URL",
+            ));
+        }
         let backend = match target {
             StoreTarget::Sqlite(path) => {
                 Backend::Sqlite(sqlite::Sqlite::open(path, create, version).await?)
@@ -157,6 +167,9 @@ impl Store {
     /// Writes the scan in one transaction and returns its id in the store.
     pub async fn record(&self, report: &Report, meta: &ScanMeta) -> Result<i64, Error> {
         let document = stored::encode(report);
+        // Marks where the write transaction starts: the kill -9 harness (tests/store_crash.rs)
+        // aims half its kills between this line and the end of the run.
+        tracing::debug!(store = %self.describe(), vms = report.vms.len(), "saving the scan");
         match &self.backend {
             Backend::Sqlite(db) => {
                 let (report, meta) = (report.clone(), meta.clone());

@@ -31,9 +31,27 @@ impl StoreTarget {
     /// could sit anywhere in it.
     pub fn redacted(&self) -> String {
         match self {
-            StoreTarget::Sqlite(path) => path.display().to_string(),
+            StoreTarget::Sqlite(path) => match (self.foreign_scheme(), path.to_str()) {
+                (Some(_), Some(text)) => redact_url(text),
+                _ => path.display().to_string(),
+            },
             StoreTarget::Postgres(text) => redact_url(text),
         }
+    }
+
+    /// The scheme of a store written as a URL of another kind (`pg://`, `mysql://`,
+    /// `postgres+ssl://`): no one means such text as a file name, and it may carry a password,
+    /// so it is refused (`Store::open`) and shown redacted rather than taken for a SQLite path.
+    pub fn foreign_scheme(&self) -> Option<&str> {
+        let StoreTarget::Sqlite(path) = self else {
+            return None;
+        };
+        let (scheme, _) = path.to_str()?.split_once("://")?;
+        let mut chars = scheme.chars();
+        let first = chars.next()?;
+        (first.is_ascii_alphabetic()
+            && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.')))
+        .then_some(scheme)
     }
 }
 
@@ -131,6 +149,15 @@ mod tests {
                 .redacted();
         assert!(!shown.contains("hunter2"), "{shown}");
         assert!(shown.contains("sslmode=verify-full"), "{shown}");
+
+        // Another scheme (a typo of postgres://) is no file: shown redacted too.
+        let target = StoreTarget::parse("postgresql+asyncpg://a:hunter2@db/bd");
+        assert_eq!(target.foreign_scheme(), Some("postgresql+asyncpg"));
+        let shown = target.redacted();
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("a:***@db"), "{shown}");
+        assert_eq!(StoreTarget::parse("./postgres://x").foreign_scheme(), None);
+        assert_eq!(StoreTarget::parse("history.db").foreign_scheme(), None);
 
         let shown = StoreTarget::parse("postgres://a:hunter2@[bad").redacted();
         assert!(!shown.contains("hunter2"), "{shown}");

@@ -75,6 +75,7 @@ mod compute;
 mod graph;
 mod keyvault;
 mod network;
+pub mod output;
 mod pages;
 mod resources;
 

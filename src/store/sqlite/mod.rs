@@ -43,7 +43,7 @@ impl Sqlite {
             // A panic in another call poisons the mutex; the connection itself is still sound
             // (every write is a transaction that the panic rolled back).
             let mut conn = conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            work(&mut conn)
+            work(&mut conn).map_err(|e| with_os_error(&conn, e))
         })
         .await?;
         result.map_err(|e| super::failure(&self.path, what, e))
@@ -59,6 +59,21 @@ where
     tokio::task::spawn_blocking(work)
         .await
         .map_err(|e| super::failure(path, "finish the store's work", e))
+}
+
+/// SQLite's "disk I/O error" with the system's reason after it ("File too large", "Read-only
+/// file system"): the error alone does not say whether the disk is full, the file over a size
+/// limit or the device gone.
+fn with_os_error(conn: &Connection, error: rusqlite::Error) -> String {
+    if error.sqlite_error_code() != Some(rusqlite::ErrorCode::SystemIoFailure) {
+        return error.to_string();
+    }
+    // SAFETY: the handle is this open connection's, used on the thread holding its mutex.
+    let errno = unsafe { rusqlite::ffi::sqlite3_system_errno(conn.handle()) };
+    if errno == 0 {
+        return error.to_string();
+    }
+    format!("{error} ({})", std::io::Error::from_raw_os_error(errno))
 }
 
 pub fn ping(conn: &mut Connection) -> rusqlite::Result<()> {
