@@ -210,12 +210,13 @@ pub(crate) fn client_settings(options: &LiveOptions) -> Result<ClientSettings, L
         fix: "check the system's TLS set-up".into(),
     })?;
     let endpoints = &options.endpoints;
-    let credential = auth::credential_with(options.auth, endpoints, http.clone()).map_err(
-        |problem| LiveError {
-            problem,
-            fix: "set the variables the credential needs, or pick another with --auth".into(),
-        },
-    )?;
+    let credential =
+        auth::credential_with(options.auth, endpoints, http.clone()).map_err(|problem| {
+            LiveError {
+                problem,
+                fix: "set the variables the credential needs, or pick another with --auth".into(),
+            }
+        })?;
     Ok(ClientSettings {
         credential: credential.clone(),
         arm: endpoints.arm.clone(),

@@ -1,56 +1,10 @@
-//! "Why now" in the Markdown and HTML reports: the Azure changes that explain failing findings
-//! (docs/change-attribution.md), a table in Markdown and a timeline per VM in HTML.
+//! "Why now" in the HTML report: the Azure changes that explain failing findings
+//! (docs/change-attribution.md), a timeline per VM (the Markdown table is in `markdown.rs`).
 
-use super::markdown::cell;
 use crate::outcome::attribution::short_time;
 use crate::outcome::{AttributedFinding, Attribution};
 use maud::{html, Markup};
 use std::collections::BTreeMap;
-use std::fmt::Write;
-
-/// A Markdown section: one row per attributed finding and change.
-pub fn markdown(out: &mut String, attribution: &Attribution) {
-    if attribution.findings.is_empty() && attribution.complete {
-        return;
-    }
-    let _ = writeln!(
-        out,
-        "\n### Why now\n\nAzure changes from {} to {} (from the {}).\n",
-        short_time(&attribution.since),
-        short_time(&attribution.until),
-        attribution.since_from
-    );
-    out.push_str("| VM | rule | when | change | read by the rule |\n|---|---|---|---|---|\n");
-    for finding in &attribution.findings {
-        if finding.changes.is_empty() {
-            let _ = writeln!(
-                out,
-                "| {} | `{}` | — | {} | — |",
-                cell(&finding.vm),
-                finding.rule,
-                cell(finding.unexplained.as_deref().unwrap_or_default())
-            );
-        }
-        for change in &finding.changes {
-            let _ = writeln!(
-                out,
-                "| {} | `{}` | {} | {} | {} |",
-                cell(&finding.vm),
-                finding.rule,
-                short_time(&change.time),
-                cell(&change.sentence()),
-                if change.touches_read_property {
-                    "yes"
-                } else {
-                    "no"
-                }
-            );
-        }
-    }
-    for reason in &attribution.incomplete_because {
-        let _ = writeln!(out, "\n⚠️ attribution incomplete: {}", cell(reason));
-    }
-}
 
 /// An HTML section: per VM, a timeline of the changes that explain its failing findings, oldest
 /// first, and the findings no change explains.

@@ -5,8 +5,9 @@
 //! older than their policy promises.
 
 use super::{gate_counts, gate_subject, no_regression, not_evaluated_line, note_line, plural};
+use crate::outcome::attribution::short_time;
 use crate::outcome::recovery::minute;
-use crate::outcome::{GateReport, Regression, Report, Status};
+use crate::outcome::{Attribution, GateReport, Regression, Report, Status};
 use std::fmt::Write;
 
 pub fn gate(report: &GateReport) -> String {
@@ -225,7 +226,7 @@ pub fn scan(report: &Report) -> String {
     }
     recovery(&mut out, report);
     if let Some(attribution) = &report.attribution {
-        super::attribution::markdown(&mut out, attribution);
+        self::attribution(&mut out, attribution);
     }
     out
 }
@@ -254,7 +255,51 @@ fn recovery(out: &mut String, report: &Report) {
     }
 }
 
+/// A Markdown section: one row per attributed finding and change.
+fn attribution(out: &mut String, attribution: &Attribution) {
+    if attribution.findings.is_empty() && attribution.complete {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "\n### Why now\n\nAzure changes from {} to {} (from the {}).\n",
+        short_time(&attribution.since),
+        short_time(&attribution.until),
+        attribution.since_from
+    );
+    out.push_str("| VM | rule | when | change | read by the rule |\n|---|---|---|---|---|\n");
+    for finding in &attribution.findings {
+        if finding.changes.is_empty() {
+            let _ = writeln!(
+                out,
+                "| {} | `{}` | — | {} | — |",
+                cell(&finding.vm),
+                finding.rule,
+                cell(finding.unexplained.as_deref().unwrap_or_default())
+            );
+        }
+        for change in &finding.changes {
+            let _ = writeln!(
+                out,
+                "| {} | `{}` | {} | {} | {} |",
+                cell(&finding.vm),
+                finding.rule,
+                short_time(&change.time),
+                cell(&change.sentence()),
+                if change.touches_read_property {
+                    "yes"
+                } else {
+                    "no"
+                }
+            );
+        }
+    }
+    for reason in &attribution.incomplete_because {
+        let _ = writeln!(out, "\n⚠️ attribution incomplete: {}", cell(reason));
+    }
+}
+
 /// Text safe inside a table cell: no pipes or line breaks.
-pub(super) fn cell(text: &str) -> String {
+fn cell(text: &str) -> String {
     text.replace('|', "\\|").replace(['\n', '\r'], " ")
 }

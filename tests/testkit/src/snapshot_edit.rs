@@ -161,7 +161,9 @@ pub fn lists(fleet: &Fleet, typeless: ListName) -> Vec<Missing> {
 }
 
 /// Every resource of the fleet, gone from a partial list; and each resource another object
-/// references (its id, in any case, inside another object's JSON), gone with no gap.
+/// references (its id, in any case, inside another object's JSON), gone with no gap. A change
+/// record (`Microsoft.Resources/changes`) naming a resource is its history, not a reference: a
+/// resource deleted since its last change is a different fleet, not a dangling reference.
 pub fn resources(fleet: &Fleet) -> Vec<Missing> {
     let serialised: Vec<(String, String)> = fleet
         .resources()
@@ -172,6 +174,7 @@ pub fn resources(fleet: &Fleet) -> Vec<Missing> {
             )
         })
         .collect();
+    let is_change = |id: &str| id.contains("/providers/microsoft.resources/changes/");
     let mut out = Vec::new();
     for (id, _) in &serialised {
         out.push(Missing::Resource {
@@ -181,6 +184,7 @@ pub fn resources(fleet: &Fleet) -> Vec<Missing> {
         // `"<id>"` or `"<id>/child"` inside another object, not a longer name sharing a prefix.
         let referenced = serialised.iter().any(|(other, text)| {
             other != id
+                && !is_change(other)
                 && [format!("\"{id}\""), format!("\"{id}/")]
                     .iter()
                     .any(|needle| text.contains(needle.as_str()))

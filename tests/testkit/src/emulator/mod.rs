@@ -814,6 +814,9 @@ impl Shared {
 
     /// Authentication, method, api-version, throttling and injected faults, in the order ARM's
     /// front door would apply them. Returns the remaining reads of the key's bucket.
+    // The refusal is built once per refused request and answered at once: its size costs nothing
+    // worth a box (the same below).
+    #[allow(clippy::result_large_err)]
     fn arm_checks(
         &self,
         call: &Call,
@@ -866,6 +869,7 @@ impl Shared {
             .remaining(&shape, now)
     }
 
+    #[allow(clippy::result_large_err)]
     fn take(&self, key: &str, now: Instant) -> Result<u32, (ArmError, u32)> {
         let Some(shape) = self.config.throttle else {
             return Ok(UNTHROTTLED_REMAINING);
