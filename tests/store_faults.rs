@@ -11,7 +11,7 @@ use backup_doctor_testkit::postgres::PASSWORD;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use store_common::{fleet, full_scan, scan_command, Target};
+use store_common::{fleet, full_scan, scan_command, scan_command_of, Target};
 
 /// VMs in the fleets here: enough that a scan's rows take a few hundred KiB.
 const VMS: usize = 120;
@@ -300,8 +300,12 @@ fn a_read_only_sqlite_store_is_refused_untouched() {
         unreachable!()
     };
     seeded(&target, &fleet);
-    // `nobody` must reach the fleet and the store's directory.
+    // `nobody` must reach the fleet, the store's directory and the binary: the checkout (and so
+    // target/) may sit in a directory only its owner enters, as `mktemp -d` makes them.
     chmod(dir.path(), 0o755);
+    let program = dir.path().join("backup-doctor");
+    std::fs::copy(store_common::binary(), &program).unwrap();
+    chmod(&program, 0o755);
     for (file_mode, dir_mode, why) in [
         (0o444, 0o755, "the file is read-only"),
         (0o666, 0o555, "the directory is read-only"),
@@ -309,7 +313,8 @@ fn a_read_only_sqlite_store_is_refused_untouched() {
         chmod(path, file_mode);
         chmod(&home, dir_mode);
         let bytes = std::fs::read(path).unwrap();
-        let mut command = scan_command(&fleet, &target.arg());
+        let mut command = scan_command_of(&program, &fleet, &target.arg());
+        command.current_dir(dir.path());
         as_unprivileged(&mut command);
         let (code, stderr) = finish(command);
         assert_refused(code, &stderr, &path.display().to_string(), &["writable"]);

@@ -198,7 +198,12 @@ pub fn binary() -> PathBuf {
 
 /// `scan --snapshot FLEET --store STORE` as a process, output discarded.
 pub fn scan_command(fleet: &Path, store: &str) -> Command {
-    let mut command = Command::new(binary());
+    scan_command_of(&binary(), fleet, store)
+}
+
+/// `scan_command` of another copy of the binary (one an unprivileged user may run).
+pub fn scan_command_of(program: &Path, fleet: &Path, store: &str) -> Command {
+    let mut command = Command::new(program);
     command
         .args(["scan", "--snapshot", arg(fleet), "--store", store])
         .args(["--format", "json"])
